@@ -1,0 +1,73 @@
+# kubectl mirror: build, test, lint, images and the local test cluster.
+# `make demo` and `make test` are the two set-up commands the README promises.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+MODULE       := github.com/kubectl-mirror/kubectl-mirror
+VERSION      ?= v0.1.0-dev
+AGENT_REPO   ?= ghcr.io/kubectl-mirror/mirror-agent
+AGENT_IMAGE  := $(AGENT_REPO):$(VERSION)
+GOARCH       ?= $(shell go env GOARCH)
+LDFLAGS      := -s -w -X $(MODULE)/pkg/version.Version=$(VERSION) -X $(MODULE)/pkg/version.AgentRepository=$(AGENT_REPO)
+GOBUILD      := CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)'
+TOOLS        := $(CURDIR)/bin/tools
+STATICCHECK_VERSION := v0.8.2
+CLUSTER      := test/cluster
+KUBECONFIG_FILE := $(CURDIR)/.cluster/kubeconfig
+
+.PHONY: all build agent agent-image test unit e2e lint tidy-check cluster-up cluster-down demo clean deps
+
+all: build
+
+deps: ## Debian packages the cluster and the tests need (installed only when missing)
+	$(CLUSTER)/install-deps.sh
+
+build: ## the plugin, as a static binary in bin/
+	$(GOBUILD) -o bin/kubectl-mirror ./cmd/kubectl-mirror
+
+agent: ## the in-pod agent, as a static binary in bin/
+	$(GOBUILD) -o bin/mirror-agent ./agent/cmd/mirror-agent
+
+agent-image: agent ## the agent as an OCI image archive from scratch: bin/images/mirror-agent.tar
+	go build -o bin/ociimage ./hack/ociimage
+	bin/ociimage -ref $(AGENT_IMAGE) -arch $(GOARCH) -o bin/images/mirror-agent.tar \
+	  -entrypoint /mirror-agent -file /mirror-agent=bin/mirror-agent -dir /tmp
+
+unit: deps ## unit, tracer and agent tests (ptrace tests need root and skip without it)
+	go test -count=1 ./...
+
+e2e: build agent-image ## the real-cluster suite; starts the cluster if it is not up
+	$(CLUSTER)/up.sh
+	KUBECONFIG=$(KUBECONFIG_FILE) MIRROR_REPO=$(CURDIR) go test -count=1 -tags e2e -timeout 20m ./test/e2e/...
+
+# All tests. A cluster this target started is stopped again, and the host is
+# checked to be as it was; a cluster that was already up is left running.
+test: lint unit
+	@was_up=0; [ -f $(KUBECONFIG_FILE) ] && was_up=1; \
+	status=0; $(MAKE) --no-print-directory e2e || status=$$?; \
+	if [ $$was_up = 0 ]; then $(CLUSTER)/down.sh && $(CLUSTER)/check-clean.sh || status=1; fi; \
+	exit $$status
+
+lint: tidy-check ## gofmt, go vet, staticcheck, go mod tidy
+	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  [ -z "$$bad" ] || { echo "gofmt needed: $$bad"; exit 1; }
+	go vet ./...
+	go vet -tags e2e ./test/e2e/...
+	@[ -x $(TOOLS)/staticcheck ] || GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(TOOLS)/staticcheck ./...
+	$(TOOLS)/staticcheck -tags e2e ./test/e2e/...
+
+tidy-check: ## go.mod and go.sum are what `go mod tidy` makes
+	go mod tidy -diff
+
+cluster-up: build agent-image ## start the local test cluster (builds Kubernetes the first time)
+	$(CLUSTER)/up.sh
+
+cluster-down: ## stop the local test cluster and restore the host
+	$(CLUSTER)/down.sh
+
+demo: cluster-up ## the main job: the plugin against deploy/echo on the local cluster
+	test/demo.sh
+
+clean:
+	rm -rf bin dist .cluster/images .cluster/image-build

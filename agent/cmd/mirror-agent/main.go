@@ -1,0 +1,36 @@
+// Command mirror-agent is kubectl mirror's in-pod agent. It runs as an
+// ephemeral container next to the target container, listens on 127.0.0.1 only
+// (reached through a port-forward), and exits when no session has used it for
+// the idle timeout.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/agent"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
+)
+
+func main() {
+	cfg := agent.Config{}
+	flag.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:47000", "address to listen on (loopback only)")
+	flag.DurationVar(&cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "exit after this long with no session")
+	showVersion := flag.Bool("version", false, "print the version and exit")
+	flag.Parse()
+	if *showVersion {
+		fmt.Println("mirror-agent", version.Version)
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := agent.Run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "mirror-agent:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,24 @@
+// Command kubectl-mirror is the kubectl plugin: `kubectl mirror run deploy/api -- go run .`
+// runs a local program as if it lived inside a pod of deploy/api.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/cmd"
+)
+
+func main() {
+	// The traced program gets Ctrl-C from the terminal itself; the context only
+	// tells the plugin to wind down.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	code := cmd.Execute(ctx, streams, os.Args[1:])
+	stop()
+	os.Exit(code)
+}

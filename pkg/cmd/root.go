@@ -1,0 +1,62 @@
+// Package cmd is the plugin's command tree: one Options struct per command,
+// flags bound in AddFlags, then Complete, Validate and Run.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// ExitError carries a program's exit code through the command tree without
+// printing anything more.
+type ExitError struct{ Code int }
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
+// NewRootCommand builds `kubectl mirror` and its subcommands.
+func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	kube := genericclioptions.NewConfigFlags(true)
+	root := &cobra.Command{
+		Use:   "kubectl mirror",
+		Short: "Run a local program as if it lived inside a pod",
+		Long: `kubectl mirror runs a program on your machine as if it were inside a pod of a
+workload: its outgoing connections and DNS leave from the pod's network, it sees the
+pod's environment and mounted files, and traffic reaching the pod can be mirrored or
+stolen to it. Interception is done with ptrace and seccomp, so static Go binaries,
+'go run', and any language runtime work unchanged.`,
+		Example: `  # Show the plugin's version and the agent image it uses
+  kubectl mirror version`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl mirror"},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	kube.AddFlags(root.PersistentFlags())
+	root.AddCommand(NewVersionCommand(streams))
+	return root
+}
+
+// Execute runs the command tree with args and returns the process exit code.
+// Errors are printed as one line; a program's own exit code passes through.
+func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []string) int {
+	root := NewRootCommand(streams)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var exit *ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.Code
+	default:
+		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+		return 1
+	}
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Build the test cluster's images from scratch as OCI archives in .cluster/images:
+# pause (the sandbox), echo (the workload), busybox (a shell for client pods) and
+# CoreDNS. No container engine, no registry: hack/ociimage writes the archives.
+set -euo pipefail
+source "$(dirname "$0")/config.sh"
+out=$REPO/.cluster/images
+work=$REPO/.cluster/image-build
+mkdir -p "$out" "$work"
+cd "$REPO"
+export CGO_ENABLED=0
+go build -trimpath -ldflags '-s -w' -o "$work/ociimage" ./hack/ociimage
+go build -trimpath -ldflags '-s -w' -o "$work/pause" ./test/workloads/pause
+go build -trimpath -ldflags '-s -w' -o "$work/echo" ./test/workloads/echo
+oci=$work/ociimage
+$oci -ref "$PAUSE_IMAGE" -o "$out/pause.tar" -entrypoint /pause -file "/pause=$work/pause" >/dev/null
+$oci -ref mirror.test/echo:v1 -o "$out/echo.tar" -entrypoint /echo -file "/echo=$work/echo" -dir /tmp >/dev/null
+# busybox: Debian's static build with one symlink per applet.
+links=()
+for applet in $(/bin/busybox --list); do
+  [ "$applet" = busybox ] || links+=(-symlink "/bin/$applet=busybox")
+done
+$oci -ref mirror.test/busybox:v1 -o "$out/busybox.tar" -entrypoint /bin/sh -file /bin/busybox=/bin/busybox -dir /tmp "${links[@]}" >/dev/null
+$oci -ref "mirror.test/coredns:$COREDNS_VERSION" -o "$out/coredns.tar" -entrypoint /coredns -file "/coredns=$BIN/coredns" -dir /tmp >/dev/null
+log "images built in $out"

@@ -1,0 +1,37 @@
+# Settings shared by every harness script (sourced, never run).
+# Fixed addresses: one test cluster per machine. Every address lives on a bridge or a
+# network namespace this harness creates; nothing is routed off the machine.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+K8S_VERSION=v1.32.2
+ETCD_VERSION=v3.5.16
+COREDNS_VERSION=v1.12.0
+# Built binaries are cached by version outside the repository so only the first run pays.
+CACHE=${MIRROR_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-mirror/cluster-$K8S_VERSION}
+BIN=$CACHE/bin
+# Runtime state (etcd, containerd, kubelet, pki); removed by cluster-down.
+STATE=${MIRROR_CLUSTER_STATE:-/var/lib/kubectl-mirror-cluster}
+PKI=$STATE/pki
+RUN=$STATE/run
+LOGS=$STATE/logs
+KUBECONFIG_OUT=$REPO/.cluster/kubeconfig
+NODE_NAME=mirror-node
+NODE_IF=mirror0          # port-less bridge holding the node address (the kernel has no dummy links)
+NODE_IP=10.250.0.1
+POD_CIDR=10.244.0.0/24
+POD_GW=10.244.0.1
+SVC_CIDR=10.96.0.0/16
+KUBERNETES_SVC_IP=10.96.0.1
+DNS_SVC_IP=10.96.0.10
+CLUSTER_DOMAIN=cluster.local
+APISERVER=https://$NODE_IP:6443
+CONTAINERD_SOCK=$RUN/containerd/containerd.sock
+PAUSE_IMAGE=mirror.test/pause:3.10
+# The "laptop": a network namespace that reaches the API server and nothing else.
+LAPTOP_NS=mirror-laptop
+LAPTOP_HOST_IF=mirror-lap0
+LAPTOP_NS_IF=eth0
+LAPTOP_HOST_IP=10.251.0.1
+LAPTOP_NS_IP=10.251.0.2
+export PATH=$BIN:/usr/local/go/bin:$PATH
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+log() { printf '[cluster] %s\n' "$*" >&2; }

@@ -1,0 +1,92 @@
+//go:build e2e
+
+// Package e2e holds the real-cluster suites. They need the test cluster that
+// `make e2e` starts (test/cluster/up.sh) and run as root, because the "laptop"
+// is a network namespace.
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// repoRoot is the repository's top directory (the Makefile passes it).
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	if r := os.Getenv("MIRROR_REPO"); r != "" {
+		return r
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(wd, "..", "..")
+}
+
+// kubeconfig is the admin kubeconfig the harness writes.
+func kubeconfig(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("KUBECONFIG")
+	if p == "" {
+		p = filepath.Join(repoRoot(t), ".cluster", "kubeconfig")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("no test cluster kubeconfig at %s: run `make cluster-up` first (%v)", p, err)
+	}
+	return p
+}
+
+func clientset(t *testing.T) *kubernetes.Clientset {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// run runs a command with a deadline and returns its combined output.
+func run(t *testing.T, timeout time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig(t))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// mustRun is run that fails the test on error.
+func mustRun(t *testing.T, timeout time.Duration, name string, args ...string) string {
+	t.Helper()
+	out, err := run(t, timeout, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// kubectl runs the harness's kubectl against the test cluster.
+func kubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	return mustRun(t, 2*time.Minute, filepath.Join(repoRoot(t), "test", "cluster", "kubectl"), args...)
+}
+
+// inLaptop runs a command in the laptop network namespace.
+func inLaptop(t *testing.T, timeout time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
+	script := filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh")
+	return run(t, timeout, script, append([]string{"exec", name}, args...)...)
+}

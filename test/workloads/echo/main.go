@@ -1,0 +1,49 @@
+// Command echo is the end-to-end tests' workload. It serves HTTP, TCP echo and
+// UDP echo, and every answer names the caller's address as the server sees it,
+// so a test can tell whether traffic left from the pod or from the laptop.
+//
+//	echo serve                  HTTP on :8080, TCP echo on :9000, UDP echo on :9001
+//	echo get URL                print the body of an HTTP GET (a client inside pods)
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 2 && os.Args[1] == "get" {
+		if err := get(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "echo get:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := serve(); err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(1)
+	}
+}
+
+func get(url string) error {
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(os.Stdout, resp.Body)
+	return err
+}
+
+func serve() error {
+	errs := make(chan error, 3)
+	go func() { errs <- serveHTTP(":8080") }()
+	go func() { errs <- serveTCP(":9000") }()
+	go func() { errs <- serveUDP(":9001") }()
+	fmt.Println("echo serving http :8080, tcp :9000, udp :9001")
+	return <-errs
+}

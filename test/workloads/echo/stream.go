@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+)
+
+// serveTCP greets each connection with "remote=ADDR\n" and then echoes every
+// byte back until the client half-closes, then half-closes in turn.
+func serveTCP(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer c.Close()
+			if _, err := fmt.Fprintf(c, "remote=%s\n", c.RemoteAddr()); err != nil {
+				return
+			}
+			if _, err := io.Copy(c, c); err == nil {
+				_ = c.(*net.TCPConn).CloseWrite()
+			}
+		}()
+	}
+}
+
+// serveUDP answers each datagram with "remote=ADDR\n" followed by its payload.
+func serveUDP(addr string) error {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return err
+		}
+		reply := append([]byte(fmt.Sprintf("remote=%s\n", from)), buf[:n]...)
+		_, _ = pc.WriteTo(reply, from)
+	}
+}
