@@ -7,6 +7,7 @@ k=$repo/test/cluster/kubectl
 echo "== kubectl mirror version"
 "$k" mirror version
 echo "== the target: deploy/echo"
-"$k" get deploy/echo pods -l app=echo -o wide
+"$k" get deploy/echo -o wide
+"$k" get pods -l app=echo -o wide
 echo "== kubectl mirror --help"
 "$k" mirror --help | head -20

@@ -19,22 +19,32 @@ stop_pid() { # stop_pid NAME: TERM, wait up to 10 s, then KILL
 "$(dirname "$0")/laptop.sh" teardown
 stop_pid kube-proxy; stop_pid kube-scheduler; stop_pid kube-controller-manager; stop_pid kubelet
 # Remove pod sandboxes through CRI so CNI DEL runs: veths, IP leases, netns files go.
-[ -S "$CONTAINERD_SOCK" ] && timeout 120 crictl-lite -r "unix://$CONTAINERD_SOCK" remove-all-pods >/dev/null
+[ -S "$CONTAINERD_SOCK" ] && { timeout 120 crictl-lite -r "unix://$CONTAINERD_SOCK" remove-all-pods >"$LOGS/remove-pods.log" 2>&1 || log "removing pod sandboxes: $(tail -1 "$LOGS/remove-pods.log")"; }
 stop_pid containerd
 stop_pid kube-apiserver; stop_pid etcd
 # Shims outlive containerd; ours carry our socket path in their arguments.
 for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" || true); do kill -KILL "$p" 2>/dev/null; done
-# Mounts under our state dir and CNI's netns files, deepest first.
-awk '{print $2}' /proc/mounts | grep -E "^$STATE/|^/run/netns/cni-" | sort -r | while read -r m; do
-  umount "$m" 2>/dev/null || umount -l "$m"
-done
-rm -f /run/netns/cni-* 2>/dev/null
+# unmount_ours: mounts under our state dir and CNI's netns files, deepest first.
+# Repeated because a bind mount of /run/netns (made by `ip netns add`) can hide
+# earlier netns mounts beneath it until it is itself unmounted.
+unmount_ours() {
+  for _ in 1 2 3 4 5; do
+    local ms
+    ms=$(awk '{print $2}' /proc/mounts | grep -E "^$STATE/|^/run/netns/cni-" | sort -r)
+    [ -n "$ms" ] || return 0
+    for m in $ms; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
+  done
+}
+unmount_ours
 # Directories components create outside our state dir (hardcoded paths), if absent at baseline.
 while read -r d; do
   [ -n "$d" ] || continue
-  mountpoint -q "$d" 2>/dev/null && umount "$d"
+  while mountpoint -q "$d" 2>/dev/null; do umount "$d" || break; done
+  unmount_ours
   rm -rf "$d"
 done < "$STATE/baseline/absent-dirs.txt"
+unmount_ours
+rm -f /run/netns/cni-* 2>/dev/null
 for l in cni0 "$NODE_IF" $(ip -o link show type veth 2>/dev/null | awk -F'[ :@]+' '/master cni0/{print $2}'); do
   ip link del "$l" 2>/dev/null
 done

@@ -48,6 +48,9 @@ mark "binaries, certificates and images ready"
 ip link show "$NODE_IF" >/dev/null 2>&1 || {
   ip link add "$NODE_IF" type bridge; ip addr add "$NODE_IP/32" dev "$NODE_IF"; ip link set "$NODE_IF" up; }
 
+# The laptop first: `ip netns add` bind-mounts /run/netns onto itself, and doing that
+# after containerd has made pod netns mounts duplicates them so they can never be removed.
+"$here/laptop.sh" setup
 start etcd etcd --name mirror --data-dir "$RUN/etcd" \
   --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
   --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
@@ -108,5 +111,4 @@ waitfor "toolbox Ready" 120 $K wait --for=condition=Ready pod/toolbox --timeout=
 
 mkdir -p "$(dirname "$KUBECONFIG_OUT")"
 cp "$STATE/admin.kubeconfig" "$KUBECONFIG_OUT"
-"$here/laptop.sh" setup
 mark "cluster up: export KUBECONFIG=$KUBECONFIG_OUT"
