@@ -28,7 +28,9 @@ func freeAddr(t *testing.T) string {
 func TestExitsWhenIdleButNotWhileConnected(t *testing.T) {
 	addr := freeAddr(t)
 	done := make(chan error, 1)
-	go func() { done <- Run(context.Background(), Config{ListenAddr: addr, IdleTimeout: 200 * time.Millisecond}) }()
+	go func() {
+		done <- Run(context.Background(), Config{ListenAddr: addr, IdleTimeout: 200 * time.Millisecond})
+	}()
 	var c net.Conn
 	var err error
 	for i := 0; i < 50; i++ {
