@@ -1,0 +1,77 @@
+package tracer
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// arm64 compiles and follows the same ABI rules; it is not tested on this
+// project's amd64 machines yet.
+
+const (
+	auditArch       = unix.AUDIT_ARCH_AARCH64
+	x32SyscallBit   = 0
+	syscallInsnSize = 4 // svc #0
+	ntArmSystemCall = 0x404
+)
+
+// arm64 has only the *at variants of these.
+const (
+	sysOpen     = -1
+	sysStat     = -1
+	sysLstat    = -1
+	sysAccess   = -1
+	sysReadlink = -1
+	sysFork     = -1
+	sysVfork    = -1
+	sysMmap     = unix.SYS_MMAP
+)
+
+// regs is one thread's register file. On arm64 the syscall number lives in x8
+// but changing it needs the NT_ARM_SYSTEM_CALL regset, and x0 is both the first
+// argument and the result, so the original x0 is kept aside.
+type regs struct {
+	r     unix.PtraceRegs
+	sysNr uint64
+	x0    uint64 // the first argument as seen at syscall entry
+	nrSet bool
+}
+
+func (r *regs) nr() uint64       { return r.sysNr }
+func (r *regs) setNr(nr uint64)  { r.sysNr, r.nrSet = nr, true }
+func (r *regs) ret() int64       { return int64(r.r.Regs[0]) }
+func (r *regs) setRet(v int64)   { r.r.Regs[0] = uint64(v) }
+func (r *regs) pc() uint64       { return r.r.Pc }
+func (r *regs) setPC(pc uint64)  { r.r.Pc = pc }
+func (r *regs) arg(i int) uint64 { return r.r.Regs[i] }
+func (r *regs) setArg(i int, v uint64) {
+	r.r.Regs[i] = v
+}
+
+func (r *regs) rearm() {
+	r.r.Pc -= syscallInsnSize
+	r.r.Regs[0] = r.x0
+	r.r.Regs[8] = r.sysNr
+}
+
+func getRegs(tid int, r *regs) error {
+	if err := unix.PtraceGetRegs(tid, &r.r); err != nil {
+		return err
+	}
+	r.sysNr, r.x0, r.nrSet = r.r.Regs[8], r.r.Regs[0], false
+	return nil
+}
+
+func setRegs(tid int, r *regs) error {
+	if r.nrSet {
+		nr := int32(r.sysNr)
+		iov := unix.Iovec{Base: (*byte)(unsafe.Pointer(&nr))}
+		iov.SetLen(4)
+		if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SETREGSET, uintptr(tid), ntArmSystemCall, uintptr(unsafe.Pointer(&iov)), 0, 0); e != 0 {
+			return e
+		}
+		r.nrSet = false
+	}
+	return unix.PtraceSetRegs(tid, &r.r)
+}

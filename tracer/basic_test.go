@@ -1,0 +1,36 @@
+package tracer
+
+import (
+	"context"
+	"os"
+	"testing"
+)
+
+// needPtrace skips when this process may not ptrace and load seccomp filters.
+func needPtrace(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("ptrace tests run as root (CI does); skipping as a non-root user")
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	needPtrace(t)
+	for _, tc := range []struct {
+		script string
+		want   Status
+	}{
+		{"exit 0", Status{Code: 0}},
+		{"exit 7", Status{Code: 7}},
+		{"kill -TERM $$", Status{Signal: 15}},
+		{"kill -KILL $$", Status{Signal: 9}},
+	} {
+		st, err := Trace(context.Background(), Config{Path: "sh", Args: []string{"sh", "-c", tc.script}})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.script, err)
+		}
+		if st != tc.want {
+			t.Errorf("%q: got %v, want %v", tc.script, st, tc.want)
+		}
+	}
+}

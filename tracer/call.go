@@ -1,0 +1,124 @@
+package tracer
+
+import (
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// Handler decides what intercepted syscalls do. Its methods run on the
+// tracer's thread while the calling thread is stopped: they must return
+// quickly, and return Hold() to decide later from another goroutine.
+type Handler interface {
+	Socket(*Call) Verdict
+	Path(*Call) Verdict
+}
+
+// Call is one intercepted syscall, stopped before it runs.
+type Call struct {
+	PID    int    // the process (thread group) id
+	TID    int    // the calling thread
+	Name   string // syscall name: "connect", "openat", ...
+	Nr     uint64
+	Args   [6]uint64
+	Family Family
+
+	// Socket calls.
+	FD         int            // the socket
+	Addr       netip.AddrPort // the destination (connect, bind, sendto, sendmsg); valid when HasAddr
+	HasAddr    bool
+	SockFamily uint16 // AF_INET or AF_INET6 of Addr
+
+	// Path calls.
+	Path     string // absolute and cleaned, resolved against the cwd or dirfd
+	RawPath  string // as the program passed it
+	OpenFlag int    // open flags (open, openat, openat2), else 0
+
+	t          *Tracer
+	th         *thread
+	seq        uint64 // which stop of th this call belongs to
+	outAddr    uint64 // where getpeername/recvfrom/recvmsg write the address
+	outAddrCap int    // the size of that buffer at entry
+}
+
+// Resume applies the verdict of a call whose handler returned Hold(). It is
+// safe from any goroutine; a call whose thread has died meanwhile is dropped.
+func (c *Call) Resume(v Verdict) {
+	if v.hold {
+		panic("tracer: Resume(Hold())")
+	}
+	c.t.resumeQueue <- resume{call: c, v: v}
+}
+
+// Verdict is a handler's decision.
+type Verdict struct {
+	hold   bool
+	errno  unix.Errno
+	addr   *netip.AddrPort
+	path   *string
+	atExit func(*Exit)
+}
+
+// Allow lets the syscall run unchanged.
+func Allow() Verdict { return Verdict{} }
+
+// Fail makes the syscall return -errno without running it.
+func Fail(errno unix.Errno) Verdict { return Verdict{errno: errno} }
+
+// Hold keeps the calling thread stopped until Call.Resume.
+func Hold() Verdict { return Verdict{hold: true} }
+
+// Redirect runs a socket call (connect, bind, sendto, sendmsg) against addr
+// instead of the original address. The program's registers and memory look
+// unchanged once the syscall returns.
+func Redirect(addr netip.AddrPort) Verdict { return Verdict{addr: &addr} }
+
+// ReplacePath runs a path call on path instead of the original one.
+func ReplacePath(path string) Verdict { return Verdict{path: &path} }
+
+// AtExit also runs f when the syscall returns, to read or fix up its result.
+func (v Verdict) AtExit(f func(*Exit)) Verdict {
+	v.atExit = f
+	return v
+}
+
+// Exit is a syscall that has just returned.
+type Exit struct {
+	Call   *Call
+	Result int64 // the return value, -errno on failure
+
+	resultSet bool
+}
+
+// SetResult changes what the syscall returns (-errno to fail it).
+func (e *Exit) SetResult(v int64) { e.Result, e.resultSet = v, true }
+
+// ResultAddr reads the address a getpeername, recvfrom or recvmsg returned.
+func (e *Exit) ResultAddr() (netip.AddrPort, bool) {
+	ptr, size := e.Call.outAddr, e.Call.outAddrCap
+	if ptr == 0 || size < 2 || e.Result < 0 {
+		return netip.AddrPort{}, false
+	}
+	b := make([]byte, min(size, sizeofSockaddrInet6))
+	if readMem(e.Call.TID, ptr, b) != nil {
+		return netip.AddrPort{}, false
+	}
+	ap, _, ok := decodeSockaddr(b)
+	return ap, ok
+}
+
+// SetResultAddr replaces the address a getpeername, recvfrom or recvmsg
+// returned, in the socket's own family, truncated to the program's buffer as
+// the kernel would.
+func (e *Exit) SetResultAddr(ap netip.AddrPort) bool {
+	ptr, size := e.Call.outAddr, e.Call.outAddrCap
+	if ptr == 0 || size < 2 || e.Result < 0 {
+		return false
+	}
+	var fam [2]byte
+	if readMem(e.Call.TID, ptr, fam[:]) != nil {
+		return false
+	}
+	b := encodeSockaddr(uint16(fam[0])|uint16(fam[1])<<8, ap)
+	return writeMem(e.Call.TID, ptr, b[:min(len(b), size)]) == nil
+}

@@ -1,0 +1,111 @@
+package tracer
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// msghdr layout on 64-bit Linux: msg_name at 0, msg_namelen (u32) at 8.
+const sizeofMsghdr = 56
+
+// decodeCall reads what a handler needs to know about the syscall th is
+// stopped in. ok is false when the arguments cannot be read; the syscall then
+// runs unchanged and fails as it would have.
+func (t *Tracer) decodeCall(th *thread, r *regs) (*Call, bool) {
+	info, known := syscallTable[int(r.nr())]
+	if !known {
+		return nil, false
+	}
+	c := &Call{PID: th.proc.pid, TID: th.tid, Name: info.name, Nr: r.nr(), Family: info.family, t: t, th: th, seq: th.seq}
+	for i := range c.Args {
+		c.Args[i] = r.arg(i)
+	}
+	if info.family == FamilyPath {
+		return c, t.decodePath(c, info)
+	}
+	c.FD = int(int32(c.Args[0]))
+	switch {
+	case info.msghdrArg >= 0:
+		return c, t.decodeMsghdr(c, info)
+	case info.addrArg >= 0 && info.lenIsPtr:
+		c.outAddr = c.Args[info.addrArg]
+		var lb [4]byte
+		if c.outAddr != 0 && readMem(th.tid, c.Args[info.addrLenArg], lb[:]) == nil {
+			c.outAddrCap = int(binary.LittleEndian.Uint32(lb[:]))
+		}
+	case info.addrArg >= 0:
+		c.Addr, c.SockFamily, c.HasAddr = readSockaddr(th.tid, c.Args[info.addrArg], c.Args[info.addrLenArg])
+	}
+	return c, true
+}
+
+func readSockaddr(tid int, ptr, size uint64) (netip.AddrPort, uint16, bool) {
+	if ptr == 0 || size < 2 || size > 128 {
+		return netip.AddrPort{}, 0, false
+	}
+	b := make([]byte, size)
+	if readMem(tid, ptr, b) != nil {
+		return netip.AddrPort{}, 0, false
+	}
+	ap, fam, ok := decodeSockaddr(b)
+	return ap, fam, ok
+}
+
+// decodeMsghdr reads sendmsg's destination, or where recvmsg puts the source.
+func (t *Tracer) decodeMsghdr(c *Call, info sysInfo) bool {
+	var mh [sizeofMsghdr]byte
+	if readMem(c.TID, c.Args[info.msghdrArg], mh[:]) != nil {
+		return true // the kernel reports EFAULT itself
+	}
+	name := binary.LittleEndian.Uint64(mh[0:])
+	nameLen := uint64(binary.LittleEndian.Uint32(mh[8:]))
+	if c.Name == "recvmsg" {
+		c.outAddr, c.outAddrCap = name, int(nameLen)
+		return true
+	}
+	c.Addr, c.SockFamily, c.HasAddr = readSockaddr(c.TID, name, nameLen)
+	return true
+}
+
+// decodePath reads the path argument and makes it absolute the way the kernel
+// will: against the dirfd, or the thread's working directory.
+func (t *Tracer) decodePath(c *Call, info sysInfo) bool {
+	raw, err := readCString(c.TID, c.Args[info.pathArg])
+	if err != nil {
+		return false
+	}
+	c.RawPath = raw
+	if info.flagsArg >= 0 {
+		c.OpenFlag = int(c.Args[info.flagsArg])
+	} else if c.Name == "openat2" {
+		var how [8]byte // struct open_how starts with the flags
+		if readMem(c.TID, c.Args[2], how[:]) == nil {
+			c.OpenFlag = int(binary.LittleEndian.Uint64(how[:]))
+		}
+	}
+	if raw == "" {
+		return true // AT_EMPTY_PATH and friends: about an fd, not a path
+	}
+	if strings.HasPrefix(raw, "/") {
+		c.Path = filepath.Clean(raw)
+		return true
+	}
+	base := "/proc/" + strconv.Itoa(c.TID) + "/cwd"
+	if info.dirfdArg >= 0 {
+		if dirfd := int32(c.Args[info.dirfdArg]); dirfd != unix.AT_FDCWD {
+			base = "/proc/" + strconv.Itoa(c.PID) + "/fd/" + strconv.Itoa(int(dirfd))
+		}
+	}
+	dir, err := os.Readlink(base)
+	if err != nil {
+		return true // leave Path empty: the handler sees only RawPath
+	}
+	c.Path = filepath.Join(dir, raw)
+	return true
+}

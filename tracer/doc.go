@@ -1,0 +1,20 @@
+// Package tracer runs a program under ptrace with a seccomp-bpf filter, so that
+// only the syscalls kubectl mirror cares about stop, and lets a Handler decide
+// what each of them does: go through, fail with an errno, have its sockaddr or
+// path argument rewritten, have its result fixed up at syscall exit, or wait
+// while the decision is made elsewhere (the other threads keep running).
+//
+// Everything else runs at native speed: the filter returns SECCOMP_RET_ALLOW for
+// all other syscalls, and the kernel caches that verdict per syscall number.
+//
+// The program is started through a launcher: the plugin's own binary re-executed
+// with a marker in its environment. The launcher installs the filter on its main
+// thread, waits until the tracer has seized it, and execs the program, which
+// inherits the filter. The tracer follows every thread, fork, vfork, clone and
+// exec, never detaches (a RET_TRACE filter without a tracer fails syscalls with
+// ENOSYS) and sets PTRACE_O_EXITKILL, so the program dies if the tracer does.
+//
+// Every ptrace request is made from one locked OS thread; a second goroutine only
+// waits for stops. The process that uses this package must not start other child
+// processes while a trace runs: the tracer reaps any child (wait4(-1)).
+package tracer

@@ -1,0 +1,87 @@
+package tracer
+
+import (
+	"maps"
+	"slices"
+
+	"golang.org/x/sys/unix"
+)
+
+// struct seccomp_data offsets: int nr; __u32 arch; __u64 instruction_pointer; __u64 args[6].
+const (
+	seccompDataNr   = 0
+	seccompDataArch = 4
+	seccompDataArgs = 16
+)
+
+// classic BPF opcodes used by the filter.
+const (
+	bpfLdWAbs = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+	bpfJeqK   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
+	bpfJgeK   = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+	bpfRetK   = unix.BPF_RET | unix.BPF_K
+)
+
+func stmt(code uint16, k uint32) unix.SockFilter { return unix.SockFilter{Code: code, K: k} }
+func jump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
+	return unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}
+}
+
+// buildFilter returns the seccomp program: RET_TRACE for the syscalls in
+// traced, RET_TRACE for those in tracedIfArg only when that argument is not
+// NULL (send() is sendto(..., NULL, 0): only addressed sends stop), ENOSYS for
+// io_uring_setup (runtimes fall back to plain syscalls, which the filter sees)
+// and for any foreign ABI (i386 int 0x80, x32), which would bypass the filter's
+// syscall numbers; RET_ALLOW for everything else.
+//
+// Only the argument checks depend on more than the syscall number, so the
+// kernel (5.11+) caches the ALLOW verdict of every other syscall.
+func buildFilter(traced []uint32, tracedIfArg map[uint32]int) []unix.SockFilter {
+	enosys := uint32(unix.SECCOMP_RET_ERRNO) | uint32(unix.ENOSYS)
+	prog := []unix.SockFilter{
+		stmt(bpfLdWAbs, seccompDataArch),
+		jump(bpfJeqK, auditArch, 1, 0),
+		stmt(bpfRetK, enosys),
+		stmt(bpfLdWAbs, seccompDataNr),
+	}
+	if x32SyscallBit != 0 {
+		prog = append(prog, jump(bpfJgeK, x32SyscallBit, 0, 1), stmt(bpfRetK, enosys))
+	}
+	prog = append(prog, jump(bpfJeqK, uint32(unix.SYS_IO_URING_SETUP), 0, 1), stmt(bpfRetK, enosys))
+
+	// Each traced number jumps to the shared RET_TRACE; each conditional one to
+	// its argument check. Offsets are patched once the layout is known.
+	type fixup struct{ at, target int }
+	var fixups []fixup
+	for _, nr := range traced {
+		fixups = append(fixups, fixup{at: len(prog), target: -1})
+		prog = append(prog, jump(bpfJeqK, nr, 0, 0))
+	}
+	type cond struct {
+		at, arg int
+	}
+	var conds []cond
+	for _, nr := range slices.Sorted(maps.Keys(tracedIfArg)) {
+		conds = append(conds, cond{at: len(prog), arg: tracedIfArg[nr]})
+		prog = append(prog, jump(bpfJeqK, nr, 0, 0))
+	}
+	prog = append(prog, stmt(bpfRetK, unix.SECCOMP_RET_ALLOW))
+	traceAt := len(prog)
+	prog = append(prog, stmt(bpfRetK, unix.SECCOMP_RET_TRACE))
+	for _, f := range fixups {
+		prog[f.at].Jt = uint8(traceAt - f.at - 1)
+	}
+	for _, c := range conds {
+		prog[c.at].Jt = uint8(len(prog) - c.at - 1)
+		lo := uint32(seccompDataArgs + 8*c.arg)
+		prog = append(prog,
+			stmt(bpfLdWAbs, lo),
+			jump(bpfJeqK, 0, 0, 2), // low word set: trace
+			stmt(bpfLdWAbs, lo+4),
+			jump(bpfJeqK, 0, 1, 0), // both words zero: allow
+			stmt(bpfRetK, unix.SECCOMP_RET_TRACE),
+			stmt(bpfRetK, unix.SECCOMP_RET_ALLOW),
+		)
+	}
+	return prog
+}

@@ -1,0 +1,139 @@
+package tracer
+
+import (
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// loop serves stops and resumes until every task is reaped.
+// Precondition: runs on the tracer's locked thread.
+func (t *Tracer) loop() {
+	ctxDone := t.ctx.Done()
+	for {
+		select {
+		case w, ok := <-t.stops:
+			if !ok {
+				return
+			}
+			t.onWait(w.pid, w.ws)
+		case r := <-t.resumeQueue:
+			t.onResume(r)
+		case <-ctxDone:
+			ctxDone = nil
+			t.killAll()
+		}
+	}
+}
+
+func (t *Tracer) onWait(pid int, ws unix.WaitStatus) {
+	if ws.Exited() || ws.Signaled() {
+		t.onGone(pid, ws)
+		return
+	}
+	if !ws.Stopped() {
+		return
+	}
+	th := t.threads[pid]
+	event := int(ws>>16) & 0xff
+	sig := ws.StopSignal()
+	if th == nil {
+		// A new task's first stop can come before its parent's clone event:
+		// keep it stopped until the parent tells us whose it is.
+		if event == unix.PTRACE_EVENT_STOP {
+			t.early[pid] = true
+			return
+		}
+		t.log.Debug("stop of an unknown task; adopting it", zap.Int("pid", pid))
+		th = &thread{tid: pid, proc: &process{pid: pid, mm: newAddrSpace()}}
+		t.threads[pid] = th
+	}
+	switch {
+	case sig == unix.SIGTRAP|0x80:
+		t.stats.ExitStops++
+		t.onSyscallExit(th)
+	case event == unix.PTRACE_EVENT_SECCOMP:
+		t.stats.SeccompStops++
+		t.onSeccomp(th)
+	case event == unix.PTRACE_EVENT_CLONE || event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK:
+		t.onNewTask(th, event)
+	case event == unix.PTRACE_EVENT_EXEC:
+		t.onExec(th)
+	case event == unix.PTRACE_EVENT_STOP:
+		if sig == unix.SIGSTOP || sig == unix.SIGTSTP || sig == unix.SIGTTIN || sig == unix.SIGTTOU {
+			// Group stop: stay stopped, but let the tracer see SIGCONT.
+			t.stats.GroupStops++
+			t.ptrace(th, unix.PTRACE_LISTEN, 0)
+			return
+		}
+		t.resume(th, 0) // a new task's first stop, or the end of a group stop
+	default:
+		// Signal-delivery stop: deliver it (SIGURG preemption, SIGCHLD, SIGINT...).
+		t.stats.SignalStops++
+		t.resume(th, int(sig))
+	}
+}
+
+// onGone forgets a task that exited or was killed. When the program itself
+// (the first process) ends, whatever it left running is killed: it could not
+// outlive the tracer anyway (PTRACE_O_EXITKILL).
+func (t *Tracer) onGone(pid int, ws unix.WaitStatus) {
+	if th := t.threads[pid]; th != nil {
+		th.proc.mm.release(pid)
+		delete(t.threads, pid)
+	}
+	delete(t.early, pid)
+	if pid != t.rootPID {
+		return
+	}
+	if ws.Signaled() {
+		t.status = Status{Signal: ws.Signal()}
+	} else {
+		t.status = Status{Code: ws.ExitStatus()}
+	}
+	t.killAll()
+}
+
+func (t *Tracer) killAll() {
+	for tid := range t.threads {
+		_ = unix.Tgkill(t.threads[tid].proc.pid, tid, unix.SIGKILL)
+	}
+	for tid := range t.early {
+		_ = unix.Kill(tid, unix.SIGKILL)
+	}
+}
+
+// resume continues a stopped thread, delivering sig, and asks for the next
+// syscall-exit stop while an exit action is pending.
+// Precondition: on the tracer's thread; th is in a ptrace-stop.
+func (t *Tracer) resume(th *thread, sig int) {
+	req := unix.PTRACE_CONT
+	if th.atExit != nil {
+		req = unix.PTRACE_SYSCALL
+	}
+	t.ptrace(th, req, sig)
+}
+
+// Precondition: on the tracer's thread.
+func (t *Tracer) ptrace(th *thread, req, sig int) {
+	var err error
+	switch req {
+	case unix.PTRACE_CONT:
+		err = unix.PtraceCont(th.tid, sig)
+	case unix.PTRACE_SYSCALL:
+		err = unix.PtraceSyscall(th.tid, sig)
+	case unix.PTRACE_LISTEN:
+		err = ptraceListen(th.tid)
+	}
+	// ESRCH: the task died under us (SIGKILL); its exit is reported next.
+	if err != nil && err != unix.ESRCH {
+		t.log.Warn("ptrace resume failed", zap.Int("tid", th.tid), zap.Error(err))
+	}
+}
+
+func ptraceListen(tid int) error {
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+package tracer
+
+import (
+	"encoding/binary"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// onSeccomp handles a RET_TRACE stop: the syscall has not run yet.
+// Precondition: on the tracer's thread; th is in a seccomp stop.
+func (t *Tracer) onSeccomp(th *thread) {
+	th.seq++
+	var r regs
+	if err := getRegs(th.tid, &r); err != nil {
+		t.resume(th, 0)
+		return
+	}
+	// A rewrite that waited for scratch memory: the same syscall is back.
+	if p := th.pending; p != nil {
+		th.pending = nil
+		if p.nr == r.nr() {
+			p.call.seq = th.seq
+			t.apply(th, &r, p.call, p.v)
+			return
+		}
+	}
+	c, ok := t.decodeCall(th, &r)
+	if !ok {
+		t.resume(th, 0)
+		return
+	}
+	var v Verdict
+	if c.Family == FamilySocket {
+		v = t.handler.Socket(c)
+	} else {
+		v = t.handler.Path(c)
+	}
+	if v.hold {
+		th.held = c
+		return
+	}
+	t.apply(th, &r, c, v)
+}
+
+// onResume applies a held call's verdict, unless its thread moved on or died.
+// Precondition: on the tracer's thread.
+func (t *Tracer) onResume(res resume) {
+	th := t.threads[res.call.TID]
+	if th == nil || th != res.call.th || th.held != res.call || th.seq != res.call.seq {
+		return
+	}
+	th.held = nil
+	var r regs
+	if err := getRegs(th.tid, &r); err != nil {
+		t.resume(th, 0)
+		return
+	}
+	t.apply(th, &r, res.call, res.v)
+}
+
+// apply carries out a verdict on a thread stopped at a seccomp stop.
+// Precondition: on the tracer's thread.
+func (t *Tracer) apply(th *thread, r *regs, c *Call, v Verdict) {
+	switch {
+	case v.errno != 0:
+		// nr -1 skips the syscall; the return value is what rax holds.
+		t.stats.Failed++
+		r.setNr(^uint64(0))
+		r.setRet(-int64(v.errno))
+		if err := setRegs(th.tid, r); err != nil {
+			t.log.Warn("fail syscall", zap.Int("tid", th.tid), zap.Error(err))
+		}
+		t.setExit(th, c, v.atExit, nil)
+	case v.addr != nil || v.path != nil:
+		t.rewrite(th, r, c, v)
+		return
+	default:
+		t.setExit(th, c, v.atExit, nil)
+	}
+	t.resume(th, 0)
+}
+
+// setExit arranges the exit-stop work: restore rewritten argument registers
+// (the ABI promises callers they are preserved) and run the handler's f.
+func (t *Tracer) setExit(th *thread, c *Call, f func(*Exit), restore map[int]uint64) {
+	if f == nil && len(restore) == 0 {
+		th.atExit = nil
+		return
+	}
+	th.atExit = func(th *thread) {
+		var r regs
+		if err := getRegs(th.tid, &r); err != nil {
+			return
+		}
+		ret := r.ret()
+		for i, v := range restore {
+			r.setArg(i, v)
+		}
+		// A syscall interrupted by a signal restarts and stops again at seccomp,
+		// where the handler decides anew: run f only on a real result.
+		if f != nil && !isRestart(ret) {
+			e := &Exit{Call: c, Result: ret}
+			f(e)
+			if e.resultSet {
+				r.setRet(e.Result)
+			}
+		}
+		if err := setRegs(th.tid, &r); err != nil {
+			t.log.Warn("restore registers", zap.Int("tid", th.tid), zap.Error(err))
+		}
+	}
+}
+
+func isRestart(ret int64) bool {
+	// ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK
+	return ret == -512 || ret == -513 || ret == -514 || ret == -516
+}
+
+// onSyscallExit runs the pending exit work and lets the thread go on.
+// Precondition: on the tracer's thread; th is in a syscall-exit stop.
+func (t *Tracer) onSyscallExit(th *thread) {
+	f := th.atExit
+	th.atExit = nil
+	if f != nil {
+		f(th)
+	}
+	t.resume(th, 0)
+}
+
+// rewrite points the sockaddr or path argument at a copy in scratch memory.
+func (t *Tracer) rewrite(th *thread, r *regs, c *Call, v Verdict) {
+	slot, ok := th.proc.mm.slot(th.tid)
+	if !ok && th.proc.mm.noMem {
+		t.setExit(th, c, v.atExit, nil)
+		t.resume(th, 0)
+		return
+	}
+	if !ok {
+		th.pending = &pendingVerdict{nr: r.nr(), call: c, v: v}
+		t.injectMmap(th, r)
+		return
+	}
+	data, argRegs, ok := rewriteArgs(th, r, c, v, slot)
+	if !ok {
+		t.setExit(th, c, v.atExit, nil)
+		t.resume(th, 0)
+		return
+	}
+	if err := writeMem(th.tid, slot, data); err != nil {
+		t.log.Warn("write scratch", zap.Int("tid", th.tid), zap.Error(err))
+		t.setExit(th, c, v.atExit, nil)
+		t.resume(th, 0)
+		return
+	}
+	restore := map[int]uint64{}
+	for i, val := range argRegs {
+		restore[i] = r.arg(i)
+		r.setArg(i, val)
+	}
+	if err := setRegs(th.tid, r); err != nil {
+		t.log.Warn("rewrite arguments", zap.Int("tid", th.tid), zap.Error(err))
+		restore = nil
+	}
+	t.stats.Rewrites++
+	t.setExit(th, c, v.atExit, restore)
+	t.resume(th, 0)
+}
+
+// rewriteArgs returns the bytes for the slot and the new argument registers.
+func rewriteArgs(th *thread, r *regs, c *Call, v Verdict, slot uint64) ([]byte, map[int]uint64, bool) {
+	info := syscallTable[int(r.nr())]
+	if v.path != nil {
+		if info.family != FamilyPath || len(*v.path) >= slotSize {
+			return nil, nil, false
+		}
+		return append([]byte(*v.path), 0), map[int]uint64{info.pathArg: slot}, true
+	}
+	if info.family != FamilySocket || !c.HasAddr {
+		return nil, nil, false
+	}
+	sa := encodeSockaddr(c.SockFamily, *v.addr)
+	if info.addrArg >= 0 {
+		return sa, map[int]uint64{info.addrArg: slot, info.addrLenArg: uint64(len(sa))}, true
+	}
+	// sendmsg: the address sits inside the msghdr, so copy the msghdr into the
+	// slot with msg_name pointing at the new sockaddr just after it.
+	mh := make([]byte, sizeofMsghdr, sizeofMsghdr+len(sa))
+	if readMem(th.tid, c.Args[info.msghdrArg], mh) != nil {
+		return nil, nil, false
+	}
+	binary.LittleEndian.PutUint64(mh[0:], slot+sizeofMsghdr)
+	binary.LittleEndian.PutUint32(mh[8:], uint32(len(sa)))
+	return append(mh, sa...), map[int]uint64{info.msghdrArg: slot}, true
+}
+
+// injectMmap turns the current syscall into an mmap of a scratch region; at its
+// exit the original registers come back and the syscall instruction runs again.
+func (t *Tracer) injectMmap(th *thread, r *regs) {
+	t.stats.Injections++
+	saved := *r
+	m := *r
+	m.setNr(uint64(sysMmap))
+	m.setArg(0, 0)
+	m.setArg(1, regionSize)
+	m.setArg(2, unix.PROT_READ|unix.PROT_WRITE)
+	m.setArg(3, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	m.setArg(4, ^uint64(0))
+	m.setArg(5, 0)
+	if err := setRegs(th.tid, &m); err != nil {
+		t.log.Warn("inject mmap", zap.Int("tid", th.tid), zap.Error(err))
+		th.pending = nil
+		t.resume(th, 0)
+		return
+	}
+	th.atExit = func(th *thread) {
+		var got regs
+		if err := getRegs(th.tid, &got); err != nil {
+			return
+		}
+		if addr := got.ret(); addr < 0 && addr > -4096 {
+			// No memory for scratch: run syscalls unchanged rather than loop.
+			t.log.Warn("scratch mmap failed", zap.Int("tid", th.tid), zap.Int64("errno", -addr))
+			th.proc.mm.noMem = true
+		} else {
+			th.proc.mm.addRegion(uint64(addr))
+		}
+		saved.rearm()
+		if err := setRegs(th.tid, &saved); err != nil {
+			t.log.Warn("restore after mmap", zap.Int("tid", th.tid), zap.Error(err))
+		}
+	}
+	t.resume(th, 0)
+}

@@ -1,0 +1,79 @@
+package tracer
+
+import (
+	"encoding/binary"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// onNewTask registers a thread or process the tracee just created. Whether it
+// shares the address space decides how scratch memory is tracked.
+// Precondition: on the tracer's thread; parent is in its clone event stop.
+func (t *Tracer) onNewTask(parent *thread, event int) {
+	t.stats.NewTasks++
+	msg, err := unix.PtraceGetEventMsg(parent.tid)
+	if err != nil {
+		t.resume(parent, 0)
+		return
+	}
+	child := int(msg)
+	flags := t.cloneFlags(parent)
+	if event == unix.PTRACE_EVENT_VFORK {
+		flags |= unix.CLONE_VM
+	}
+	var p *process
+	switch {
+	case flags&unix.CLONE_THREAD != 0:
+		p = parent.proc
+	case flags&unix.CLONE_VM != 0:
+		p = &process{pid: child, mm: parent.proc.mm}
+	default:
+		p = &process{pid: child, mm: parent.proc.mm.forkCopy()}
+	}
+	th := &thread{tid: child, proc: p}
+	t.threads[child] = th
+	if t.early[child] {
+		delete(t.early, child)
+		t.resume(th, 0)
+	}
+	t.resume(parent, 0)
+}
+
+// cloneFlags reads the flags of the clone the parent is in.
+func (t *Tracer) cloneFlags(parent *thread) uint64 {
+	var r regs
+	if getRegs(parent.tid, &r) != nil {
+		return 0
+	}
+	switch int(r.nr()) {
+	case unix.SYS_CLONE:
+		return r.arg(0)
+	case unix.SYS_CLONE3:
+		var b [8]byte // struct clone_args starts with the flags
+		if readMem(parent.tid, r.arg(0), b[:]) == nil {
+			return binary.LittleEndian.Uint64(b[:])
+		}
+	case sysVfork:
+		return unix.CLONE_VM | unix.CLONE_VFORK
+	}
+	return 0
+}
+
+// onExec gives the process a fresh address space. When a non-leader thread
+// execs it takes over the leader's tid, and the old tid is gone.
+// Precondition: on the tracer's thread; th is in its exec event stop.
+func (t *Tracer) onExec(th *thread) {
+	t.stats.Execs++
+	if msg, err := unix.PtraceGetEventMsg(th.tid); err == nil && int(msg) != th.tid {
+		former := int(msg)
+		if old := t.threads[former]; old != nil {
+			old.proc.mm.release(former)
+			delete(t.threads, former)
+		}
+	}
+	th.proc = &process{pid: th.tid, mm: newAddrSpace()}
+	th.atExit, th.held, th.pending = nil, nil, nil
+	t.log.Debug("exec", zap.Int("pid", th.tid))
+	t.resume(th, 0)
+}

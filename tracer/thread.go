@@ -1,0 +1,87 @@
+package tracer
+
+// Scratch memory: rewritten sockaddrs and paths must live in the tracee's own
+// address space. Writing below the stack pointer is unsafe on Go goroutine
+// stacks, so the tracer maps a region once per address space (by turning the
+// current syscall into mmap) and gives each thread a slot of its own.
+const (
+	slotSize    = 8192 // a path (PATH_MAX) or a msghdr copy plus sockaddr fits
+	regionSlots = 64
+	regionSize  = slotSize * regionSlots
+)
+
+// addrSpace is one mm: shared by threads and by CLONE_VM children (vfork),
+// copied by fork, replaced by exec.
+type addrSpace struct {
+	free   []uint64
+	slotOf map[int]uint64 // tid -> slot
+	bases  []uint64
+	noMem  bool // mapping a region failed: rewrites in this mm are given up
+}
+
+func newAddrSpace() *addrSpace { return &addrSpace{slotOf: map[int]uint64{}} }
+
+func (a *addrSpace) addRegion(base uint64) {
+	a.bases = append(a.bases, base)
+	for i := regionSlots - 1; i >= 0; i-- {
+		a.free = append(a.free, base+uint64(i*slotSize))
+	}
+}
+
+// forkCopy is the child's view after fork: the same regions, all slots free
+// (the child's one thread has none yet).
+func (a *addrSpace) forkCopy() *addrSpace {
+	b := newAddrSpace()
+	for _, base := range a.bases {
+		b.addRegion(base)
+	}
+	return b
+}
+
+// slot returns tid's slot, taking a free one if needed; ok is false when the
+// address space has none left and a region must be mapped first.
+func (a *addrSpace) slot(tid int) (uint64, bool) {
+	if s, ok := a.slotOf[tid]; ok {
+		return s, true
+	}
+	n := len(a.free)
+	if n == 0 {
+		return 0, false
+	}
+	s := a.free[n-1]
+	a.free = a.free[:n-1]
+	a.slotOf[tid] = s
+	return s, true
+}
+
+func (a *addrSpace) release(tid int) {
+	if s, ok := a.slotOf[tid]; ok {
+		delete(a.slotOf, tid)
+		a.free = append(a.free, s)
+	}
+}
+
+type process struct {
+	pid int
+	mm  *addrSpace
+}
+
+// thread is one traced task and what the tracer is in the middle of with it.
+type thread struct {
+	tid  int
+	proc *process
+	seq  uint64 // counts seccomp stops, so a late Resume finds its own
+	// atExit runs at the next syscall-exit stop; while it is set the thread
+	// is resumed with PTRACE_SYSCALL so that stop is reported.
+	atExit func(*thread)
+	held   *Call // a call waiting for Resume
+	// pending is a verdict whose rewrite waits for the scratch region being
+	// mapped; it applies when the same syscall stops again.
+	pending *pendingVerdict
+}
+
+type pendingVerdict struct {
+	nr   uint64
+	call *Call
+	v    Verdict
+}
