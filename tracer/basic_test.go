@@ -2,17 +2,8 @@ package tracer
 
 import (
 	"context"
-	"os"
 	"testing"
 )
-
-// needPtrace skips when this process may not ptrace and load seccomp filters.
-func needPtrace(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("ptrace tests run as root (CI does); skipping as a non-root user")
-	}
-}
 
 func TestExitCodes(t *testing.T) {
 	needPtrace(t)

@@ -19,6 +19,7 @@ const (
 	bpfLdWAbs = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
 	bpfJeqK   = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
 	bpfJgeK   = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+	bpfJsetK  = unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K
 	bpfRetK   = unix.BPF_RET | unix.BPF_K
 )
 
@@ -27,16 +28,24 @@ func jump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
 	return unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}
 }
 
+// argCheck narrows when a syscall stops: only when argument Arg is not NULL
+// (send() is sendto(..., NULL, 0): only addressed sends stop), or, with
+// ClearBit set, only when that bit of the argument is clear (fstat is
+// newfstatat(fd, "", AT_EMPTY_PATH): about an fd, never a path of ours).
+type argCheck struct {
+	Arg      int
+	ClearBit uint32
+}
+
 // buildFilter returns the seccomp program: RET_TRACE for the syscalls in
-// traced, RET_TRACE for those in tracedIfArg only when that argument is not
-// NULL (send() is sendto(..., NULL, 0): only addressed sends stop), ENOSYS for
+// traced, RET_TRACE for those in tracedIf when their argCheck holds, ENOSYS for
 // io_uring_setup (runtimes fall back to plain syscalls, which the filter sees)
 // and for any foreign ABI (i386 int 0x80, x32), which would bypass the filter's
 // syscall numbers; RET_ALLOW for everything else.
 //
 // Only the argument checks depend on more than the syscall number, so the
 // kernel (5.11+) caches the ALLOW verdict of every other syscall.
-func buildFilter(traced []uint32, tracedIfArg map[uint32]int) []unix.SockFilter {
+func buildFilter(traced []uint32, tracedIf map[uint32]argCheck) []unix.SockFilter {
 	enosys := uint32(unix.SECCOMP_RET_ERRNO) | uint32(unix.ENOSYS)
 	prog := []unix.SockFilter{
 		stmt(bpfLdWAbs, seccompDataArch),
@@ -58,11 +67,12 @@ func buildFilter(traced []uint32, tracedIfArg map[uint32]int) []unix.SockFilter 
 		prog = append(prog, jump(bpfJeqK, nr, 0, 0))
 	}
 	type cond struct {
-		at, arg int
+		at int
+		argCheck
 	}
 	var conds []cond
-	for _, nr := range slices.Sorted(maps.Keys(tracedIfArg)) {
-		conds = append(conds, cond{at: len(prog), arg: tracedIfArg[nr]})
+	for _, nr := range slices.Sorted(maps.Keys(tracedIf)) {
+		conds = append(conds, cond{at: len(prog), argCheck: tracedIf[nr]})
 		prog = append(prog, jump(bpfJeqK, nr, 0, 0))
 	}
 	prog = append(prog, stmt(bpfRetK, unix.SECCOMP_RET_ALLOW))
@@ -73,7 +83,16 @@ func buildFilter(traced []uint32, tracedIfArg map[uint32]int) []unix.SockFilter 
 	}
 	for _, c := range conds {
 		prog[c.at].Jt = uint8(len(prog) - c.at - 1)
-		lo := uint32(seccompDataArgs + 8*c.arg)
+		lo := uint32(seccompDataArgs + 8*c.Arg)
+		if c.ClearBit != 0 {
+			prog = append(prog,
+				stmt(bpfLdWAbs, lo),
+				jump(bpfJsetK, c.ClearBit, 0, 1), // bit set: allow
+				stmt(bpfRetK, unix.SECCOMP_RET_ALLOW),
+				stmt(bpfRetK, unix.SECCOMP_RET_TRACE),
+			)
+			continue
+		}
 		prog = append(prog,
 			stmt(bpfLdWAbs, lo),
 			jump(bpfJeqK, 0, 0, 2), // low word set: trace

@@ -26,7 +26,7 @@ func (t *Tracer) onSeccomp(th *thread) {
 		}
 	}
 	c, ok := t.decodeCall(th, &r)
-	if !ok {
+	if !ok || (c.Family == FamilyPath && c.RawPath == "") {
 		t.resume(th, 0)
 		return
 	}

@@ -11,8 +11,8 @@ import (
 // installFilter sets no_new_privs and loads the filter on the calling thread;
 // both survive execve and are inherited by every child.
 func installFilter() error {
-	always, ifArg := filterLists()
-	prog := buildFilter(always, ifArg)
+	always, tracedIf := filterLists()
+	prog := buildFilter(always, tracedIf)
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
 	}

@@ -77,21 +77,23 @@ var syscallTable = func() map[int]sysInfo {
 	return m
 }()
 
-// tracedIfArgSet: stop these only when the given argument is not NULL.
-var tracedIfArgSet = map[uint32]int{
-	unix.SYS_SENDTO:   4,
-	unix.SYS_RECVFROM: 4,
+// tracedIfSet: stop these only when their argument check holds.
+var tracedIfSet = map[uint32]argCheck{
+	unix.SYS_SENDTO:     {Arg: 4},
+	unix.SYS_RECVFROM:   {Arg: 4},
+	unix.SYS_NEWFSTATAT: {Arg: 3, ClearBit: unix.AT_EMPTY_PATH},
+	unix.SYS_STATX:      {Arg: 2, ClearBit: unix.AT_EMPTY_PATH},
 }
 
 // filterLists splits the table into the filter's two lists.
-func filterLists() (always []uint32, ifArg map[uint32]int) {
+func filterLists() (always []uint32, tracedIf map[uint32]argCheck) {
 	for nr := range syscallTable {
-		if _, ok := tracedIfArgSet[uint32(nr)]; !ok {
+		if _, ok := tracedIfSet[uint32(nr)]; !ok {
 			always = append(always, uint32(nr))
 		}
 	}
 	slices.Sort(always)
-	return always, tracedIfArgSet
+	return always, tracedIfSet
 }
 
 // SyscallName names a syscall number for logs and the trace command.

@@ -1,0 +1,165 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/syscalllog"
+	"github.com/kubectl-mirror/kubectl-mirror/tracer"
+)
+
+// TraceOptions runs a program under the tracer with no cluster and lists
+// what a session would send to the pod.
+type TraceOptions struct {
+	genericiooptions.IOStreams
+	JSON    bool
+	Command []string
+}
+
+// NewTraceOptions returns the defaults.
+func NewTraceOptions(streams genericiooptions.IOStreams) *TraceOptions {
+	return &TraceOptions{IOStreams: streams}
+}
+
+// NewTraceCommand builds `kubectl mirror trace`.
+func NewTraceCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewTraceOptions(streams)
+	c := &cobra.Command{
+		Use:   "trace [--json] -- COMMAND [ARGS...]",
+		Short: "Run a program under the tracer, without a cluster, and list what would go to the pod",
+		Long: `Run COMMAND under kubectl mirror's tracer with no cluster involved. Every intercepted
+syscall is printed to stderr with its result (connections, datagrams, listening sockets,
+file lookups), marked remote when 'kubectl mirror run' would send it to the pod; a summary
+closes the list. The exit code is COMMAND's.`,
+		Example: `  # What would my program connect to, and which files would it read from the pod?
+  kubectl mirror trace -- go run .
+
+  # JSON lines, for scripts
+  kubectl mirror trace --json -- curl -s http://example.internal/`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddFlags(c.Flags())
+	return c
+}
+
+// AddFlags binds the command's flags.
+func (o *TraceOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.JSON, "json", false, "print events and the summary as JSON lines")
+}
+
+// Complete takes the command after "--".
+func (o *TraceOptions) Complete(cmd *cobra.Command, args []string) error {
+	if cmd.ArgsLenAtDash() > 0 {
+		return fmt.Errorf("unexpected arguments before --: %v; usage: kubectl mirror trace -- COMMAND [ARGS...]", args[:cmd.ArgsLenAtDash()])
+	}
+	o.Command = args
+	return nil
+}
+
+// Validate checks there is a command.
+func (o *TraceOptions) Validate() error {
+	if len(o.Command) == 0 {
+		return errors.New("no command given; usage: kubectl mirror trace -- COMMAND [ARGS...]")
+	}
+	return nil
+}
+
+// Run traces the command and passes its exit code on.
+func (o *TraceOptions) Run(ctx context.Context) error {
+	var mu sync.Mutex
+	rec := &syscalllog.Recorder{Sink: func(ev syscalllog.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if o.JSON {
+			syscalllog.WriteJSON(o.ErrOut, ev)
+		} else {
+			syscalllog.WriteText(o.ErrOut, ev)
+		}
+	}}
+	// The program outlives a Ctrl-C of the plugin: it gets its own signals.
+	t, err := tracer.Start(context.WithoutCancel(ctx), tracer.Config{
+		Path: o.Command[0], Args: o.Command,
+		Stdin: fileOr(o.In, os.Stdin), Stdout: fileOr(o.Out, os.Stdout), Stderr: fileOr(o.ErrOut, os.Stderr),
+		Handler: rec,
+	})
+	if err != nil {
+		if errors.Is(err, tracer.ErrNotFound) {
+			return fmt.Errorf("%w: check the command name and your PATH", err)
+		}
+		return err
+	}
+	stop := forwardSignals(t.PID(), fileOr(o.In, os.Stdin))
+	status, err := t.Wait()
+	stop()
+	if err != nil {
+		return err
+	}
+	mu.Lock()
+	if o.JSON {
+		writeJSONSummary(o, rec.Summary(), status)
+	} else {
+		fmt.Fprintf(o.ErrOut, "kubectl mirror trace: %s\n", status)
+		syscalllog.WriteSummary(o.ErrOut, rec.Summary())
+	}
+	mu.Unlock()
+	if code := status.ExitCode(); code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+func writeJSONSummary(o *TraceOptions, s syscalllog.Summary, st tracer.Status) {
+	syscalllog.WriteJSONSummary(o.ErrOut, s, st.ExitCode(), st.String())
+}
+
+// forwardSignals passes SIGTERM and SIGHUP to the program. SIGINT is passed
+// on only when stdin is not a terminal: from a terminal, Ctrl-C already
+// reached the program, which shares our process group.
+func forwardSignals(pid int, stdin *os.File) (stop func()) {
+	sigs := []os.Signal{syscall.SIGTERM, syscall.SIGHUP}
+	forwardInt := !term.IsTerminal(int(stdin.Fd()))
+	if forwardInt {
+		sigs = append(sigs, os.Interrupt)
+	}
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, sigs...)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				_ = syscall.Kill(pid, s.(syscall.Signal))
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
+}
+
+// fileOr returns v as a file when it is one (the program gets the real fd,
+// so terminals stay terminals), else def.
+func fileOr(v any, def *os.File) *os.File {
+	if f, ok := v.(*os.File); ok {
+		return f
+	}
+	return def
+}

@@ -1,0 +1,72 @@
+package syscalllog
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// WriteText writes one event as a line: `[pid 12] connect 10.0.0.1:80 = 0  remote`.
+func WriteText(w io.Writer, ev Event) {
+	target := ev.Addr
+	if ev.Path != "" {
+		target = fmt.Sprintf("%q", ev.Path)
+	}
+	result := fmt.Sprint(ev.Result)
+	if ev.Error != "" {
+		result = "-1 " + ev.Error
+	}
+	where := "local"
+	if ev.Remote {
+		where = "remote"
+	}
+	fmt.Fprintf(w, "[pid %d] %s %s = %s  %s\n", ev.PID, ev.Syscall, target, result, where)
+}
+
+// WriteJSON writes one event as a JSON line.
+func WriteJSON(w io.Writer, ev Event) {
+	b, _ := json.Marshal(ev) // Event always marshals
+	fmt.Fprintf(w, "%s\n", b)
+}
+
+// WriteSummary writes the closing summary in text.
+func WriteSummary(w io.Writer, s Summary) {
+	names := make([]string, 0, len(s.Calls))
+	for n := range s.Calls {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	counts := make([]string, 0, len(names))
+	for _, n := range names {
+		counts = append(counts, fmt.Sprintf("%s %d", n, s.Calls[n]))
+	}
+	fmt.Fprintf(w, "intercepted: %s\n", orNone(strings.Join(counts, ", ")))
+	fmt.Fprintf(w, "would go remote: %d destinations%s, %d listen calls, %d files%s\n",
+		len(s.RemoteAddrs), list(s.RemoteAddrs), s.ListenCalls, len(s.RemotePaths), list(s.RemotePaths))
+}
+
+func list(items []string) string {
+	if len(items) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(items, ", ") + ")"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// WriteJSONSummary writes the summary and the program's end as one JSON line.
+func WriteJSONSummary(w io.Writer, s Summary, exitCode int, status string) {
+	b, _ := json.Marshal(struct {
+		Summary
+		ExitCode int    `json:"exitCode"`
+		Status   string `json:"status"`
+	}{s, exitCode, status})
+	fmt.Fprintf(w, "%s\n", b)
+}

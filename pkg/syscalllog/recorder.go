@@ -1,0 +1,117 @@
+package syscalllog
+
+import (
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/tracer"
+)
+
+// Event is one intercepted syscall and how it returned.
+type Event struct {
+	PID     int    `json:"pid"`
+	Syscall string `json:"syscall"`
+	Addr    string `json:"addr,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Result  int64  `json:"result"`
+	Error   string `json:"error,omitempty"`
+	// Remote: a session would send this to the pod (an outgoing connection or
+	// datagram, a listening port served from the pod, or a remote file).
+	Remote bool `json:"remote"`
+}
+
+// Recorder is a tracer.Handler that lets every call through and reports each
+// one with its result to Sink, on the tracer's thread.
+type Recorder struct {
+	Sink func(Event)
+
+	mu      sync.Mutex
+	summary Summary
+}
+
+var _ tracer.Handler = (*Recorder)(nil)
+
+// Socket records socket calls that carry an address, and listen.
+func (r *Recorder) Socket(c *tracer.Call) tracer.Verdict {
+	switch {
+	case c.HasAddr:
+		return tracer.Allow().AtExit(func(e *tracer.Exit) {
+			remote := c.Name != "bind" && remoteAddr(c.Addr)
+			r.record(e, Event{Addr: c.Addr.String(), Remote: remote})
+		})
+	case c.Name == "listen":
+		return tracer.Allow().AtExit(func(e *tracer.Exit) { r.record(e, Event{Remote: true}) })
+	case c.Name == "getpeername" || c.Name == "recvfrom" || c.Name == "recvmsg":
+		return tracer.Allow() // results only: nothing a session would send
+	}
+	return tracer.Allow()
+}
+
+// Path records path calls.
+func (r *Recorder) Path(c *tracer.Call) tracer.Verdict {
+	path := c.Path
+	if path == "" {
+		path = c.RawPath
+	}
+	return tracer.Allow().AtExit(func(e *tracer.Exit) {
+		r.record(e, Event{Path: path, Remote: remotePath(c.Path)})
+	})
+}
+
+func (r *Recorder) record(e *tracer.Exit, ev Event) {
+	ev.PID, ev.Syscall, ev.Result = e.Call.PID, e.Call.Name, e.Result
+	if e.Result < 0 && e.Result > -4096 {
+		ev.Error = unix.ErrnoName(unix.Errno(-e.Result))
+	}
+	r.mu.Lock()
+	r.summary.add(ev)
+	r.mu.Unlock()
+	if r.Sink != nil {
+		r.Sink(ev)
+	}
+}
+
+// Summary returns the totals so far.
+func (r *Recorder) Summary() Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.summary.clone()
+}
+
+// Summary totals a trace.
+type Summary struct {
+	Calls       map[string]int `json:"calls"`
+	RemoteAddrs []string       `json:"remoteAddrs"`
+	RemotePaths []string       `json:"remotePaths"`
+	ListenCalls int            `json:"listenCalls"`
+	seenAddr    map[string]bool
+	seenPath    map[string]bool
+}
+
+func (s *Summary) add(ev Event) {
+	if s.Calls == nil {
+		s.Calls, s.seenAddr, s.seenPath = map[string]int{}, map[string]bool{}, map[string]bool{}
+	}
+	s.Calls[ev.Syscall]++
+	switch {
+	case ev.Syscall == "listen":
+		s.ListenCalls++
+	case ev.Remote && ev.Addr != "" && !s.seenAddr[ev.Addr]:
+		s.seenAddr[ev.Addr] = true
+		s.RemoteAddrs = append(s.RemoteAddrs, ev.Addr)
+	case ev.Remote && ev.Path != "" && !s.seenPath[ev.Path]:
+		s.seenPath[ev.Path] = true
+		s.RemotePaths = append(s.RemotePaths, ev.Path)
+	}
+}
+
+func (s Summary) clone() Summary {
+	c := Summary{Calls: map[string]int{}, ListenCalls: s.ListenCalls}
+	for k, v := range s.Calls {
+		c.Calls[k] = v
+	}
+	c.RemoteAddrs = append(c.RemoteAddrs, s.RemoteAddrs...)
+	c.RemotePaths = append(c.RemotePaths, s.RemotePaths...)
+	return c
+}

@@ -1,0 +1,76 @@
+/* cprobe: the tracer suite's C test program, built with glibc and with musl.
+ *   cprobe tcp IP PORT       connect, print the peer address and the first line read
+ *   cprobe udp IP PORT MSG   unconnected sendto/recvfrom, print the reply's source
+ *   cprobe spawn             posix_spawn (vfork underneath) of "sh -c 'exit 5'"
+ *   cprobe cat PATH          print a file and its stat size
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int tcp(const char *ip, int port) {
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) { perror("connect"); return 1; }
+	struct sockaddr_in peer; socklen_t len = sizeof peer;
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0) { perror("getpeername"); return 1; }
+	char buf[256], ipbuf[64]; ssize_t n = read(fd, buf, sizeof buf - 1);
+	if (n < 0) { perror("read"); return 1; }
+	buf[n] = 0;
+	printf("peer %s:%d\nread %s", inet_ntop(AF_INET, &peer.sin_addr, ipbuf, sizeof ipbuf), ntohs(peer.sin_port), buf);
+	return 0;
+}
+
+static int udp(const char *ip, int port, const char *msg) {
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa, sizeof sa) < 0) { perror("sendto"); return 1; }
+	struct sockaddr_in from; socklen_t len = sizeof from;
+	char buf[2048], ipbuf[64];
+	ssize_t n = recvfrom(fd, buf, sizeof buf - 1, 0, (struct sockaddr *)&from, &len);
+	if (n < 0) { perror("recvfrom"); return 1; }
+	buf[n] = 0;
+	printf("from %s:%d\nreply %s\n", inet_ntop(AF_INET, &from.sin_addr, ipbuf, sizeof ipbuf), ntohs(from.sin_port), buf);
+	return 0;
+}
+
+static int spawn(void) {
+	pid_t pid; int st;
+	char *argv[] = {"sh", "-c", "exit 5", NULL};
+	if (posix_spawnp(&pid, "sh", NULL, NULL, argv, environ) != 0) { perror("posix_spawn"); return 1; }
+	waitpid(pid, &st, 0);
+	printf("child exit %d\n", WEXITSTATUS(st));
+	return 0;
+}
+
+static int cat(const char *path) {
+	FILE *f = fopen(path, "r");
+	if (!f) { perror("fopen"); return 1; }
+	char buf[4096]; size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
+	fclose(f);
+	struct stat st;
+	if (stat(path, &st) < 0) { perror("stat"); return 1; }
+	printf("size %lld\n", (long long)st.st_size);
+	return 0;
+}
+
+int main(int argc, char **argv) {
+	if (argc >= 4 && !strcmp(argv[1], "tcp")) return tcp(argv[2], atoi(argv[3]));
+	if (argc >= 5 && !strcmp(argv[1], "udp")) return udp(argv[2], atoi(argv[3]), argv[4]);
+	if (argc >= 2 && !strcmp(argv[1], "spawn")) return spawn();
+	if (argc >= 3 && !strcmp(argv[1], "cat")) return cat(argv[2]);
+	fprintf(stderr, "usage: cprobe tcp|udp|spawn|cat ...\n");
+	return 2;
+}

@@ -1,0 +1,3 @@
+module example.com/gorun
+
+go 1.26

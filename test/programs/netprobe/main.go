@@ -1,0 +1,49 @@
+// Command netprobe is the tracer suite's Go test program: each mode does one
+// thing a real program does and prints what it observed, so a run under the
+// tracer can be compared with a native run.
+//
+//	netprobe tcp ADDR          connect, print the peer address and the first line read
+//	netprobe udp ADDR MSG      unconnected sendto, print the reply's source and payload
+//	netprobe cat PATH          print a file; netprobe stat PATH prints its size
+//	netprobe threads N         N OS threads doing syscalls at once; prints the total
+//	netprobe signals           wait for SIGINT or SIGTERM, say which, exit 42
+//	netprobe spin SECONDS      burn CPU (preemption signals under the tracer)
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: netprobe tcp|udp|cat|stat|threads|signals|spin ...")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "tcp":
+		err = probeTCP(os.Args[2])
+	case "udp":
+		err = probeUDP(os.Args[2], os.Args[3])
+	case "cat":
+		err = probeCat(os.Args[2])
+	case "stat":
+		err = probeStat(os.Args[2])
+	case "threads":
+		n, _ := strconv.Atoi(os.Args[2])
+		err = probeThreads(n)
+	case "signals":
+		probeSignals()
+	case "spin":
+		secs, _ := strconv.Atoi(os.Args[2])
+		probeSpin(secs)
+	default:
+		err = fmt.Errorf("unknown mode %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "netprobe:", err)
+		os.Exit(1)
+	}
+}

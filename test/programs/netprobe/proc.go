@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func probeCat(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(b)
+	return err
+}
+
+func probeStat(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("size %d\n", st.Size())
+	return nil
+}
+
+// probeThreads runs n goroutines locked to their own OS threads, each
+// opening and stat-ing files: intercepted syscalls from many threads at once.
+func probeThreads(n int) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			<-start
+			ok := 0
+			for j := 0; j < 20; j++ {
+				if f, err := os.Open("/dev/null"); err == nil {
+					f.Close()
+					ok++
+				}
+				if _, err := os.Stat("/"); err == nil {
+					ok++
+				}
+				_ = syscall.Getpid()
+			}
+			mu.Lock()
+			total += ok
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	fmt.Printf("threads %d ok %d\n", n, total)
+	return nil
+}
+
+func probeSignals() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	fmt.Println("ready")
+	s := <-ch
+	fmt.Printf("got %v\n", s)
+	os.Exit(42)
+}
+
+func probeSpin(secs int) {
+	end := time.Now().Add(time.Duration(secs) * time.Second)
+	x := 0
+	for time.Now().Before(end) {
+		for i := 0; i < 1e6; i++ {
+			x += i
+		}
+	}
+	fmt.Println("spun", x > 0)
+}

@@ -1,0 +1,68 @@
+package tracer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// result is what a run of a program shows a user.
+type result struct {
+	stdout string
+	status Status
+}
+
+// runNative runs argv without the tracer.
+func runNative(t *testing.T, dir string, argv ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("%v: %v", argv, err)
+	}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return result{stdout: out.String(), status: Status{Signal: ws.Signal()}}
+	}
+	return result{stdout: out.String(), status: Status{Code: ws.ExitStatus()}}
+}
+
+// runTraced runs argv under the tracer with handler h (nil: allow all).
+func runTraced(t *testing.T, h Handler, dir string, argv ...string) result {
+	t.Helper()
+	out, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := Trace(ctx, Config{Path: argv[0], Args: argv, Dir: dir, Stdout: out, Stderr: os.Stderr, Handler: h})
+	if err != nil {
+		t.Fatalf("trace %v: %v", argv, err)
+	}
+	b, err := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return result{stdout: string(b), status: st}
+}
+
+// needPtrace skips when this process may not ptrace and load seccomp filters.
+func needPtrace(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("ptrace tests run as root (CI does); skipping as a non-root user")
+	}
+}

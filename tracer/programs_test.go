@@ -1,0 +1,63 @@
+package tracer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDifferential runs real programs natively and under the tracer (every
+// intercepted call allowed) and expects the same output and exit status.
+func TestDifferential(t *testing.T) {
+	needPtrace(t)
+	data := filepath.Join(t.TempDir(), "data.txt")
+	if err := os.WriteFile(data, []byte("some file content\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pyScript := `import os, socket, threading, subprocess
+print(open("` + data + `").read().strip(), os.path.exists("/nonexistent"))
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); port = s.getsockname()[1]
+c = socket.create_connection(("127.0.0.1", port)); a, _ = s.accept(); a.sendall(b"py-loopback"); print(c.recv(64).decode())
+t = [threading.Thread(target=lambda: os.stat("/")) for _ in range(8)]; [x.start() for x in t]; [x.join() for x in t]
+print(subprocess.run(["sh", "-c", "echo sub; exit 3"], capture_output=True).stdout.decode().strip())`
+	cases := []struct {
+		name string
+		argv []string
+	}{
+		{"static go cat", []string{progs.goStatic, "cat", data}},
+		{"static go stat", []string{progs.goStatic, "stat", data}},
+		{"cgo go cat", []string{progs.goCgo, "cat", data}},
+		{"static go 120 threads", []string{progs.goStatic, "threads", "120"}},
+		{"glibc cat", []string{progs.cGlibc, "cat", data}},
+		{"musl static cat", []string{progs.cMusl, "cat", data}},
+		{"glibc posix_spawn", []string{progs.cGlibc, "spawn"}},
+		{"musl posix_spawn", []string{progs.cMusl, "spawn"}},
+		{"python3", []string{"python3", "-c", pyScript}},
+		{"sh pipeline", []string{"sh", "-c", "printf 'b\\na\\nc\\n' | sort | tr a-z A-Z | head -2; cat " + data + " | wc -c"}},
+		{"exit code", []string{"sh", "-c", "exit 7"}},
+		{"death by signal", []string{"sh", "-c", "kill -SEGV $$"}},
+		{"missing file", []string{progs.goStatic, "cat", "/nonexistent/file"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			native := runNative(t, "", tc.argv...)
+			traced := runTraced(t, nil, "", tc.argv...)
+			if native != traced {
+				t.Fatalf("native and traced differ\nnative: %+v\ntraced: %+v", native, traced)
+			}
+		})
+	}
+}
+
+// TestGoRun traces `go run .`: the go tool, compile, link and the built
+// program, every process and thread of it.
+func TestGoRun(t *testing.T) {
+	needPtrace(t)
+	dir := filepath.Join(repoDir(), "test", "programs", "gorun")
+	native := runNative(t, dir, "go", "run", ".")
+	traced := runTraced(t, nil, dir, "go", "run", ".")
+	if native != traced || !strings.Contains(traced.stdout, "gorun says: built and run under the tracer") {
+		t.Fatalf("native: %+v\ntraced: %+v", native, traced)
+	}
+}
