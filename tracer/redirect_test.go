@@ -1,0 +1,218 @@
+package tracer
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// redirector is a test Handler standing in for a session: destinations and
+// paths in its maps go to local stand-ins, and results that name a stand-in
+// are translated back to the original address.
+type redirector struct {
+	addrs   map[netip.AddrPort]netip.AddrPort // original -> local stand-in
+	reverse map[netip.AddrPort]netip.AddrPort
+	paths   map[string]string
+	refuse  map[netip.AddrPort]bool
+	async   bool // decide connect/sendto on another goroutine (Hold + Resume)
+
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func newRedirector() *redirector {
+	return &redirector{addrs: map[netip.AddrPort]netip.AddrPort{}, reverse: map[netip.AddrPort]netip.AddrPort{},
+		paths: map[string]string{}, refuse: map[netip.AddrPort]bool{}, calls: map[string]int{}}
+}
+
+func (r *redirector) route(orig, local netip.AddrPort) {
+	r.addrs[orig] = local
+	r.reverse[local] = orig
+}
+
+func (r *redirector) Socket(c *Call) Verdict {
+	r.mu.Lock()
+	r.calls[c.Name]++
+	r.mu.Unlock()
+	switch c.Name {
+	case "connect", "sendto", "sendmsg":
+		if !c.HasAddr {
+			return Allow()
+		}
+		orig := netip.AddrPortFrom(c.Addr.Addr().Unmap(), c.Addr.Port())
+		var v Verdict
+		switch local, ok := r.addrs[orig]; {
+		case r.refuse[orig]:
+			v = Fail(unix.ECONNREFUSED)
+		case ok:
+			v = Redirect(local)
+		default:
+			return Allow()
+		}
+		if r.async {
+			go c.Resume(v)
+			return Hold()
+		}
+		return v
+	case "getpeername", "recvfrom", "recvmsg":
+		return Allow().AtExit(func(e *Exit) {
+			got, ok := e.ResultAddr()
+			if !ok {
+				return
+			}
+			if orig, ok := r.reverse[netip.AddrPortFrom(got.Addr().Unmap(), got.Port())]; ok {
+				e.SetResultAddr(orig)
+			}
+		})
+	}
+	return Allow()
+}
+
+func (r *redirector) Path(c *Call) Verdict {
+	if repl, ok := r.paths[c.Path]; ok {
+		return ReplacePath(repl)
+	}
+	return Allow()
+}
+
+// tcpGreeter serves one line on loopback and returns its address.
+func tcpGreeter(t *testing.T, line string) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte(line + "\n"))
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// udpEcho answers each datagram with "echo:" + payload on loopback.
+func udpEcho(t *testing.T) netip.AddrPort {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = pc.WriteTo(append([]byte("echo:"), buf[:n]...), from)
+		}
+	}()
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// Addresses in TEST-NET ranges: this namespace has no route to them, so a
+// connection that arrives anywhere was redirected.
+var (
+	unroutableTCP = netip.MustParseAddrPort("192.0.2.10:80")
+	unroutableUDP = netip.MustParseAddrPort("192.0.2.53:53")
+	closedTCP     = netip.MustParseAddrPort("192.0.2.11:81")
+)
+
+func TestConnectIsRedirectedAndPeerNameIsOriginal(t *testing.T) {
+	needPtrace(t)
+	for _, async := range []bool{false, true} {
+		h := newRedirector()
+		h.async = async
+		h.route(unroutableTCP, tcpGreeter(t, "hello from the stand-in"))
+		for _, argv := range [][]string{
+			{progs.goStatic, "tcp", unroutableTCP.String()},
+			{progs.goCgo, "tcp", unroutableTCP.String()},
+			{progs.cGlibc, "tcp", unroutableTCP.Addr().String(), "80"},
+			{progs.cMusl, "tcp", unroutableTCP.Addr().String(), "80"},
+		} {
+			if native := runNative(t, "", argv...); native.status.Code == 0 {
+				t.Fatalf("%v reached %s natively: the namespace is not isolated", argv, unroutableTCP)
+			}
+			got := runTraced(t, h, "", argv...)
+			want := "peer 192.0.2.10:80\nread hello from the stand-in\n"
+			if got.status != (Status{}) || got.stdout != want {
+				t.Errorf("async=%v %v: got %+v, want %q", async, filepath.Base(argv[0]), got, want)
+			}
+		}
+	}
+}
+
+func TestConnectFailsWithTheHandlersErrno(t *testing.T) {
+	needPtrace(t)
+	h := newRedirector()
+	h.refuse[closedTCP] = true
+	got := runTraced(t, h, "", progs.cGlibc, "tcp", closedTCP.Addr().String(), "81")
+	if got.status.Code != 1 {
+		t.Fatalf("got %+v, want exit 1 with connect: Connection refused", got)
+	}
+	goRes := runTraced(t, h, "", progs.goStatic, "tcp", closedTCP.String())
+	if goRes.status.Code != 1 {
+		t.Fatalf("static Go: got %+v, want a refused dial", goRes)
+	}
+}
+
+func TestUnconnectedUDPRoundTripsWithOriginalSource(t *testing.T) {
+	needPtrace(t)
+	h := newRedirector()
+	h.route(unroutableUDP, udpEcho(t))
+	for _, argv := range [][]string{
+		{progs.goStatic, "udp", unroutableUDP.String(), "ping"},
+		{progs.cGlibc, "udp", unroutableUDP.Addr().String(), "53", "ping"},
+		{progs.cMusl, "udp", unroutableUDP.Addr().String(), "53", "ping"},
+	} {
+		got := runTraced(t, h, "", argv...)
+		want := "from 192.0.2.53:53\nreply echo:ping\n"
+		if got.status != (Status{}) || got.stdout != want {
+			t.Errorf("%v: got %+v, want %q", filepath.Base(argv[0]), got, want)
+		}
+	}
+}
+
+func TestPathIsReplacedAndStatAgrees(t *testing.T) {
+	needPtrace(t)
+	dir := t.TempDir()
+	substitute := filepath.Join(dir, "substitute.conf")
+	content := "substituted content, 40 bytes long.....\n"
+	if err := os.WriteFile(substitute, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const original = "/etc/kubectl-mirror-test/app.conf" // does not exist on this machine
+	h := newRedirector()
+	h.paths[original] = substitute
+	for _, argv := range [][]string{
+		{progs.goStatic, "cat", original},
+		{progs.cGlibc, "cat", original},
+		{progs.cMusl, "cat", original},
+		{"python3", "-c", "import os; print(open('" + original + "').read(), end=''); print('size', os.stat('" + original + "').st_size)"},
+	} {
+		got := runTraced(t, h, "", argv...)
+		if got.status != (Status{}) || !strings.HasPrefix(got.stdout, content) {
+			t.Errorf("%v: got %+v", filepath.Base(argv[0]), got)
+		}
+		if strings.Contains(got.stdout, "size") && !strings.Contains(got.stdout, "size 40") {
+			t.Errorf("%v: stat disagrees with open: %q", filepath.Base(argv[0]), got.stdout)
+		}
+	}
+	got := runTraced(t, h, "", progs.goStatic, "stat", original)
+	if got.stdout != "size 40\n" {
+		t.Errorf("static Go stat: got %+v", got)
+	}
+}
