@@ -1,28 +1,86 @@
 package tracer
 
 import (
+	"context"
+	"sync/atomic"
+
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 )
 
 // loop serves stops and resumes until every task is reaped.
+//
+// The tracer's thread waits for stops itself (wait4 is cheapest there: no
+// hand-off between threads). Only while some call is held for an asynchronous
+// decision does a helper goroutine wait instead, so that Resume can wake the
+// tracer's thread through a channel.
 // Precondition: runs on the tracer's locked thread.
 func (t *Tracer) loop() {
-	ctxDone := t.ctx.Done()
+	root := t.rootPID
+	stop := context.AfterFunc(t.ctx, func() { _ = unix.Kill(root, unix.SIGKILL) })
+	defer stop()
+	var w *waiter
 	for {
-		select {
-		case w, ok := <-t.stops:
-			if !ok {
+		if w == nil && t.holds == 0 {
+			pid, ws, err := wait4()
+			if err != nil { // ECHILD: nothing left
 				return
 			}
-			t.onWait(w.pid, w.ws)
+			t.onWait(pid, ws)
+			continue
+		}
+		if w == nil {
+			w = startWaiter()
+		}
+		select {
+		case ev, ok := <-w.events:
+			if !ok {
+				w = nil
+				continue
+			}
+			if ev.err != nil {
+				return
+			}
+			t.onWait(ev.pid, ev.ws)
 		case r := <-t.resumeQueue:
 			t.onResume(r)
-		case <-ctxDone:
-			ctxDone = nil
-			t.killAll()
+		}
+		if t.holds == 0 {
+			w.stop.Store(true) // hands waiting back after its next event
 		}
 	}
+}
+
+func wait4() (int, unix.WaitStatus, error) {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		return pid, ws, err
+	}
+}
+
+// waiter waits for stops on another thread while calls are held.
+type waiter struct {
+	events chan waitResult
+	stop   atomic.Bool
+}
+
+func startWaiter() *waiter {
+	w := &waiter{events: make(chan waitResult)}
+	go func() {
+		defer close(w.events)
+		for !w.stop.Load() {
+			pid, ws, err := wait4()
+			w.events <- waitResult{pid: pid, ws: ws, err: err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return w
 }
 
 func (t *Tracer) onWait(pid int, ws unix.WaitStatus) {
@@ -78,6 +136,7 @@ func (t *Tracer) onWait(pid int, ws unix.WaitStatus) {
 // outlive the tracer anyway (PTRACE_O_EXITKILL).
 func (t *Tracer) onGone(pid int, ws unix.WaitStatus) {
 	if th := t.threads[pid]; th != nil {
+		t.setHeld(th, nil)
 		th.proc.mm.release(pid)
 		delete(t.threads, pid)
 	}
@@ -93,9 +152,21 @@ func (t *Tracer) onGone(pid int, ws unix.WaitStatus) {
 	t.killAll()
 }
 
+// setHeld records the call a thread waits on (nil: none), keeping count.
+func (t *Tracer) setHeld(th *thread, c *Call) {
+	if (th.held == nil) != (c == nil) {
+		if c == nil {
+			t.holds--
+		} else {
+			t.holds++
+		}
+	}
+	th.held = c
+}
+
 func (t *Tracer) killAll() {
-	for tid := range t.threads {
-		_ = unix.Tgkill(t.threads[tid].proc.pid, tid, unix.SIGKILL)
+	for tid, th := range t.threads {
+		_ = unix.Tgkill(th.proc.pid, tid, unix.SIGKILL)
 	}
 	for tid := range t.early {
 		_ = unix.Kill(tid, unix.SIGKILL)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"testing"
 )
 
@@ -35,6 +36,7 @@ print(subprocess.run(["sh", "-c", "echo sub; exit 3"], capture_output=True).stdo
 		{"musl posix_spawn", []string{progs.cMusl, "spawn"}},
 		{"python3", []string{"python3", "-c", pyScript}},
 		{"sh pipeline", []string{"sh", "-c", "printf 'b\\na\\nc\\n' | sort | tr a-z A-Z | head -2; cat " + data + " | wc -c"}},
+		{"exec from a non-leader thread", []string{progs.goStatic, "threadexec", "sh", "-c", "echo exec from a thread; exit 3"}},
 		{"exit code", []string{"sh", "-c", "exit 7"}},
 		{"death by signal", []string{"sh", "-c", "kill -SEGV $$"}},
 		{"missing file", []string{progs.goStatic, "cat", "/nonexistent/file"}},
@@ -58,6 +60,30 @@ func TestGoRun(t *testing.T) {
 	native := runNative(t, dir, "go", "run", ".")
 	traced := runTraced(t, nil, dir, "go", "run", ".")
 	if native != traced || !strings.Contains(traced.stdout, "gorun says: built and run under the tracer") {
+		t.Fatalf("native: %+v\ntraced: %+v", native, traced)
+	}
+}
+
+// holdAll holds every path call and decides each on another goroutine a
+// moment later, as a session asking the agent does.
+type holdAll struct{}
+
+func (holdAll) Socket(*Call) Verdict { return Allow() }
+func (holdAll) Path(c *Call) Verdict {
+	go func() {
+		time.Sleep(50 * time.Microsecond)
+		c.Resume(Allow())
+	}()
+	return Hold()
+}
+
+// TestHeldCallsLetOtherThreadsRun: 120 threads whose every open and stat is
+// held and resumed asynchronously still finish with the native result.
+func TestHeldCallsLetOtherThreadsRun(t *testing.T) {
+	needPtrace(t)
+	native := runNative(t, "", progs.goStatic, "threads", "120")
+	traced := runTraced(t, holdAll{}, "", progs.goStatic, "threads", "120")
+	if native != traced {
 		t.Fatalf("native: %+v\ntraced: %+v", native, traced)
 	}
 }

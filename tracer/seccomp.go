@@ -37,7 +37,7 @@ func (t *Tracer) onSeccomp(th *thread) {
 		v = t.handler.Path(c)
 	}
 	if v.hold {
-		th.held = c
+		t.setHeld(th, c)
 		return
 	}
 	t.apply(th, &r, c, v)
@@ -50,7 +50,7 @@ func (t *Tracer) onResume(res resume) {
 	if th == nil || th != res.call.th || th.held != res.call || th.seq != res.call.seq {
 		return
 	}
-	th.held = nil
+	t.setHeld(th, nil)
 	var r regs
 	if err := getRegs(th.tid, &r); err != nil {
 		t.resume(th, 0)

@@ -73,7 +73,8 @@ func (t *Tracer) onExec(th *thread) {
 		}
 	}
 	th.proc = &process{pid: th.tid, mm: newAddrSpace()}
-	th.atExit, th.held, th.pending = nil, nil, nil
+	t.setHeld(th, nil)
+	th.atExit, th.pending = nil, nil
 	t.log.Debug("exec", zap.Int("pid", th.tid))
 	t.resume(th, 0)
 }

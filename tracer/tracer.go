@@ -73,7 +73,7 @@ type Tracer struct {
 	early   map[int]bool // tasks whose first stop came before their parent's clone event
 	stats   Stats
 
-	stops       chan waitResult
+	holds       int // threads waiting for Resume
 	resumeQueue chan resume
 	started     chan error
 	done        chan struct{}
@@ -91,6 +91,7 @@ type Stats struct {
 type waitResult struct {
 	pid int
 	ws  unix.WaitStatus
+	err error
 }
 
 type resume struct {
@@ -110,7 +111,6 @@ func Start(ctx context.Context, cfg Config) (*Tracer, error) {
 		handler:     cfg.Handler,
 		threads:     map[int]*thread{},
 		early:       map[int]bool{},
-		stops:       make(chan waitResult, 64),
 		resumeQueue: make(chan resume, 64),
 		started:     make(chan error, 1),
 		done:        make(chan struct{}),
@@ -179,7 +179,6 @@ func (t *Tracer) run(path string) {
 		return
 	}
 	t.started <- nil
-	go t.waitLoop()
 	t.loop()
 }
 
@@ -220,21 +219,4 @@ func (t *Tracer) startLauncher(path string) error {
 	t.rootPID = pid
 	t.threads[pid] = &thread{tid: pid, proc: &process{pid: pid, mm: newAddrSpace()}}
 	return nil // closing goW lets the launcher exec
-}
-
-// waitLoop reaps every stop and exit of every task and hands them to the
-// tracer's thread. It may run on any thread of this process.
-func (t *Tracer) waitLoop() {
-	defer close(t.stops)
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil { // ECHILD: nothing left
-			return
-		}
-		t.stops <- waitResult{pid: pid, ws: ws}
-	}
 }

@@ -8,6 +8,7 @@
 //	netprobe threads N         N OS threads doing syscalls at once; prints the total
 //	netprobe signals           wait for SIGINT or SIGTERM, say which, exit 42
 //	netprobe spin SECONDS      burn CPU (preemption signals under the tracer)
+//	netprobe threadexec CMD... exec CMD from a thread that is not the leader
 package main
 
 import (
@@ -36,6 +37,8 @@ func main() {
 		err = probeThreads(n)
 	case "signals":
 		probeSignals()
+	case "threadexec":
+		err = probeThreadExec(os.Args[2:])
 	case "spin":
 		secs, _ := strconv.Atoi(os.Args[2])
 		probeSpin(secs)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"sync"
@@ -81,4 +82,25 @@ func probeSpin(secs int) {
 		}
 	}
 	fmt.Println("spun", x > 0)
+}
+
+// probeThreadExec execs argv from a goroutine locked to a thread other than
+// the thread-group leader: the kernel then gives that thread the leader's tid.
+func probeThreadExec(argv []string) error {
+	runtime.LockOSThread() // keep main on the leader thread
+	errc := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		if syscall.Gettid() == syscall.Getpid() {
+			errc <- fmt.Errorf("goroutine landed on the leader thread")
+			return
+		}
+		path, err := exec.LookPath(argv[0])
+		if err != nil {
+			errc <- err
+			return
+		}
+		errc <- syscall.Exec(path, argv, os.Environ())
+	}()
+	return <-errc
 }

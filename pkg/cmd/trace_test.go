@@ -1,0 +1,170 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var plugin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// pluginBinary builds kubectl-mirror once: these tests run it the way a user does.
+func pluginBinary(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("tracing needs ptrace: these tests run as root (CI does)")
+	}
+	plugin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "kubectl-mirror-test")
+		if err != nil {
+			plugin.err = err
+			return
+		}
+		plugin.path = filepath.Join(dir, "kubectl-mirror")
+		out, err := exec.Command("go", "build", "-o", plugin.path, "../../cmd/kubectl-mirror").CombinedOutput()
+		if err != nil {
+			plugin.err = err
+			t.Log(string(out))
+		}
+	})
+	if plugin.err != nil {
+		t.Fatal(plugin.err)
+	}
+	return plugin.path
+}
+
+func runPlugin(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(pluginBinary(t), args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), errOut.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), 0
+}
+
+func TestTracePassesTheExitCodeOn(t *testing.T) {
+	out, errOut, code := runPlugin(t, "trace", "--", "sh", "-c", "echo hi; exit 7")
+	if code != 7 || out != "hi\n" || !strings.Contains(errOut, "kubectl mirror trace: exit status 7") {
+		t.Fatalf("code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestTraceJSONListsRemoteFiles(t *testing.T) {
+	_, errOut, code := runPlugin(t, "trace", "--json", "--", "cat", "/etc/hostname")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	var sawHostname bool
+	for _, l := range lines[:len(lines)-1] {
+		var ev struct {
+			Syscall, Path string
+			Remote        bool
+		}
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if ev.Path == "/etc/hostname" && ev.Remote {
+			sawHostname = true
+		}
+	}
+	var summary struct {
+		RemotePaths []string
+		ExitCode    int
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &summary); err != nil {
+		t.Fatal(err)
+	}
+	if !sawHostname || len(summary.RemotePaths) != 1 || summary.RemotePaths[0] != "/etc/hostname" {
+		t.Fatalf("want /etc/hostname marked remote; got %s", errOut)
+	}
+}
+
+func TestTraceBadInputIsOneLine(t *testing.T) {
+	for _, args := range [][]string{{"trace"}, {"trace", "--", "no-such-program-xyz"}, {"trace", "extra", "--", "true"}} {
+		out, errOut, code := runPlugin(t, args...)
+		if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "error: ") {
+			t.Errorf("%v: code %d, stderr %q", args, code, errOut)
+		}
+	}
+}
+
+// startPlugin starts the plugin in a process group of its own, as a shell
+// does for a foreground job, and returns its first stdout line.
+func startPlugin(t *testing.T, args ...string) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(pluginBinary(t), args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, bufio.NewReader(stdout)
+}
+
+func TestCtrlCReachesTheProgramNotJustThePlugin(t *testing.T) {
+	cmd, out := startPlugin(t, "trace", "--", "sh", "-c", `trap 'echo got-int; exit 42' INT; echo ready; while :; do sleep 0.05; done`)
+	if line, _ := out.ReadString('\n'); line != "ready\n" {
+		t.Fatalf("got %q", line)
+	}
+	// What a terminal does on Ctrl-C: SIGINT to the whole foreground group.
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := out.ReadString('\n')
+	err := cmd.Wait()
+	ee, _ := err.(*exec.ExitError)
+	if line != "got-int\n" || ee == nil || ee.ExitCode() != 42 {
+		t.Fatalf("program said %q, plugin ended with %v; want got-int and exit 42", line, err)
+	}
+}
+
+func TestKilledPluginTakesTheProgramWithIt(t *testing.T) {
+	cmd, out := startPlugin(t, "trace", "--", "sh", "-c", "sleep 300 & echo $!; wait")
+	line, _ := out.ReadString('\n')
+	child, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("got %q", line)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(child) {
+		if time.Now().After(deadline) {
+			t.Fatalf("program's child %d survived the plugin's SIGKILL", child)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// alive: running, not gone nor a zombie awaiting its reaper.
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	return !strings.HasPrefix(strings.TrimSpace(s[strings.LastIndexByte(s, ')')+1:]), "Z")
+}
