@@ -1,10 +1,6 @@
 package tracer
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // arm64 compiles and follows the same ABI rules; it is not tested on this
 // project's amd64 machines yet.
@@ -42,8 +38,6 @@ func (r *regs) nr() uint64       { return r.sysNr }
 func (r *regs) setNr(nr uint64)  { r.sysNr, r.nrSet = nr, true }
 func (r *regs) ret() int64       { return int64(r.r.Regs[0]) }
 func (r *regs) setRet(v int64)   { r.r.Regs[0] = uint64(v) }
-func (r *regs) pc() uint64       { return r.r.Pc }
-func (r *regs) setPC(pc uint64)  { r.r.Pc = pc }
 func (r *regs) arg(i int) uint64 { return r.r.Regs[i] }
 func (r *regs) setArg(i int, v uint64) {
 	r.r.Regs[i] = v
@@ -61,17 +55,4 @@ func getRegs(tid int, r *regs) error {
 	}
 	r.sysNr, r.x0, r.nrSet = r.r.Regs[8], r.r.Regs[0], false
 	return nil
-}
-
-func setRegs(tid int, r *regs) error {
-	if r.nrSet {
-		nr := int32(r.sysNr)
-		iov := unix.Iovec{Base: (*byte)(unsafe.Pointer(&nr))}
-		iov.SetLen(4)
-		if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SETREGSET, uintptr(tid), ntArmSystemCall, uintptr(unsafe.Pointer(&iov)), 0, 0); e != 0 {
-			return e
-		}
-		r.nrSet = false
-	}
-	return unix.PtraceSetRegs(tid, &r.r)
 }

@@ -55,4 +55,3 @@ func encodeSockaddr(family uint16, ap netip.AddrPort) []byte {
 	copy(b[8:], a[:])
 	return b
 }
-
