@@ -87,3 +87,15 @@ func TestHeldCallsLetOtherThreadsRun(t *testing.T) {
 		t.Fatalf("native: %+v\ntraced: %+v", native, traced)
 	}
 }
+
+// TestBypassesAreClosed: io_uring would carry I/O past the filter, and the
+// 32-bit int 0x80 gate uses other syscall numbers; both fail with ENOSYS.
+func TestBypassesAreClosed(t *testing.T) {
+	needPtrace(t)
+	for mode, want := range map[string]string{"iouring": "io_uring_setup: ENOSYS\n", "int80": "int80: ENOSYS\n"} {
+		got := runTraced(t, nil, "", progs.cGlibc, mode)
+		if got.stdout != want {
+			t.Errorf("%s: got %q, want %q (native: %q)", mode, got.stdout, want, runNative(t, "", progs.cGlibc, mode).stdout)
+		}
+	}
+}

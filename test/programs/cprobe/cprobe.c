@@ -3,6 +3,8 @@
  *   cprobe udp IP PORT MSG   unconnected sendto/recvfrom, print the reply's source
  *   cprobe spawn             posix_spawn (vfork underneath) of "sh -c 'exit 5'"
  *   cprobe cat PATH          print a file and its stat size
+ *   cprobe iouring           try io_uring_setup, print the errno (or "ok")
+ *   cprobe int80             getpid through the 32-bit int 0x80 gate (amd64)
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,11 +70,33 @@ static int cat(const char *path) {
 	return 0;
 }
 
+static int iouring(void) {
+	char params[120] = {0}; /* struct io_uring_params */
+	long fd = syscall(SYS_io_uring_setup, 1, params);
+	if (fd < 0) { printf("io_uring_setup: %s\n", errno == ENOSYS ? "ENOSYS" : strerror(errno)); return 0; }
+	printf("io_uring_setup: ok\n");
+	return 0;
+}
+
+static int int80(void) {
+#if defined(__x86_64__)
+	long ret;
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(20 /* i386 getpid */) : "memory");
+	if (ret == -ENOSYS) printf("int80: ENOSYS\n");
+	else printf("int80: %s\n", ret == getpid() ? "pid" : "other");
+#else
+	printf("int80: not amd64\n");
+#endif
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	if (argc >= 4 && !strcmp(argv[1], "tcp")) return tcp(argv[2], atoi(argv[3]));
 	if (argc >= 5 && !strcmp(argv[1], "udp")) return udp(argv[2], atoi(argv[3]), argv[4]);
 	if (argc >= 2 && !strcmp(argv[1], "spawn")) return spawn();
 	if (argc >= 3 && !strcmp(argv[1], "cat")) return cat(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "iouring")) return iouring();
+	if (argc >= 2 && !strcmp(argv[1], "int80")) return int80();
 	fprintf(stderr, "usage: cprobe tcp|udp|spawn|cat ...\n");
 	return 2;
 }
