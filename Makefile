@@ -15,7 +15,7 @@ STATICCHECK_VERSION := v0.8.2
 CLUSTER      := test/cluster
 KUBECONFIG_FILE := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: all build agent agent-image test unit e2e lint tidy-check cluster-up cluster-down demo clean deps
+.PHONY: all build agent agent-image test unit e2e lint tidy-check cluster-up cluster-down demo bench clean deps
 
 all: build
 
@@ -68,6 +68,9 @@ cluster-down: ## stop the local test cluster and restore the host
 
 demo: cluster-up ## the main job: the plugin against deploy/echo on the local cluster
 	test/demo.sh
+
+bench: ## benchmarks: ratios measured side by side in one run (root: ptrace)
+	go run ./bench/tracer
 
 clean:
 	rm -rf bin dist .cluster/images .cluster/image-build

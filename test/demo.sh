@@ -11,3 +11,7 @@ echo "== the target: deploy/echo"
 "$k" get pods -l app=echo -o wide
 echo "== kubectl mirror --help"
 "$k" mirror --help | head -20
+echo "== kubectl mirror trace, from the laptop namespace (no route to the cluster's pods or Services)"
+svc=$("$k" get svc echo -o jsonpath='{.spec.clusterIP}')
+"$repo/test/cluster/laptop.sh" exec "$repo/bin/kubectl-mirror" trace -- \
+  sh -c "cat /etc/hostname >/dev/null; curl -s --max-time 2 http://$svc/ || echo 'curl: no route from the laptop (kubectl mirror run will carry this through the pod)'" || true
