@@ -76,7 +76,7 @@ func (t *Tracer) decodeMsghdr(c *Call, info sysInfo) bool {
 // decodePath reads the path argument and makes it absolute the way the kernel
 // will: against the dirfd, or the thread's working directory.
 func (t *Tracer) decodePath(c *Call, info sysInfo) bool {
-	raw, err := readCString(c.TID, c.Args[info.pathArg])
+	raw, err := readCString(c.TID, c.Args[info.pathArg], t.page[:])
 	if err != nil {
 		return false
 	}

@@ -51,12 +51,12 @@ func writeMem(pid int, addr uint64, buf []byte) error {
 	return nil
 }
 
-// readCString reads a NUL-terminated string of at most maxPath bytes. It never
-// asks across a page boundary in one request, since a request that touches an
+// readCString reads a NUL-terminated string of at most maxPath bytes into
+// chunk's storage (one page, reused by the caller across calls). It never asks
+// across a page boundary in one request, since a request that touches an
 // unmapped page fails whole even when the string ended before it.
-func readCString(pid int, addr uint64) (string, error) {
+func readCString(pid int, addr uint64, chunk []byte) (string, error) {
 	var out []byte
-	chunk := make([]byte, pageSize)
 	for len(out) < maxPath {
 		n := int(pageSize - addr%pageSize)
 		if err := readMem(pid, addr, chunk[:n]); err != nil {

@@ -72,6 +72,7 @@ type Tracer struct {
 	threads map[int]*thread
 	early   map[int]bool // tasks whose first stop came before their parent's clone event
 	stats   Stats
+	page    [pageSize]byte // scratch for reading paths, used on the tracer's thread only
 
 	holds       int // threads waiting for Resume
 	resumeQueue chan resume

@@ -20,6 +20,8 @@ links=()
 for applet in $(/bin/busybox --list); do
   [ "$applet" = busybox ] || links+=(-symlink "/bin/$applet=busybox")
 done
-$oci -ref mirror.test/busybox:v1 -o "$out/busybox.tar" -entrypoint /bin/sh -file /bin/busybox=/bin/busybox -dir /tmp "${links[@]}" >/dev/null
+# busybox also carries the echo binary as a client (busybox nc has no UDP).
+$oci -ref mirror.test/busybox:v1 -o "$out/busybox.tar" -entrypoint /bin/sh -file /bin/busybox=/bin/busybox \
+  -file "/usr/local/bin/mirror-echo=$work/echo" -dir /tmp "${links[@]}" >/dev/null
 $oci -ref "mirror.test/coredns:$COREDNS_VERSION" -o "$out/coredns.tar" -entrypoint /coredns -file "/coredns=$BIN/coredns" -dir /tmp >/dev/null
 log "images built in $out"

@@ -138,3 +138,21 @@ func firstEchoPod(t *testing.T) string {
 	}
 	return strings.TrimSpace(out)
 }
+
+func TestEchoTCPAndUDPNameTheCaller(t *testing.T) {
+	cs := clientset(t)
+	toolbox, err := cs.CoreV1().Pods("default").Get(context.Background(), "toolbox", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, script string }{
+		{"tcp", "echo ping-tcp | timeout 10 nc -w 2 echo 9000"},
+		{"udp", "timeout 10 mirror-echo udp echo:9001 ping-udp"},
+	} {
+		out := kubectl(t, "exec", "toolbox", "--", "sh", "-c", tc.script)
+		want := "remote=" + toolbox.Status.PodIP + ":"
+		if !strings.HasPrefix(out, want) || !strings.Contains(out, "ping-"+tc.name) {
+			t.Errorf("%s echo answered %q, want %q... and the payload back", tc.name, out, want)
+		}
+	}
+}

@@ -4,11 +4,13 @@
 //
 //	echo serve                  HTTP on :8080, TCP echo on :9000, UDP echo on :9001
 //	echo get URL                print the body of an HTTP GET (a client inside pods)
+//	echo udp HOST:PORT MSG      send one datagram, print the reply
 package main
 
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -18,6 +20,13 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == "get" {
 		if err := get(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, "echo get:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 3 && os.Args[1] == "udp" {
+		if err := udpRequest(os.Args[2], os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, "echo udp:", err)
 			os.Exit(1)
 		}
 		return
@@ -36,6 +45,25 @@ func get(url string) error {
 	}
 	defer resp.Body.Close()
 	_, err = io.Copy(os.Stdout, resp.Body)
+	return err
+}
+
+func udpRequest(addr, msg string) error {
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte(msg)); err != nil {
+		return err
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 65536)
+	n, err := c.Read(buf)
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(buf[:n])
 	return err
 }
 
