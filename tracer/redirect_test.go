@@ -216,3 +216,33 @@ func TestPathIsReplacedAndStatAgrees(t *testing.T) {
 		t.Errorf("static Go stat: got %+v", got)
 	}
 }
+
+// TestRewritesAcrossForkAndThreads: the scratch region mapped in a parent is
+// inherited by a forked child (copied address space) and shared by threads.
+func TestRewritesAcrossForkAndThreads(t *testing.T) {
+	needPtrace(t)
+	substitute := filepath.Join(t.TempDir(), "sub.txt")
+	if err := os.WriteFile(substitute, []byte("substituted"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const original = "/etc/kubectl-mirror-test/fork.txt"
+	h := newRedirector()
+	h.paths[original] = substitute
+	script := `import os, threading
+P = "` + original + `"
+print("parent", open(P).read())
+pid = os.fork()
+if pid == 0:
+    print("child", open(P).read(), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+out = []
+ts = [threading.Thread(target=lambda: out.append(open(P).read())) for _ in range(16)]
+[x.start() for x in ts]; [x.join() for x in ts]
+print("threads", len(out), set(out))`
+	got := runTraced(t, h, "", "python3", "-c", script)
+	want := "parent substituted\nchild substituted\nthreads 16 {'substituted'}\n"
+	if got.status != (Status{}) || got.stdout != want {
+		t.Fatalf("got %+v, want %q", got, want)
+	}
+}
