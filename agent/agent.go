@@ -10,13 +10,22 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // Config is what the agent needs to run; main fills it from flags.
 type Config struct {
 	ListenAddr  string        // must be a loopback address: the port-forward reaches it, other pods cannot
 	IdleTimeout time.Duration // exit after this long with no open connection
+	Secret      string        // every session must present it
+	TargetPID   int           // the target container's process, as this agent's /proc numbers it
+	ProcRoot    string        // "/proc"; tests point it elsewhere
+	Logger      *zap.Logger
 }
+
+// ErrNoSecret is returned when the agent would accept anyone.
+var ErrNoSecret = errors.New("agent needs a session secret")
 
 // ErrNotLoopback is returned when asked to listen anywhere but loopback.
 var ErrNotLoopback = errors.New("agent listens on loopback only")
@@ -29,6 +38,18 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if !ap.Addr().IsLoopback() {
 		return fmt.Errorf("%s: %w", cfg.ListenAddr, ErrNotLoopback)
+	}
+	if cfg.Secret == "" {
+		return ErrNoSecret
+	}
+	if cfg.ProcRoot == "" {
+		cfg.ProcRoot = "/proc"
+	}
+	if cfg.TargetPID == 0 {
+		cfg.TargetPID = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
 	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
@@ -59,21 +80,7 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() {
 			defer wg.Done()
 			defer idle.end()
-			serveConn(ctx, c)
+			serveSession(ctx, cfg, c)
 		}()
-	}
-}
-
-// serveConn holds a connection open until the peer or ctx closes it. The
-// session protocol that rides on it is not implemented yet.
-func serveConn(ctx context.Context, c net.Conn) {
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	defer c.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := c.Read(buf); err != nil {
-			return
-		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func TestRunRefusesNonLoopback(t *testing.T) {
-	err := Run(context.Background(), Config{ListenAddr: "0.0.0.0:0", IdleTimeout: time.Second})
+	err := Run(context.Background(), Config{ListenAddr: "0.0.0.0:0", IdleTimeout: time.Second, Secret: "x"})
 	if !errors.Is(err, ErrNotLoopback) {
 		t.Fatalf("got %v, want ErrNotLoopback", err)
 	}
@@ -29,7 +29,7 @@ func TestExitsWhenIdleButNotWhileConnected(t *testing.T) {
 	addr := freeAddr(t)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), Config{ListenAddr: addr, IdleTimeout: 200 * time.Millisecond})
+		done <- Run(context.Background(), Config{ListenAddr: addr, IdleTimeout: 200 * time.Millisecond, Secret: "x"})
 	}()
 	var c net.Conn
 	var err error

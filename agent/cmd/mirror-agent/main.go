@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/kubectl-mirror/kubectl-mirror/agent"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
@@ -21,12 +23,22 @@ func main() {
 	cfg := agent.Config{}
 	flag.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:47000", "address to listen on (loopback only)")
 	flag.DurationVar(&cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "exit after this long with no session")
+	flag.IntVar(&cfg.TargetPID, "target-pid", 1, "the target container's process in this agent's PID namespace")
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	// The secret comes from the environment, not argv: /proc/PID/cmdline is
+	// world-readable inside the pod.
+	cfg.Secret = os.Getenv("MIRROR_AGENT_SECRET")
 	if *showVersion {
 		fmt.Println("mirror-agent", version.Version)
 		return
 	}
+	logger, err := zap.NewProduction()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mirror-agent:", err)
+		os.Exit(1)
+	}
+	cfg.Logger = logger
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := agent.Run(ctx, cfg); err != nil {

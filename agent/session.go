@@ -1,0 +1,71 @@
+package agent
+
+import (
+	"context"
+	"net"
+
+	"github.com/xtaci/smux"
+	"go.uber.org/zap"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
+)
+
+// serveSession runs one plugin session on c: handshake on the first stream,
+// then one goroutine per request stream, until the control stream closes.
+func serveSession(ctx context.Context, cfg Config, c net.Conn) {
+	log := cfg.Logger.With(zap.String("peer", c.RemoteAddr().String()))
+	sess, err := smux.Server(c, protocol.SmuxConfig())
+	if err != nil {
+		c.Close()
+		return
+	}
+	defer sess.Close()
+	stop := context.AfterFunc(ctx, func() { sess.Close() })
+	defer stop()
+	control, err := sess.AcceptStream()
+	if err != nil {
+		return
+	}
+	hello, err := protocol.ServerHandshake(control, version.Version, cfg.Secret)
+	if err != nil {
+		log.Info("session refused", zap.Error(err))
+		return
+	}
+	log.Info("session started", zap.String("plugin", hello.PluginVersion))
+	// The session lasts as long as the control stream.
+	go func() {
+		var b [1]byte
+		_, _ = control.Read(b[:])
+		sess.Close()
+	}()
+	for {
+		st, err := sess.AcceptStream()
+		if err != nil {
+			log.Info("session ended")
+			return
+		}
+		go serveRequest(cfg, st)
+	}
+}
+
+// serveRequest answers one request stream and closes it.
+func serveRequest(cfg Config, st *smux.Stream) {
+	defer st.Close()
+	var req protocol.Request
+	if err := protocol.Read(st, &req); err != nil {
+		return
+	}
+	var resp protocol.Response
+	switch req.Kind {
+	case protocol.KindEnv:
+		env, err := readEnviron(cfg.ProcRoot, cfg.TargetPID)
+		if err != nil {
+			resp.Error = err.Error()
+		}
+		resp.Env = env
+	default:
+		resp.Error = "unknown request kind " + req.Kind
+	}
+	_ = protocol.Write(st, resp)
+}

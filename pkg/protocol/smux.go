@@ -1,0 +1,21 @@
+package protocol
+
+import (
+	"time"
+
+	"github.com/xtaci/smux"
+)
+
+// SmuxConfig is the session configuration both sides use. Keepalives also
+// keep the port-forward from being dropped as idle.
+func SmuxConfig() *smux.Config {
+	c := smux.DefaultConfig()
+	c.KeepAliveInterval = 10 * time.Second
+	c.KeepAliveTimeout = 45 * time.Second
+	c.MaxReceiveBuffer = 16 << 20
+	c.MaxStreamBuffer = 1 << 20
+	if err := smux.VerifyConfig(c); err != nil {
+		panic(err) // the values above are constants
+	}
+	return c
+}
