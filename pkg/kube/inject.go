@@ -1,0 +1,129 @@
+package kube
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// AgentOptions configures agent injection.
+type AgentOptions struct {
+	Image          string
+	PullPolicy     corev1.PullPolicy
+	IdleTimeout    time.Duration
+	StartupTimeout time.Duration
+	Progress       func(string) // one line per step; nil: quiet
+}
+
+// Agent is a running agent the plugin can connect to.
+type Agent struct {
+	Name   string
+	Port   int
+	Secret string
+	Reused bool
+}
+
+// ErrAgentStart is returned when the agent container does not come up.
+var ErrAgentStart = errors.New("agent did not start")
+
+// EnsureAgent reuses a live agent for the target container, or injects a new
+// ephemeral container and waits until it runs. Ephemeral containers can never
+// be removed from a pod, so reuse also keeps the pod spec from filling up.
+func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, target string, o AgentOptions) (Agent, *corev1.Pod, error) {
+	progress := o.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	if a, ok := FindRunningAgent(pod, target, o.Image); ok {
+		progress(fmt.Sprintf("reusing agent %s", a.Name))
+		return Agent{Name: a.Name, Port: a.Port, Secret: a.Secret, Reused: true}, pod, nil
+	}
+	spec := AgentSpec{
+		Name:        agentName(randomHex(3)),
+		Image:       o.Image,
+		PullPolicy:  o.PullPolicy,
+		Target:      target,
+		Port:        AgentPort(pod, mrand.IntN),
+		Secret:      randomHex(24),
+		IdleTimeout: o.IdleTimeout,
+	}
+	progress(fmt.Sprintf("starting agent %s (%s) in pod/%s", spec.Name, spec.Image, pod.Name))
+	updated := pod.DeepCopy()
+	updated.Spec.EphemeralContainers = append(updated.Spec.EphemeralContainers, AgentContainer(pod, spec))
+	if _, err := cs.CoreV1().Pods(pod.Namespace).UpdateEphemeralContainers(ctx, pod.Name, updated, metav1.UpdateOptions{}); err != nil {
+		if apierrors.IsNotFound(err) && strings.Contains(err.Error(), "ephemeralcontainers") {
+			return Agent{}, nil, errors.New("this cluster does not support ephemeral containers (Kubernetes 1.25+ needed)")
+		}
+		return Agent{}, nil, fmt.Errorf("inject the agent into pod/%s: %w", pod.Name, err)
+	}
+	running, err := waitRunning(ctx, cs, pod.Namespace, pod.Name, spec.Name, o.StartupTimeout)
+	if err != nil {
+		return Agent{}, nil, err
+	}
+	progress(fmt.Sprintf("agent %s running", spec.Name))
+	return Agent{Name: spec.Name, Port: spec.Port, Secret: spec.Secret}, running, nil
+}
+
+// waitRunning polls until the container runs, and fails fast with the
+// container's own reason when it cannot (image pull, crash, bad config).
+func waitRunning(ctx context.Context, cs kubernetes.Interface, ns, pod, name string, timeout time.Duration) (*corev1.Pod, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last := "not scheduled yet"
+	for {
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
+		if err == nil {
+			for _, st := range p.Status.EphemeralContainerStatuses {
+				if st.Name != name {
+					continue
+				}
+				switch {
+				case st.State.Running != nil:
+					return p, nil
+				case st.State.Terminated != nil:
+					t := st.State.Terminated
+					return nil, fmt.Errorf("%w: container %s exited (%s, code %d): %s", ErrAgentStart, name, t.Reason, t.ExitCode, strings.TrimSpace(t.Message))
+				case st.State.Waiting != nil:
+					w := st.State.Waiting
+					last = w.Reason
+					if fatalWaiting(w.Reason) {
+						return nil, fmt.Errorf("%w: %s: %s", ErrAgentStart, w.Reason, w.Message)
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, fmt.Errorf("%w within %s (last state: %s): raise --agent-startup-timeout or check the node", ErrAgentStart, timeout, last)
+			}
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func fatalWaiting(reason string) bool {
+	switch reason {
+	case "ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",
+		"CreateContainerError", "CreateContainerConfigError", "CrashLoopBackOff", "RunContainerError":
+		return true
+	}
+	return false
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand never fails on Linux
+	return hex.EncodeToString(b)
+}
