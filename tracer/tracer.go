@@ -43,7 +43,7 @@ func (s Status) ExitCode() int {
 
 func (s Status) String() string {
 	if s.Signal != 0 {
-		return "killed by signal " + s.Signal.String()
+		return "killed by " + unix.SignalName(s.Signal)
 	}
 	return fmt.Sprintf("exit status %d", s.Code)
 }

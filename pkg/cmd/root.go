@@ -40,6 +40,7 @@ stolen to it. Interception is done with ptrace and seccomp, so static Go binarie
 	root.SetErr(streams.ErrOut)
 	kube.AddFlags(root.PersistentFlags())
 	root.AddCommand(NewVersionCommand(streams))
+	root.AddCommand(NewRunCommand(streams, kube))
 	root.AddCommand(NewTraceCommand(streams))
 	return root
 }

@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/mirror"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/syscalllog"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
@@ -106,7 +104,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	stop := forwardSignals(t.PID(), fileOr(o.In, os.Stdin))
+	stop := mirror.ForwardSignals(t.PID(), fileOr(o.In, os.Stdin))
 	status, err := t.Wait()
 	stop()
 	if err != nil {
@@ -128,31 +126,6 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 
 func writeJSONSummary(o *TraceOptions, s syscalllog.Summary, st tracer.Status) {
 	syscalllog.WriteJSONSummary(o.ErrOut, s, st.ExitCode(), st.String())
-}
-
-// forwardSignals passes SIGTERM and SIGHUP to the program. SIGINT is passed
-// on only when stdin is not a terminal: from a terminal, Ctrl-C already
-// reached the program, which shares our process group.
-func forwardSignals(pid int, stdin *os.File) (stop func()) {
-	sigs := []os.Signal{syscall.SIGTERM, syscall.SIGHUP}
-	forwardInt := !term.IsTerminal(int(stdin.Fd()))
-	if forwardInt {
-		sigs = append(sigs, os.Interrupt)
-	}
-	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, sigs...)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-ch:
-				_ = syscall.Kill(pid, s.(syscall.Signal))
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() { signal.Stop(ch); close(done) }
 }
 
 // fileOr returns v as a file when it is one (the program gets the real fd,

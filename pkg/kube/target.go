@@ -48,6 +48,9 @@ func FindObject(getter resource.RESTClientGetter, namespace string, args []strin
 		Flatten().
 		Do()
 	if err := r.Err(); err != nil {
+		if strings.Contains(err.Error(), "doesn't have a resource type") {
+			return nil, "", fmt.Errorf("%w: name a pod, deploy, statefulset, daemonset, replicaset, job or service", err)
+		}
 		return nil, "", err
 	}
 	infos, err := r.Infos()

@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,6 +67,23 @@ func run(t *testing.T, timeout time.Duration, name string, args ...string) (stri
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig(t))
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// runSplit runs a command with a deadline and returns stdout, stderr and the
+// exit code; only a failure to start fails the test.
+func runSplit(t *testing.T, timeout time.Duration, name string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
 }
 
 // mustRun is run that fails the test on error.

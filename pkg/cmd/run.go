@@ -1,0 +1,161 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/mirror"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
+)
+
+// RunOptions runs a local program as if it lived in a pod of the target.
+type RunOptions struct {
+	genericiooptions.IOStreams
+	kube *genericclioptions.ConfigFlags
+
+	Container           string
+	AgentImage          string
+	AgentPullPolicy     string
+	AgentIdleTimeout    time.Duration
+	AgentStartupTimeout time.Duration
+	EnvOverrides        []string
+	EnvInclude          []string
+	EnvExclude          []string
+
+	targetArgs []string
+	command    []string
+}
+
+// NewRunOptions returns the defaults.
+func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *RunOptions {
+	return &RunOptions{
+		IOStreams:           streams,
+		kube:                kube,
+		AgentImage:          version.AgentImage(),
+		AgentPullPolicy:     string(corev1.PullIfNotPresent),
+		AgentIdleTimeout:    5 * time.Minute,
+		AgentStartupTimeout: 60 * time.Second,
+	}
+}
+
+// NewRunCommand builds `kubectl mirror run`.
+func NewRunCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := NewRunOptions(streams, kube)
+	c := &cobra.Command{
+		Use:   "run TARGET -- COMMAND [ARGS...]",
+		Short: "Run a local program as if it lived inside a pod of TARGET",
+		Long: `Run COMMAND on this machine with the environment of a pod of TARGET, through a small
+agent injected into that pod as an ephemeral container (reused by later runs while it lives).
+
+TARGET is pod/NAME, deploy/NAME, statefulset/NAME, daemonset/NAME, replicaset/NAME, job/NAME
+or service/NAME (a pod behind it), in the KIND/NAME or KIND NAME form; a Ready pod is picked.
+The exit code is COMMAND's.`,
+		Example: `  # Run your service locally with the environment of a pod of deploy/api
+  kubectl mirror run deploy/api -- go run .
+
+  # Pick the container, override a variable, keep secrets out
+  kubectl mirror run -n shop deploy/api -c app --env LOG_LEVEL=debug --env-exclude 'AWS_*' -- ./api`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.AddFlags(c.Flags())
+	return c
+}
+
+// AddFlags binds the command's flags.
+func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.Container, "container", "c", "", "container of the pod to mirror (default: the kubectl.kubernetes.io/default-container annotation, else the first)")
+	fs.StringVar(&o.AgentImage, "agent-image", o.AgentImage, "agent image injected into the pod")
+	fs.StringVar(&o.AgentPullPolicy, "agent-image-pull-policy", o.AgentPullPolicy, "pull policy of the agent image: Always, IfNotPresent or Never")
+	fs.DurationVar(&o.AgentIdleTimeout, "agent-idle-timeout", o.AgentIdleTimeout, "the agent exits after this long without a session")
+	fs.DurationVar(&o.AgentStartupTimeout, "agent-startup-timeout", o.AgentStartupTimeout, "give up when the agent is not running after this long")
+	fs.StringArrayVar(&o.EnvOverrides, "env", nil, "set KEY=VALUE in the program's environment, over the pod's (repeatable)")
+	fs.StringArrayVar(&o.EnvInclude, "env-include", nil, "take only the pod's variables matching this glob (repeatable)")
+	fs.StringArrayVar(&o.EnvExclude, "env-exclude", nil, "leave out the pod's variables matching this glob (repeatable)")
+}
+
+// Complete splits TARGET from the command after "--".
+func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
+	dash := cmd.ArgsLenAtDash()
+	if dash < 0 {
+		return errors.New("no command given; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
+	}
+	o.targetArgs, o.command = args[:dash], args[dash:]
+	return nil
+}
+
+// Validate checks the arguments and flags.
+func (o *RunOptions) Validate() error {
+	if len(o.targetArgs) == 0 || len(o.targetArgs) > 2 {
+		return errors.New("name one target, such as deploy/api or pod/api-0; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
+	}
+	if len(o.command) == 0 {
+		return errors.New("no command given; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
+	}
+	switch corev1.PullPolicy(o.AgentPullPolicy) {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		return fmt.Errorf("--agent-image-pull-policy %q: use Always, IfNotPresent or Never", o.AgentPullPolicy)
+	}
+	for _, kv := range o.EnvOverrides {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fmt.Errorf("--env %q: use KEY=VALUE", kv)
+		}
+	}
+	return nil
+}
+
+// Run carries the session out and passes the program's exit code on.
+func (o *RunOptions) Run(ctx context.Context) error {
+	overrides := map[string]string{}
+	for _, kv := range o.EnvOverrides {
+		k, v, _ := strings.Cut(kv, "=")
+		overrides[k] = v
+	}
+	cfg := mirror.Config{
+		Getter:     o.kube,
+		TargetArgs: o.targetArgs,
+		Container:  o.Container,
+		Command:    o.command,
+		Agent: mirror.AgentConfig{
+			Image:          o.AgentImage,
+			PullPolicy:     corev1.PullPolicy(o.AgentPullPolicy),
+			IdleTimeout:    o.AgentIdleTimeout,
+			StartupTimeout: o.AgentStartupTimeout,
+		},
+		Env:      envmerge.Rules{Include: o.EnvInclude, Exclude: o.EnvExclude, Overrides: overrides},
+		Stdin:    fileOr(o.In, os.Stdin),
+		Stdout:   fileOr(o.Out, os.Stdout),
+		Stderr:   fileOr(o.ErrOut, os.Stderr),
+		Progress: func(line string) { fmt.Fprintf(o.ErrOut, "kubectl mirror: %s\n", line) },
+	}
+	status, err := mirror.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if status.Signal != 0 {
+		fmt.Fprintf(o.ErrOut, "kubectl mirror: the program was %s\n", status)
+	}
+	if code := status.ExitCode(); code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+// Package mirror carries out `kubectl mirror run`: resolve the target, make
+// sure an agent runs in its pod, connect, and run the program under the
+// tracer with the pod's environment.
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
+	"github.com/kubectl-mirror/kubectl-mirror/tracer"
+	"golang.org/x/term"
+)
+
+// Config is one run, as the command filled it in.
+type Config struct {
+	Getter     genericclioptions.RESTClientGetter
+	TargetArgs []string
+	Container  string
+	Command    []string
+	Agent      AgentConfig
+	Env        envmerge.Rules
+
+	Stdin, Stdout, Stderr *os.File
+	Progress              func(string)
+}
+
+// AgentConfig is how the agent is injected.
+type AgentConfig struct {
+	Image          string
+	PullPolicy     corev1.PullPolicy
+	IdleTimeout    time.Duration
+	StartupTimeout time.Duration
+}
+
+// Run runs the program against the target and returns how it ended.
+func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
+	restCfg, err := cfg.Getter.ToRESTConfig()
+	if err != nil {
+		return tracer.Status{}, err
+	}
+	cs, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return tracer.Status{}, err
+	}
+	target, err := resolve(ctx, cfg, cs)
+	if err != nil {
+		return tracer.Status{}, err
+	}
+	if err := kube.Preflight(ctx, cs, target.Namespace); err != nil {
+		return tracer.Status{}, err
+	}
+	sess, err := connect(ctx, cfg, restCfg, cs, target)
+	if err != nil {
+		return tracer.Status{}, err
+	}
+	defer sess.Close()
+	remoteEnv, err := sess.Env()
+	if err != nil {
+		return tracer.Status{}, err
+	}
+	env := envmerge.Merge(os.Environ(), remoteEnv, cfg.Env)
+	return runProgram(ctx, cfg, env)
+}
+
+func resolve(ctx context.Context, cfg Config, cs kubernetes.Interface) (kube.Target, error) {
+	ns, _, err := cfg.Getter.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return kube.Target{}, err
+	}
+	obj, ref, err := kube.FindObject(cfg.Getter, ns, cfg.TargetArgs)
+	if err != nil {
+		return kube.Target{}, kube.ExplainNotFound(ctx, cs, ns, cfg.TargetArgs, err)
+	}
+	pod, sel, err := kube.PodSelector(obj)
+	if err != nil {
+		return kube.Target{}, err
+	}
+	if pod == nil {
+		if pod, err = kube.PickReadyPod(ctx, cs, ns, sel, ref); err != nil {
+			return kube.Target{}, err
+		}
+	} else if !kube.IsReady(pod) {
+		return kube.Target{}, fmt.Errorf("pod/%s: %w: it is %s; wait until it is Ready, or name another pod", pod.Name, kube.ErrNoReadyPod, pod.Status.Phase)
+	}
+	container, err := kube.PickContainer(pod, cfg.Container)
+	if err != nil {
+		return kube.Target{}, err
+	}
+	progress(cfg, fmt.Sprintf("target %s: pod/%s, container %s", ref, pod.Name, container))
+	return kube.Target{Namespace: ns, Pod: pod, Container: container, Ref: ref}, nil
+}
+
+// connect reaches the pod's agent, starting one when none is usable. A reused
+// agent that refuses us (another release, or it just exited) is replaced.
+func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernetes.Interface, t kube.Target) (*session.Session, error) {
+	opts := kube.AgentOptions{
+		Image: cfg.Agent.Image, PullPolicy: cfg.Agent.PullPolicy,
+		IdleTimeout: cfg.Agent.IdleTimeout, StartupTimeout: cfg.Agent.StartupTimeout,
+		Progress: cfg.Progress,
+	}
+	pod := t.Pod
+	for attempt := 0; ; attempt++ {
+		agent, updated, err := kube.EnsureAgent(ctx, cs, pod, t.Container, opts)
+		if err != nil {
+			return nil, err
+		}
+		dial := func() (net.Conn, error) { return kube.DialPod(restCfg, cs, t.Namespace, pod.Name, agent.Port) }
+		wait := 10 * time.Second
+		if agent.Reused {
+			wait = 2 * time.Second
+		}
+		cctx, cancel := context.WithTimeout(ctx, wait)
+		sess, err := session.Connect(cctx, dial, version.Version, agent.Secret)
+		cancel()
+		if err == nil {
+			return sess, nil
+		}
+		if !agent.Reused || attempt > 0 {
+			if errors.Is(err, protocol.ErrVersionMismatch) {
+				return nil, fmt.Errorf("%w: use --agent-image with the image of this plugin's version (%s)", err, version.AgentImage())
+			}
+			return nil, err
+		}
+		progress(cfg, fmt.Sprintf("agent %s did not answer (%v); starting a new one", agent.Name, err))
+		pod = withoutAgent(updated, agent.Name)
+	}
+}
+
+// withoutAgent hides an agent from reuse for the next attempt.
+func withoutAgent(p *corev1.Pod, name string) *corev1.Pod {
+	c := p.DeepCopy()
+	for i := range c.Status.EphemeralContainerStatuses {
+		if c.Status.EphemeralContainerStatuses[i].Name == name {
+			c.Status.EphemeralContainerStatuses[i].State = corev1.ContainerState{}
+		}
+	}
+	return c
+}
+
+// runProgram runs the command under the tracer. A Ctrl-C reaches the program
+// straight from the terminal; SIGTERM and SIGHUP to the plugin are passed on.
+func runProgram(ctx context.Context, cfg Config, env []string) (tracer.Status, error) {
+	t, err := tracer.Start(context.WithoutCancel(ctx), tracer.Config{
+		Path: cfg.Command[0], Args: cfg.Command, Env: env,
+		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
+	})
+	if err != nil {
+		if errors.Is(err, tracer.ErrNotFound) {
+			return tracer.Status{}, fmt.Errorf("%w: check the command name and your PATH", err)
+		}
+		return tracer.Status{}, err
+	}
+	stop := ForwardSignals(t.PID(), cfg.Stdin)
+	defer stop()
+	return t.Wait()
+}
+
+// ForwardSignals passes SIGTERM and SIGHUP to the program. SIGINT is passed
+// on only when stdin is not a terminal: from a terminal, Ctrl-C already
+// reached the program, which shares the plugin's process group.
+func ForwardSignals(pid int, stdin *os.File) (stop func()) {
+	sigs := []os.Signal{syscall.SIGTERM, syscall.SIGHUP}
+	if stdin == nil || !term.IsTerminal(int(stdin.Fd())) {
+		sigs = append(sigs, os.Interrupt)
+	}
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, sigs...)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-ch:
+				_ = syscall.Kill(pid, s.(syscall.Signal))
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
+}
+
+func progress(cfg Config, line string) {
+	if cfg.Progress != nil {
+		cfg.Progress(line)
+	}
+}

@@ -1,0 +1,192 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// mirror runs the built plugin from the laptop namespace, as a user would,
+// with the agent image imported into the cluster (pull policy Never: no
+// registry here). It returns stdout, stderr and the exit code.
+func mirror(t *testing.T, kubeconfigPath string, args ...string) (string, string, int) {
+	t.Helper()
+	plugin := filepath.Join(repoRoot(t), "bin", "kubectl-mirror")
+	if len(args) > 0 && args[0] == "run" {
+		args = append([]string{"run", "--agent-image-pull-policy=Never"}, args[1:]...)
+	}
+	script := filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh")
+	full := append([]string{"exec", "env", "KUBECONFIG=" + kubeconfigPath, plugin}, args...)
+	return runSplit(t, 3*time.Minute, script, full...)
+}
+
+func TestRunSeesThePodsEnvironment(t *testing.T) {
+	kc := kubeconfig(t)
+	cs := clientset(t)
+	script := `echo "$LITERAL $FROM_CONFIGMAP $POD_NAME"`
+	for _, target := range [][]string{{"deploy/echo"}, {"deploy", "echo"}, {"service/echo"}, {"-n", "default", "deployment/echo"}} {
+		out, errOut, code := mirror(t, kc, append(append([]string{"run"}, target...), "--", "sh", "-c", script)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", target, code, errOut)
+		}
+		fields := strings.Fields(out)
+		if len(fields) != 3 || fields[0] != "literal-value" || fields[1] != "configmap-value" || !strings.HasPrefix(fields[2], "echo-") {
+			t.Fatalf("%v: got %q", target, out)
+		}
+		pod, err := cs.CoreV1().Pods("default").Get(context.Background(), fields[2], metav1.GetOptions{})
+		if err != nil || !strings.Contains(errOut, "pod/"+pod.Name) {
+			t.Fatalf("%v: POD_NAME %q is not the pod the plugin named: %v\n%s", target, fields[2], err, errOut)
+		}
+	}
+}
+
+func TestRunPodFormAndContainerFlag(t *testing.T) {
+	kc := kubeconfig(t)
+	pod := firstEchoPod(t)
+	out, errOut, code := mirror(t, kc, "run", "pod/"+pod, "-c", "sidecar", "--", "sh", "-c", `echo "$SIDECAR_ONLY|$LITERAL"`)
+	if code != 0 || out != "sidecar-value|\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	out, _, code = mirror(t, kc, "run", "pod/"+pod, "--env", "LITERAL=overridden", "--env-exclude", "FROM_*", "--", "sh", "-c", `echo "$LITERAL|$FROM_CONFIGMAP|$HOME"`)
+	if code != 0 || out != "overridden||"+os.Getenv("HOME")+"\n" {
+		t.Fatalf("overrides: exit %d, stdout %q", code, out)
+	}
+}
+
+func TestRunPassesExitCodesAndSignals(t *testing.T) {
+	kc := kubeconfig(t)
+	if _, errOut, code := mirror(t, kc, "run", "deploy/echo", "--", "sh", "-c", "exit 7"); code != 7 {
+		t.Fatalf("exit %d, want 7: %s", code, errOut)
+	}
+	_, errOut, code := mirror(t, kc, "run", "deploy/echo", "--", "sh", "-c", "kill -KILL $$")
+	if code != 128+9 || !strings.Contains(errOut, "killed by SIGKILL") {
+		t.Fatalf("exit %d, want 137 and the signal named: %s", code, errOut)
+	}
+}
+
+func ephemeralNames(t *testing.T, pod string) []string {
+	t.Helper()
+	p, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ec := range p.Spec.EphemeralContainers {
+		names = append(names, ec.Name)
+	}
+	return names
+}
+
+func agentState(t *testing.T, pod, name string) corev1.ContainerState {
+	t.Helper()
+	p, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range p.Status.EphemeralContainerStatuses {
+		if st.Name == name {
+			return st.State
+		}
+	}
+	return corev1.ContainerState{}
+}
+
+func TestAgentIsReusedThenExitsWhenIdle(t *testing.T) {
+	kc := kubeconfig(t)
+	// The toolbox pod: agents with a short idle timeout do not linger in echo pods.
+	before := len(ephemeralNames(t, "toolbox"))
+	_, errOut, code := mirror(t, kc, "run", "pod/toolbox", "--agent-idle-timeout=4s", "--", "true")
+	if code != 0 {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
+	}
+	names := ephemeralNames(t, "toolbox")
+	if len(names) != before+1 {
+		t.Fatalf("first run added %d ephemeral containers, want 1", len(names)-before)
+	}
+	agent := names[len(names)-1]
+	_, errOut, code = mirror(t, kc, "run", "pod/toolbox", "--agent-idle-timeout=4s", "--", "true")
+	if code != 0 || !strings.Contains(errOut, "reusing agent "+agent) {
+		t.Fatalf("second run: exit %d, want reuse of %s: %s", code, agent, errOut)
+	}
+	if n := len(ephemeralNames(t, "toolbox")); n != before+1 {
+		t.Fatalf("second run grew the pod's ephemeral containers to %d", n-before)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for agentState(t, "toolbox", agent).Terminated == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("agent %s still %+v a minute after its 4 s idle timeout", agent, agentState(t, "toolbox", agent))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if st := agentState(t, "toolbox", agent).Terminated; st.ExitCode != 0 {
+		t.Fatalf("idle agent exited with %d (%s)", st.ExitCode, st.Reason)
+	}
+}
+
+func TestRunErrorsAreOneClearLine(t *testing.T) {
+	kc := kubeconfig(t)
+	limited := limitedKubeconfig(t)
+	cases := []struct {
+		name string
+		kc   string
+		args []string
+		want string
+	}{
+		{"unknown target", kc, []string{"deploy/nope"}, `deploy/nope not found in namespace "default"`},
+		{"unknown namespace", kc, []string{"-n", "nope", "deploy/echo"}, `namespace "nope" not found`},
+		{"unknown kind", kc, []string{"frobs/x"}, `doesn't have a resource type "frobs"`},
+		{"no Ready pod", kc, []string{"deploy/notready"}, "no Ready pod"},
+		{"no permission for ephemeral containers", limited, []string{"deploy/echo"}, "pods/ephemeralcontainers"},
+		{"agent image missing", kc, []string{"pod/toolbox", "--agent-image=mirror.test/no-such-agent:v0"}, "ErrImageNeverPull"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			out, errOut, code := mirror(t, tc.kc, append(append([]string{"run"}, tc.args...), "--", "echo", "SHOULD-NOT-RUN")...)
+			if code == 0 || strings.Contains(out, "SHOULD-NOT-RUN") {
+				t.Fatalf("exit %d, stdout %q", code, out)
+			}
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			last := lines[len(lines)-1]
+			if !strings.HasPrefix(last, "error: ") || !strings.Contains(last, tc.want) || strings.Contains(errOut, "goroutine ") {
+				t.Fatalf("want one error line containing %q, got:\n%s", tc.want, errOut)
+			}
+			if time.Since(start) > 70*time.Second {
+				t.Fatalf("took %s: longer than the startup timeout", time.Since(start))
+			}
+		})
+	}
+}
+
+// limitedKubeconfig is a kubeconfig for a ServiceAccount that may read pods and
+// port-forward but not add ephemeral containers.
+func limitedKubeconfig(t *testing.T) string {
+	t.Helper()
+	kubectl(t, "apply", "-f", filepath.Join(repoRoot(t), "test", "e2e", "testdata", "limited-user.yaml"))
+	token := strings.TrimSpace(kubectl(t, "create", "token", "mirror-limited", "--duration=1h"))
+	admin, err := clientcmd.LoadFromFile(kubeconfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := admin.Clusters[admin.Contexts[admin.CurrentContext].Cluster]
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["c"] = cluster
+	cfg.AuthInfos["limited"] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts["limited"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "limited", Namespace: "default"}
+	cfg.CurrentContext = "limited"
+	path := filepath.Join(t.TempDir(), "limited.kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
