@@ -86,20 +86,15 @@ func runSplit(t *testing.T, timeout time.Duration, name string, args ...string) 
 	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
 }
 
-// mustRun is run that fails the test on error.
-func mustRun(t *testing.T, timeout time.Duration, name string, args ...string) string {
-	t.Helper()
-	out, err := run(t, timeout, name, args...)
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return out
-}
-
-// kubectl runs the harness's kubectl against the test cluster.
+// kubectl runs the harness's kubectl against the test cluster and returns its
+// stdout (kubectl's notes, such as "Defaulted container", go to stderr).
 func kubectl(t *testing.T, args ...string) string {
 	t.Helper()
-	return mustRun(t, 2*time.Minute, filepath.Join(repoRoot(t), "test", "cluster", "kubectl"), args...)
+	out, errOut, code := runSplit(t, 2*time.Minute, filepath.Join(repoRoot(t), "test", "cluster", "kubectl"), args...)
+	if code != 0 {
+		t.Fatalf("kubectl %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
 }
 
 // inLaptop runs a command in the laptop network namespace.
