@@ -1,0 +1,100 @@
+package kube
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestAgentContainer(t *testing.T) {
+	spec := AgentSpec{Name: "mirror-agent-abc123", Image: "agent:v1", PullPolicy: corev1.PullIfNotPresent,
+		Target: "app", Port: 47123, Secret: "s3cret", IdleTimeout: 5 * time.Minute}
+	base := corev1.EphemeralContainer{
+		TargetContainerName: "app",
+		EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Name: "mirror-agent-abc123", Image: "agent:v1", ImagePullPolicy: corev1.PullIfNotPresent,
+			Args:                     []string{"--listen=127.0.0.1:47123", "--idle-timeout=5m0s"},
+			Env:                      []corev1.EnvVar{{Name: AgentSecretEnv, Value: "s3cret"}},
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+		},
+	}
+	withSC := func(sc corev1.SecurityContext) corev1.EphemeralContainer {
+		c := base
+		sc.AllowPrivilegeEscalation, sc.ReadOnlyRootFilesystem = ptr(false), ptr(true)
+		c.SecurityContext = &sc
+		return c
+	}
+	restricted := &corev1.SecurityContext{
+		RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(1000)),
+		Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	cases := []struct {
+		name string
+		pod  corev1.Pod
+		want corev1.EphemeralContainer
+	}{
+		{"plain pod: image defaults, no capability added", corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}},
+			withSC(corev1.SecurityContext{})},
+		{"pod-level user is copied", corev1.Pod{Spec: corev1.PodSpec{
+			SecurityContext: &corev1.PodSecurityContext{RunAsUser: ptr(int64(42)), RunAsGroup: ptr(int64(43)), RunAsNonRoot: ptr(true)},
+			Containers:      []corev1.Container{{Name: "app"}}}},
+			withSC(corev1.SecurityContext{RunAsUser: ptr(int64(42)), RunAsGroup: ptr(int64(43)), RunAsNonRoot: ptr(true)})},
+		{"restricted target: same user, caps dropped, seccomp", corev1.Pod{Spec: corev1.PodSpec{
+			SecurityContext: &corev1.PodSecurityContext{RunAsUser: ptr(int64(42))},
+			Containers:      []corev1.Container{{Name: "other"}, {Name: "app", SecurityContext: restricted}}}},
+			withSC(corev1.SecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(1000)),
+				Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}})},
+	}
+	for _, tc := range cases {
+		if diff := cmp.Diff(tc.want, AgentContainer(&tc.pod, spec)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+func TestFindRunningAgentAndPort(t *testing.T) {
+	agent := func(name, target, image string, port string) corev1.EphemeralContainer {
+		return corev1.EphemeralContainer{TargetContainerName: target, EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+			Name: name, Image: image, Args: []string{"--listen=127.0.0.1:" + port},
+			Env: []corev1.EnvVar{{Name: AgentSecretEnv, Value: "sec-" + name}}}}
+	}
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	done := corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}
+	pod := &corev1.Pod{
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "app", Ports: []corev1.ContainerPort{{ContainerPort: 47000}}}, {Name: "side"}},
+			EphemeralContainers: []corev1.EphemeralContainer{
+				agent("mirror-agent-old", "app", "agent:v1", "47001"),
+				agent("mirror-agent-new", "app", "agent:v1", "47002"),
+				agent("mirror-agent-v0", "app", "agent:v0", "47003"),
+				agent("debugger", "app", "agent:v1", "47004"),
+			},
+		},
+		Status: corev1.PodStatus{EphemeralContainerStatuses: []corev1.ContainerStatus{
+			{Name: "mirror-agent-old", State: done}, {Name: "mirror-agent-new", State: running},
+			{Name: "mirror-agent-v0", State: running}, {Name: "debugger", State: running},
+		}},
+	}
+	got, ok := FindRunningAgent(pod, "app", "agent:v1")
+	want := runningAgent{Name: "mirror-agent-new", Image: "agent:v1", Target: "app", Secret: "sec-mirror-agent-new", Port: 47002}
+	if !ok || got != want {
+		t.Fatalf("got %+v %v, want %+v", got, ok, want)
+	}
+	if _, ok := FindRunningAgent(pod, "side", "agent:v1"); ok {
+		t.Fatal("an agent for another container must not be reused")
+	}
+	if _, ok := FindRunningAgent(pod, "app", "agent:v2"); ok {
+		t.Fatal("an agent of another image must not be reused")
+	}
+	// Ports 47000 (declared), 47001-47003 (agents) are taken; 47004 belongs to a
+	// container that is not ours and is not counted.
+	if p := AgentPort(pod, func(int) int { return 0 }); p != 47004 {
+		t.Fatalf("AgentPort = %d, want 47004", p)
+	}
+}
