@@ -69,8 +69,9 @@ cluster-down: ## stop the local test cluster and restore the host
 demo: cluster-up ## the main job: the plugin against deploy/echo on the local cluster
 	test/demo.sh
 
-bench: ## benchmarks: ratios measured side by side in one run (root: ptrace)
+bench: cluster-up ## benchmarks: ratios measured side by side in one run (root: ptrace, the local cluster)
 	go run ./bench/tracer
+	bench/startup/run.sh
 
 clean:
 	rm -rf bin dist .cluster/images .cluster/image-build

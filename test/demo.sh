@@ -9,9 +9,14 @@ echo "== kubectl mirror version"
 echo "== the target: deploy/echo"
 "$k" get deploy/echo -o wide
 "$k" get pods -l app=echo -o wide
-echo "== kubectl mirror --help"
-"$k" mirror --help | head -20
+echo "== kubectl mirror run, from the laptop namespace: a local shell with the pod's environment"
+lap() { "$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" PATH="$repo/bin:$PATH" "$@"; }
+export KUBECONFIG=${KUBECONFIG:-$repo/.cluster/kubeconfig}
+lap kubectl-mirror run deploy/echo --agent-image-pull-policy=Never -- \
+  sh -c 'echo "LITERAL=$LITERAL FROM_CONFIGMAP=$FROM_CONFIGMAP POD_NAME=$POD_NAME (local HOME=$HOME)"'
+echo "== a second run reuses the agent"
+time lap kubectl-mirror run deploy/echo --agent-image-pull-policy=Never -- sh -c 'exit 3' || echo "exit code $?"
 echo "== kubectl mirror trace, from the laptop namespace (no route to the cluster's pods or Services)"
 svc=$("$k" get svc echo -o jsonpath='{.spec.clusterIP}')
-"$repo/test/cluster/laptop.sh" exec "$repo/bin/kubectl-mirror" trace -- \
+lap kubectl-mirror trace -- \
   sh -c "cat /etc/hostname >/dev/null; curl -s --max-time 2 http://$svc/ || echo 'curl: no route from the laptop (kubectl mirror run will carry this through the pod)'" || true
