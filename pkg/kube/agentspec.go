@@ -16,6 +16,9 @@ const (
 	AgentSecretEnv  = "MIRROR_AGENT_SECRET"
 	agentPortBase   = 47000
 	agentPortRange  = 1000
+	// nonRootFallbackUID runs the agent for runAsNonRoot targets whose user is
+	// set only by their image (65532: the "nonroot" user of distroless images).
+	nonRootFallbackUID int64 = 65532
 )
 
 // AgentSpec is everything that goes into the agent's ephemeral container.
@@ -59,6 +62,12 @@ func AgentContainer(pod *corev1.Pod, s AgentSpec) corev1.EphemeralContainer {
 		}
 		sc.Capabilities = tsc.Capabilities.DeepCopy()
 		sc.SeccompProfile = tsc.SeccompProfile.DeepCopy()
+	}
+	if sc.RunAsNonRoot != nil && *sc.RunAsNonRoot && sc.RunAsUser == nil {
+		// The target's user comes from its image, which the spec does not show;
+		// the agent image has no user of its own and would be refused as root.
+		uid := nonRootFallbackUID
+		sc.RunAsUser = &uid
 	}
 	return corev1.EphemeralContainer{
 		TargetContainerName: s.Target,

@@ -44,6 +44,9 @@ func TestAgentContainer(t *testing.T) {
 			SecurityContext: &corev1.PodSecurityContext{RunAsUser: ptr(int64(42)), RunAsGroup: ptr(int64(43)), RunAsNonRoot: ptr(true)},
 			Containers:      []corev1.Container{{Name: "app"}}}},
 			withSC(corev1.SecurityContext{RunAsUser: ptr(int64(42)), RunAsGroup: ptr(int64(43)), RunAsNonRoot: ptr(true)})},
+		{"runAsNonRoot with the user only in the image: the nonroot uid", corev1.Pod{Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "app", SecurityContext: &corev1.SecurityContext{RunAsNonRoot: ptr(true)}}}}},
+			withSC(corev1.SecurityContext{RunAsNonRoot: ptr(true), RunAsUser: ptr(int64(65532))})},
 		{"restricted target: same user, caps dropped, seccomp", corev1.Pod{Spec: corev1.PodSpec{
 			SecurityContext: &corev1.PodSecurityContext{RunAsUser: ptr(int64(42))},
 			Containers:      []corev1.Container{{Name: "other"}, {Name: "app", SecurityContext: restricted}}}},
