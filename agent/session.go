@@ -58,6 +58,14 @@ func serveRequest(cfg Config, st *smux.Stream) {
 	}
 	var resp protocol.Response
 	switch req.Kind {
+	case protocol.KindDial:
+		serveDial(st, req)
+		return
+	case protocol.KindUDP:
+		serveUDP(st, req)
+		return
+	case protocol.KindFile:
+		resp = readTargetFile(cfg.ProcRoot, cfg.TargetPID, req.Path)
 	case protocol.KindEnv:
 		env, err := readEnviron(cfg.ProcRoot, cfg.TargetPID)
 		if err != nil {

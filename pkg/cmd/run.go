@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/mirror"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
 
@@ -32,9 +33,15 @@ type RunOptions struct {
 	EnvOverrides        []string
 	EnvInclude          []string
 	EnvExclude          []string
+	Local               []string
+	Remote              []string
+	DialTimeout         time.Duration
 
-	targetArgs []string
-	command    []string
+	targetArgs  []string
+	command     []string
+	rules       outgoing.Rules
+	localHosts  []mirror.HostRule
+	remoteHosts []mirror.HostRule
 }
 
 // NewRunOptions returns the defaults.
@@ -46,6 +53,7 @@ func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.C
 		AgentPullPolicy:     string(corev1.PullIfNotPresent),
 		AgentIdleTimeout:    5 * time.Minute,
 		AgentStartupTimeout: 60 * time.Second,
+		DialTimeout:         30 * time.Second,
 	}
 }
 
@@ -60,12 +68,24 @@ agent injected into that pod as an ephemeral container (reused by later runs whi
 
 TARGET is pod/NAME, deploy/NAME, statefulset/NAME, daemonset/NAME, replicaset/NAME, job/NAME
 or service/NAME (a pod behind it), in the KIND/NAME or KIND NAME form; a Ready pod is picked.
-The exit code is COMMAND's.`,
+The exit code is COMMAND's.
+
+Outgoing connections and datagrams (TCP and UDP, IPv4 and IPv6) leave from the pod, and the
+pod's /etc/resolv.conf and /etc/hosts are what COMMAND reads, so cluster names resolve as in the
+pod. Loopback always stays local. --local keeps destinations local; with --remote, only the
+destinations it names go to the pod. Each takes a CIDR, an address, a host name (for --local
+resolved here, for --remote in the pod) or :PORT, optionally followed by :PORT.`,
 		Example: `  # Run your service locally with the environment of a pod of deploy/api
   kubectl mirror run deploy/api -- go run .
 
   # Pick the container, override a variable, keep secrets out
-  kubectl mirror run -n shop deploy/api -c app --env LOG_LEVEL=debug --env-exclude 'AWS_*' -- ./api`,
+  kubectl mirror run -n shop deploy/api -c app --env LOG_LEVEL=debug --env-exclude 'AWS_*' -- ./api
+
+  # Keep the local database and anything on port 5432 local; the rest goes through the pod
+  kubectl mirror run deploy/api --local 192.168.1.0/24 --local :5432 -- go run .
+
+  # Send only cluster Services and one external host through the pod
+  kubectl mirror run deploy/api --remote 10.96.0.0/12 --remote payments.internal:443 -- go run .`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -90,6 +110,9 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.EnvOverrides, "env", nil, "set KEY=VALUE in the program's environment, over the pod's (repeatable)")
 	fs.StringArrayVar(&o.EnvInclude, "env-include", nil, "take only the pod's variables matching this glob (repeatable)")
 	fs.StringArrayVar(&o.EnvExclude, "env-exclude", nil, "leave out the pod's variables matching this glob (repeatable)")
+	fs.StringArrayVar(&o.Local, "local", nil, "keep destinations local: CIDR, address, host or :PORT, optionally with :PORT (repeatable)")
+	fs.StringArrayVar(&o.Remote, "remote", nil, "send only these destinations through the pod: CIDR, address, host or :PORT (repeatable)")
+	fs.DurationVar(&o.DialTimeout, "dial-timeout", o.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
 }
 
 // Complete splits TARGET from the command after "--".
@@ -120,7 +143,32 @@ func (o *RunOptions) Validate() error {
 			return fmt.Errorf("--env %q: use KEY=VALUE", kv)
 		}
 	}
+	var err error
+	if o.rules.Local, o.localHosts, err = parseRules("--local", o.Local); err != nil {
+		return err
+	}
+	if o.rules.Remote, o.remoteHosts, err = parseRules("--remote", o.Remote); err != nil {
+		return err
+	}
 	return nil
+}
+
+// parseRules splits --local/--remote values into address rules and host rules.
+func parseRules(flag string, values []string) ([]outgoing.Rule, []mirror.HostRule, error) {
+	var rules []outgoing.Rule
+	var hosts []mirror.HostRule
+	for _, v := range values {
+		r, host, err := outgoing.ParseRule(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s %w", flag, err)
+		}
+		if host != "" {
+			hosts = append(hosts, mirror.HostRule{Host: host, Port: r.Port})
+			continue
+		}
+		rules = append(rules, r)
+	}
+	return rules, hosts, nil
 }
 
 // Run carries the session out and passes the program's exit code on.
@@ -141,11 +189,15 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			IdleTimeout:    o.AgentIdleTimeout,
 			StartupTimeout: o.AgentStartupTimeout,
 		},
-		Env:      envmerge.Rules{Include: o.EnvInclude, Exclude: o.EnvExclude, Overrides: overrides},
-		Stdin:    fileOr(o.In, os.Stdin),
-		Stdout:   fileOr(o.Out, os.Stdout),
-		Stderr:   fileOr(o.ErrOut, os.Stderr),
-		Progress: func(line string) { fmt.Fprintf(o.ErrOut, "kubectl mirror: %s\n", line) },
+		Env:         envmerge.Rules{Include: o.EnvInclude, Exclude: o.EnvExclude, Overrides: overrides},
+		Outgoing:    o.rules,
+		LocalHosts:  o.localHosts,
+		RemoteHosts: o.remoteHosts,
+		DialTimeout: o.DialTimeout,
+		Stdin:       fileOr(o.In, os.Stdin),
+		Stdout:      fileOr(o.Out, os.Stdout),
+		Stderr:      fileOr(o.ErrOut, os.Stderr),
+		Progress:    func(line string) { fmt.Fprintf(o.ErrOut, "kubectl mirror: %s\n", line) },
 	}
 	status, err := mirror.Run(ctx, cfg)
 	if err != nil {

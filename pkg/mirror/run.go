@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,7 +21,9 @@ import (
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
@@ -35,6 +38,12 @@ type Config struct {
 	Command    []string
 	Agent      AgentConfig
 	Env        envmerge.Rules
+	// Outgoing decides which destinations go through the pod; LocalHosts and
+	// RemoteHosts are rules naming hosts, resolved once connected.
+	Outgoing    outgoing.Rules
+	LocalHosts  []HostRule
+	RemoteHosts []HostRule
+	DialTimeout time.Duration
 
 	Stdin, Stdout, Stderr *os.File
 	Progress              func(string)
@@ -75,7 +84,65 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 		return tracer.Status{}, err
 	}
 	env := envmerge.Merge(os.Environ(), remoteEnv, cfg.Env)
-	return runProgram(ctx, cfg, env)
+
+	files, err := remotefiles.NewCache()
+	if err != nil {
+		return tracer.Status{}, err
+	}
+	defer files.Close()
+	if err := files.Fetch(sess, dnsFiles...); err != nil {
+		return tracer.Status{}, err
+	}
+	rules, err := completeRules(ctx, cfg, sess)
+	if err != nil {
+		return tracer.Status{}, err
+	}
+	out := outgoing.New(sess, outgoing.Config{Rules: rules, DialTimeout: cfg.DialTimeout})
+	defer out.Close()
+	status, err := runProgram(ctx, cfg, env, handler{out: out, files: files})
+	progress(cfg, out.Stats.String())
+	return status, err
+}
+
+// dnsFiles are read from the pod so that names resolve as they do there.
+var dnsFiles = []string{"/etc/resolv.conf", "/etc/hosts"}
+
+// handler routes socket calls to the outgoing proxies and path calls to the
+// remote files.
+type handler struct {
+	out   *outgoing.Handler
+	files *remotefiles.Cache
+}
+
+func (h handler) Socket(c *tracer.Call) tracer.Verdict { return h.out.Socket(c) }
+func (h handler) Path(c *tracer.Call) tracer.Verdict   { return h.files.Path(c) }
+
+// completeRules resolves the host rules: --local names here, --remote names
+// in the pod.
+func completeRules(ctx context.Context, cfg Config, sess *session.Session) (outgoing.Rules, error) {
+	rules := cfg.Outgoing
+	local, err := resolveHostRules(ctx, cfg.LocalHosts, func(ctx context.Context, host string) ([]netip.Addr, error) {
+		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	})
+	if err != nil {
+		return rules, err
+	}
+	rules.Local = append(rules.Local, local...)
+	if len(cfg.RemoteHosts) > 0 {
+		rcData, _, err := sess.File("/etc/resolv.conf")
+		if err != nil {
+			return rules, err
+		}
+		rc := parseResolvConf(rcData)
+		remote, err := resolveHostRules(ctx, cfg.RemoteHosts, func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return podLookup(ctx, sess, rc, host)
+		})
+		if err != nil {
+			return rules, err
+		}
+		rules.Remote = append(rules.Remote, remote...)
+	}
+	return rules, nil
 }
 
 func resolve(ctx context.Context, cfg Config, cs kubernetes.Interface) (kube.Target, error) {
@@ -155,10 +222,11 @@ func withoutAgent(p *corev1.Pod, name string) *corev1.Pod {
 
 // runProgram runs the command under the tracer. A Ctrl-C reaches the program
 // straight from the terminal; SIGTERM and SIGHUP to the plugin are passed on.
-func runProgram(ctx context.Context, cfg Config, env []string) (tracer.Status, error) {
+func runProgram(ctx context.Context, cfg Config, env []string, h tracer.Handler) (tracer.Status, error) {
 	t, err := tracer.Start(context.WithoutCancel(ctx), tracer.Config{
 		Path: cfg.Command[0], Args: cfg.Command, Env: env,
 		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
+		Handler: h,
 	})
 	if err != nil {
 		if errors.Is(err, tracer.ErrNotFound) {

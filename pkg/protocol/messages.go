@@ -23,15 +23,31 @@ type Welcome struct {
 // Request kinds.
 const (
 	KindEnv = "env" // the target process's environment
+	// KindDial: connect to Address over TCP from the pod. After an OK
+	// Response the stream carries the connection's bytes both ways; a half-close
+	// (CloseWrite) of the stream is a TCP shutdown(SHUT_WR) and back.
+	KindDial = "dial"
+	// KindUDP: a UDP flow to Address from the pod. After an OK Response the
+	// stream carries datagrams, each framed by a 2-byte big-endian length.
+	KindUDP = "udp"
+	// KindFile: the whole content of Path as the target container sees it.
+	KindFile = "file"
 )
 
 // Request opens a request stream.
 type Request struct {
-	Kind string `json:"kind"`
+	Kind    string `json:"kind"`
+	Address string `json:"address,omitempty"` // dial, udp: "IP:PORT"
+	Timeout int64  `json:"timeoutMs,omitempty"`
+	Path    string `json:"path,omitempty"` // file
 }
 
-// Response answers a Request. Error is set when the request failed.
+// Response answers a Request. Error is set when the request failed; Errno
+// names the errno a program in the pod would have seen ("ECONNREFUSED").
 type Response struct {
 	Error string   `json:"error,omitempty"`
-	Env   []string `json:"env,omitempty"` // KindEnv: KEY=VALUE as the process sees them
+	Errno string   `json:"errno,omitempty"`
+	Env   []string `json:"env,omitempty"`  // KindEnv: KEY=VALUE as the process sees them
+	Data  []byte   `json:"data,omitempty"` // KindFile
+	Mode  uint32   `json:"mode,omitempty"` // KindFile: permission bits
 }

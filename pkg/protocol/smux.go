@@ -10,6 +10,7 @@ import (
 // keep the port-forward from being dropped as idle.
 func SmuxConfig() *smux.Config {
 	c := smux.DefaultConfig()
+	c.Version = 2 // per-stream flow control: one slow reader does not stall the others
 	c.KeepAliveInterval = 10 * time.Second
 	c.KeepAliveTimeout = 45 * time.Second
 	c.MaxReceiveBuffer = 16 << 20

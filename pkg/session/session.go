@@ -78,21 +78,11 @@ func (s *Session) Env() ([]string, error) {
 }
 
 func (s *Session) request(req protocol.Request) (protocol.Response, error) {
-	st, err := s.smux.OpenStream()
+	st, resp, err := s.open(req)
 	if err != nil {
-		return protocol.Response{}, fmt.Errorf("open %s stream: %w", req.Kind, err)
+		return resp, err
 	}
-	defer st.Close()
-	if err := protocol.Write(st, req); err != nil {
-		return protocol.Response{}, err
-	}
-	var resp protocol.Response
-	if err := protocol.Read(st, &resp); err != nil {
-		return resp, fmt.Errorf("%s request: %w", req.Kind, err)
-	}
-	if resp.Error != "" {
-		return resp, fmt.Errorf("agent: %s", resp.Error)
-	}
+	st.Close()
 	return resp, nil
 }
 

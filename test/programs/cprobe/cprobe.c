@@ -3,10 +3,12 @@
  *   cprobe udp IP PORT MSG   unconnected sendto/recvfrom, print the reply's source
  *   cprobe spawn             posix_spawn (vfork underneath) of "sh -c 'exit 5'"
  *   cprobe cat PATH          print a file and its stat size
+ *   cprobe gai HOST PORT     getaddrinfo, connect, print the first line read
  *   cprobe iouring           try io_uring_setup, print the errno (or "ok")
  *   cprobe int80             getpid through the 32-bit int 0x80 gate (amd64)
  */
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -70,6 +72,20 @@ static int cat(const char *path) {
 	return 0;
 }
 
+static int gai(const char *host, const char *port) {
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+	int rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0) { fprintf(stderr, "getaddrinfo: %s\n", gai_strerror(rc)); return 1; }
+	int fd = socket(res->ai_family, SOCK_STREAM, 0);
+	if (connect(fd, res->ai_addr, res->ai_addrlen) < 0) { perror("connect"); return 1; }
+	char buf[256]; ssize_t n = read(fd, buf, sizeof buf - 1);
+	if (n < 0) { perror("read"); return 1; }
+	buf[n] = 0;
+	printf("%s", buf);
+	freeaddrinfo(res);
+	return 0;
+}
+
 static int iouring(void) {
 	char params[120] = {0}; /* struct io_uring_params */
 	long fd = syscall(SYS_io_uring_setup, 1, params);
@@ -95,6 +111,7 @@ int main(int argc, char **argv) {
 	if (argc >= 5 && !strcmp(argv[1], "udp")) return udp(argv[2], atoi(argv[3]), argv[4]);
 	if (argc >= 2 && !strcmp(argv[1], "spawn")) return spawn();
 	if (argc >= 3 && !strcmp(argv[1], "cat")) return cat(argv[2]);
+	if (argc >= 4 && !strcmp(argv[1], "gai")) return gai(argv[2], argv[3]);
 	if (argc >= 2 && !strcmp(argv[1], "iouring")) return iouring();
 	if (argc >= 2 && !strcmp(argv[1], "int80")) return int80();
 	fprintf(stderr, "usage: cprobe tcp|udp|spawn|cat ...\n");

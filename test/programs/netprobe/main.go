@@ -9,6 +9,9 @@
 //	netprobe signals           wait for SIGINT or SIGTERM, say which, exit 42
 //	netprobe spin SECONDS      burn CPU (preemption signals under the tracer)
 //	netprobe threadexec CMD... exec CMD from a thread that is not the leader
+//	netprobe http URL N        N GETs on keep-alive connections, one body per line
+//	netprobe bulk ADDR C SIZE  C concurrent connections to a TCP echo (greeting line first),
+//	                           each sends SIZE random bytes, half-closes, checks the echo's sha256
 package main
 
 import (
@@ -37,6 +40,13 @@ func main() {
 		err = probeThreads(n)
 	case "signals":
 		probeSignals()
+	case "http":
+		n, _ := strconv.Atoi(os.Args[3])
+		err = probeHTTP(os.Args[2], n)
+	case "bulk":
+		conns, _ := strconv.Atoi(os.Args[3])
+		size, _ := strconv.Atoi(os.Args[4])
+		err = probeBulk(os.Args[2], conns, size)
 	case "threadexec":
 		err = probeThreadExec(os.Args[2:])
 	case "spin":

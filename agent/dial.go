@@ -1,0 +1,81 @@
+package agent
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/xtaci/smux"
+	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+)
+
+// defaultDialTimeout bounds a dial when the plugin names no timeout.
+const defaultDialTimeout = 30 * time.Second
+
+// serveDial connects from the pod and then pipes the stream and the
+// connection together, half-closes included.
+func serveDial(st *smux.Stream, req protocol.Request) {
+	timeout := defaultDialTimeout
+	if req.Timeout > 0 {
+		timeout = time.Duration(req.Timeout) * time.Millisecond
+	}
+	c, err := net.DialTimeout("tcp", req.Address, timeout)
+	if err != nil {
+		_ = protocol.Write(st, errorResponse(err))
+		return
+	}
+	defer c.Close()
+	if err := protocol.Write(st, protocol.Response{}); err != nil {
+		return
+	}
+	pipe(st, c.(*net.TCPConn))
+}
+
+// pipe copies both ways until both directions are done. EOF from one side
+// becomes a half-close of the other, so shutdown(SHUT_WR) crosses intact.
+func pipe(st *smux.Stream, c *net.TCPConn) {
+	done := make(chan struct{}, 2)
+	go func() {
+		if _, err := io.Copy(c, st); err == nil {
+			_ = c.CloseWrite()
+		} else {
+			_ = c.SetLinger(0) // the plugin side broke: reset, as a killed peer would
+			c.Close()
+		}
+		done <- struct{}{}
+	}()
+	go func() {
+		if _, err := io.Copy(st, c); err == nil {
+			_ = st.CloseWrite()
+		} else {
+			st.Close()
+		}
+		done <- struct{}{}
+	}()
+	<-done
+	<-done
+}
+
+// errorResponse describes a failed operation with the errno a program in the
+// pod would have seen.
+func errorResponse(err error) protocol.Response {
+	resp := protocol.Response{Error: err.Error()}
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &errno):
+		resp.Errno = unix.ErrnoName(errno)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		resp.Errno = "ETIMEDOUT"
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			resp.Errno = "ETIMEDOUT"
+		}
+	}
+	return resp
+}

@@ -1,0 +1,57 @@
+package agent
+
+import (
+	"net"
+	"time"
+
+	"github.com/xtaci/smux"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+)
+
+// udpIdle ends a UDP flow nobody used for this long.
+const udpIdle = 30 * time.Second
+
+// serveUDP relays datagrams between the stream and a UDP socket connected
+// from the pod to the destination, so replies come from the address asked.
+func serveUDP(st *smux.Stream, req protocol.Request) {
+	raddr, err := net.ResolveUDPAddr("udp", req.Address)
+	if err != nil {
+		_ = protocol.Write(st, errorResponse(err))
+		return
+	}
+	c, err := net.DialUDP("udp", nil, raddr)
+	if err != nil {
+		_ = protocol.Write(st, errorResponse(err))
+		return
+	}
+	defer c.Close()
+	if err := protocol.Write(st, protocol.Response{}); err != nil {
+		return
+	}
+	go func() {
+		defer st.Close()
+		buf := make([]byte, protocol.MaxDatagram)
+		for {
+			_ = c.SetReadDeadline(time.Now().Add(udpIdle))
+			n, err := c.Read(buf)
+			if err != nil {
+				if ne, ok := err.(net.Error); ok && !ne.Timeout() {
+					continue // ICMP errors (port unreachable) surface here: keep the flow
+				}
+				return
+			}
+			if protocol.WriteDatagram(st, buf[:n]) != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, protocol.MaxDatagram)
+	for {
+		n, err := protocol.ReadDatagram(st, buf)
+		if err != nil {
+			return
+		}
+		_, _ = c.Write(buf[:n])
+	}
+}

@@ -1,0 +1,212 @@
+package outgoing
+
+import (
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/xtaci/smux"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
+	"github.com/kubectl-mirror/kubectl-mirror/tracer"
+)
+
+const afInet6 = unix.AF_INET6
+
+// Remote is what the handler needs from a session with the agent.
+type Remote interface {
+	Dial(addr netip.AddrPort, timeout time.Duration) (*smux.Stream, error)
+	UDP(addr netip.AddrPort) (*smux.Stream, error)
+}
+
+// Config configures the outgoing side of a session.
+type Config struct {
+	Rules       Rules
+	DialTimeout time.Duration // how long the pod tries to connect (0: 30 s)
+	Logger      *zap.Logger
+}
+
+// Handler redirects the program's socket calls: connect, sendto and sendmsg
+// to remote destinations go to loopback proxies, and the addresses the
+// program reads back (getpeername, recvfrom, recvmsg) are the original ones.
+type Handler struct {
+	remote Remote
+	cfg    Config
+	log    *zap.Logger
+	Stats  Stats
+
+	mu     sync.Mutex
+	tcp    map[netip.AddrPort]*tcpProxy
+	udp    map[netip.AddrPort]*udpProxy
+	byPort map[uint16]netip.AddrPort // proxy port -> original destination
+}
+
+// New returns a handler that carries traffic through remote.
+func New(remote Remote, cfg Config) *Handler {
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = 30 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Handler{remote: remote, cfg: cfg, log: log,
+		tcp: map[netip.AddrPort]*tcpProxy{}, udp: map[netip.AddrPort]*udpProxy{}, byPort: map[uint16]netip.AddrPort{}}
+}
+
+// Socket decides a socket call; see Handler.
+func (h *Handler) Socket(c *tracer.Call) tracer.Verdict {
+	switch c.Name {
+	case "connect":
+		return h.connect(c)
+	case "sendto", "sendmsg":
+		if dst, ok := h.remoteDst(c); ok {
+			return h.toUDPProxy(dst, c.SockFamily)
+		}
+	case "getpeername", "recvfrom", "recvmsg":
+		return tracer.Allow().AtExit(h.restorePeer)
+	}
+	return tracer.Allow()
+}
+
+// Path lets every path call through: files are another handler's business.
+func (h *Handler) Path(*tracer.Call) tracer.Verdict { return tracer.Allow() }
+
+func (h *Handler) remoteDst(c *tracer.Call) (netip.AddrPort, bool) {
+	if !c.HasAddr {
+		return netip.AddrPort{}, false
+	}
+	dst := netip.AddrPortFrom(c.Addr.Addr().Unmap().WithZone(""), c.Addr.Port())
+	return dst, h.cfg.Rules.IsRemote(dst)
+}
+
+func (h *Handler) connect(c *tracer.Call) tracer.Verdict {
+	dst, ok := h.remoteDst(c)
+	if !ok {
+		return tracer.Allow()
+	}
+	typ, err := c.SocketType()
+	if err != nil {
+		return tracer.Allow()
+	}
+	switch typ {
+	case unix.SOCK_STREAM:
+		// The pod dials first: the program's connect returns only once it is
+		// known whether the pod could connect, and fails as the pod's would.
+		go h.connectTCP(c, dst)
+		return tracer.Hold()
+	case unix.SOCK_DGRAM:
+		return h.toUDPProxy(dst, c.SockFamily)
+	}
+	return tracer.Allow()
+}
+
+func (h *Handler) connectTCP(c *tracer.Call, dst netip.AddrPort) {
+	if dst.Port() == 53 {
+		h.Stats.DNSQueries.Add(1)
+	}
+	st, err := h.remote.Dial(dst, h.cfg.DialTimeout)
+	if err != nil {
+		h.Stats.Refused.Add(1)
+		c.Resume(tracer.Fail(errnoOf(err)))
+		return
+	}
+	p, err := h.tcpProxy(dst)
+	if err != nil {
+		st.Close()
+		c.Resume(tracer.Fail(unix.ENOBUFS))
+		return
+	}
+	h.Stats.Connections.Add(1)
+	p.offer(st)
+	c.Resume(tracer.Redirect(p.local(c.SockFamily)))
+}
+
+// errnoOf is the errno the program gets for a failed remote dial.
+func errnoOf(err error) unix.Errno {
+	var re *session.RemoteError
+	if errors.As(err, &re) && re.Errno != 0 {
+		return re.Errno
+	}
+	return unix.ENETUNREACH // the session itself failed: no route to the pod
+}
+
+func (h *Handler) toUDPProxy(dst netip.AddrPort, family uint16) tracer.Verdict {
+	p, err := h.udpProxy(dst)
+	if err != nil {
+		return tracer.Fail(unix.ENOBUFS)
+	}
+	return tracer.Redirect(p.local(family))
+}
+
+// restorePeer shows the program the destination it asked for, where the
+// kernel reports one of our proxies.
+func (h *Handler) restorePeer(e *tracer.Exit) {
+	got, ok := e.ResultAddr()
+	if !ok || !got.Addr().Unmap().IsLoopback() {
+		return
+	}
+	h.mu.Lock()
+	orig, ok := h.byPort[got.Port()]
+	h.mu.Unlock()
+	if ok {
+		e.SetResultAddr(orig)
+	}
+}
+
+func (h *Handler) tcpProxy(dst netip.AddrPort) (*tcpProxy, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p, ok := h.tcp[dst]; ok {
+		return p, nil
+	}
+	// A TCP and a UDP proxy may get the same port number; the reverse map must
+	// stay unambiguous, so take another.
+	for {
+		p, err := newTCPProxy(dst, &h.Stats)
+		if err != nil {
+			return nil, err
+		}
+		if _, taken := h.byPort[p.port]; taken {
+			defer p.close()
+			continue
+		}
+		h.tcp[dst], h.byPort[p.port] = p, dst
+		return p, nil
+	}
+}
+
+func (h *Handler) udpProxy(dst netip.AddrPort) (*udpProxy, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p, ok := h.udp[dst]; ok {
+		return p, nil
+	}
+	for {
+		p, err := newUDPProxy(dst, h.remote.UDP, &h.Stats)
+		if err != nil {
+			return nil, err
+		}
+		if _, taken := h.byPort[p.port]; taken {
+			defer p.close()
+			continue
+		}
+		h.udp[dst], h.byPort[p.port] = p, dst
+		return p, nil
+	}
+}
+
+// Close stops every proxy.
+func (h *Handler) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range h.tcp {
+		p.close()
+	}
+	for _, p := range h.udp {
+		p.close()
+	}
+}

@@ -1,0 +1,121 @@
+package outgoing
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/xtaci/smux"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+)
+
+// udpProxy is the loopback stand-in for one remote UDP destination: each
+// program socket that sends to it (by source address) gets a flow, an smux
+// stream to a UDP socket the agent connects to the destination.
+type udpProxy struct {
+	dst   netip.AddrPort
+	conns []*net.UDPConn
+	port  uint16
+	has6  bool
+	open  func(netip.AddrPort) (*smux.Stream, error)
+	stats *Stats
+
+	mu    sync.Mutex
+	flows map[netip.AddrPort]*smux.Stream
+}
+
+func newUDPProxy(dst netip.AddrPort, open func(netip.AddrPort) (*smux.Stream, error), stats *Stats) (*udpProxy, error) {
+	c4, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	p := &udpProxy{dst: dst, conns: []*net.UDPConn{c4}, open: open, stats: stats, flows: map[netip.AddrPort]*smux.Stream{}}
+	p.port = uint16(c4.LocalAddr().(*net.UDPAddr).Port)
+	if c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback, Port: int(p.port)}); err == nil {
+		p.conns, p.has6 = append(p.conns, c6), true
+	}
+	for _, c := range p.conns {
+		go p.serve(c)
+	}
+	return p, nil
+}
+
+func (p *udpProxy) local(family uint16) netip.AddrPort {
+	return localAddr(family, p.port, p.has6, p.dst)
+}
+
+// serve reads the program's datagrams and sends each on its flow.
+func (p *udpProxy) serve(c *net.UDPConn) {
+	buf := make([]byte, protocol.MaxDatagram)
+	for {
+		n, src, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return
+		}
+		st, err := p.flow(c, src)
+		if err != nil {
+			continue // no route from the pod: the datagram is lost, as UDP allows
+		}
+		p.stats.Datagrams.Add(1)
+		if p.dst.Port() == 53 {
+			p.stats.DNSQueries.Add(1)
+		}
+		if protocol.WriteDatagram(st, buf[:n]) != nil {
+			p.drop(src, st)
+		}
+	}
+}
+
+// flow returns the stream for the program socket at src, opening it (and its
+// reply pump) on the first datagram.
+func (p *udpProxy) flow(c *net.UDPConn, src netip.AddrPort) (*smux.Stream, error) {
+	p.mu.Lock()
+	st, ok := p.flows[src]
+	p.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := p.open(p.dst)
+	if err != nil {
+		return nil, err
+	}
+	p.stats.UDPFlows.Add(1)
+	p.mu.Lock()
+	p.flows[src] = st
+	p.mu.Unlock()
+	go func() {
+		defer p.drop(src, st)
+		buf := make([]byte, protocol.MaxDatagram)
+		for {
+			n, err := protocol.ReadDatagram(st, buf)
+			if err != nil {
+				return
+			}
+			if _, err := c.WriteToUDPAddrPort(buf[:n], src); err != nil {
+				return
+			}
+		}
+	}()
+	return st, nil
+}
+
+func (p *udpProxy) drop(src netip.AddrPort, st *smux.Stream) {
+	p.mu.Lock()
+	if p.flows[src] == st {
+		delete(p.flows, src)
+	}
+	p.mu.Unlock()
+	st.Close()
+}
+
+func (p *udpProxy) close() {
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, st := range p.flows {
+		st.Close()
+	}
+}

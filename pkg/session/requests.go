@@ -1,0 +1,66 @@
+package session
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/xtaci/smux"
+	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+)
+
+// RemoteError is a failure the agent reported, with the errno a program in
+// the pod would have seen (0 when it names none).
+type RemoteError struct {
+	Errno unix.Errno
+	Msg   string
+}
+
+func (e *RemoteError) Error() string { return "agent: " + e.Msg }
+
+// open starts a request stream and reads the agent's answer; on success the
+// stream stays open for the caller.
+func (s *Session) open(req protocol.Request) (*smux.Stream, protocol.Response, error) {
+	st, err := s.smux.OpenStream()
+	if err != nil {
+		return nil, protocol.Response{}, fmt.Errorf("open %s stream: %w", req.Kind, err)
+	}
+	if err := protocol.Write(st, req); err != nil {
+		st.Close()
+		return nil, protocol.Response{}, err
+	}
+	var resp protocol.Response
+	if err := protocol.Read(st, &resp); err != nil {
+		st.Close()
+		return nil, resp, fmt.Errorf("%s request: %w", req.Kind, err)
+	}
+	if resp.Error != "" {
+		st.Close()
+		return nil, resp, &RemoteError{Errno: protocol.Errno(resp.Errno), Msg: resp.Error}
+	}
+	return st, resp, nil
+}
+
+// Dial connects to addr from the pod; the stream is the connection.
+func (s *Session) Dial(addr netip.AddrPort, timeout time.Duration) (*smux.Stream, error) {
+	st, _, err := s.open(protocol.Request{Kind: protocol.KindDial, Address: addr.String(), Timeout: timeout.Milliseconds()})
+	return st, err
+}
+
+// UDP opens a datagram flow to addr from the pod.
+func (s *Session) UDP(addr netip.AddrPort) (*smux.Stream, error) {
+	st, _, err := s.open(protocol.Request{Kind: protocol.KindUDP, Address: addr.String()})
+	return st, err
+}
+
+// File reads a file as the target container sees it.
+func (s *Session) File(path string) ([]byte, uint32, error) {
+	st, resp, err := s.open(protocol.Request{Kind: protocol.KindFile, Path: path})
+	if err != nil {
+		return nil, 0, err
+	}
+	st.Close()
+	return resp.Data, resp.Mode, nil
+}

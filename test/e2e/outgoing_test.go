@@ -1,0 +1,239 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+var testProgs struct {
+	once                    sync.Once
+	dir, netprobe, cMusl, c string
+	err                     error
+}
+
+// programs builds the test programs once: static Go, glibc and musl C.
+func programs(t *testing.T) (netprobe, cGlibc, cMusl string) {
+	t.Helper()
+	testProgs.once.Do(func() {
+		dir, err := os.MkdirTemp("", "e2e-progs")
+		if err != nil {
+			testProgs.err = err
+			return
+		}
+		repo := repoRoot(t)
+		testProgs.netprobe, testProgs.c, testProgs.cMusl = filepath.Join(dir, "netprobe"), filepath.Join(dir, "cprobe"), filepath.Join(dir, "cprobe-musl")
+		src := filepath.Join(repo, "test", "programs", "cprobe", "cprobe.c")
+		for _, step := range [][]string{
+			{"env", "CGO_ENABLED=0", "go", "build", "-o", testProgs.netprobe, "./test/programs/netprobe"},
+			{"gcc", "-O2", "-o", testProgs.c, src},
+			{"musl-gcc", "-static", "-O2", "-o", testProgs.cMusl, src},
+		} {
+			cmd := exec.Command(step[0], step[1:]...)
+			cmd.Dir = repo
+			if out, err := cmd.CombinedOutput(); err != nil {
+				testProgs.err = fmt.Errorf("%v: %v\n%s", step, err, out)
+				return
+			}
+		}
+	})
+	if testProgs.err != nil {
+		t.Fatal(testProgs.err)
+	}
+	return testProgs.netprobe, testProgs.c, testProgs.cMusl
+}
+
+// echoPods returns the two echo pods: the target of the runs, and the other
+// one, whose answers name the target as the caller without hairpin NAT.
+func echoPods(t *testing.T) (target, other struct{ name, ip string }) {
+	t.Helper()
+	pods, err := clientset(t).CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=echo"})
+	if err != nil || len(pods.Items) != 2 {
+		t.Fatalf("want 2 echo pods: %v", err)
+	}
+	target.name, target.ip = pods.Items[0].Name, pods.Items[0].Status.PodIP
+	other.name, other.ip = pods.Items[1].Name, pods.Items[1].Status.PodIP
+	return target, other
+}
+
+// checkCaller asserts an echo reply came from the target pod: the caller is
+// the target's IP, or, when the Service sent the request back to the target
+// itself, the node's hairpin address on the pod bridge.
+func checkCaller(t *testing.T, body, targetName, targetIP string) {
+	t.Helper()
+	var r echoReply
+	if err := json.Unmarshal([]byte(strings.TrimSpace(body)), &r); err != nil {
+		t.Fatalf("echo reply %q: %v", body, err)
+	}
+	host := r.Remote[:strings.LastIndex(r.Remote, ":")]
+	if host != targetIP && !(r.Pod == targetName && host == "10.244.0.1") {
+		t.Fatalf("echo %s saw the caller %s, want the target pod %s (%s)", r.Pod, r.Remote, targetName, targetIP)
+	}
+}
+
+func svcIP(t *testing.T) string {
+	return strings.TrimSpace(kubectl(t, "get", "svc", "echo", "-o", "jsonpath={.spec.clusterIP}"))
+}
+
+func TestOutgoingHTTPLeavesFromThePod(t *testing.T) {
+	kc := kubeconfig(t)
+	netprobe, _, _ := programs(t)
+	target, other := echoPods(t)
+	urls := []string{
+		"http://echo.default.svc.cluster.local/full",
+		"http://echo/short",
+		"http://echo.default/namespaced",
+		"http://" + svcIP(t) + "/service-ip",
+		"http://" + other.ip + ":8080/pod-ip",
+	}
+	for _, u := range urls {
+		out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "http", u, "2")
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", u, code, errOut)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 {
+			t.Fatalf("%s: want 2 replies, got %q", u, out)
+		}
+		for _, l := range lines {
+			checkCaller(t, l, target.name, target.ip)
+		}
+		if !strings.Contains(errOut, "connections through the pod") {
+			t.Fatalf("%s: no summary on stderr:\n%s", u, errOut)
+		}
+	}
+	// Straight to the other pod: no Service, no hairpin, the caller is exactly the target.
+	out, _, _ := mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "http", "http://"+other.ip+":8080/exact", "1")
+	var r echoReply
+	_ = json.Unmarshal([]byte(out), &r)
+	if !strings.HasPrefix(r.Remote, target.ip+":") {
+		t.Fatalf("direct pod call: caller %q, want %s", r.Remote, target.ip)
+	}
+}
+
+func TestOutgoingFromEveryKindOfProgram(t *testing.T) {
+	kc := kubeconfig(t)
+	netprobe, cGlibc, cMusl := programs(t)
+	target, _ := echoPods(t)
+	echoClient := filepath.Join(repoRoot(t), ".cluster", "image-build", "echo")
+	cases := []struct {
+		name string
+		argv []string
+	}{
+		{"go run .", []string{"sh", "-c", "cd " + filepath.Join(repoRoot(t), "test", "programs", "gohttp") + " && go run . http://echo/go-run"}},
+		{"curl", []string{"curl", "-sS", "--max-time", "10", "http://echo.default.svc.cluster.local/curl"}},
+		{"python3 urllib", []string{"python3", "-c", "import urllib.request; print(urllib.request.urlopen('http://echo/python', timeout=10).read().decode())"}},
+		{"glibc getaddrinfo", []string{cGlibc, "gai", "echo", "9000"}},
+		{"musl static getaddrinfo", []string{cMusl, "gai", "echo.default.svc.cluster.local", "9000"}},
+		{"static Go connected UDP", []string{echoClient, "udp", "echo:9001", "go-udp"}},
+		{"static Go unconnected UDP", []string{netprobe, "udp", "echo.default:9001", "go-unconnected"}},
+		{"musl unconnected UDP", []string{cMusl, "udp", svcIP(t), "9001", "musl-udp"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, errOut, code := mirror(t, kc, append([]string{"run", "pod/" + target.name, "--"}, tc.argv...)...)
+			if code != 0 {
+				t.Fatalf("exit %d\nstdout %q\n%s", code, out, errOut)
+			}
+			if strings.HasPrefix(strings.TrimSpace(out), "{") {
+				checkCaller(t, out, target.name, target.ip)
+				return
+			}
+			// TCP and UDP echo answers: "remote=ADDR" names the caller.
+			i := strings.Index(out, "remote=")
+			if i < 0 {
+				t.Fatalf("no caller in %q", out)
+			}
+			caller := strings.Fields(out[i+len("remote="):])[0]
+			host := caller[:strings.LastIndex(caller, ":")]
+			if host != target.ip && host != "10.244.0.1" {
+				t.Fatalf("caller %s, want the target pod %s", caller, target.ip)
+			}
+			if payload := tc.argv[len(tc.argv)-1]; strings.Contains(tc.name, "UDP") && !strings.HasSuffix(strings.TrimSpace(out), payload) {
+				t.Fatalf("payload %q not echoed: %q", payload, out)
+			}
+		})
+	}
+}
+
+func TestOutgoingFidelity(t *testing.T) {
+	kc := kubeconfig(t)
+	netprobe, cGlibc, _ := programs(t)
+	target, other := echoPods(t)
+	// A closed port of a pod: refused, as in the pod.
+	_, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "tcp", other.ip+":9999")
+	if code != 1 || !strings.Contains(errOut, "connection refused") {
+		t.Fatalf("static Go to a closed port: exit %d\n%s", code, errOut)
+	}
+	_, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--", cGlibc, "tcp", other.ip, "9999")
+	if code != 1 || !strings.Contains(errOut, "connect: Connection refused") {
+		t.Fatalf("glibc to a closed port: exit %d\n%s", code, errOut)
+	}
+	// getpeername names the destination, not a local proxy.
+	out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "tcp", other.ip+":9000")
+	if code != 0 || !strings.HasPrefix(out, "peer "+other.ip+":9000\nread remote="+target.ip+":") {
+		t.Fatalf("getpeername: exit %d, stdout %q\n%s", code, out, errOut)
+	}
+	out, _, code = mirror(t, kc, "run", "pod/"+target.name, "--", cGlibc, "tcp", other.ip, "9000")
+	if code != 0 || !strings.HasPrefix(out, "peer "+other.ip+":9000\n") {
+		t.Fatalf("glibc getpeername: %q", out)
+	}
+}
+
+func TestOutgoingBulkConcurrentHalfClose(t *testing.T) {
+	kc := kubeconfig(t)
+	netprobe, _, _ := programs(t)
+	target, other := echoPods(t)
+	start := time.Now()
+	out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "bulk", other.ip+":9000", "200", "1048576")
+	if code != 0 || out != "bulk ok 200 x 1048576 bytes\n" {
+		t.Fatalf("exit %d, stdout %q\n%s", code, out, errOut)
+	}
+	t.Logf("200 x 1 MiB echoed and checksummed in %s", time.Since(start).Round(time.Millisecond))
+}
+
+func TestLoopbackAndLocalRulesStayLocal(t *testing.T) {
+	kc := kubeconfig(t)
+	netprobe, _, _ := programs(t)
+	target, other := echoPods(t)
+	// A server on the laptop's own loopback: the program reaches it directly.
+	server := exec.Command(filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh"), "exec",
+		"socat", "TCP-LISTEN:18555,bind=127.0.0.1,reuseaddr,fork", "SYSTEM:echo local-server")
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = server.Process.Kill(); _ = server.Wait() })
+	var out, errOut string
+	var code int
+	for i := 0; i < 50; i++ {
+		if out, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "tcp", "127.0.0.1:18555"); code == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out != "peer 127.0.0.1:18555\nread local-server\n" || !strings.Contains(errOut, "0 connections through the pod") {
+		t.Fatalf("loopback: exit %d, stdout %q\n%s", code, out, errOut)
+	}
+	// --local keeps the pod's address local: from the laptop there is no route to it.
+	_, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--local", "10.244.0.0/16", "--", netprobe, "tcp", other.ip+":9000")
+	if code != 1 || !strings.Contains(errOut, "network is unreachable") || !strings.Contains(errOut, "0 connections through the pod") {
+		t.Fatalf("--local: exit %d\n%s", code, errOut)
+	}
+	// --remote with a host name (resolved in the pod) and a port: only that goes through.
+	out, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--remote", "echo:9000", "--", "sh", "-c",
+		netprobe+" tcp "+svcIP(t)+":9000 && "+netprobe+" tcp "+svcIP(t)+":80")
+	if code != 1 || !strings.Contains(out, "read remote=") || !strings.Contains(errOut, "network is unreachable") {
+		t.Fatalf("--remote echo:9000: exit %d, stdout %q\n%s", code, out, errOut)
+	}
+}
