@@ -1,0 +1,147 @@
+package agent
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/xtaci/smux"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+)
+
+// session starts an agent and returns a handshaken session with it.
+func session(t *testing.T) *smux.Session {
+	t.Helper()
+	sess := dialSession(t, startAgent(t, "A=1\x00"))
+	control, err := sess.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := protocol.ClientHandshake(control, "test", "s3cret"); err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
+func request(t *testing.T, sess *smux.Session, req protocol.Request) (*smux.Stream, protocol.Response) {
+	t.Helper()
+	st, err := sess.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := protocol.Write(st, req); err != nil {
+		t.Fatal(err)
+	}
+	var resp protocol.Response
+	if err := protocol.Read(st, &resp); err != nil {
+		t.Fatal(err)
+	}
+	return st, resp
+}
+
+func TestDialCarriesBytesAndHalfClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // reads to EOF, then answers with what it got, then closes
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		got, _ := io.ReadAll(c)
+		_, _ = c.Write(append([]byte("got:"), got...))
+		c.Close()
+	}()
+	sess := session(t)
+	st, resp := request(t, sess, protocol.Request{Kind: protocol.KindDial, Address: ln.Addr().String()})
+	if resp.Error != "" {
+		t.Fatal(resp.Error)
+	}
+	_, _ = st.Write([]byte("hello"))
+	_ = st.CloseWrite() // the server sees EOF only through the half-close
+	reply, err := io.ReadAll(st)
+	if err != nil || string(reply) != "got:hello" {
+		t.Fatalf("got %q %v", reply, err)
+	}
+}
+
+func TestDialToAClosedPortIsRefused(t *testing.T) {
+	addr := freeAddr(t)
+	sess := session(t)
+	_, resp := request(t, sess, protocol.Request{Kind: protocol.KindDial, Address: addr})
+	if resp.Errno != "ECONNREFUSED" {
+		t.Fatalf("got %+v", resp)
+	}
+}
+
+func TestUDPRelaysDatagrams(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 100)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = pc.WriteTo(bytes.ToUpper(buf[:n]), from)
+		}
+	}()
+	sess := session(t)
+	st, resp := request(t, sess, protocol.Request{Kind: protocol.KindUDP, Address: pc.LocalAddr().String()})
+	if resp.Error != "" {
+		t.Fatal(resp.Error)
+	}
+	buf := make([]byte, protocol.MaxDatagram)
+	for _, msg := range []string{"one", "two"} {
+		if err := protocol.WriteDatagram(st, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := protocol.ReadDatagram(st, buf)
+		if err != nil || string(buf[:n]) != string(bytes.ToUpper([]byte(msg))) {
+			t.Fatalf("got %q %v", buf[:n], err)
+		}
+	}
+}
+
+func TestFileStaysInsideTheTargetsRoot(t *testing.T) {
+	proc := t.TempDir()
+	root := filepath.Join(proc, "9", "root")
+	for _, d := range []string{"etc", "data"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = os.WriteFile(filepath.Join(root, "etc", "hosts"), []byte("10.0.0.1 pod\n"), 0o644)
+	secret := filepath.Join(proc, "outside-secret")
+	_ = os.WriteFile(secret, []byte("host secret"), 0o600)
+	_ = os.Symlink("/etc/hosts", filepath.Join(root, "data", "abs-link")) // absolute: resolves inside root
+	_ = os.Symlink(secret, filepath.Join(root, "data", "escape"))         // points at the host's file
+	_ = os.Symlink("../../../../outside-secret", filepath.Join(root, "data", "dotdot"))
+	cases := []struct {
+		path, want, errno string
+	}{
+		{"/etc/hosts", "10.0.0.1 pod\n", ""},
+		{"/data/abs-link", "10.0.0.1 pod\n", ""},
+		{"/data/escape", "", "ENOENT"},
+		{"/data/dotdot", "", "ENOENT"},
+		{"/../../outside-secret", "", "ENOENT"},
+		{"relative/path", "", "EINVAL"},
+		{"/data", "", "EISDIR"},
+	}
+	for _, tc := range cases {
+		resp := readTargetFile(proc, 9, tc.path)
+		if string(resp.Data) != tc.want || resp.Errno != tc.errno {
+			t.Errorf("%s: got data %q errno %q (%s), want %q %q", tc.path, resp.Data, resp.Errno, resp.Error, tc.want, tc.errno)
+		}
+	}
+}
