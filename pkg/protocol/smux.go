@@ -13,8 +13,9 @@ func SmuxConfig() *smux.Config {
 	c.Version = 2 // per-stream flow control: one slow reader does not stall the others
 	c.KeepAliveInterval = 10 * time.Second
 	c.KeepAliveTimeout = 45 * time.Second
-	c.MaxReceiveBuffer = 16 << 20
-	c.MaxStreamBuffer = 1 << 20
+	c.MaxReceiveBuffer = 32 << 20
+	c.MaxStreamBuffer = 4 << 20
+	c.MaxFrameSize = 65535
 	if err := smux.VerifyConfig(c); err != nil {
 		panic(err) // the values above are constants
 	}

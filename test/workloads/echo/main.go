@@ -2,7 +2,7 @@
 // UDP echo, and every answer names the caller's address as the server sees it,
 // so a test can tell whether traffic left from the pod or from the laptop.
 //
-//	echo serve                  HTTP on :8080, TCP echo on :9000, UDP echo on :9001
+//	echo serve                  HTTP on :8080, TCP echo on :9000, UDP echo on :9001, TCP sink on :9002
 //	echo get URL                print the body of an HTTP GET (a client inside pods)
 //	echo udp HOST:PORT MSG      send one datagram, print the reply
 package main
@@ -68,10 +68,11 @@ func udpRequest(addr, msg string) error {
 }
 
 func serve() error {
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	go func() { errs <- serveHTTP(":8080") }()
 	go func() { errs <- serveTCP(":9000") }()
 	go func() { errs <- serveUDP(":9001") }()
-	fmt.Println("echo serving http :8080, tcp :9000, udp :9001")
+	go func() { errs <- serveSink(":9002") }()
+	fmt.Println("echo serving http :8080, tcp :9000, udp :9001, sink :9002")
 	return <-errs
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -44,5 +45,31 @@ func serveUDP(addr string) error {
 		}
 		reply := append([]byte(fmt.Sprintf("remote=%s\n", from)), buf[:n]...)
 		_, _ = pc.WriteTo(reply, from)
+	}
+}
+
+// serveSink reads a line with a byte count N, then N bytes, then answers
+// "received N\n": a bulk-transfer target that needs no half-close (which
+// kubectl port-forward does not pass on).
+func serveSink(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer c.Close()
+			r := bufio.NewReader(c)
+			var want int64
+			if _, err := fmt.Fscanf(r, "%d\n", &want); err != nil {
+				return
+			}
+			n, _ := io.CopyN(io.Discard, r, want)
+			fmt.Fprintf(c, "received %d\n", n)
+		}()
 	}
 }
