@@ -14,6 +14,9 @@ import (
 // program died between the two) is closed after this long.
 const pendingTTL = 30 * time.Second
 
+// copyBuffer: large reads and writes mean fewer smux frames and syscalls.
+const copyBuffer = 256 << 10
+
 // tcpProxy is the loopback stand-in for one remote destination. Each
 // redirected connect is preceded by a dial from the pod; the local connection
 // it produces is paired with that stream when accepted.
@@ -96,7 +99,7 @@ func (p *tcpProxy) serve(c *net.TCPConn) {
 func (p *tcpProxy) pipe(c *net.TCPConn, st *smux.Stream) {
 	done := make(chan struct{}, 2)
 	go func() {
-		_, err := io.Copy(st, counter{c, &p.stats.BytesOut})
+		_, err := io.CopyBuffer(st, counter{c, &p.stats.BytesOut}, make([]byte, copyBuffer))
 		if err == nil {
 			_ = st.CloseWrite()
 		} else {
@@ -105,7 +108,7 @@ func (p *tcpProxy) pipe(c *net.TCPConn, st *smux.Stream) {
 		done <- struct{}{}
 	}()
 	go func() {
-		_, err := io.Copy(c, counter{st, &p.stats.BytesIn})
+		_, err := io.CopyBuffer(c, counter{st, &p.stats.BytesIn}, make([]byte, copyBuffer))
 		if err == nil {
 			_ = c.CloseWrite()
 		} else {
