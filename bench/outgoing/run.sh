@@ -18,7 +18,8 @@ field() { awk -v k="$1" '{for(i=1;i<NF;i++) if($i==k) print $(i+1)}'; }
 
 pod=$("$k" get pods -l app=echo -o jsonpath='{.items[0].metadata.name}')
 ip=$("$k" get pod "$pod" -o jsonpath='{.status.podIP}')
-lap kubectl port-forward "pod/$pod" 18080:8080 19002:9002 >/dev/null 2>&1 &
+# Not through lap(): $! must be kubectl itself (laptop.sh, ip netns and env all exec).
+"$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" "$BIN/kubectl" port-forward "pod/$pod" 18080:8080 19002:9002 >/dev/null 2>&1 &
 pf=$!
 trap 'kill $pf 2>/dev/null || true' EXIT
 until lap curl -sf -o /dev/null http://127.0.0.1:18080/; do sleep 0.2; done
@@ -41,14 +42,15 @@ echo "bulk $mib MiB: port-forward $a MiB/s; mirror $b MiB/s; ratio $(awk -v a="$
 
 # RSS while $conns connections are held open.
 out=$(mktemp)
-lap kubectl-mirror run "pod/$pod" --agent-image-pull-policy=Never -- "$netload" hold "$ip:9000" "$conns" 5 >"$out" 2>/dev/null &
+"$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" "$repo/bin/kubectl-mirror" run "pod/$pod" \
+  --agent-image-pull-policy=Never -- "$netload" hold "$ip:9000" "$conns" 5 >"$out" 2>/dev/null &
 run=$!
 until grep -q holding "$out" 2>/dev/null; do sleep 0.2; done
 uid=$("$k" get pod "$pod" -o jsonpath='{.metadata.uid}')
 agent=""
 for p in $(pgrep -f '^/mirror-agent'); do grep -q "${uid//-/_}\|$uid" "/proc/$p/cgroup" 2>/dev/null && agent=$p; done
 rss() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
-prss=$(rss "$(pgrep -f "kubectl-mirror run pod/$pod" | head -1)") arss=$( [ -n "$agent" ] && rss "$agent" || echo "?")
+prss=$(rss "$run") arss=$( [ -n "$agent" ] && rss "$agent" || echo "?")
 wait $run || true
 echo "$(grep holding "$out"), $(grep completed "$out" | sed 's/hold //'): plugin RSS $prss MiB (target < 150), agent RSS $arss MiB (target < 50)"
 rm -f "$out"
