@@ -36,20 +36,12 @@ func serveDial(st *smux.Stream, req protocol.Request) {
 	pipe(st, c.(*net.TCPConn))
 }
 
-// copyBuffer: large reads and writes mean fewer smux frames and syscalls.
-const copyBuffer = 256 << 10
-
-// onlyReader hides WriteTo/ReadFrom so io.CopyBuffer uses our buffer size.
-type onlyReader struct{ r io.Reader }
-
-func (o onlyReader) Read(b []byte) (int, error) { return o.r.Read(b) }
-
 // pipe copies both ways until both directions are done. EOF from one side
 // becomes a half-close of the other, so shutdown(SHUT_WR) crosses intact.
 func pipe(st *smux.Stream, c *net.TCPConn) {
 	done := make(chan struct{}, 2)
 	go func() {
-		if _, err := io.CopyBuffer(c, onlyReader{st}, make([]byte, copyBuffer)); err == nil {
+		if _, err := io.Copy(c, st); err == nil {
 			_ = c.CloseWrite()
 		} else {
 			_ = c.SetLinger(0) // the plugin side broke: reset, as a killed peer would
@@ -58,7 +50,7 @@ func pipe(st *smux.Stream, c *net.TCPConn) {
 		done <- struct{}{}
 	}()
 	go func() {
-		if _, err := io.CopyBuffer(st, onlyReader{c}, make([]byte, copyBuffer)); err == nil {
+		if _, err := io.Copy(st, c); err == nil {
 			_ = st.CloseWrite()
 		} else {
 			st.Close()

@@ -14,9 +14,6 @@ import (
 // program died between the two) is closed after this long.
 const pendingTTL = 30 * time.Second
 
-// copyBuffer: large reads and writes mean fewer smux frames and syscalls.
-const copyBuffer = 256 << 10
-
 // tcpProxy is the loopback stand-in for one remote destination. Each
 // redirected connect is preceded by a dial from the pod; the local connection
 // it produces is paired with that stream when accepted.
@@ -99,7 +96,7 @@ func (p *tcpProxy) serve(c *net.TCPConn) {
 func (p *tcpProxy) pipe(c *net.TCPConn, st *smux.Stream) {
 	done := make(chan struct{}, 2)
 	go func() {
-		_, err := io.CopyBuffer(st, counter{c, &p.stats.BytesOut}, make([]byte, copyBuffer))
+		_, err := io.Copy(st, counter{c, &p.stats.BytesOut})
 		if err == nil {
 			_ = st.CloseWrite()
 		} else {
@@ -108,7 +105,7 @@ func (p *tcpProxy) pipe(c *net.TCPConn, st *smux.Stream) {
 		done <- struct{}{}
 	}()
 	go func() {
-		_, err := io.CopyBuffer(c, counter{st, &p.stats.BytesIn}, make([]byte, copyBuffer))
+		_, err := io.Copy(c, counter{st, &p.stats.BytesIn})
 		if err == nil {
 			_ = c.CloseWrite()
 		} else {
