@@ -246,3 +246,28 @@ print("threads", len(out), set(out))`
 		t.Fatalf("got %+v, want %q", got, want)
 	}
 }
+
+// TestIPv6ConnectIsRedirected: an IPv6 destination on an AF_INET6 socket goes
+// to an IPv6 loopback stand-in, and getpeername names the original.
+func TestIPv6ConnectIsRedirected(t *testing.T) {
+	needPtrace(t)
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			_, _ = c.Write([]byte("hello over v6\n"))
+			c.Close()
+		}
+	}()
+	defer ln.Close()
+	orig := netip.MustParseAddrPort("[2001:db8::10]:80")
+	h := newRedirector()
+	h.route(orig, ln.Addr().(*net.TCPAddr).AddrPort())
+	got := runTraced(t, h, "", progs.goStatic, "tcp", orig.String())
+	if got.stdout != "peer [2001:db8::10]:80\nread hello over v6\n" {
+		t.Fatalf("got %+v", got)
+	}
+}

@@ -180,6 +180,13 @@ func TestOutgoingFidelity(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "connect: Connection refused") {
 		t.Fatalf("glibc to a closed port: exit %d\n%s", code, errOut)
 	}
+	// An address on the pod network where nobody lives: the pod cannot reach it,
+	// and neither can the program, within --dial-timeout.
+	start := time.Now()
+	_, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--dial-timeout=3s", "--", netprobe, "tcp", "10.244.0.250:80")
+	if code != 1 || !(strings.Contains(errOut, "no route to host") || strings.Contains(errOut, "timed out")) || time.Since(start) > 30*time.Second {
+		t.Fatalf("unreachable address: exit %d after %s\n%s", code, time.Since(start), errOut)
+	}
 	// getpeername names the destination, not a local proxy.
 	out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "tcp", other.ip+":9000")
 	if code != 0 || !strings.HasPrefix(out, "peer "+other.ip+":9000\nread remote="+target.ip+":") {
