@@ -64,8 +64,14 @@ func serveRequest(cfg Config, st *smux.Stream) {
 	case protocol.KindUDP:
 		serveUDP(st, req)
 		return
+	case protocol.KindTree:
+		// One line per fetch: the agent's own count of round trips for files.
+		entries, bytes := serveTree(cfg, st, req)
+		cfg.Logger.Info("served tree", zap.String("path", req.Path), zap.Int("entries", entries), zap.Int64("bytes", bytes))
+		return
 	case protocol.KindFile:
 		resp = readTargetFile(cfg.ProcRoot, cfg.TargetPID, req.Path)
+		cfg.Logger.Info("served file", zap.String("path", req.Path), zap.Int("bytes", len(resp.Data)))
 	case protocol.KindEnv:
 		env, err := readEnviron(cfg.ProcRoot, cfg.TargetPID)
 		if err != nil {

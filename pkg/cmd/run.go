@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/mirror"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
 
@@ -36,6 +37,9 @@ type RunOptions struct {
 	Local               []string
 	Remote              []string
 	DialTimeout         time.Duration
+	FSMode              string
+	FSRemote            []string
+	FSLocal             []string
 
 	targetArgs  []string
 	command     []string
@@ -54,6 +58,7 @@ func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.C
 		AgentIdleTimeout:    5 * time.Minute,
 		AgentStartupTimeout: 60 * time.Second,
 		DialTimeout:         30 * time.Second,
+		FSMode:              "remote",
 	}
 }
 
@@ -74,7 +79,14 @@ Outgoing connections and datagrams (TCP and UDP, IPv4 and IPv6) leave from the p
 pod's /etc/resolv.conf and /etc/hosts are what COMMAND reads, so cluster names resolve as in the
 pod. Loopback always stays local. --local keeps destinations local; with --remote, only the
 destinations it names go to the pod. Each takes a CIDR, an address, a host name (for --local
-resolved here, for --remote in the pod) or :PORT, optionally followed by :PORT.`,
+resolved here, for --remote in the pod) or :PORT, optionally followed by :PORT.
+
+Files: COMMAND reads the pod's /etc/resolv.conf, /etc/hosts, /etc/hostname, its service-account
+credentials (/var/run/secrets/kubernetes.io) and every ConfigMap, Secret, projected and downward
+API volume the container mounts, at their original paths; everything else is local. Each is
+copied once when the session starts and read natively after that. Opening them for writing fails
+with EROFS: the pod is never modified. --fs-remote adds paths, --fs-local keeps paths local, and
+--fs-mode local reads nothing from the pod but the --fs-remote paths.`,
 		Example: `  # Run your service locally with the environment of a pod of deploy/api
   kubectl mirror run deploy/api -- go run .
 
@@ -83,6 +95,9 @@ resolved here, for --remote in the pod) or :PORT, optionally followed by :PORT.`
 
   # Keep the local database and anything on port 5432 local; the rest goes through the pod
   kubectl mirror run deploy/api --local 192.168.1.0/24 --local :5432 -- go run .
+
+  # Also read the pod's /app/config; keep its /etc/hosts local
+  kubectl mirror run deploy/api --fs-remote /app/config --fs-local /etc/hosts -- ./api
 
   # Send only cluster Services and one external host through the pod
   kubectl mirror run deploy/api --remote 10.96.0.0/12 --remote payments.internal:443 -- go run .`,
@@ -112,6 +127,9 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.EnvExclude, "env-exclude", nil, "leave out the pod's variables matching this glob (repeatable)")
 	fs.StringArrayVar(&o.Local, "local", nil, "keep destinations local: CIDR, address, host or :PORT, optionally with :PORT (repeatable)")
 	fs.StringArrayVar(&o.Remote, "remote", nil, "send only these destinations through the pod: CIDR, address, host or :PORT (repeatable)")
+	fs.StringVar(&o.FSMode, "fs-mode", o.FSMode, "remote: read the pod's default files and config mounts; local: only --fs-remote paths")
+	fs.StringArrayVar(&o.FSRemote, "fs-remote", nil, "also read this path (file or directory, optionally ending in /**) from the pod (repeatable)")
+	fs.StringArrayVar(&o.FSLocal, "fs-local", nil, "keep this path (file or directory) local even where it would be read from the pod (repeatable)")
 	fs.DurationVar(&o.DialTimeout, "dial-timeout", o.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
 }
 
@@ -141,6 +159,18 @@ func (o *RunOptions) Validate() error {
 	for _, kv := range o.EnvOverrides {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
 			return fmt.Errorf("--env %q: use KEY=VALUE", kv)
+		}
+	}
+	if o.FSMode != "remote" && o.FSMode != "local" {
+		return fmt.Errorf("--fs-mode %q: use remote or local", o.FSMode)
+	}
+	for _, list := range []*[]string{&o.FSRemote, &o.FSLocal} {
+		for i, v := range *list {
+			p, err := remotefiles.ParsePattern(v)
+			if err != nil {
+				return fmt.Errorf("--fs-remote/--fs-local %w", err)
+			}
+			(*list)[i] = p
 		}
 	}
 	var err error
@@ -194,6 +224,9 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		LocalHosts:  o.localHosts,
 		RemoteHosts: o.remoteHosts,
 		DialTimeout: o.DialTimeout,
+		FSMode:      o.FSMode,
+		FSRemote:    o.FSRemote,
+		FSLocal:     o.FSLocal,
 		Stdin:       fileOr(o.In, os.Stdin),
 		Stdout:      fileOr(o.Out, os.Stdout),
 		Stderr:      fileOr(o.ErrOut, os.Stderr),

@@ -44,6 +44,11 @@ type Config struct {
 	LocalHosts  []HostRule
 	RemoteHosts []HostRule
 	DialTimeout time.Duration
+	// Files: FSMode "local" reads no file from the pod but FSRemote; else the
+	// default set, the container's config mounts and FSRemote do, minus FSLocal.
+	FSMode   string
+	FSRemote []string
+	FSLocal  []string
 
 	Stdin, Stdout, Stderr *os.File
 	Progress              func(string)
@@ -85,12 +90,12 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	}
 	env := envmerge.Merge(os.Environ(), remoteEnv, cfg.Env)
 
-	files, err := remotefiles.NewCache()
+	files, err := remotefiles.NewCache(cfg.FSLocal)
 	if err != nil {
 		return tracer.Status{}, err
 	}
 	defer files.Close()
-	if err := files.Fetch(sess, dnsFiles...); err != nil {
+	if err := files.Fetch(sess, remoteRoots(cfg, target)...); err != nil {
 		return tracer.Status{}, err
 	}
 	rules, err := completeRules(ctx, cfg, sess)
@@ -100,12 +105,27 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	out := outgoing.New(sess, outgoing.Config{Rules: rules, DialTimeout: cfg.DialTimeout})
 	defer out.Close()
 	status, err := runProgram(ctx, cfg, env, handler{out: out, files: files})
-	progress(cfg, out.Stats.String())
+	fetches, bytes := files.Stats()
+	progress(cfg, fmt.Sprintf("%s; %d remote file fetches (%d bytes)", out.Stats.String(), fetches, bytes))
 	return status, err
 }
 
-// dnsFiles are read from the pod so that names resolve as they do there.
-var dnsFiles = []string{"/etc/resolv.conf", "/etc/hosts"}
+// remoteRoots lists what is read from the pod.
+func remoteRoots(cfg Config, t kube.Target) []string {
+	roots := append([]string{}, cfg.FSRemote...)
+	if cfg.FSMode != "local" {
+		roots = append(append(roots, remotefiles.DefaultRoots...), remotefiles.MountRoots(t.Pod, t.Container)...)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range roots {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 // handler routes socket calls to the outgoing proxies and path calls to the
 // remote files.

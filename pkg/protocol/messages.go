@@ -32,6 +32,29 @@ const (
 	KindUDP = "udp"
 	// KindFile: the whole content of Path as the target container sees it.
 	KindFile = "file"
+	// KindTree: Path and everything under it as the target container sees
+	// it. After an OK Response come TreeEntry frames, each file's entry
+	// followed by exactly Size raw bytes, and a last entry with End set.
+	KindTree = "tree"
+)
+
+// TreeEntry is one file, directory or symlink of a tree, by its path
+// relative to the requested one ("" is the requested path itself).
+type TreeEntry struct {
+	Path  string `json:"path"`
+	Type  string `json:"type,omitempty"` // "dir", "file" or "symlink"
+	Mode  uint32 `json:"mode,omitempty"` // permission bits
+	Size  int64  `json:"size,omitempty"` // file bytes that follow
+	Link  string `json:"link,omitempty"` // symlink target, as stored
+	End   bool   `json:"end,omitempty"`
+	Error string `json:"error,omitempty"` // set with End when the walk stopped short
+}
+
+// Tree entry types.
+const (
+	TreeDir     = "dir"
+	TreeFile    = "file"
+	TreeSymlink = "symlink"
 )
 
 // Request opens a request stream.

@@ -1,102 +1,224 @@
-// Package remotefiles serves the pod's files at their original paths: each
-// remote file is fetched whole once into a private directory, and the
-// program's path calls on it are pointed at that copy, so reads are native.
+// Package remotefiles serves the pod's files at their original paths. Each
+// remote root (a file or a directory) is fetched whole, once, into a private
+// directory that mirrors the pod's layout (symlinks included, so Kubernetes'
+// ..data atomic-writer layout resolves as in the pod), and the program's path
+// calls under it are pointed at the copy: reads, stat, readlink and directory
+// listings are native and agree with each other.
 package remotefiles
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
 
-// Fetcher reads one file as the target container sees it.
+// Fetcher walks a tree as the target container sees it.
 type Fetcher interface {
-	File(path string) ([]byte, uint32, error)
+	Tree(path string, fn func(e protocol.TreeEntry, r io.Reader) error) error
 }
 
-// Cache holds the fetched copies for one session.
+// Cache holds one session's copies.
 type Cache struct {
-	dir string
+	dir   string   // the pod's path P is at dir+P
+	local []string // --fs-local prefixes: stay local even under a remote root
 
 	mu      sync.Mutex
-	local   map[string]string // remote path -> local copy
-	missing map[string]bool   // remote paths the pod does not have
+	roots   map[string]bool // remote root -> present in the pod
 	fetches int
+	bytes   int64
 }
 
 // NewCache makes the session's private directory (mode 0700).
-func NewCache() (*Cache, error) {
+func NewCache(local []string) (*Cache, error) {
 	dir, err := os.MkdirTemp("", "kubectl-mirror-files-")
 	if err != nil {
 		return nil, err
 	}
-	return &Cache{dir: dir, local: map[string]string{}, missing: map[string]bool{}}, nil
+	return &Cache{dir: dir, local: local, roots: map[string]bool{}}, nil
 }
 
-// Fetch copies each path from the pod. A path the pod lacks is remembered as
-// missing (the program then gets ENOENT for it, as in the pod).
-func (c *Cache) Fetch(f Fetcher, paths ...string) error {
-	for _, p := range paths {
-		data, mode, err := f.File(p)
+// Fetch copies each root from the pod. A root the pod lacks is remembered
+// as missing: the program then gets ENOENT under it, as in the pod.
+func (c *Cache) Fetch(f Fetcher, roots ...string) error {
+	roots = outermost(roots)
+	// Known before any fetch, so an absolute symlink into any root is rewritten.
+	c.mu.Lock()
+	for _, root := range roots {
+		c.roots[root] = true
+	}
+	c.mu.Unlock()
+	for _, root := range roots {
+		err := f.Tree(root, func(e protocol.TreeEntry, r io.Reader) error { return c.materialize(root, e, r) })
 		c.mu.Lock()
 		c.fetches++
-		c.mu.Unlock()
 		var re *session.RemoteError
-		if errors.As(err, &re) && re.Errno == unix.ENOENT {
-			c.mu.Lock()
-			c.missing[p] = true
-			c.mu.Unlock()
-			continue
+		switch {
+		case errors.As(err, &re) && (re.Errno == unix.ENOENT || re.Errno == unix.ENOTDIR):
+			c.roots[root] = false
+			err = nil
+		case err == nil:
+			c.roots[root] = true
 		}
-		if err != nil {
-			return fmt.Errorf("read %s from the pod: %w", p, err)
-		}
-		local := filepath.Join(c.dir, strings.ReplaceAll(strings.TrimPrefix(p, "/"), "/", "_"))
-		if mode == 0 {
-			mode = 0o644
-		}
-		if err := os.WriteFile(local, data, os.FileMode(mode)&0o777); err != nil {
-			return err
-		}
-		c.mu.Lock()
-		c.local[p] = local
 		c.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("read %s from the pod: %w", root, err)
+		}
 	}
 	return nil
 }
 
-// Fetches counts round trips to the agent.
-func (c *Cache) Fetches() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.fetches
+func (c *Cache) materialize(root string, e protocol.TreeEntry, r io.Reader) error {
+	rel := filepath.Clean("/" + e.Path) // never above the root
+	dst := filepath.Join(c.dir, root, rel)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	switch e.Type {
+	case protocol.TreeDir:
+		// Owner-writable whatever the pod says, so the copy can be removed.
+		if err := os.MkdirAll(dst, 0o700); err != nil {
+			return err
+		}
+		return os.Chmod(dst, os.FileMode(e.Mode&0o777)|0o700)
+	case protocol.TreeFile:
+		f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(e.Mode&0o777)|0o600)
+		if err != nil {
+			return err
+		}
+		n, err := io.Copy(f, r)
+		c.mu.Lock()
+		c.bytes += n
+		c.mu.Unlock()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	case protocol.TreeSymlink:
+		return os.Symlink(c.linkTarget(root, filepath.Join(root, rel), e.Link), dst)
+	}
+	return nil
 }
 
-// Path points path calls on remote files at their copies. Opening one for
-// writing fails with EROFS: the pod's files are never modified, and a
-// read-only mount is what a program expects to see there.
-func (c *Cache) Path(call *tracer.Call) tracer.Verdict {
+// linkTarget keeps a relative symlink as it is while it stays inside its root
+// (so readlink shows what the pod shows, ..data/app.conf), and otherwise
+// points it at the copy of what it names in the pod: a link never leads to
+// this machine's files, whatever "/" or ".." it holds.
+func (c *Cache) linkTarget(root, link, target string) string {
+	inPod := target
+	if !filepath.IsAbs(target) {
+		inPod = filepath.Join(filepath.Dir(link), target)
+		if under(inPod, root) {
+			return target
+		}
+	}
+	return filepath.Join(c.dir, filepath.Clean("/"+inPod))
+}
+
+// Stats returns the round trips to the agent and the bytes copied.
+func (c *Cache) Stats() (fetches int, bytes int64) {
 	c.mu.Lock()
-	local, ok := c.local[call.Path]
-	missing := c.missing[call.Path]
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	return c.fetches, c.bytes
+}
+
+// Path points path calls under a remote root at the copy. Opening a remote
+// file for writing fails with EROFS: the pod's files are never modified, and
+// a read-only mount is what a program expects to find there.
+func (c *Cache) Path(call *tracer.Call) tracer.Verdict {
+	p := call.Path
+	if p == "" || c.isLocal(p) {
+		return tracer.Allow()
+	}
+	present, ok := c.rootOf(p)
 	switch {
-	case missing:
-		return tracer.Fail(unix.ENOENT)
+	case !ok && c.isMissingAncestor(p):
+		// /etc/app of a pod mounting /etc/app/config: a directory in the pod,
+		// absent here; the copy has it, holding the mounts below it.
+		return tracer.ReplacePath(filepath.Join(c.dir, p))
 	case !ok:
 		return tracer.Allow()
+	case !present:
+		return tracer.Fail(unix.ENOENT)
 	case call.OpenFlag&(unix.O_WRONLY|unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC) != 0:
 		return tracer.Fail(unix.EROFS)
 	}
-	return tracer.ReplacePath(local)
+	return tracer.ReplacePath(filepath.Join(c.dir, p))
+}
+
+// rootOf finds the deepest remote root that p lies under: whether the pod
+// has it, and whether there is one.
+func (c *Cache) rootOf(p string) (present, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	deepest := ""
+	for r, pr := range c.roots {
+		if under(p, r) && len(r) > len(deepest) {
+			deepest, present, ok = r, pr, true
+		}
+	}
+	return present, ok
+}
+
+// isMissingAncestor: p is a directory above a present remote root, and does
+// not exist on this machine.
+func (c *Cache) isMissingAncestor(p string) bool {
+	c.mu.Lock()
+	found := false
+	for r, present := range c.roots {
+		found = found || (present && p != r && under(r, p))
+	}
+	c.mu.Unlock()
+	if !found {
+		return false
+	}
+	_, err := os.Lstat(p)
+	return errors.Is(err, os.ErrNotExist)
+}
+
+func (c *Cache) isLocal(p string) bool {
+	for _, l := range c.local {
+		if under(p, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// outermost cleans the roots and drops those inside another: a tree fetch of
+// the outer one brings them along.
+func outermost(roots []string) []string {
+	clean := make([]string, 0, len(roots))
+	for _, r := range roots {
+		clean = append(clean, filepath.Clean(r))
+	}
+	sort.Slice(clean, func(i, j int) bool { return len(clean[i]) < len(clean[j]) })
+	var out []string
+	for _, r := range clean {
+		inside := false
+		for _, o := range out {
+			inside = inside || under(r, o)
+		}
+		if !inside {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// under reports whether p is dir or inside it.
+func under(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
 }
 
 // Close removes the copies.

@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
 	"time"
 
@@ -63,4 +64,33 @@ func (s *Session) File(path string) ([]byte, uint32, error) {
 	}
 	st.Close()
 	return resp.Data, resp.Mode, nil
+}
+
+// Tree reads path and everything under it as the target container sees it,
+// calling fn for each entry; a file's content is in r (exactly Size bytes).
+func (s *Session) Tree(path string, fn func(e protocol.TreeEntry, r io.Reader) error) error {
+	st, _, err := s.open(protocol.Request{Kind: protocol.KindTree, Path: path})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for {
+		var e protocol.TreeEntry
+		if err := protocol.Read(st, &e); err != nil {
+			return fmt.Errorf("tree %s: %w", path, err)
+		}
+		if e.End {
+			if e.Error != "" {
+				return fmt.Errorf("tree %s: agent: %s", path, e.Error)
+			}
+			return nil
+		}
+		body := io.LimitReader(st, e.Size)
+		if err := fn(e, body); err != nil {
+			return err
+		}
+		if _, err := io.Copy(io.Discard, body); err != nil { // whatever fn left unread
+			return err
+		}
+	}
 }

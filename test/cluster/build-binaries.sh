@@ -4,6 +4,7 @@
 # k8sbuild module requires it and replaces every staging module with the matching v0.x.
 set -euo pipefail
 source "$(dirname "$0")/config.sh"
+trap 'log "$(basename "$0"): failed at line $LINENO: $BASH_COMMAND"' ERR
 mkdir -p "$BIN"
 minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
 ldflags="-s -w"

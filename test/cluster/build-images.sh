@@ -4,6 +4,7 @@
 # CoreDNS. No container engine, no registry: hack/ociimage writes the archives.
 set -euo pipefail
 source "$(dirname "$0")/config.sh"
+trap 'log "$(basename "$0"): failed at line $LINENO: $BASH_COMMAND"' ERR
 out=$REPO/.cluster/images
 work=$REPO/.cluster/image-build
 mkdir -p "$out" "$work"
@@ -14,7 +15,11 @@ go build -trimpath -ldflags '-s -w' -o "$work/pause" ./test/workloads/pause
 go build -trimpath -ldflags '-s -w' -o "$work/echo" ./test/workloads/echo
 oci=$work/ociimage
 $oci -ref "$PAUSE_IMAGE" -o "$out/pause.tar" -entrypoint /pause -file "/pause=$work/pause" >/dev/null
-$oci -ref mirror.test/echo:v1 -o "$out/echo.tar" -entrypoint /echo -file "/echo=$work/echo" -dir /tmp >/dev/null
+# /data for the remote-files suite: a 1 MiB file with deterministic content, and
+# symlinks that would lead out of the container's root if followed on the host.
+(set +o pipefail; openssl enc -aes-128-ctr -nosalt -K 00112233445566778899aabbccddeeff -iv 0 </dev/zero 2>/dev/null | head -c 1048576 >"$work/blob")
+$oci -ref mirror.test/echo:v1 -o "$out/echo.tar" -entrypoint /echo -file "/echo=$work/echo" -dir /tmp \
+  -file "/data/blob=$work/blob" -symlink /data/host-shadow=/etc/shadow -symlink /data/dotdot-shadow=../../../../etc/shadow >/dev/null
 # busybox: Debian's static build with one symlink per applet.
 links=()
 for applet in $(/bin/busybox --list); do

@@ -6,6 +6,7 @@
 set -euo pipefail
 here=$(dirname "$0")
 source "$here/config.sh"
+trap 'log "$(basename "$0"): failed at line $LINENO: $BASH_COMMAND"' ERR
 t0=$(date +%s.%N)
 mkdir -p "$RUN/pids" "$LOGS" "$RUN/etcd" "$RUN/kubelet" "$RUN/containerd" "$RUN/pod-logs" "$RUN/cni/networks" "$STATE/etc/cni"
 : > "$LOGS/timeline.txt"

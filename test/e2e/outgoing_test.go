@@ -18,9 +18,9 @@ import (
 )
 
 var testProgs struct {
-	once                    sync.Once
-	dir, netprobe, cMusl, c string
-	err                     error
+	once                               sync.Once
+	dir, netprobe, cMusl, c, incluster string
+	err                                error
 }
 
 // programs builds the test programs once: static Go, glibc and musl C.
@@ -32,11 +32,14 @@ func programs(t *testing.T) (netprobe, cGlibc, cMusl string) {
 			testProgs.err = err
 			return
 		}
+		testProgs.dir = dir
 		repo := repoRoot(t)
 		testProgs.netprobe, testProgs.c, testProgs.cMusl = filepath.Join(dir, "netprobe"), filepath.Join(dir, "cprobe"), filepath.Join(dir, "cprobe-musl")
+		testProgs.incluster = filepath.Join(dir, "incluster")
 		src := filepath.Join(repo, "test", "programs", "cprobe", "cprobe.c")
 		for _, step := range [][]string{
 			{"env", "CGO_ENABLED=0", "go", "build", "-o", testProgs.netprobe, "./test/programs/netprobe"},
+			{"env", "CGO_ENABLED=0", "go", "build", "-o", testProgs.incluster, "./test/programs/incluster"},
 			{"gcc", "-O2", "-o", testProgs.c, src},
 			{"musl-gcc", "-static", "-O2", "-o", testProgs.cMusl, src},
 		} {

@@ -1,0 +1,154 @@
+package agent
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+
+	"github.com/xtaci/smux"
+	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+)
+
+// Bounds of one tree: a session asks for config and secret mounts, not disks.
+const (
+	maxTreeEntries = 10000
+	maxTreeBytes   = 256 << 20
+)
+
+var errTreeTooLarge = errors.New("tree too large")
+
+// serveTree sends req.Path and everything under it as the target sees it.
+// The path is resolved inside /proc/PID/root (RESOLVE_IN_ROOT); below it the
+// walk never follows a symlink and opens every name relative to its
+// directory's fd, so nothing outside the target's root is ever read.
+func serveTree(cfg Config, st *smux.Stream, req protocol.Request) (entries int, bytes int64) {
+	fd, err := openInRoot(cfg.ProcRoot, cfg.TargetPID, req.Path, unix.O_PATH)
+	if err != nil {
+		_ = protocol.Write(st, errorResponse(err))
+		return 0, 0
+	}
+	defer unix.Close(fd)
+	if err := protocol.Write(st, protocol.Response{}); err != nil {
+		return 0, 0
+	}
+	w := &treeWriter{st: st}
+	err = w.walk(fd, "", true)
+	end := protocol.TreeEntry{End: true}
+	if err != nil {
+		end.Error = err.Error()
+	}
+	_ = protocol.Write(st, end)
+	return w.entries, w.bytes
+}
+
+// openInRoot opens path inside the target's root.
+func openInRoot(procRoot string, pid int, p string, flags int) (int, error) {
+	if !filepath.IsAbs(p) {
+		return -1, &os.PathError{Op: "open", Path: p, Err: unix.EINVAL}
+	}
+	root, err := os.Open(filepath.Join(procRoot, strconv.Itoa(pid), "root"))
+	if err != nil {
+		return -1, err
+	}
+	defer root.Close()
+	fd, err := unix.Openat2(int(root.Fd()), p, &unix.OpenHow{
+		Flags:   uint64(flags | unix.O_CLOEXEC),
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	return fd, nil
+}
+
+type treeWriter struct {
+	st      *smux.Stream
+	entries int
+	bytes   int64
+}
+
+// walk sends the object at fd (an O_PATH fd, already resolved) as rel.
+func (w *treeWriter) walk(fd int, rel string, top bool) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	w.entries++
+	if w.entries > maxTreeEntries {
+		return errTreeTooLarge
+	}
+	mode := st.Mode & 0o7777
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		if err := protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeDir, Mode: mode}); err != nil {
+			return err
+		}
+		return w.walkDir(fd, rel)
+	case unix.S_IFREG:
+		return w.sendFile(fd, rel, mode, st.Size)
+	case unix.S_IFLNK:
+		buf := make([]byte, unix.PathMax)
+		n, err := unix.Readlinkat(fd, "", buf)
+		if err != nil {
+			return err
+		}
+		return protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeSymlink, Link: string(buf[:n])})
+	}
+	return nil // sockets, devices, fifos: not content a program reads from a mount
+}
+
+func (w *treeWriter) walkDir(fd int, rel string) error {
+	dfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	dir := os.NewFile(uintptr(dfd), rel)
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		cfd, err := unix.Openat(dfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue // gone meanwhile (an atomic-writer swap): skip it
+		}
+		err = w.walk(cfd, path.Join(rel, name), false)
+		unix.Close(cfd)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *treeWriter) sendFile(fd int, rel string, mode uint32, size int64) error {
+	rfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		// An O_PATH fd of a file cannot be reopened with "."; go through /proc.
+		rfd, err = unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+		if err != nil {
+			return err
+		}
+	}
+	f := os.NewFile(uintptr(rfd), rel)
+	defer f.Close()
+	w.bytes += size
+	if w.bytes > maxTreeBytes {
+		return errTreeTooLarge
+	}
+	if err := protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeFile, Mode: mode, Size: size}); err != nil {
+		return err
+	}
+	// Exactly size bytes follow, even if the file changed meanwhile.
+	n, err := io.CopyN(w.st, f, size)
+	if err != nil && n < size {
+		_, err = w.st.Write(make([]byte, size-n))
+	}
+	return err
+}

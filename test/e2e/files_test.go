@@ -1,0 +1,129 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestInClusterClientWorksUnchanged(t *testing.T) {
+	kc := kubeconfig(t)
+	programs(t)
+	target, other := echoPods(t)
+	out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", testProgs.incluster)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{target.name, other.name, "toolbox"} {
+		if !strings.Contains(out, want+"\n") {
+			t.Fatalf("in-cluster client listed %q, want %s among them", out, want)
+		}
+	}
+}
+
+func TestPodFilesAtTheirPaths(t *testing.T) {
+	kc := kubeconfig(t)
+	netprobe, _, _ := programs(t)
+	target, _ := echoPods(t)
+	run := func(argv ...string) (string, string, int) {
+		return mirror(t, kc, append([]string{"run", "pod/" + target.name, "--"}, argv...)...)
+	}
+	const conf, pass = "greeting = hello from the pod's configmap\n", "s3cret-from-the-pod"
+	for _, tc := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{netprobe, "cat", "/etc/echo/config/app.conf"}, conf},
+		{[]string{netprobe, "cat", "/etc/echo/secret/password"}, pass},
+		{[]string{netprobe, "stat", "/etc/echo/secret/password"}, "size 19\n"},
+		{[]string{netprobe, "cat", "/etc/hostname"}, target.name + "\n"},
+		{[]string{"python3", "-c", "print(open('/etc/echo/config/app.conf').read() + open('/etc/echo/secret/password').read())"}, conf + pass + "\n"},
+		{[]string{"ls", "/etc/echo/config"}, "app.conf\n"},
+		{[]string{"sh", "-c", "ls -a /etc/echo/config | grep -c '^\\.\\.'"}, "3\n"}, // .. ..data ..TIMESTAMP
+		{[]string{"readlink", "/etc/echo/config/app.conf"}, "..data/app.conf\n"},
+		{[]string{"ls", "/etc/echo"}, "config\nsecret\n"},
+	} {
+		out, errOut, code := run(tc.argv...)
+		if code != 0 || out != tc.want {
+			t.Errorf("%v: exit %d, got %q, want %q\n%s", tc.argv, code, out, tc.want, errOut)
+		}
+	}
+	// Outside the remote set, the laptop's own file (the pod's image has none).
+	local, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := run(netprobe, "cat", "/etc/os-release"); code != 0 || out != string(local) {
+		t.Errorf("/etc/os-release is not the local one: %q", out)
+	}
+	// A path the pod does not have, under a remote directory: ENOENT.
+	if _, errOut, code := run(netprobe, "cat", "/etc/echo/config/missing"); code != 1 || !strings.Contains(errOut, "no such file") {
+		t.Errorf("missing remote file: exit %d\n%s", code, errOut)
+	}
+	// Writes never reach the pod.
+	if _, errOut, code := run("sh", "-c", "echo x > /etc/echo/config/app.conf"); code == 0 || !strings.Contains(errOut, "Read-only file system") {
+		t.Errorf("write to a remote file: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestRemoteFileIsFetchedOnceThenReadLocally(t *testing.T) {
+	kc := kubeconfig(t)
+	target, _ := echoPods(t)
+	blob, err := os.ReadFile(filepath.Join(repoRoot(t), ".cluster", "image-build", "blob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(blob)
+	want := strings.Repeat(hex.EncodeToString(sum[:])+"  /data/blob\n", 3)
+	out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--fs-remote", "/data/**", "--",
+		"sh", "-c", "sha256sum /data/blob; sha256sum /data/blob; cat /data/blob | sha256sum | sed 's#-#/data/blob#'")
+	if code != 0 || out != want {
+		t.Fatalf("exit %d, got %q, want %q\n%s", code, out, want, errOut)
+	}
+	agent := regexp.MustCompile(`(?:reusing|starting) agent (mirror-agent-[0-9a-f]+)`).FindStringSubmatch(errOut)
+	if agent == nil {
+		t.Fatalf("no agent named in %s", errOut)
+	}
+	logs := kubectl(t, "logs", target.name, "-c", agent[1])
+	fetches := 0
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "served tree") && strings.Contains(l, `"path":"/data"`) {
+			fetches++
+		}
+	}
+	// Every run of this test asks once; earlier runs against the same agent add theirs.
+	runs := strings.Count(logs, `"path":"/data"`)
+	if fetches == 0 || fetches != runs {
+		t.Fatalf("the agent served /data %d times for %d requests naming it:\n%s", fetches, runs, logs)
+	}
+	if !strings.Contains(errOut, "remote file fetches") {
+		t.Fatalf("no file summary:\n%s", errOut)
+	}
+}
+
+func TestRemoteFilesNeverLeaveThePodsRoot(t *testing.T) {
+	kc := kubeconfig(t)
+	netprobe, _, _ := programs(t)
+	target, _ := echoPods(t)
+	if _, err := os.Stat("/etc/shadow"); err != nil {
+		t.Skip("this machine has no /etc/shadow to leak")
+	}
+	// Symlinks in the pod pointing at /etc/shadow, and the path itself: the
+	// pod has no /etc/shadow, so the program must not get this machine's.
+	for _, p := range []string{"/data/host-shadow", "/data/dotdot-shadow"} {
+		_, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--fs-remote", "/data", "--", netprobe, "cat", p)
+		if code != 1 || !strings.Contains(errOut, "no such file") {
+			t.Errorf("%s: exit %d\n%s", p, code, errOut)
+		}
+	}
+	_, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--fs-remote", "/../../etc/shadow", "--", netprobe, "cat", "/etc/shadow")
+	if code != 1 || !strings.Contains(errOut, "no such file") {
+		t.Errorf("/etc/shadow asked remote: exit %d\n%s", code, errOut)
+	}
+}
