@@ -15,7 +15,7 @@ STATICCHECK_VERSION := v0.8.2
 CLUSTER      := test/cluster
 KUBECONFIG_FILE := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: all build agent agent-image test unit e2e lint tidy-check cluster-up cluster-down demo bench clean deps
+.PHONY: all build agent agent-image test unit e2e lint tidy-check cluster-up cluster-down demo bench dist krew-check clean deps
 
 all: build
 
@@ -42,7 +42,7 @@ e2e: build agent-image ## the real-cluster suite; starts the cluster if it is no
 
 # All tests. A cluster this target started is stopped again, and the host is
 # checked to be as it was; a cluster that was already up is left running.
-test: lint unit
+test: lint unit krew-check
 	@was_up=0; [ -f $(KUBECONFIG_FILE) ] && was_up=1; \
 	status=0; $(MAKE) --no-print-directory e2e || status=$$?; \
 	if [ $$was_up = 0 ]; then $(CLUSTER)/down.sh && $(CLUSTER)/check-clean.sh || status=1; fi; \
@@ -72,6 +72,31 @@ demo: cluster-up ## the main job: the plugin against deploy/echo on the local cl
 bench: cluster-up ## benchmarks: ratios measured side by side in one run (root: ptrace, the local cluster)
 	go run ./bench/tracer
 	bench/startup/run.sh
+
+# Release artefacts, reproducibly: the same commit gives the same bytes.
+DIST_PLATFORMS := amd64 arm64
+TAR := tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner
+
+dist: ## release archives for linux/amd64 and linux/arm64, agent images, checksums, krew manifest
+	rm -rf dist && mkdir -p dist/build
+	go build -o bin/ociimage ./hack/ociimage
+	for arch in $(DIST_PLATFORMS); do \
+	  d=dist/build/linux_$$arch; mkdir -p $$d; \
+	  GOARCH=$$arch $(GOBUILD) -buildvcs=false -o $$d/kubectl-mirror ./cmd/kubectl-mirror; \
+	  GOARCH=$$arch $(GOBUILD) -buildvcs=false -o $$d/mirror-agent ./agent/cmd/mirror-agent; \
+	  cp LICENSE $$d/; \
+	  $(TAR) -C $$d -cf - kubectl-mirror LICENSE | gzip -n > dist/kubectl-mirror_$(VERSION)_linux_$$arch.tar.gz; \
+	  bin/ociimage -ref $(AGENT_IMAGE) -arch $$arch -o dist/mirror-agent_$(VERSION)_linux_$$arch.tar \
+	    -entrypoint /mirror-agent -file /mirror-agent=$$d/mirror-agent -dir /tmp >/dev/null; \
+	done
+	cd dist && sha256sum *.tar.gz *.tar > sha256sums.txt
+	go run ./hack/krewmanifest -template krew.yaml -version $(VERSION) -agent-image $(AGENT_IMAGE) \
+	  -checksums dist/sha256sums.txt -o dist/mirror.yaml
+	rm -rf dist/build
+	@cat dist/sha256sums.txt
+
+krew-check: dist ## krew's own validator and installer accept the release; the installed plugin runs
+	test/krew/check.sh dist/mirror.yaml dist
 
 clean:
 	rm -rf bin dist .cluster/images .cluster/image-build
