@@ -55,6 +55,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// A crashed agent's redirects must not outlive it: clear them first.
+	removeStaleRedirects()
+	rd := &redirects{}
 	idle := newIdleTracker(cfg.IdleTimeout)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -80,7 +83,7 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() {
 			defer wg.Done()
 			defer idle.end()
-			serveSession(ctx, cfg, c)
+			serveSession(ctx, cfg, c, rd)
 		}()
 	}
 }

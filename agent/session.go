@@ -13,7 +13,7 @@ import (
 
 // serveSession runs one plugin session on c: handshake on the first stream,
 // then one goroutine per request stream, until the control stream closes.
-func serveSession(ctx context.Context, cfg Config, c net.Conn) {
+func serveSession(ctx context.Context, cfg Config, c net.Conn, rd *redirects) {
 	log := cfg.Logger.With(zap.String("peer", c.RemoteAddr().String()))
 	sess, err := smux.Server(c, protocol.SmuxConfig())
 	if err != nil {
@@ -45,12 +45,12 @@ func serveSession(ctx context.Context, cfg Config, c net.Conn) {
 			log.Info("session ended")
 			return
 		}
-		go serveRequest(cfg, st)
+		go serveRequest(ctx, cfg, sess, st, rd)
 	}
 }
 
 // serveRequest answers one request stream and closes it.
-func serveRequest(cfg Config, st *smux.Stream) {
+func serveRequest(ctx context.Context, cfg Config, sess *smux.Session, st *smux.Stream, rd *redirects) {
 	defer st.Close()
 	var req protocol.Request
 	if err := protocol.Read(st, &req); err != nil {
@@ -63,6 +63,9 @@ func serveRequest(cfg Config, st *smux.Stream) {
 		return
 	case protocol.KindUDP:
 		serveUDP(st, req)
+		return
+	case protocol.KindIncoming:
+		serveIncoming(ctx, cfg, sess, st, req, rd)
 		return
 	case protocol.KindTree:
 		// One line per fetch: the agent's own count of round trips for files.

@@ -1,22 +1,49 @@
 package tracer
 
 import (
+	"net/netip"
+
 	"golang.org/x/sys/unix"
 )
 
-// SocketType returns SOCK_STREAM, SOCK_DGRAM, ... for the call's fd, by
-// duplicating the fd into this process (pidfd_getfd, Linux 5.6+; the tracer
-// has the ptrace access it needs) and asking the kernel.
-func (c *Call) SocketType() (int, error) {
+// dupFD duplicates the call's fd into this process (pidfd_getfd, Linux 5.6+;
+// the tracer has the ptrace access it needs). The caller closes it.
+func (c *Call) dupFD() (int, error) {
 	pidfd, err := unix.PidfdOpen(c.PID, 0)
 	if err != nil {
-		return 0, err
+		return -1, err
 	}
 	defer unix.Close(pidfd)
-	fd, err := unix.PidfdGetfd(pidfd, c.FD, 0)
+	return unix.PidfdGetfd(pidfd, c.FD, 0)
+}
+
+// SocketType returns SOCK_STREAM, SOCK_DGRAM, ... for the call's socket.
+func (c *Call) SocketType() (int, error) {
+	fd, err := c.dupFD()
 	if err != nil {
 		return 0, err
 	}
 	defer unix.Close(fd)
 	return unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+}
+
+// SocketName returns the local address the call's socket is bound to (for
+// listen: the port the program serves).
+func (c *Call) SocketName() (netip.AddrPort, error) {
+	fd, err := c.dupFD()
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)), nil
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port)), nil
+	}
+	return netip.AddrPort{}, unix.EAFNOSUPPORT
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/mirror"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
@@ -40,8 +43,14 @@ type RunOptions struct {
 	FSMode              string
 	FSRemote            []string
 	FSLocal             []string
+	Incoming            string
+	HTTPFilters         []string
+	IncomingPorts       []int
+	PortMaps            []string
 
 	targetArgs  []string
+	filters     []protocol.HTTPFilter
+	portMap     map[int]int
 	command     []string
 	rules       outgoing.Rules
 	localHosts  []mirror.HostRule
@@ -59,6 +68,7 @@ func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.C
 		AgentStartupTimeout: 60 * time.Second,
 		DialTimeout:         30 * time.Second,
 		FSMode:              "remote",
+		Incoming:            protocol.ModeMirror,
 	}
 }
 
@@ -86,7 +96,15 @@ credentials (/var/run/secrets/kubernetes.io) and every ConfigMap, Secret, projec
 API volume the container mounts, at their original paths; everything else is local. Each is
 copied once when the session starts and read natively after that. Opening them for writing fails
 with EROFS: the pod is never modified. --fs-remote adds paths, --fs-local keeps paths local, and
---fs-mode local reads nothing from the pod but the --fs-remote paths.`,
+--fs-mode local reads nothing from the pod but the --fs-remote paths.
+
+Incoming: when COMMAND listens on a TCP port (not loopback only), the same port of the pod (or
+the one --port-map names) is served to it. mirror (default) copies what clients send to the pod
+into COMMAND, whose answers are dropped, while the pod's app keeps answering; steal hands the
+connections to COMMAND, which answers; with --http-filter only matching HTTP/1.1 requests are
+stolen, request by request, and the rest reach the pod's app. Incoming traffic needs a second
+agent with NET_ADMIN (started the first time COMMAND listens); its redirect rules are removed
+when the session ends.`,
 		Example: `  # Run your service locally with the environment of a pod of deploy/api
   kubectl mirror run deploy/api -- go run .
 
@@ -98,6 +116,12 @@ with EROFS: the pod is never modified. --fs-remote adds paths, --fs-local keeps 
 
   # Also read the pod's /app/config; keep its /etc/hosts local
   kubectl mirror run deploy/api --fs-remote /app/config --fs-local /etc/hosts -- ./api
+
+  # Answer the requests of one user yourself; everyone else gets the pod's app
+  kubectl mirror run deploy/api --incoming steal --http-filter 'header:X-User: ^alice$' -- go run .
+
+  # Your program listens on 3000; mirror the pod's port 8080 to it
+  kubectl mirror run deploy/api --port-map 3000:8080 -- npm start
 
   # Send only cluster Services and one external host through the pod
   kubectl mirror run deploy/api --remote 10.96.0.0/12 --remote payments.internal:443 -- go run .`,
@@ -130,6 +154,10 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.FSMode, "fs-mode", o.FSMode, "remote: read the pod's default files and config mounts; local: only --fs-remote paths")
 	fs.StringArrayVar(&o.FSRemote, "fs-remote", nil, "also read this path (file or directory, optionally ending in /**) from the pod (repeatable)")
 	fs.StringArrayVar(&o.FSLocal, "fs-local", nil, "keep this path (file or directory) local even where it would be read from the pod (repeatable)")
+	fs.StringVar(&o.Incoming, "incoming", o.Incoming, "what the program's listening ports get from the pod's: mirror, steal or off")
+	fs.StringArrayVar(&o.HTTPFilters, "http-filter", nil, "with steal, take only HTTP requests matching 'header:NAME: REGEXP' or 'path:REGEXP' (repeatable, all must match)")
+	fs.IntSliceVar(&o.IncomingPorts, "incoming-ports", nil, "local listening ports that take part (default: all)")
+	fs.StringArrayVar(&o.PortMaps, "port-map", nil, "LOCAL:REMOTE: the program's port LOCAL gets the pod's port REMOTE (repeatable)")
 	fs.DurationVar(&o.DialTimeout, "dial-timeout", o.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
 }
 
@@ -161,6 +189,31 @@ func (o *RunOptions) Validate() error {
 			return fmt.Errorf("--env %q: use KEY=VALUE", kv)
 		}
 	}
+	switch o.Incoming {
+	case protocol.ModeMirror, protocol.ModeSteal, "off":
+	default:
+		return fmt.Errorf("--incoming %q: use mirror, steal or off", o.Incoming)
+	}
+	for _, f := range o.HTTPFilters {
+		hf, err := parseHTTPFilter(f)
+		if err != nil {
+			return err
+		}
+		o.filters = append(o.filters, hf)
+	}
+	if len(o.filters) > 0 && o.Incoming != protocol.ModeSteal {
+		return errors.New("--http-filter chooses what to steal: add --incoming steal")
+	}
+	o.portMap = map[int]int{}
+	for _, pm := range o.PortMaps {
+		l, r, ok := strings.Cut(pm, ":")
+		lp, lerr := strconv.Atoi(l)
+		rp, rerr := strconv.Atoi(r)
+		if !ok || lerr != nil || rerr != nil || lp < 1 || lp > 65535 || rp < 1 || rp > 65535 {
+			return fmt.Errorf("--port-map %q: use LOCAL:REMOTE, such as 3000:8080", pm)
+		}
+		o.portMap[lp] = rp
+	}
 	if o.FSMode != "remote" && o.FSMode != "local" {
 		return fmt.Errorf("--fs-mode %q: use remote or local", o.FSMode)
 	}
@@ -181,6 +234,28 @@ func (o *RunOptions) Validate() error {
 		return err
 	}
 	return nil
+}
+
+// parseHTTPFilter reads 'header:NAME: REGEXP' or 'path:REGEXP'.
+func parseHTTPFilter(s string) (protocol.HTTPFilter, error) {
+	kind, rest, _ := strings.Cut(s, ":")
+	var f protocol.HTTPFilter
+	switch kind {
+	case "path":
+		f = protocol.HTTPFilter{Kind: "path", Pattern: rest}
+	case "header":
+		name, pattern, ok := strings.Cut(rest, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return f, fmt.Errorf("--http-filter %q: use 'header:NAME: REGEXP'", s)
+		}
+		f = protocol.HTTPFilter{Kind: "header", Name: strings.TrimSpace(name), Pattern: strings.TrimSpace(pattern)}
+	default:
+		return f, fmt.Errorf("--http-filter %q: use 'header:NAME: REGEXP' or 'path:REGEXP'", s)
+	}
+	if _, err := regexp.Compile(f.Pattern); err != nil {
+		return f, fmt.Errorf("--http-filter %q: %w", s, err)
+	}
+	return f, nil
 }
 
 // parseRules splits --local/--remote values into address rules and host rules.
@@ -219,18 +294,22 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			IdleTimeout:    o.AgentIdleTimeout,
 			StartupTimeout: o.AgentStartupTimeout,
 		},
-		Env:         envmerge.Rules{Include: o.EnvInclude, Exclude: o.EnvExclude, Overrides: overrides},
-		Outgoing:    o.rules,
-		LocalHosts:  o.localHosts,
-		RemoteHosts: o.remoteHosts,
-		DialTimeout: o.DialTimeout,
-		FSMode:      o.FSMode,
-		FSRemote:    o.FSRemote,
-		FSLocal:     o.FSLocal,
-		Stdin:       fileOr(o.In, os.Stdin),
-		Stdout:      fileOr(o.Out, os.Stdout),
-		Stderr:      fileOr(o.ErrOut, os.Stderr),
-		Progress:    func(line string) { fmt.Fprintf(o.ErrOut, "kubectl mirror: %s\n", line) },
+		Env:           envmerge.Rules{Include: o.EnvInclude, Exclude: o.EnvExclude, Overrides: overrides},
+		Outgoing:      o.rules,
+		LocalHosts:    o.localHosts,
+		RemoteHosts:   o.remoteHosts,
+		DialTimeout:   o.DialTimeout,
+		FSMode:        o.FSMode,
+		FSRemote:      o.FSRemote,
+		FSLocal:       o.FSLocal,
+		Incoming:      o.Incoming,
+		HTTPFilters:   o.filters,
+		IncomingPorts: o.IncomingPorts,
+		PortMap:       o.portMap,
+		Stdin:         fileOr(o.In, os.Stdin),
+		Stdout:        fileOr(o.Out, os.Stdout),
+		Stderr:        fileOr(o.ErrOut, os.Stderr),
+		Progress:      func(line string) { fmt.Fprintf(o.ErrOut, "kubectl mirror: %s\n", line) },
 	}
 	status, err := mirror.Run(ctx, cfg)
 	if err != nil {

@@ -30,6 +30,10 @@ type AgentSpec struct {
 	Port        int
 	Secret      string
 	IdleTimeout time.Duration
+	// NetAdmin: the agent may install redirects in the pod's network
+	// namespace (incoming traffic). It then runs as root with NET_ADMIN added,
+	// since a non-root user cannot use an added capability.
+	NetAdmin bool
 }
 
 // AgentContainer builds the ephemeral container. It runs as the target
@@ -62,6 +66,14 @@ func AgentContainer(pod *corev1.Pod, s AgentSpec) corev1.EphemeralContainer {
 		}
 		sc.Capabilities = tsc.Capabilities.DeepCopy()
 		sc.SeccompProfile = tsc.SeccompProfile.DeepCopy()
+	}
+	if s.NetAdmin {
+		root := int64(0)
+		sc.RunAsUser, sc.RunAsNonRoot = &root, &f
+		if sc.Capabilities == nil {
+			sc.Capabilities = &corev1.Capabilities{}
+		}
+		sc.Capabilities.Add = append(sc.Capabilities.Add, "NET_ADMIN")
 	}
 	if sc.RunAsNonRoot != nil && *sc.RunAsNonRoot && sc.RunAsUser == nil {
 		// The target's user comes from its image, which the spec does not show;
@@ -114,18 +126,19 @@ func AgentPort(pod *corev1.Pod, r func(n int) int) int {
 type runningAgent struct {
 	Name, Image, Target, Secret string
 	Port                        int
+	NetAdmin                    bool
 }
 
 // FindRunningAgent returns a live agent for the target container with the
-// wanted image, if the pod has one.
-func FindRunningAgent(pod *corev1.Pod, target, image string) (runningAgent, bool) {
+// wanted image (and NET_ADMIN when needed), if the pod has one.
+func FindRunningAgent(pod *corev1.Pod, target, image string, needNetAdmin bool) (runningAgent, bool) {
 	running := map[string]bool{}
 	for _, st := range pod.Status.EphemeralContainerStatuses {
 		running[st.Name] = st.State.Running != nil
 	}
 	for _, ec := range pod.Spec.EphemeralContainers {
 		a, ok := parseAgent(ec)
-		if ok && running[a.Name] && a.Target == target && a.Image == image {
+		if ok && running[a.Name] && a.Target == target && a.Image == image && (a.NetAdmin || !needNetAdmin) {
 			return a, true
 		}
 	}
@@ -144,6 +157,11 @@ func parseAgent(ec corev1.EphemeralContainer) (runningAgent, bool) {
 	}
 	port, ok := agentPortOf(ec)
 	a.Port = port
+	if sc := ec.SecurityContext; sc != nil && sc.Capabilities != nil {
+		for _, c := range sc.Capabilities.Add {
+			a.NetAdmin = a.NetAdmin || c == "NET_ADMIN"
+		}
+	}
 	return a, ok && a.Secret != ""
 }
 

@@ -84,16 +84,19 @@ func TestFindRunningAgentAndPort(t *testing.T) {
 			{Name: "mirror-agent-v0", State: running}, {Name: "debugger", State: running},
 		}},
 	}
-	got, ok := FindRunningAgent(pod, "app", "agent:v1")
+	got, ok := FindRunningAgent(pod, "app", "agent:v1", false)
 	want := runningAgent{Name: "mirror-agent-new", Image: "agent:v1", Target: "app", Secret: "sec-mirror-agent-new", Port: 47002}
 	if !ok || got != want {
 		t.Fatalf("got %+v %v, want %+v", got, ok, want)
 	}
-	if _, ok := FindRunningAgent(pod, "side", "agent:v1"); ok {
+	if _, ok := FindRunningAgent(pod, "side", "agent:v1", false); ok {
 		t.Fatal("an agent for another container must not be reused")
 	}
-	if _, ok := FindRunningAgent(pod, "app", "agent:v2"); ok {
+	if _, ok := FindRunningAgent(pod, "app", "agent:v2", false); ok {
 		t.Fatal("an agent of another image must not be reused")
+	}
+	if _, ok := FindRunningAgent(pod, "app", "agent:v1", true); ok {
+		t.Fatal("an agent without NET_ADMIN must not be reused for incoming traffic")
 	}
 	// Ports 47000 (declared), 47001-47003 (agents) are taken; 47004 belongs to a
 	// container that is not ours and is not counted.

@@ -22,6 +22,8 @@ type AgentOptions struct {
 	PullPolicy     corev1.PullPolicy
 	IdleTimeout    time.Duration
 	StartupTimeout time.Duration
+	NetAdmin       bool         // for incoming traffic
+	Avoid          string       // an agent not to reuse (it did not answer)
 	Progress       func(string) // one line per step; nil: quiet
 }
 
@@ -39,14 +41,23 @@ var ErrAgentStart = errors.New("agent did not start")
 // EnsureAgent reuses a live agent for the target container, or injects a new
 // ephemeral container and waits until it runs. Ephemeral containers can never
 // be removed from a pod, so reuse also keeps the pod spec from filling up.
-func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, target string, o AgentOptions) (Agent, *corev1.Pod, error) {
+func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, target string, o AgentOptions) (Agent, error) {
 	progress := o.Progress
 	if progress == nil {
 		progress = func(string) {}
 	}
-	if a, ok := FindRunningAgent(pod, target, o.Image); ok {
+	// The spec as it is now: an update must list every ephemeral container
+	// already there (they can never be removed).
+	pod, err := cs.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+	if err != nil {
+		return Agent{}, err
+	}
+	if o.Avoid != "" {
+		pod = withoutAgent(pod, o.Avoid)
+	}
+	if a, ok := FindRunningAgent(pod, target, o.Image, o.NetAdmin); ok {
 		progress(fmt.Sprintf("reusing agent %s", a.Name))
-		return Agent{Name: a.Name, Port: a.Port, Secret: a.Secret, Reused: true}, pod, nil
+		return Agent{Name: a.Name, Port: a.Port, Secret: a.Secret, Reused: true}, nil
 	}
 	spec := AgentSpec{
 		Name:        agentName(randomHex(3)),
@@ -56,27 +67,38 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 		Port:        AgentPort(pod, mrand.IntN),
 		Secret:      randomHex(24),
 		IdleTimeout: o.IdleTimeout,
+		NetAdmin:    o.NetAdmin,
 	}
 	progress(fmt.Sprintf("starting agent %s (%s) in pod/%s", spec.Name, spec.Image, pod.Name))
 	updated := pod.DeepCopy()
 	updated.Spec.EphemeralContainers = append(updated.Spec.EphemeralContainers, AgentContainer(pod, spec))
 	if _, err := cs.CoreV1().Pods(pod.Namespace).UpdateEphemeralContainers(ctx, pod.Name, updated, metav1.UpdateOptions{}); err != nil {
 		if apierrors.IsNotFound(err) && strings.Contains(err.Error(), "ephemeralcontainers") {
-			return Agent{}, nil, errors.New("this cluster does not support ephemeral containers (Kubernetes 1.25+ needed)")
+			return Agent{}, errors.New("this cluster does not support ephemeral containers (Kubernetes 1.25+ needed)")
 		}
-		return Agent{}, nil, fmt.Errorf("inject the agent into pod/%s: %w", pod.Name, err)
+		return Agent{}, fmt.Errorf("inject the agent into pod/%s: %w", pod.Name, err)
 	}
-	running, err := waitRunning(ctx, cs, pod.Namespace, pod.Name, spec.Name, o.StartupTimeout)
-	if err != nil {
-		return Agent{}, nil, err
+	if err := waitRunning(ctx, cs, pod.Namespace, pod.Name, spec.Name, o.StartupTimeout); err != nil {
+		return Agent{}, err
 	}
 	progress(fmt.Sprintf("agent %s running", spec.Name))
-	return Agent{Name: spec.Name, Port: spec.Port, Secret: spec.Secret}, running, nil
+	return Agent{Name: spec.Name, Port: spec.Port, Secret: spec.Secret}, nil
+}
+
+// withoutAgent hides an agent from reuse.
+func withoutAgent(p *corev1.Pod, name string) *corev1.Pod {
+	c := p.DeepCopy()
+	for i := range c.Status.EphemeralContainerStatuses {
+		if c.Status.EphemeralContainerStatuses[i].Name == name {
+			c.Status.EphemeralContainerStatuses[i].State = corev1.ContainerState{}
+		}
+	}
+	return c
 }
 
 // waitRunning polls until the container runs, and fails fast with the
 // container's own reason when it cannot (image pull, crash, bad config).
-func waitRunning(ctx context.Context, cs kubernetes.Interface, ns, pod, name string, timeout time.Duration) (*corev1.Pod, error) {
+func waitRunning(ctx context.Context, cs kubernetes.Interface, ns, pod, name string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	last := "not scheduled yet"
@@ -89,15 +111,15 @@ func waitRunning(ctx context.Context, cs kubernetes.Interface, ns, pod, name str
 				}
 				switch {
 				case st.State.Running != nil:
-					return p, nil
+					return nil
 				case st.State.Terminated != nil:
 					t := st.State.Terminated
-					return nil, fmt.Errorf("%w: container %s exited (%s, code %d): %s", ErrAgentStart, name, t.Reason, t.ExitCode, strings.TrimSpace(t.Message))
+					return fmt.Errorf("%w: container %s exited (%s, code %d): %s", ErrAgentStart, name, t.Reason, t.ExitCode, strings.TrimSpace(t.Message))
 				case st.State.Waiting != nil:
 					w := st.State.Waiting
 					last = w.Reason
 					if fatalWaiting(w.Reason) {
-						return nil, fmt.Errorf("%w: %s: %s", ErrAgentStart, w.Reason, w.Message)
+						return fmt.Errorf("%w: %s: %s", ErrAgentStart, w.Reason, w.Message)
 					}
 				}
 			}
@@ -105,9 +127,9 @@ func waitRunning(ctx context.Context, cs kubernetes.Interface, ns, pod, name str
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil, fmt.Errorf("%w within %s (last state: %s): raise --agent-startup-timeout or check the node", ErrAgentStart, timeout, last)
+				return fmt.Errorf("%w within %s (last state: %s): raise --agent-startup-timeout or check the node", ErrAgentStart, timeout, last)
 			}
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

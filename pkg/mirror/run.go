@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/incoming"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
@@ -49,6 +50,11 @@ type Config struct {
 	FSMode   string
 	FSRemote []string
 	FSLocal  []string
+	// Incoming: "mirror", "steal" or "off" for the program's listening ports.
+	Incoming      string
+	HTTPFilters   []protocol.HTTPFilter
+	IncomingPorts []int
+	PortMap       map[int]int
 
 	Stdin, Stdout, Stderr *os.File
 	Progress              func(string)
@@ -79,7 +85,7 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	if err := kube.Preflight(ctx, cs, target.Namespace); err != nil {
 		return tracer.Status{}, err
 	}
-	sess, err := connect(ctx, cfg, restCfg, cs, target)
+	sess, err := connect(ctx, cfg, restCfg, cs, target, false)
 	if err != nil {
 		return tracer.Status{}, err
 	}
@@ -104,9 +110,23 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	}
 	out := outgoing.New(sess, outgoing.Config{Rules: rules, DialTimeout: cfg.DialTimeout})
 	defer out.Close()
-	status, err := runProgram(ctx, cfg, env, handler{out: out, files: files})
+	var in *incoming.Manager
+	if cfg.Incoming != "off" {
+		in = incoming.New(incoming.Config{
+			Mode: cfg.Incoming, Filters: cfg.HTTPFilters, Ports: cfg.IncomingPorts, PortMap: cfg.PortMap,
+			// Redirects need NET_ADMIN: an agent that has it, made only now.
+			Connect:  func() (*session.Session, error) { return connect(ctx, cfg, restCfg, cs, target, true) },
+			Progress: cfg.Progress,
+		})
+		defer in.Close()
+	}
+	status, err := runProgram(ctx, cfg, env, handler{out: out, files: files, in: in})
 	fetches, bytes := files.Stats()
-	progress(cfg, fmt.Sprintf("%s; %d remote file fetches (%d bytes)", out.Stats.String(), fetches, bytes))
+	summary := fmt.Sprintf("%s; %d remote file fetches (%d bytes)", out.Stats.String(), fetches, bytes)
+	if in != nil {
+		summary += fmt.Sprintf("; %d incoming connections", in.Connections())
+	}
+	progress(cfg, summary)
 	return status, err
 }
 
@@ -127,15 +147,24 @@ func remoteRoots(cfg Config, t kube.Target) []string {
 	return out
 }
 
-// handler routes socket calls to the outgoing proxies and path calls to the
-// remote files.
+// handler routes socket calls to the outgoing proxies (listen to incoming)
+// and path calls to the remote files.
 type handler struct {
 	out   *outgoing.Handler
 	files *remotefiles.Cache
+	in    *incoming.Manager // nil: incoming off
 }
 
-func (h handler) Socket(c *tracer.Call) tracer.Verdict { return h.out.Socket(c) }
-func (h handler) Path(c *tracer.Call) tracer.Verdict   { return h.files.Path(c) }
+func (h handler) Socket(c *tracer.Call) tracer.Verdict {
+	if c.Name == "listen" {
+		if h.in != nil {
+			h.in.OnListen(c)
+		}
+		return tracer.Allow()
+	}
+	return h.out.Socket(c)
+}
+func (h handler) Path(c *tracer.Call) tracer.Verdict { return h.files.Path(c) }
 
 // completeRules resolves the host rules: --local names here, --remote names
 // in the pod.
@@ -195,19 +224,18 @@ func resolve(ctx context.Context, cfg Config, cs kubernetes.Interface) (kube.Tar
 
 // connect reaches the pod's agent, starting one when none is usable. A reused
 // agent that refuses us (another release, or it just exited) is replaced.
-func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernetes.Interface, t kube.Target) (*session.Session, error) {
+func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernetes.Interface, t kube.Target, netAdmin bool) (*session.Session, error) {
 	opts := kube.AgentOptions{
 		Image: cfg.Agent.Image, PullPolicy: cfg.Agent.PullPolicy,
 		IdleTimeout: cfg.Agent.IdleTimeout, StartupTimeout: cfg.Agent.StartupTimeout,
-		Progress: cfg.Progress,
+		NetAdmin: netAdmin, Progress: cfg.Progress,
 	}
-	pod := t.Pod
 	for attempt := 0; ; attempt++ {
-		agent, updated, err := kube.EnsureAgent(ctx, cs, pod, t.Container, opts)
+		agent, err := kube.EnsureAgent(ctx, cs, t.Pod, t.Container, opts)
 		if err != nil {
 			return nil, err
 		}
-		dial := func() (net.Conn, error) { return kube.DialPod(restCfg, cs, t.Namespace, pod.Name, agent.Port) }
+		dial := func() (net.Conn, error) { return kube.DialPod(restCfg, cs, t.Namespace, t.Pod.Name, agent.Port) }
 		wait := 10 * time.Second
 		if agent.Reused {
 			wait = 2 * time.Second
@@ -225,19 +253,8 @@ func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernete
 			return nil, err
 		}
 		progress(cfg, fmt.Sprintf("agent %s did not answer (%v); starting a new one", agent.Name, err))
-		pod = withoutAgent(updated, agent.Name)
+		opts.Avoid = agent.Name
 	}
-}
-
-// withoutAgent hides an agent from reuse for the next attempt.
-func withoutAgent(p *corev1.Pod, name string) *corev1.Pod {
-	c := p.DeepCopy()
-	for i := range c.Status.EphemeralContainerStatuses {
-		if c.Status.EphemeralContainerStatuses[i].Name == name {
-			c.Status.EphemeralContainerStatuses[i].State = corev1.ContainerState{}
-		}
-	}
-	return c
 }
 
 // runProgram runs the command under the tracer. A Ctrl-C reaches the program

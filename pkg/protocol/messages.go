@@ -36,7 +36,35 @@ const (
 	// it. After an OK Response come TreeEntry frames, each file's entry
 	// followed by exactly Size raw bytes, and a last entry with End set.
 	KindTree = "tree"
+	// KindIncoming: serve the pod's TCP Port to the session (Mode mirror or
+	// steal, HTTP Filters for steal). The agent answers once its redirect is in
+	// place, keeps the stream open while it serves, and removes the redirect
+	// when the stream or the session closes. Each connection for the program
+	// arrives as a stream the agent opens, starting with an IncomingConn frame;
+	// for mirror the program's answers on it are dropped.
+	KindIncoming = "incoming"
 )
+
+// Incoming modes.
+const (
+	ModeMirror = "mirror"
+	ModeSteal  = "steal"
+)
+
+// HTTPFilter selects the HTTP/1.1 requests a steal takes: Kind "header"
+// (Name's value matches Pattern) or "path" (the URL path matches Pattern).
+type HTTPFilter struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name,omitempty"`
+	Pattern string `json:"pattern"`
+}
+
+// IncomingConn opens a stream the agent starts for an incoming connection.
+type IncomingConn struct {
+	Port   int    `json:"port"`   // the pod's port it reached
+	Client string `json:"client"` // the caller, as the pod saw it
+	Mode   string `json:"mode"`
+}
 
 // TreeEntry is one file, directory or symlink of a tree, by its path
 // relative to the requested one ("" is the requested path itself).
@@ -62,7 +90,11 @@ type Request struct {
 	Kind    string `json:"kind"`
 	Address string `json:"address,omitempty"` // dial, udp: "IP:PORT"
 	Timeout int64  `json:"timeoutMs,omitempty"`
-	Path    string `json:"path,omitempty"` // file
+	Path    string `json:"path,omitempty"` // file, tree
+	// incoming
+	Port    int          `json:"port,omitempty"`
+	Mode    string       `json:"mode,omitempty"`
+	Filters []HTTPFilter `json:"filters,omitempty"`
 }
 
 // Response answers a Request. Error is set when the request failed; Errno

@@ -94,3 +94,24 @@ func (s *Session) Tree(path string, fn func(e protocol.TreeEntry, r io.Reader) e
 		}
 	}
 }
+
+// Incoming asks the agent to serve the pod's port to this session. The
+// returned stream keeps the redirect alive; closing it removes the redirect.
+func (s *Session) Incoming(port int, mode string, filters []protocol.HTTPFilter) (*smux.Stream, error) {
+	st, _, err := s.open(protocol.Request{Kind: protocol.KindIncoming, Port: port, Mode: mode, Filters: filters})
+	return st, err
+}
+
+// AcceptIncoming waits for the next connection the agent hands over.
+func (s *Session) AcceptIncoming() (*smux.Stream, protocol.IncomingConn, error) {
+	st, err := s.smux.AcceptStream()
+	if err != nil {
+		return nil, protocol.IncomingConn{}, err
+	}
+	var hdr protocol.IncomingConn
+	if err := protocol.Read(st, &hdr); err != nil {
+		st.Close()
+		return nil, hdr, err
+	}
+	return st, hdr, nil
+}

@@ -1,0 +1,190 @@
+// Package incoming brings the traffic that reaches the target pod's ports to
+// the local program: when the program listens on a TCP port, the agent is
+// asked to mirror (copies, the pod keeps answering) or steal (the program
+// answers; with HTTP filters only matching requests) that port of the pod,
+// and each connection it hands over is made to the program's port.
+package incoming
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	"github.com/xtaci/smux"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
+	"github.com/kubectl-mirror/kubectl-mirror/tracer"
+)
+
+// Config is what to do with listening ports.
+type Config struct {
+	Mode    string                // protocol.ModeMirror or ModeSteal
+	Filters []protocol.HTTPFilter // steal only these HTTP requests
+	Ports   []int                 // local ports that take part; empty: all
+	PortMap map[int]int           // local -> pod port; unmapped ports are the same
+	// Connect returns the session of an agent that may install redirects
+	// (NET_ADMIN); it is called once, on the first listen that takes part.
+	Connect  func() (*session.Session, error)
+	Progress func(string)
+	Logger   *zap.Logger
+}
+
+// Manager follows the program's listening ports.
+type Manager struct {
+	cfg Config
+
+	mu       sync.Mutex
+	sess     *session.Session
+	sessErr  error
+	serving  map[int]*smux.Stream // pod port -> the request keeping its redirect
+	localFor map[int]int          // pod port -> local port
+	conns    int
+}
+
+// New returns a manager; nothing happens until the program listens.
+func New(cfg Config) *Manager {
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = func(string) {}
+	}
+	return &Manager{cfg: cfg, serving: map[int]*smux.Stream{}, localFor: map[int]int{}}
+}
+
+// OnListen is called for each listen(): a TCP port that takes part is served
+// from the pod, asynchronously (the program's listen is not held).
+func (m *Manager) OnListen(c *tracer.Call) {
+	if typ, err := c.SocketType(); err != nil || typ != unix.SOCK_STREAM {
+		return
+	}
+	addr, err := c.SocketName()
+	if err != nil || !m.takesPart(int(addr.Port())) || addr.Addr().Unmap().IsLoopback() {
+		return // a loopback-only listener is not meant to be reached from outside
+	}
+	go m.serve(int(addr.Port()))
+}
+
+func (m *Manager) takesPart(port int) bool {
+	if len(m.cfg.Ports) == 0 {
+		return true
+	}
+	for _, p := range m.cfg.Ports {
+		if p == port {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Manager) serve(local int) {
+	podPort := local
+	if p, ok := m.cfg.PortMap[local]; ok {
+		podPort = p
+	}
+	sess, err := m.session()
+	if err != nil {
+		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d is off: %v", local, err))
+		return
+	}
+	m.mu.Lock()
+	if _, dup := m.serving[podPort]; dup {
+		m.mu.Unlock()
+		return
+	}
+	m.localFor[podPort] = local
+	m.mu.Unlock()
+	st, err := sess.Incoming(podPort, m.cfg.Mode, m.cfg.Filters)
+	if err != nil {
+		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d is off: %v", local, err))
+		return
+	}
+	m.mu.Lock()
+	m.serving[podPort] = st
+	m.mu.Unlock()
+	m.cfg.Progress(fmt.Sprintf("%s: the pod's port %d -> local port %d", m.cfg.Mode, podPort, local))
+}
+
+// session connects the capable agent once and starts taking its connections.
+func (m *Manager) session() (*session.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sess == nil && m.sessErr == nil {
+		m.sess, m.sessErr = m.cfg.Connect()
+		if m.sessErr == nil {
+			go m.accept(m.sess)
+		}
+	}
+	return m.sess, m.sessErr
+}
+
+func (m *Manager) accept(sess *session.Session) {
+	for {
+		st, hdr, err := sess.AcceptIncoming()
+		if err != nil {
+			return
+		}
+		m.mu.Lock()
+		local, ok := m.localFor[hdr.Port]
+		m.conns++
+		m.mu.Unlock()
+		if !ok {
+			st.Close()
+			continue
+		}
+		go deliver(st, hdr, local)
+	}
+}
+
+// deliver makes the handed-over connection to the program's port. For a
+// mirror the program's answers are read and dropped: the pod's app answered.
+func deliver(st *smux.Stream, hdr protocol.IncomingConn, local int) {
+	defer st.Close()
+	c, err := net.Dial("tcp", netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(local)).String())
+	if err != nil {
+		c, err = net.Dial("tcp", "[::1]:"+strconv.Itoa(local))
+		if err != nil {
+			return
+		}
+	}
+	tc := c.(*net.TCPConn)
+	defer tc.Close()
+	done := make(chan struct{})
+	go func() {
+		if hdr.Mode == protocol.ModeMirror {
+			_, _ = io.Copy(io.Discard, tc)
+		} else if _, err := io.Copy(st, tc); err == nil {
+			_ = st.CloseWrite()
+		}
+		close(done)
+	}()
+	if _, err := io.Copy(tc, st); err == nil {
+		_ = tc.CloseWrite()
+	}
+	<-done
+}
+
+// Connections counts the connections handed over so far.
+func (m *Manager) Connections() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.conns
+}
+
+// Close ends every redirect (the agent removes its rules) and the session.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, st := range m.serving {
+		st.Close()
+	}
+	if m.sess != nil {
+		m.sess.Close()
+	}
+}
