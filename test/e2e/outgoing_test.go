@@ -20,6 +20,7 @@ import (
 var testProgs struct {
 	once                               sync.Once
 	dir, netprobe, cMusl, c, incluster string
+	httpserve                          string
 	err                                error
 }
 
@@ -36,10 +37,12 @@ func programs(t *testing.T) (netprobe, cGlibc, cMusl string) {
 		repo := repoRoot(t)
 		testProgs.netprobe, testProgs.c, testProgs.cMusl = filepath.Join(dir, "netprobe"), filepath.Join(dir, "cprobe"), filepath.Join(dir, "cprobe-musl")
 		testProgs.incluster = filepath.Join(dir, "incluster")
+		testProgs.httpserve = filepath.Join(dir, "httpserve")
 		src := filepath.Join(repo, "test", "programs", "cprobe", "cprobe.c")
 		for _, step := range [][]string{
 			{"env", "CGO_ENABLED=0", "go", "build", "-o", testProgs.netprobe, "./test/programs/netprobe"},
 			{"env", "CGO_ENABLED=0", "go", "build", "-o", testProgs.incluster, "./test/programs/incluster"},
+			{"env", "CGO_ENABLED=0", "go", "build", "-o", testProgs.httpserve, "./test/programs/httpserve"},
 			{"gcc", "-O2", "-o", testProgs.c, src},
 			{"musl-gcc", "-static", "-O2", "-o", testProgs.cMusl, src},
 		} {

@@ -5,6 +5,8 @@
 //	echo serve                  HTTP on :8080, TCP echo on :9000, UDP echo on :9001, TCP sink on :9002
 //	echo get URL                print the body of an HTTP GET (a client inside pods)
 //	echo udp HOST:PORT MSG      send one datagram, print the reply
+//	echo mixed URL N            N GETs on one keep-alive connection, X-User alternating
+//	                            alice/bob, one body per line
 package main
 
 import (
@@ -13,6 +15,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,6 +24,13 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == "get" {
 		if err := get(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, "echo get:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 3 && os.Args[1] == "mixed" {
+		if err := mixed(os.Args[2], os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, "echo mixed:", err)
 			os.Exit(1)
 		}
 		return
@@ -46,6 +57,29 @@ func get(url string) error {
 	defer resp.Body.Close()
 	_, err = io.Copy(os.Stdout, resp.Body)
 	return err
+}
+
+func mixed(url, count string) error {
+	n, err := strconv.Atoi(count)
+	if err != nil {
+		return err
+	}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}}
+	for i := 0; i < n; i++ {
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/%d", url, i), nil)
+		req.Header.Set("X-User", []string{"alice", "bob"}[i%2])
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		fmt.Println(strings.TrimSpace(string(b)))
+	}
+	return nil
 }
 
 func udpRequest(addr, msg string) error {

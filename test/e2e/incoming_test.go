@@ -1,0 +1,252 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// session is a `kubectl mirror run` left running in the laptop namespace.
+type session struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+}
+
+func (s *session) out() string { s.mu.Lock(); defer s.mu.Unlock(); return s.stdout.String() }
+func (s *session) err() string { s.mu.Lock(); defer s.mu.Unlock(); return s.stderr.String() }
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// startSession starts the plugin and waits until the pod's port is served.
+func startSession(t *testing.T, args ...string) *session {
+	t.Helper()
+	plugin := filepath.Join(repoRoot(t), "bin", "kubectl-mirror")
+	script := filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh")
+	full := append([]string{"exec", "env", "KUBECONFIG=" + kubeconfig(t), plugin, "run", "--agent-image-pull-policy=Never"}, args...)
+	s := &session{cmd: exec.Command(script, full...)}
+	s.cmd.Stdout = lockedWriter{&s.mu, &s.stdout}
+	s.cmd.Stderr = lockedWriter{&s.mu, &s.stderr}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
+	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.err(), "the pod's port") }, func() string { return s.err() })
+	return s
+}
+
+// stop sends SIGTERM (forwarded to the program) and waits for the plugin.
+func (s *session) stop(t *testing.T) {
+	t.Helper()
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("plugin did not end after SIGTERM\n%s", s.err())
+	}
+}
+
+func waitFor(t *testing.T, d time.Duration, ok func() bool, what func() string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s:\n%s", d, what())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// fromToolbox runs a shell script in the in-cluster client pod.
+func fromToolbox(t *testing.T, script string) string {
+	t.Helper()
+	return kubectl(t, "exec", "toolbox", "-c", "sh", "--", "sh", "-c", script)
+}
+
+// podNetnsTables lists the nftables tables in the pod's network namespace,
+// entered from this machine through one of the pod's processes.
+func podNetnsTables(t *testing.T, pod string) string {
+	t.Helper()
+	p, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cgroup")
+	for _, cg := range procs {
+		b, _ := os.ReadFile(cg)
+		if bytes.Contains(b, []byte(string(p.UID))) {
+			pid := filepath.Base(filepath.Dir(cg))
+			out, err := exec.Command("nsenter", "-t", pid, "-n", "nft", "list", "tables").CombinedOutput()
+			if err == nil {
+				return string(out)
+			}
+		}
+	}
+	t.Fatalf("no process of pod %s found on this machine", pod)
+	return ""
+}
+
+// serviceRequests sends n GETs to the echo Service from the toolbox, each with
+// its own path, and returns the replies in order.
+func serviceRequests(t *testing.T, prefix string, n int) []map[string]any {
+	t.Helper()
+	out := fromToolbox(t, fmt.Sprintf(`for i in $(seq 1 %d); do timeout 5 wget -qO- http://echo/%s/$i; echo; done`, n, prefix))
+	var replies []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			var r map[string]any
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("reply %q: %v", line, err)
+			}
+			replies = append(replies, r)
+		}
+	}
+	if len(replies) != n {
+		t.Fatalf("%d replies to %d requests:\n%s", len(replies), n, out)
+	}
+	return replies
+}
+
+func TestIncomingMirror(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	s := startSession(t, "pod/"+target.name, "--", testProgs.httpserve, "8080")
+	replies := serviceRequests(t, "m", 100)
+	var hitTarget []string
+	for i, r := range replies {
+		if r["local"] != nil {
+			t.Fatalf("request %d was answered by the local program in mirror mode: %v", i+1, r)
+		}
+		if r["pod"] == target.name {
+			hitTarget = append(hitTarget, r["path"].(string))
+		}
+	}
+	if len(hitTarget) == 0 {
+		t.Fatal("no request reached the target pod")
+	}
+	waitFor(t, 15*time.Second, func() bool {
+		for _, p := range hitTarget {
+			if !strings.Contains(s.out(), "got GET "+p+"\n") {
+				return false
+			}
+		}
+		return true
+	}, func() string {
+		return fmt.Sprintf("copies of %v expected, local program printed:\n%s", hitTarget, s.out())
+	})
+	if c := strings.Count(s.out(), "got GET /m/"); c != len(hitTarget) {
+		t.Fatalf("local program got %d copies, %d requests hit the target", c, len(hitTarget))
+	}
+	s.stop(t)
+	checkRestored(t, target.name, target.ip)
+}
+
+// checkRestored: requests reach the pod's own app, and no rule of ours is left.
+func checkRestored(t *testing.T, pod, ip string) {
+	t.Helper()
+	waitFor(t, 30*time.Second, func() bool { return !strings.Contains(podNetnsTables(t, pod), "kubectl_mirror") },
+		func() string { return podNetnsTables(t, pod) })
+	for i := 0; i < 5; i++ {
+		out := fromToolbox(t, "timeout 5 wget -qO- http://"+ip+":8080/after")
+		if !strings.Contains(out, `"pod":"`+pod+`"`) {
+			t.Fatalf("after the session, the pod did not answer: %s", out)
+		}
+	}
+}
+
+func TestIncomingStealWithHeaderFilterOnOneConnection(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$", "--", testProgs.httpserve, "8080")
+	// One keep-alive connection, X-User alternating alice, bob, alice, ...
+	out := fromToolbox(t, "timeout 20 mirror-echo mixed http://"+target.ip+":8080/mixed 6")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("want 6 replies, got %q", out)
+	}
+	for i, l := range lines {
+		local := strings.Contains(l, `"local":true`)
+		if alice := i%2 == 0; alice != local {
+			t.Fatalf("request %d (alice=%v) answered by local=%v: %s", i, alice, local, l)
+		}
+	}
+	if strings.Count(s.out(), "got GET /mixed/") != 3 {
+		t.Fatalf("local program saw:\n%s", s.out())
+	}
+	s.stop(t)
+	checkRestored(t, target.name, target.ip)
+}
+
+func TestIncomingStealAndKillNine(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	for _, r := range serviceRequests(t, "s", 20) {
+		if r["pod"] == target.name {
+			t.Fatalf("the target's own app answered while stolen: %v", r)
+		}
+	}
+	direct := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/direct")
+	if !strings.Contains(direct, `"local":true`) {
+		t.Fatalf("a request to the target pod was not stolen: %s", direct)
+	}
+	// The plugin dies without a word: the agent notices the lost session.
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	_ = s.cmd.Wait()
+	checkRestored(t, target.name, target.ip)
+}
+
+func TestIncomingPlainTCPMirrorAndSteal(t *testing.T) {
+	target, _ := echoPods(t)
+	copies := filepath.Join(t.TempDir(), "copies")
+	if err := os.WriteFile(copies, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	send := "echo tcp-hello | timeout 5 nc -w 2 " + target.ip + " 9000"
+	// Mirror: the pod's TCP echo answers, socat (the local program) records a copy.
+	s := startSession(t, "pod/"+target.name, "--", "socat", "TCP-LISTEN:9000,reuseaddr,fork", "SYSTEM:cat >> "+copies)
+	if out := fromToolbox(t, send); !strings.HasPrefix(out, "remote=") || !strings.Contains(out, "tcp-hello") {
+		t.Fatalf("mirror: client got %q, want the pod's echo", out)
+	}
+	waitFor(t, 10*time.Second, func() bool { b, _ := os.ReadFile(copies); return strings.Contains(string(b), "tcp-hello") },
+		func() string { b, _ := os.ReadFile(copies); return "copies: " + string(b) })
+	s.stop(t)
+	// Steal: the local program answers.
+	s = startSession(t, "pod/"+target.name, "--incoming", "steal", "--", "socat", "TCP-LISTEN:9000,reuseaddr,fork", "SYSTEM:echo local-tcp")
+	if out := fromToolbox(t, send); strings.TrimSpace(out) != "local-tcp" {
+		t.Fatalf("steal: client got %q", out)
+	}
+	s.stop(t)
+	waitFor(t, 30*time.Second, func() bool { return !strings.Contains(podNetnsTables(t, target.name), "kubectl_mirror") },
+		func() string { return podNetnsTables(t, target.name) })
+	if out := fromToolbox(t, send); !strings.HasPrefix(out, "remote=") {
+		t.Fatalf("after steal: client got %q, want the pod's echo", out)
+	}
+}

@@ -1,0 +1,34 @@
+// Command httpserve is the incoming suite's local program: an HTTP server on
+// :PORT that answers {"local":true,...} and prints one line per request it
+// gets ("got GET /path"), so a test can see copies and stolen requests.
+//
+//	httpserve PORT
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: httpserve PORT")
+		os.Exit(2)
+	}
+	var mu sync.Mutex
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		fmt.Printf("got %s %s\n", r.Method, r.URL.Path)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"local": true, "path": r.URL.Path, "remote": r.RemoteAddr})
+	})
+	fmt.Println("listening")
+	if err := http.ListenAndServe(":"+os.Args[1], nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
