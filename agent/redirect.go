@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -14,21 +15,31 @@ import (
 // installs lives in it, so removing it removes them all.
 const tableName = "kubectl_mirror"
 
-// redirects keeps one nftables rule per pod port: TCP to that port arriving
-// from outside the pod (prerouting) goes to the agent's listener instead.
-// Traffic the pod makes to itself (the agent reaching the app) is untouched.
-type redirects struct {
-	mu    sync.Mutex
-	rules map[int]*nftables.Rule
-	table *nftables.Table
-	chain *nftables.Chain
-}
+// A redirect is an element of a map (pod port -> agent port) that expires
+// unless the agent renews it: if the agent dies without cleaning up (killed,
+// OOM), the pod's traffic goes back to its app within redirectTTL instead of
+// to a dead port.
+const (
+	redirectTTL   = 10 * time.Second
+	redirectRenew = 3 * time.Second
+)
 
 var errNoNetAdmin = errors.New("incoming traffic needs the NET_ADMIN capability in the agent")
 
-// removeStaleRedirects deletes the table a crashed agent may have left, so a
-// pod never keeps sending traffic to a dead port. Without NET_ADMIN there is
-// nothing to do: such an agent could not have made it.
+// redirects keeps the agent's nftables state: a prerouting NAT chain whose
+// one rule redirects TCP arriving from outside the pod to the agent port
+// the map names for its destination port. Traffic the pod makes to itself
+// (the agent reaching the app) does not pass prerouting.
+type redirects struct {
+	mu    sync.Mutex
+	ports map[int]int // pod port -> agent port
+	table *nftables.Table
+	set   *nftables.Set
+	stop  chan struct{}
+}
+
+// removeStaleRedirects deletes the table a crashed agent may have left.
+// Without NET_ADMIN there is nothing to do: such an agent could not have made it.
 func removeStaleRedirects() {
 	c, err := nftables.New()
 	if err != nil {
@@ -46,54 +57,99 @@ func (r *redirects) add(podPort, agentPort int) error {
 		return err
 	}
 	if r.table == nil {
-		r.table = c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: tableName})
-		prio := *nftables.ChainPriorityNATDest - 10 // before anything else rewrites the destination
-		r.chain = c.AddChain(&nftables.Chain{Name: "prerouting", Table: r.table, Type: nftables.ChainTypeNAT,
-			Hooknum: nftables.ChainHookPrerouting, Priority: &prio})
-		r.rules = map[int]*nftables.Rule{}
+		r.create(c)
 	}
-	rule := c.AddRule(&nftables.Rule{Table: r.table, Chain: r.chain, Exprs: []expr.Any{
-		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(podPort)},
-		&expr.Immediate{Register: 1, Data: be16(agentPort)},
-		&expr.Redir{RegisterProtoMin: 1},
-	}})
+	if err := c.SetAddElements(r.set, []nftables.SetElement{element(podPort, agentPort)}); err != nil {
+		return err
+	}
 	if err := c.Flush(); err != nil {
+		r.table, r.set = nil, nil
 		if errors.Is(err, unix.EPERM) {
 			return errNoNetAdmin
 		}
 		return err
 	}
-	r.rules[podPort] = rule
+	if r.ports == nil {
+		r.ports = map[int]int{}
+	}
+	r.ports[podPort] = agentPort
+	if r.stop == nil {
+		r.stop = make(chan struct{})
+		go r.renew(r.stop)
+	}
 	return nil
+}
+
+// create queues the table, the map and the rule.
+func (r *redirects) create(c *nftables.Conn) {
+	r.table = c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: tableName})
+	r.set = &nftables.Set{Table: r.table, Name: "ports", IsMap: true, HasTimeout: true,
+		KeyType: nftables.TypeInetService, DataType: nftables.TypeInetService}
+	_ = c.AddSet(r.set, nil) // only fails for malformed sets, and this one is constant
+	prio := *nftables.ChainPriorityNATDest - 10 // before anything else rewrites the destination
+	chain := c.AddChain(&nftables.Chain{Name: "prerouting", Table: r.table, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPrerouting, Priority: &prio})
+	c.AddRule(&nftables.Rule{Table: r.table, Chain: chain, Exprs: []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Lookup{SourceRegister: 1, DestRegister: 1, IsDestRegSet: true, SetName: r.set.Name, SetID: r.set.ID},
+		&expr.Redir{RegisterProtoMin: 1},
+	}})
+}
+
+// renew refreshes every element's timeout; deleting and adding in one
+// transaction leaves no gap.
+func (r *redirects) renew(stop chan struct{}) {
+	t := time.NewTicker(redirectRenew)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		if c, err := nftables.New(); err == nil && r.set != nil {
+			var els []nftables.SetElement
+			for p, a := range r.ports {
+				els = append(els, element(p, a))
+			}
+			_ = c.SetDeleteElements(r.set, els)
+			_ = c.SetAddElements(r.set, els)
+			_ = c.Flush()
+		}
+		r.mu.Unlock()
+	}
 }
 
 // remove deletes the port's redirect, and the table with the last one.
 func (r *redirects) remove(podPort int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.rules[podPort]; !ok {
+	agentPort, ok := r.ports[podPort]
+	if !ok {
 		return
 	}
-	delete(r.rules, podPort)
+	delete(r.ports, podPort)
 	c, err := nftables.New()
 	if err != nil {
 		return
 	}
-	if len(r.rules) == 0 {
-		c.DelTable(r.table)
-		r.table, r.chain = nil, nil
+	if len(r.ports) > 0 {
+		_ = c.SetDeleteElements(r.set, []nftables.SetElement{element(podPort, agentPort)})
 		_ = c.Flush()
 		return
 	}
-	// Rebuild the chain with the remaining ports: simpler than rule handles.
-	c.FlushChain(r.chain)
-	for port, rule := range r.rules {
-		r.rules[port] = c.AddRule(&nftables.Rule{Table: r.table, Chain: r.chain, Exprs: rule.Exprs})
-	}
+	c.DelTable(r.table)
 	_ = c.Flush()
+	r.table, r.set = nil, nil
+	close(r.stop)
+	r.stop = nil
+}
+
+func element(podPort, agentPort int) nftables.SetElement {
+	return nftables.SetElement{Key: be16(podPort), Val: be16(agentPort), Timeout: redirectTTL}
 }
 
 func be16(v int) []byte {

@@ -250,3 +250,59 @@ func TestIncomingPlainTCPMirrorAndSteal(t *testing.T) {
 		t.Fatalf("after steal: client got %q, want the pod's echo", out)
 	}
 }
+
+// agentWithNetAdmin finds, on this machine, the pod's agent process that holds
+// NET_ADMIN (the one serving incoming traffic).
+func agentWithNetAdmin(t *testing.T, pod string) int {
+	t.Helper()
+	p, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, cl := range cmdlines {
+		b, _ := os.ReadFile(cl)
+		if !bytes.HasPrefix(b, []byte("/mirror-agent\x00")) {
+			continue
+		}
+		dir := filepath.Dir(cl)
+		cg, _ := os.ReadFile(filepath.Join(dir, "cgroup"))
+		status, _ := os.ReadFile(filepath.Join(dir, "status"))
+		if !bytes.Contains(cg, []byte(string(p.UID))) {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if hex, ok := strings.CutPrefix(line, "CapEff:\t"); ok {
+				var caps uint64
+				fmt.Sscanf(hex, "%x", &caps)
+				if caps&(1<<12) != 0 { // CAP_NET_ADMIN
+					var pid int
+					fmt.Sscanf(filepath.Base(dir), "%d", &pid)
+					return pid
+				}
+			}
+		}
+	}
+	t.Fatalf("no agent with NET_ADMIN in pod %s on this machine", pod)
+	return 0
+}
+
+// TestIncomingAgentCrashRestoresThePod: an agent killed outright cannot clean
+// up; its redirect expires unless renewed, and the pod's app answers again.
+func TestIncomingAgentCrashRestoresThePod(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/before"); !strings.Contains(out, `"local":true`) {
+		t.Fatalf("not stolen before the crash: %s", out)
+	}
+	if err := syscall.Kill(agentWithNetAdmin(t, target.name), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, func() bool {
+		out, _, _ := runSplit(t, time.Minute, filepath.Join(repoRoot(t), "test", "cluster", "kubectl"),
+			"exec", "toolbox", "-c", "sh", "--", "timeout", "3", "wget", "-qO-", "http://"+target.ip+":8080/after-crash")
+		return strings.Contains(out, `"pod":"`+target.name+`"`)
+	}, func() string { return "the pod's app never answered again; tables:\n" + podNetnsTables(t, target.name) })
+	s.stop(t)
+}
