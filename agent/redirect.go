@@ -85,7 +85,7 @@ func (r *redirects) create(c *nftables.Conn) {
 	r.table = c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: tableName})
 	r.set = &nftables.Set{Table: r.table, Name: "ports", IsMap: true, HasTimeout: true,
 		KeyType: nftables.TypeInetService, DataType: nftables.TypeInetService}
-	_ = c.AddSet(r.set, nil) // only fails for malformed sets, and this one is constant
+	_ = c.AddSet(r.set, nil)                    // only fails for malformed sets, and this one is constant
 	prio := *nftables.ChainPriorityNATDest - 10 // before anything else rewrites the destination
 	chain := c.AddChain(&nftables.Chain{Name: "prerouting", Table: r.table, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPrerouting, Priority: &prio})
