@@ -14,6 +14,11 @@ lap() { "$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" PATH="$
 export KUBECONFIG=${KUBECONFIG:-$repo/.cluster/kubeconfig}
 lap kubectl-mirror run deploy/echo --agent-image-pull-policy=Never -- \
   sh -c 'echo "LITERAL=$LITERAL FROM_CONFIGMAP=$FROM_CONFIGMAP POD_NAME=$POD_NAME (local HOME=$HOME)"'
+echo "== outgoing traffic and DNS through the pod: curl http://echo/ from the laptop, which has no route to it"
+lap kubectl-mirror run deploy/echo --agent-image-pull-policy=Never -- curl -sS --max-time 10 http://echo/from-the-laptop
+echo "== the pod's mounted ConfigMap, Secret and service-account token, at their paths"
+lap kubectl-mirror run deploy/echo --agent-image-pull-policy=Never -- \
+  sh -c 'cat /etc/echo/config/app.conf; ls /var/run/secrets/kubernetes.io/serviceaccount'
 echo "== a second run reuses the agent"
 time lap kubectl-mirror run deploy/echo --agent-image-pull-policy=Never -- sh -c 'exit 3' || echo "exit code $?"
 echo "== kubectl mirror trace, from the laptop namespace (no route to the cluster's pods or Services)"
