@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -62,15 +63,36 @@ func programs(t *testing.T) (netprobe, cGlibc, cMusl string) {
 
 // echoPods returns the two echo pods: the target of the runs, and the other
 // one, whose answers name the target as the caller without hairpin NAT.
+// Both must be Ready: a test that stole or broke the port (the agent-crash
+// test does, for up to 10 s) can leave a pod briefly unready behind it.
 func echoPods(t *testing.T) (target, other struct{ name, ip string }) {
 	t.Helper()
-	pods, err := clientset(t).CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=echo"})
-	if err != nil || len(pods.Items) != 2 {
-		t.Fatalf("want 2 echo pods: %v", err)
-	}
+	var pods *corev1.PodList
+	waitFor(t, 90*time.Second, func() bool {
+		var err error
+		pods, err = clientset(t).CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=echo"})
+		if err != nil || len(pods.Items) != 2 {
+			return false
+		}
+		for i := range pods.Items {
+			if !podReady(&pods.Items[i]) {
+				return false
+			}
+		}
+		return true
+	}, func() string { return "the two echo pods did not become Ready" })
 	target.name, target.ip = pods.Items[0].Name, pods.Items[0].Status.PodIP
 	other.name, other.ip = pods.Items[1].Name, pods.Items[1].Status.PodIP
 	return target, other
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue && p.DeletionTimestamp == nil
+		}
+	}
+	return false
 }
 
 // checkCaller asserts an echo reply came from the target pod: the caller is
