@@ -2,7 +2,6 @@ package agent
 
 import (
 	"errors"
-	"io"
 	"net"
 	"os"
 	"syscall"
@@ -11,6 +10,7 @@ import (
 	"github.com/xtaci/smux"
 	"golang.org/x/sys/unix"
 
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
@@ -33,32 +33,7 @@ func serveDial(st *smux.Stream, req protocol.Request) {
 	if err := protocol.Write(st, protocol.Response{}); err != nil {
 		return
 	}
-	pipe(st, c.(*net.TCPConn))
-}
-
-// pipe copies both ways until both directions are done. EOF from one side
-// becomes a half-close of the other, so shutdown(SHUT_WR) crosses intact.
-func pipe(st *smux.Stream, c *net.TCPConn) {
-	done := make(chan struct{}, 2)
-	go func() {
-		if _, err := io.Copy(c, st); err == nil {
-			_ = c.CloseWrite()
-		} else {
-			_ = c.SetLinger(0) // the plugin side broke: reset, as a killed peer would
-			c.Close()
-		}
-		done <- struct{}{}
-	}()
-	go func() {
-		if _, err := io.Copy(st, c); err == nil {
-			_ = st.CloseWrite()
-		} else {
-			st.Close()
-		}
-		done <- struct{}{}
-	}()
-	<-done
-	<-done
+	netpipe.Join(st, c.(*net.TCPConn), nil, nil)
 }
 
 // errorResponse describes a failed operation with the errno a program in the

@@ -13,6 +13,7 @@ import (
 	"github.com/xtaci/smux"
 	"go.uber.org/zap"
 
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
@@ -119,7 +120,7 @@ func (in incomingConn) serve() {
 		if err != nil {
 			return
 		}
-		pipe(st, in.client.(*net.TCPConn))
+		netpipe.Join(st, in.client.(*net.TCPConn), nil, nil)
 	}
 }
 

@@ -12,11 +12,13 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/xtaci/smux"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
@@ -154,20 +156,25 @@ func deliver(st *smux.Stream, hdr protocol.IncomingConn, local int) {
 		}
 	}
 	tc := c.(*net.TCPConn)
+	if hdr.Mode != protocol.ModeMirror {
+		netpipe.Join(tc, st, nil, nil)
+		return
+	}
 	defer tc.Close()
-	done := make(chan struct{})
+	// The pod's app answered already: drop the program's answers, and wait for
+	// it to end the connection, so it reads the whole copy first.
+	drained := make(chan struct{})
 	go func() {
-		if hdr.Mode == protocol.ModeMirror {
-			_, _ = io.Copy(io.Discard, tc)
-		} else if _, err := io.Copy(st, tc); err == nil {
-			_ = st.CloseWrite()
-		}
-		close(done)
+		_, _ = io.Copy(io.Discard, tc)
+		close(drained)
 	}()
 	if _, err := io.Copy(tc, st); err == nil {
 		_ = tc.CloseWrite()
 	}
-	<-done
+	select {
+	case <-drained:
+	case <-time.After(30 * time.Second):
+	}
 }
 
 // Connections counts the connections handed over so far.

@@ -1,13 +1,14 @@
 package outgoing
 
 import (
-	"io"
 	"net"
 	"net/netip"
 	"sync/atomic"
 	"time"
 
 	"github.com/xtaci/smux"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 )
 
 // pendingTTL: a dialed stream whose local connection never arrives (the
@@ -82,42 +83,13 @@ func (p *tcpProxy) serve(c *net.TCPConn) {
 			if !ps.taken.CompareAndSwap(false, true) {
 				continue // expired
 			}
-			p.pipe(c, ps.st)
+			netpipe.Join(c, ps.st, &p.stats.BytesOut, &p.stats.BytesIn)
 			return
 		case <-timeout.C:
 			c.Close() // nobody dialed for it: not a connection of the program's
 			return
 		}
 	}
-}
-
-// pipe copies both ways; EOF becomes a half-close on the other side, and an
-// error on either side resets the other, so nothing hangs.
-func (p *tcpProxy) pipe(c *net.TCPConn, st *smux.Stream) {
-	done := make(chan struct{}, 2)
-	go func() {
-		_, err := io.Copy(st, counter{c, &p.stats.BytesOut})
-		if err == nil {
-			_ = st.CloseWrite()
-		} else {
-			st.Close()
-		}
-		done <- struct{}{}
-	}()
-	go func() {
-		_, err := io.Copy(c, counter{st, &p.stats.BytesIn})
-		if err == nil {
-			_ = c.CloseWrite()
-		} else {
-			_ = c.SetLinger(0)
-			c.Close()
-		}
-		done <- struct{}{}
-	}()
-	<-done
-	<-done
-	c.Close()
-	st.Close()
 }
 
 func (p *tcpProxy) close() {
@@ -134,16 +106,4 @@ func localAddr(family uint16, port uint16, has6 bool, dst netip.AddrPort) netip.
 		return netip.AddrPortFrom(netip.IPv6Loopback(), port)
 	}
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), port)
-}
-
-// counter counts bytes as they are read, so the totals are live.
-type counter struct {
-	r io.Reader
-	n *atomic.Int64
-}
-
-func (c counter) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n.Add(int64(n))
-	return n, err
 }
