@@ -112,7 +112,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 	}
 	mu.Lock()
 	if o.JSON {
-		writeJSONSummary(o, rec.Summary(), status)
+		syscalllog.WriteJSONSummary(o.ErrOut, rec.Summary(), status.ExitCode(), status.String())
 	} else {
 		fmt.Fprintf(o.ErrOut, "kubectl mirror trace: %s\n", status)
 		syscalllog.WriteSummary(o.ErrOut, rec.Summary())
@@ -122,10 +122,6 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: code}
 	}
 	return nil
-}
-
-func writeJSONSummary(o *TraceOptions, s syscalllog.Summary, st tracer.Status) {
-	syscalllog.WriteJSONSummary(o.ErrOut, s, st.ExitCode(), st.String())
 }
 
 // fileOr returns v as a file when it is one (the program gets the real fd,

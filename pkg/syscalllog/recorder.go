@@ -42,10 +42,8 @@ func (r *Recorder) Socket(c *tracer.Call) tracer.Verdict {
 		})
 	case c.Name == "listen":
 		return tracer.Allow().AtExit(func(e *tracer.Exit) { r.record(e, Event{Remote: true}) })
-	case c.Name == "getpeername" || c.Name == "recvfrom" || c.Name == "recvmsg":
-		return tracer.Allow() // results only: nothing a session would send
 	}
-	return tracer.Allow()
+	return tracer.Allow() // getpeername, recvfrom, recvmsg: results only, nothing a session would send
 }
 
 // Path records path calls.
