@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,4 +168,43 @@ func alive(pid int) bool {
 	}
 	s := string(b)
 	return !strings.HasPrefix(strings.TrimSpace(s[strings.LastIndexByte(s, ')')+1:]), "Z")
+}
+
+// TestCtrlCOnARealTerminal types ^C into a pseudo-terminal (script(1) gives
+// the plugin one): the terminal interrupts the program itself, the plugin
+// does not forward a second SIGINT, and the program's own exit code comes back.
+func TestCtrlCOnARealTerminal(t *testing.T) {
+	plugin := pluginBinary(t)
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Skip("script(1) is not installed")
+	}
+	prog := filepath.Join(t.TempDir(), "prog.sh")
+	script := `trap 'n=$((n+1)); echo got-int-$n' INT; echo ready; i=0; while [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done; exit ${n:-0}`
+	if err := os.WriteFile(prog, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("script", "-qec", plugin+" trace -- sh "+prog+" 2>/dev/null", "/dev/null")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(stdout)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("no ready line: %v", err)
+		}
+		if strings.Contains(line, "ready") {
+			break
+		}
+	}
+	_, _ = stdin.Write([]byte{3}) // ^C
+	rest, _ := io.ReadAll(r)
+	err := cmd.Wait()
+	ee, _ := err.(*exec.ExitError)
+	// Exactly one interrupt: from the terminal, not doubled by the plugin.
+	if !strings.Contains(string(rest), "got-int-1") || strings.Contains(string(rest), "got-int-2") || ee == nil || ee.ExitCode() != 1 {
+		t.Fatalf("after ^C: output %q, exit %v; want one got-int and exit 1", rest, err)
+	}
 }
