@@ -8,6 +8,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/cmd"
@@ -18,7 +20,12 @@ func main() {
 	// tells the plugin to wind down.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	code := cmd.Execute(ctx, streams, os.Args[1:])
+	// Warnings by default; -v raises the level once the flags are parsed.
+	level := zap.NewAtomicLevelAt(zap.WarnLevel)
+	enc := zap.NewDevelopmentEncoderConfig()
+	logger := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), level))
+	code := cmd.Execute(ctx, streams, os.Args[1:], cmd.Logging{Logger: logger, Level: level})
+	_ = logger.Sync()
 	stop()
 	os.Exit(code)
 }

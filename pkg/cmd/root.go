@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
@@ -18,9 +19,19 @@ type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
+// Logging is the logger main built and the level -v sets.
+type Logging struct {
+	Logger *zap.Logger
+	Level  zap.AtomicLevel
+}
+
 // NewRootCommand builds `kubectl mirror` and its subcommands.
-func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+func NewRootCommand(streams genericiooptions.IOStreams, logging Logging) *cobra.Command {
 	kube := genericclioptions.NewConfigFlags(true)
+	if logging.Logger == nil {
+		logging = Logging{Logger: zap.NewNop(), Level: zap.NewAtomicLevel()}
+	}
+	var verbosity int
 	root := &cobra.Command{
 		Use:   "kubectl mirror",
 		Short: "Run a local program as if it lived inside a pod",
@@ -33,22 +44,31 @@ stolen to it. Interception is done with ptrace and seccomp, so static Go binarie
   kubectl mirror version`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl mirror"},
+		PersistentPreRun: func(*cobra.Command, []string) {
+			switch {
+			case verbosity >= 2:
+				logging.Level.SetLevel(zap.DebugLevel)
+			case verbosity == 1:
+				logging.Level.SetLevel(zap.InfoLevel)
+			}
+		},
+		Annotations: map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl mirror"},
 	}
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	kube.AddFlags(root.PersistentFlags())
+	root.PersistentFlags().IntVarP(&verbosity, "verbosity", "v", 0, "log detail on stderr: 1 the session's steps, 2 every decision")
 	root.AddCommand(NewVersionCommand(streams))
-	root.AddCommand(NewRunCommand(streams, kube))
-	root.AddCommand(NewTraceCommand(streams))
+	root.AddCommand(NewRunCommand(streams, kube, logging.Logger))
+	root.AddCommand(NewTraceCommand(streams, logging.Logger))
 	return root
 }
 
 // Execute runs the command tree with args and returns the process exit code.
 // Errors are printed as one line; a program's own exit code passes through.
-func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []string) int {
-	root := NewRootCommand(streams)
+func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []string, logging Logging) int {
+	root := NewRootCommand(streams, logging)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	var exit *ExitError

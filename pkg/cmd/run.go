@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -27,7 +28,8 @@ import (
 // RunOptions runs a local program as if it lived in a pod of the target.
 type RunOptions struct {
 	genericiooptions.IOStreams
-	kube *genericclioptions.ConfigFlags
+	kube   *genericclioptions.ConfigFlags
+	logger *zap.Logger
 
 	Container           string
 	AgentImage          string
@@ -58,10 +60,11 @@ type RunOptions struct {
 }
 
 // NewRunOptions returns the defaults.
-func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *RunOptions {
+func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags, logger *zap.Logger) *RunOptions {
 	return &RunOptions{
 		IOStreams:           streams,
 		kube:                kube,
+		logger:              logger,
 		AgentImage:          version.AgentImage(),
 		AgentPullPolicy:     string(corev1.PullIfNotPresent),
 		AgentIdleTimeout:    5 * time.Minute,
@@ -73,8 +76,8 @@ func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.C
 }
 
 // NewRunCommand builds `kubectl mirror run`.
-func NewRunCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
-	o := NewRunOptions(streams, kube)
+func NewRunCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags, logger *zap.Logger) *cobra.Command {
+	o := NewRunOptions(streams, kube, logger)
 	c := &cobra.Command{
 		Use:   "run TARGET -- COMMAND [ARGS...]",
 		Short: "Run a local program as if it lived inside a pod of TARGET",
@@ -310,6 +313,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Stdout:        fileOr(o.Out, os.Stdout),
 		Stderr:        fileOr(o.ErrOut, os.Stderr),
 		Progress:      func(line string) { fmt.Fprintf(o.ErrOut, "kubectl mirror: %s\n", line) },
+		Logger:        o.logger,
 	}
 	status, err := mirror.Run(ctx, cfg)
 	if err != nil {

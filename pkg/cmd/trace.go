@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"go.uber.org/zap"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/mirror"
@@ -22,16 +23,17 @@ type TraceOptions struct {
 	genericiooptions.IOStreams
 	JSON    bool
 	Command []string
+	logger  *zap.Logger
 }
 
 // NewTraceOptions returns the defaults.
-func NewTraceOptions(streams genericiooptions.IOStreams) *TraceOptions {
-	return &TraceOptions{IOStreams: streams}
+func NewTraceOptions(streams genericiooptions.IOStreams, logger *zap.Logger) *TraceOptions {
+	return &TraceOptions{IOStreams: streams, logger: logger}
 }
 
 // NewTraceCommand builds `kubectl mirror trace`.
-func NewTraceCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewTraceOptions(streams)
+func NewTraceCommand(streams genericiooptions.IOStreams, logger *zap.Logger) *cobra.Command {
+	o := NewTraceOptions(streams, logger)
 	c := &cobra.Command{
 		Use:   "trace [--json] -- COMMAND [ARGS...]",
 		Short: "Run a program under the tracer, without a cluster, and list what would go to the pod",
@@ -97,6 +99,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		Path: o.Command[0], Args: o.Command,
 		Stdin: fileOr(o.In, os.Stdin), Stdout: fileOr(o.Out, os.Stdout), Stderr: fileOr(o.ErrOut, os.Stderr),
 		Handler: rec,
+		Logger:  o.logger,
 	})
 	if err != nil {
 		if errors.Is(err, tracer.ErrNotFound) {

@@ -14,7 +14,7 @@ import (
 
 func TestVersionPrintsPluginAndAgentImage(t *testing.T) {
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	if code := Execute(context.Background(), streams, []string{"version"}); code != 0 {
+	if code := Execute(context.Background(), streams, []string{"version"}, Logging{}); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	want := "kubectl-mirror " + version.Version + "\nagent image: " + version.AgentRepository + ":" + version.Version + "\n"
@@ -25,7 +25,7 @@ func TestVersionPrintsPluginAndAgentImage(t *testing.T) {
 
 func TestVersionJSON(t *testing.T) {
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	if code := Execute(context.Background(), streams, []string{"version", "-o", "json"}); code != 0 {
+	if code := Execute(context.Background(), streams, []string{"version", "-o", "json"}, Logging{}); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	var got map[string]string
@@ -40,7 +40,7 @@ func TestVersionJSON(t *testing.T) {
 func TestBadInputIsOneLine(t *testing.T) {
 	for _, args := range [][]string{{"version", "-o", "yaml"}, {"no-such-command"}, {"version", "--bogus"}} {
 		streams, _, _, errOut := genericiooptions.NewTestIOStreams()
-		if code := Execute(context.Background(), streams, args); code != 1 {
+		if code := Execute(context.Background(), streams, args, Logging{}); code != 1 {
 			t.Errorf("%v: exit code %d, want 1", args, code)
 		}
 		if lines := strings.Count(errOut.String(), "\n"); lines != 1 || !strings.HasPrefix(errOut.String(), "error: ") {
@@ -51,10 +51,10 @@ func TestBadInputIsOneLine(t *testing.T) {
 
 func TestHelpListsCommandsAndKubeconfigFlags(t *testing.T) {
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	if code := Execute(context.Background(), streams, []string{"--help"}); code != 0 {
+	if code := Execute(context.Background(), streams, []string{"--help"}, Logging{}); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
-	for _, want := range []string{"version", "--kubeconfig", "--context", "--namespace", "kubectl mirror"} {
+	for _, want := range []string{"version", "run", "trace", "--kubeconfig", "--context", "--namespace", "--verbosity", "kubectl mirror"} {
 		if !bytes.Contains(out.Bytes(), []byte(want)) {
 			t.Errorf("help lacks %q", want)
 		}

@@ -111,6 +111,7 @@ func (m *Manager) serve(local int) {
 	m.serving[podPort] = st
 	m.mu.Unlock()
 	m.cfg.Progress(fmt.Sprintf("%s: the pod's port %d -> local port %d", m.cfg.Mode, podPort, local))
+	m.cfg.Logger.Info("incoming on", zap.Int("podPort", podPort), zap.Int("local", local), zap.String("mode", m.cfg.Mode))
 }
 
 // session connects the capable agent once and starts taking its connections.
@@ -140,6 +141,7 @@ func (m *Manager) accept(sess *session.Session) {
 			st.Close()
 			continue
 		}
+		m.cfg.Logger.Debug("incoming connection", zap.String("client", hdr.Client), zap.Int("podPort", hdr.Port), zap.Int("local", local))
 		go deliver(st, hdr, local)
 	}
 }

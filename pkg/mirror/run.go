@@ -28,6 +28,7 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
+	"go.uber.org/zap"
 	"golang.org/x/term"
 )
 
@@ -58,6 +59,7 @@ type Config struct {
 
 	Stdin, Stdout, Stderr *os.File
 	Progress              func(string)
+	Logger                *zap.Logger // nil: quiet
 }
 
 // AgentConfig is how the agent is injected.
@@ -70,6 +72,9 @@ type AgentConfig struct {
 
 // Run runs the program against the target and returns how it ended.
 func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
 	restCfg, err := cfg.Getter.ToRESTConfig()
 	if err != nil {
 		return tracer.Status{}, err
@@ -108,7 +113,9 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	if err != nil {
 		return tracer.Status{}, err
 	}
-	out := outgoing.New(sess, outgoing.Config{Rules: rules, DialTimeout: cfg.DialTimeout})
+	cfg.Logger.Info("session ready", zap.String("agent", sess.Agent.AgentVersion), zap.Int("env", len(remoteEnv)),
+		zap.Int("localRules", len(rules.Local)), zap.Int("remoteRules", len(rules.Remote)))
+	out := outgoing.New(sess, outgoing.Config{Rules: rules, DialTimeout: cfg.DialTimeout, Logger: cfg.Logger})
 	defer out.Close()
 	var in *incoming.Manager
 	if cfg.Incoming != "off" {
@@ -117,6 +124,7 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 			// Redirects need NET_ADMIN: an agent that has it, made only now.
 			Connect:  func() (*session.Session, error) { return connect(ctx, cfg, restCfg, cs, target, true) },
 			Progress: cfg.Progress,
+			Logger:   cfg.Logger,
 		})
 		defer in.Close()
 	}
@@ -263,7 +271,7 @@ func runProgram(ctx context.Context, cfg Config, env []string, h tracer.Handler)
 	t, err := tracer.Start(context.WithoutCancel(ctx), tracer.Config{
 		Path: cfg.Command[0], Args: cfg.Command, Env: env,
 		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
-		Handler: h,
+		Handler: h, Logger: cfg.Logger,
 	})
 	if err != nil {
 		if errors.Is(err, tracer.ErrNotFound) {

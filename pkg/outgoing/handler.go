@@ -110,6 +110,7 @@ func (h *Handler) connectTCP(c *tracer.Call, dst netip.AddrPort) {
 	}
 	st, err := h.remote.Dial(dst, h.cfg.DialTimeout)
 	if err != nil {
+		h.log.Debug("connect from the pod failed", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Error(err))
 		h.Stats.Refused.Add(1)
 		c.Resume(tracer.Fail(errnoOf(err)))
 		return
@@ -121,6 +122,7 @@ func (h *Handler) connectTCP(c *tracer.Call, dst netip.AddrPort) {
 		return
 	}
 	h.Stats.Connections.Add(1)
+	h.log.Debug("connect through the pod", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Uint16("proxy", p.port))
 	p.offer(st)
 	c.Resume(tracer.Redirect(p.local(c.SockFamily)))
 }
@@ -137,8 +139,10 @@ func errnoOf(err error) unix.Errno {
 func (h *Handler) toUDPProxy(dst netip.AddrPort, family uint16) tracer.Verdict {
 	p, err := h.udpProxy(dst)
 	if err != nil {
+		h.log.Warn("udp proxy", zap.Stringer("dst", dst), zap.Error(err))
 		return tracer.Fail(unix.ENOBUFS)
 	}
+	h.log.Debug("datagrams through the pod", zap.Stringer("dst", dst), zap.Uint16("proxy", p.port))
 	return tracer.Redirect(p.local(family))
 }
 
