@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -27,17 +26,9 @@ func readTargetFile(procRoot string, pid int, path string) protocol.Response {
 	if !filepath.IsAbs(path) || strings.ContainsRune(path, 0) {
 		return protocol.Response{Error: errOutsideRoot.Error(), Errno: "EINVAL"}
 	}
-	root, err := os.Open(filepath.Join(procRoot, strconv.Itoa(pid), "root"))
+	fd, err := openInRoot(procRoot, pid, path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK)
 	if err != nil {
 		return errorResponse(err)
-	}
-	defer root.Close()
-	fd, err := unix.Openat2(int(root.Fd()), path, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		return errorResponse(&os.PathError{Op: "open", Path: path, Err: err})
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
