@@ -7,9 +7,9 @@ import (
 	"net"
 )
 
-// serveTCP greets each connection with "remote=ADDR\n" and then echoes every
-// byte back until the client half-closes, then half-closes in turn.
-func serveTCP(addr string) error {
+// serveConns runs handle, on a goroutine of its own, for every connection to
+// addr, and closes the connection after it.
+func serveConns(addr string, handle func(net.Conn)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -21,14 +21,22 @@ func serveTCP(addr string) error {
 		}
 		go func() {
 			defer c.Close()
-			if _, err := fmt.Fprintf(c, "remote=%s\n", c.RemoteAddr()); err != nil {
-				return
-			}
-			if _, err := io.Copy(c, c); err == nil {
-				_ = c.(*net.TCPConn).CloseWrite()
-			}
+			handle(c)
 		}()
 	}
+}
+
+// serveTCP greets each connection with "remote=ADDR\n" and then echoes every
+// byte back until the client half-closes, then half-closes in turn.
+func serveTCP(addr string) error {
+	return serveConns(addr, func(c net.Conn) {
+		if _, err := fmt.Fprintf(c, "remote=%s\n", c.RemoteAddr()); err != nil {
+			return
+		}
+		if _, err := io.Copy(c, c); err == nil {
+			_ = c.(*net.TCPConn).CloseWrite()
+		}
+	})
 }
 
 // serveUDP answers each datagram with "remote=ADDR\n" followed by its payload.
@@ -52,24 +60,13 @@ func serveUDP(addr string) error {
 // "received N\n": a bulk-transfer target that needs no half-close (which
 // kubectl port-forward does not pass on).
 func serveSink(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return err
+	return serveConns(addr, func(c net.Conn) {
+		r := bufio.NewReader(c)
+		var want int64
+		if _, err := fmt.Fscanf(r, "%d\n", &want); err != nil {
+			return
 		}
-		go func() {
-			defer c.Close()
-			r := bufio.NewReader(c)
-			var want int64
-			if _, err := fmt.Fscanf(r, "%d\n", &want); err != nil {
-				return
-			}
-			n, _ := io.CopyN(io.Discard, r, want)
-			fmt.Fprintf(c, "received %d\n", n)
-		}()
-	}
+		n, _ := io.CopyN(io.Discard, r, want)
+		fmt.Fprintf(c, "received %d\n", n)
+	})
 }
