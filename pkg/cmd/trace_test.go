@@ -183,7 +183,9 @@ func TestCtrlCOnARealTerminal(t *testing.T) {
 	if err := os.WriteFile(prog, []byte(script), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("script", "-qec", plugin+" trace -- sh "+prog+" 2>/dev/null", "/dev/null")
+	// exec: script(1) runs the line with $SHELL -c, and a dash in between
+	// would itself die of the ^C (it does not wait like an interactive shell).
+	cmd := exec.Command("script", "-qec", "exec "+plugin+" trace -- sh "+prog+" 2>/dev/null", "/dev/null")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
