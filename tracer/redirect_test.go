@@ -230,7 +230,7 @@ func TestRewritesAcrossForkAndThreads(t *testing.T) {
 	h.paths[original] = substitute
 	script := `import os, threading
 P = "` + original + `"
-print("parent", open(P).read())
+print("parent", open(P).read(), flush=True)  # before fork: a pipe is block-buffered
 pid = os.fork()
 if pid == 0:
     print("child", open(P).read(), flush=True)
