@@ -6,6 +6,8 @@
 package incoming
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -30,11 +32,11 @@ type Config struct {
 	Filters []protocol.HTTPFilter // steal only these HTTP requests
 	Ports   []int                 // local ports that take part; empty: all
 	PortMap map[int]int           // local -> pod port; unmapped ports are the same
-	// Connect returns the session of an agent that may install redirects
-	// (NET_ADMIN); it is called once, on the first listen that takes part.
-	Connect  func() (*session.Session, error)
-	Progress func(string)
-	Logger   *zap.Logger
+	// Establish links to an agent that may install redirects (NET_ADMIN); it
+	// is called on the first listen that takes part, and after a link drops.
+	Establish session.Establish
+	Progress  func(string)
+	Logger    *zap.Logger
 }
 
 // Manager follows the program's listening ports.
@@ -96,22 +98,50 @@ func (m *Manager) serve(local int) {
 		return
 	}
 	m.mu.Lock()
-	if _, dup := m.serving[podPort]; dup {
+	if _, dup := m.localFor[podPort]; dup {
 		m.mu.Unlock()
 		return
 	}
 	m.localFor[podPort] = local
 	m.mu.Unlock()
+	if m.redirect(sess, podPort, local) {
+		m.cfg.Progress(fmt.Sprintf("%s: the pod's port %d -> local port %d", m.cfg.Mode, podPort, local))
+	}
+}
+
+// redirect asks the agent to serve podPort to this session; the stream it
+// returns keeps the redirect alive.
+func (m *Manager) redirect(sess *session.Session, podPort, local int) bool {
 	st, err := sess.Incoming(podPort, m.cfg.Mode, m.cfg.Filters)
 	if err != nil {
 		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d is off: %v", local, err))
-		return
+		return false
 	}
 	m.mu.Lock()
+	if old := m.serving[podPort]; old != nil {
+		old.Close()
+	}
 	m.serving[podPort] = st
 	m.mu.Unlock()
-	m.cfg.Progress(fmt.Sprintf("%s: the pod's port %d -> local port %d", m.cfg.Mode, podPort, local))
 	m.cfg.Logger.Info("incoming on", zap.Int("podPort", podPort), zap.Int("local", local), zap.String("mode", m.cfg.Mode))
+	return true
+}
+
+// reregister asks a new link's agent for every redirect again: the agent of
+// the lost link removed them when it noticed the loss.
+func (m *Manager) reregister() {
+	m.mu.Lock()
+	sess := m.sess
+	ports := make(map[int]int, len(m.localFor))
+	for p, l := range m.localFor {
+		ports[p] = l
+	}
+	m.mu.Unlock()
+	for podPort, local := range ports {
+		if m.redirect(sess, podPort, local) {
+			m.cfg.Progress(fmt.Sprintf("%s again: the pod's port %d -> local port %d", m.cfg.Mode, podPort, local))
+		}
+	}
 }
 
 // session connects the capable agent once and starts taking its connections.
@@ -119,7 +149,9 @@ func (m *Manager) session() (*session.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.sess == nil && m.sessErr == nil {
-		m.sess, m.sessErr = m.cfg.Connect()
+		m.sess, m.sessErr = session.New(context.Background(), m.cfg.Establish, session.Options{
+			Progress: m.cfg.Progress, Logger: m.cfg.Logger, Reconnected: m.reregister,
+		})
 		if m.sessErr == nil {
 			go m.accept(m.sess)
 		}
@@ -130,8 +162,11 @@ func (m *Manager) session() (*session.Session, error) {
 func (m *Manager) accept(sess *session.Session) {
 	for {
 		st, hdr, err := sess.AcceptIncoming()
-		if err != nil {
+		if errors.Is(err, session.ErrClosed) {
 			return
+		}
+		if err != nil {
+			continue // the link dropped: the next call waits for the new one
 		}
 		m.mu.Lock()
 		local, ok := m.localFor[hdr.Port]

@@ -90,7 +90,11 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	if err := kube.Preflight(ctx, cs, target.Namespace); err != nil {
 		return tracer.Status{}, err
 	}
-	sess, err := connect(ctx, cfg, restCfg, cs, target, false)
+	// A dropped port-forward is made again (the agent found again, or a new
+	// one started if it is gone); connections in flight on it are reset.
+	sess, err := session.New(ctx, func(ctx context.Context) (*session.Link, error) {
+		return connect(ctx, cfg, restCfg, cs, target, false)
+	}, session.Options{Progress: cfg.Progress, Logger: cfg.Logger})
 	if err != nil {
 		return tracer.Status{}, err
 	}
@@ -113,7 +117,7 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	if err != nil {
 		return tracer.Status{}, err
 	}
-	cfg.Logger.Info("session ready", zap.String("agent", sess.Agent.AgentVersion), zap.Int("env", len(remoteEnv)),
+	cfg.Logger.Info("session ready", zap.String("agent", sess.Agent().AgentVersion), zap.Int("env", len(remoteEnv)),
 		zap.Int("localRules", len(rules.Local)), zap.Int("remoteRules", len(rules.Remote)))
 	out := outgoing.New(sess, outgoing.Config{Rules: rules, DialTimeout: cfg.DialTimeout, Logger: cfg.Logger})
 	defer out.Close()
@@ -122,7 +126,9 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 		in = incoming.New(incoming.Config{
 			Mode: cfg.Incoming, Filters: cfg.HTTPFilters, Ports: cfg.IncomingPorts, PortMap: cfg.PortMap,
 			// Redirects need NET_ADMIN: an agent that has it, made only now.
-			Connect:  func() (*session.Session, error) { return connect(ctx, cfg, restCfg, cs, target, true) },
+			Establish: func(ctx context.Context) (*session.Link, error) {
+				return connect(ctx, cfg, restCfg, cs, target, true)
+			},
 			Progress: cfg.Progress,
 			Logger:   cfg.Logger,
 		})
@@ -232,7 +238,7 @@ func resolve(ctx context.Context, cfg Config, cs kubernetes.Interface) (kube.Tar
 
 // connect reaches the pod's agent, starting one when none is usable. A reused
 // agent that refuses us (another release, or it just exited) is replaced.
-func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernetes.Interface, t kube.Target, netAdmin bool) (*session.Session, error) {
+func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernetes.Interface, t kube.Target, netAdmin bool) (*session.Link, error) {
 	opts := kube.AgentOptions{
 		Image: cfg.Agent.Image, PullPolicy: cfg.Agent.PullPolicy,
 		IdleTimeout: cfg.Agent.IdleTimeout, StartupTimeout: cfg.Agent.StartupTimeout,

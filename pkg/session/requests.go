@@ -24,7 +24,7 @@ func (e *RemoteError) Error() string { return "agent: " + e.Msg }
 // open starts a request stream and reads the agent's answer; on success the
 // stream stays open for the caller.
 func (s *Session) open(req protocol.Request) (*smux.Stream, protocol.Response, error) {
-	st, err := s.smux.OpenStream()
+	st, err := s.stream()
 	if err != nil {
 		return nil, protocol.Response{}, fmt.Errorf("open %s stream: %w", req.Kind, err)
 	}
@@ -42,6 +42,24 @@ func (s *Session) open(req protocol.Request) (*smux.Stream, protocol.Response, e
 		return nil, resp, &RemoteError{Errno: protocol.Errno(resp.Errno), Msg: resp.Error}
 	}
 	return st, resp, nil
+}
+
+// stream opens a stream on the current link. A link that turns out to be
+// dead is given up and the stream opened on the next one.
+func (s *Session) stream() (*smux.Stream, error) {
+	for {
+		l, err := s.link()
+		if err != nil {
+			return nil, err
+		}
+		st, err := l.smux.OpenStream()
+		if err == nil {
+			return st, nil
+		}
+		// Every OpenStream failure (closed session, failed write of the SYN,
+		// stream ids exhausted) means this link is of no more use.
+		s.lost(l)
+	}
 }
 
 // Dial connects to addr from the pod; the stream is the connection.
@@ -102,10 +120,17 @@ func (s *Session) Incoming(port int, mode string, filters []protocol.HTTPFilter)
 	return st, err
 }
 
-// AcceptIncoming waits for the next connection the agent hands over.
+// AcceptIncoming waits for the next connection the agent hands over. It
+// fails when the link drops; after a reconnect the owner asks for its
+// redirects again (Options.Reconnected).
 func (s *Session) AcceptIncoming() (*smux.Stream, protocol.IncomingConn, error) {
-	st, err := s.smux.AcceptStream()
+	l, err := s.link()
 	if err != nil {
+		return nil, protocol.IncomingConn{}, err
+	}
+	st, err := l.smux.AcceptStream()
+	if err != nil {
+		s.lost(l) // the next call waits for the new link
 		return nil, protocol.IncomingConn{}, err
 	}
 	var hdr protocol.IncomingConn

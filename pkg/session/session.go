@@ -1,71 +1,186 @@
-// Package session is the plugin's end of one smux session with an agent:
-// the handshake, then one stream per request.
+// Package session is the plugin's end of its session with an agent: the
+// handshake, then one stream per request, over a link that is made again
+// when its port-forward drops.
 package session
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"sync"
 	"time"
 
-	"github.com/xtaci/smux"
+	"go.uber.org/zap"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
-// Session is a connected, authenticated session.
+var (
+	// ErrClosed: the session was closed by its owner.
+	ErrClosed = errors.New("session closed")
+	// ErrDisconnected: the link to the agent is down and did not come back in time.
+	ErrDisconnected = errors.New("no connection to the agent")
+)
+
+// Establish makes a new link to the agent: the first one, and again after a
+// link drops (finding the agent again, or starting a new one if it is gone).
+type Establish func(ctx context.Context) (*Link, error)
+
+// Options tune a session.
+type Options struct {
+	// Wait is how long a request waits for a lost link to come back before it
+	// fails (default 30 s).
+	Wait time.Duration
+	// Reconnected is called after a lost link was replaced, so owners of
+	// long-lived requests (incoming redirects) can make them again.
+	Reconnected func()
+	Progress    func(string) // one line each when the link is lost and back
+	Logger      *zap.Logger
+}
+
+// Session is a session with an agent that survives dropped port-forwards:
+// requests in flight on a lost link fail (their streams end), new ones wait
+// for the next link.
 type Session struct {
-	smux    *smux.Session
-	control *smux.Stream
-	Agent   protocol.Welcome
+	establish Establish
+	opts      Options
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	mu     sync.Mutex
+	cur    *Link         // nil while reconnecting
+	up     chan struct{} // closed when a new link is in place
+	closed bool
 }
 
-// Dialer opens the transport to the agent (a port-forward in real use).
-type Dialer func() (net.Conn, error)
+// New makes the first link and returns the session.
+func New(ctx context.Context, establish Establish, opts Options) (*Session, error) {
+	l, err := establish(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newSession(ctx, l, establish, opts), nil
+}
 
-// Connect dials the agent and shakes hands. The agent may have just started:
-// dialing is retried until ctx's deadline, but a refused handshake is final.
-func Connect(ctx context.Context, dial Dialer, pluginVersion, secret string) (*Session, error) {
-	var lastErr error
-	for {
-		s, err := connectOnce(dial, pluginVersion, secret)
+// Single wraps one link that is never replaced (tests, one-shot tools).
+func Single(l *Link) *Session {
+	return newSession(context.Background(), l, nil, Options{})
+}
+
+func newSession(ctx context.Context, l *Link, establish Establish, opts Options) *Session {
+	if opts.Wait == 0 {
+		opts.Wait = 30 * time.Second
+	}
+	if opts.Progress == nil {
+		opts.Progress = func(string) {}
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	s := &Session{establish: establish, opts: opts, cur: l}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	go s.watch(l)
+	return s
+}
+
+// Agent is the welcome of the agent on the current link.
+func (s *Session) Agent() protocol.Welcome {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return protocol.Welcome{}
+	}
+	return s.cur.Agent
+}
+
+func (s *Session) watch(l *Link) {
+	select {
+	case <-l.Done():
+		s.lost(l)
+	case <-s.ctx.Done():
+	}
+}
+
+// lost replaces l, once, if it is still the current link.
+func (s *Session) lost(l *Link) {
+	s.mu.Lock()
+	if s.closed || s.cur != l {
+		s.mu.Unlock()
+		return
+	}
+	s.cur = nil
+	if s.establish == nil {
+		s.closed = true
+		s.mu.Unlock()
+		return
+	}
+	s.up = make(chan struct{})
+	s.mu.Unlock()
+	l.Close()
+	s.opts.Progress("connection to the agent lost; reconnecting")
+	go s.reconnect(time.Now())
+}
+
+// reconnect tries until a link is made or the session is closed, backing off
+// to one attempt every 5 s.
+func (s *Session) reconnect(since time.Time) {
+	backoff := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		l, err := s.establish(s.ctx)
 		if err == nil {
-			return s, nil
+			s.mu.Lock()
+			if s.closed {
+				s.mu.Unlock()
+				l.Close()
+				return
+			}
+			s.cur = l
+			close(s.up)
+			s.mu.Unlock()
+			go s.watch(l)
+			s.opts.Progress(fmt.Sprintf("reconnected to the agent (%d attempts, %s)", attempt, time.Since(since).Round(time.Millisecond)))
+			if s.opts.Reconnected != nil {
+				s.opts.Reconnected()
+			}
+			return
 		}
-		if errors.Is(err, protocol.ErrWrongSecret) || errors.Is(err, protocol.ErrVersionMismatch) {
-			return nil, err
+		if s.ctx.Err() != nil {
+			return
 		}
-		lastErr = err
+		s.opts.Logger.Info("reconnect to the agent failed", zap.Int("attempt", attempt), zap.Error(err))
 		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("connect to the agent: %w", lastErr)
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(backoff):
+		case <-s.ctx.Done():
+			return
 		}
+		backoff = min(2*backoff, 5*time.Second)
 	}
 }
 
-func connectOnce(dial Dialer, pluginVersion, secret string) (*Session, error) {
-	conn, err := dial()
-	if err != nil {
-		return nil, err
+// link returns the current link, waiting up to Options.Wait for one.
+func (s *Session) link() (*Link, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
 	}
-	sess, err := smux.Client(conn, protocol.SmuxConfig())
-	if err != nil {
-		conn.Close()
-		return nil, err
+	if s.cur != nil {
+		l := s.cur
+		s.mu.Unlock()
+		return l, nil
 	}
-	control, err := sess.OpenStream()
-	if err != nil {
-		sess.Close()
-		return nil, err
+	up := s.up
+	s.mu.Unlock()
+	t := time.NewTimer(s.opts.Wait)
+	defer t.Stop()
+	select {
+	case <-up:
+		return s.link()
+	case <-t.C:
+		return nil, ErrDisconnected
+	case <-s.ctx.Done():
+		return nil, ErrClosed
 	}
-	w, err := protocol.ClientHandshake(control, pluginVersion, secret)
-	if err != nil {
-		sess.Close()
-		return nil, err
-	}
-	return &Session{smux: sess, control: control, Agent: w}, nil
 }
 
 // Env returns the target process's environment.
@@ -88,6 +203,14 @@ func (s *Session) request(req protocol.Request) (protocol.Response, error) {
 
 // Close ends the session; the agent drops what the session owned.
 func (s *Session) Close() error {
-	s.control.Close()
-	return s.smux.Close()
+	s.mu.Lock()
+	s.closed = true
+	l := s.cur
+	s.cur = nil
+	s.mu.Unlock()
+	s.cancel()
+	if l != nil {
+		return l.Close()
+	}
+	return nil
 }

@@ -45,6 +45,14 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // startSession starts the plugin and waits until the pod's port is served.
 func startSession(t *testing.T, args ...string) *session {
 	t.Helper()
+	s := startPlugin(t, args...)
+	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.err(), "the pod's port") }, func() string { return s.err() })
+	return s
+}
+
+// startPlugin starts `kubectl mirror run ARGS` in the laptop namespace.
+func startPlugin(t *testing.T, args ...string) *session {
+	t.Helper()
 	plugin := filepath.Join(repoRoot(t), "bin", "kubectl-mirror")
 	script := filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh")
 	full := append([]string{"exec", "env", "KUBECONFIG=" + kubeconfig(t), plugin, "run", "--agent-image-pull-policy=Never"}, args...)
@@ -55,7 +63,6 @@ func startSession(t *testing.T, args ...string) *session {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
-	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.err(), "the pod's port") }, func() string { return s.err() })
 	return s
 }
 

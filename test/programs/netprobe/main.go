@@ -12,6 +12,8 @@
 //	netprobe http URL N        N GETs on keep-alive connections, one body per line
 //	netprobe bulk ADDR C SIZE  C concurrent connections to a TCP echo (greeting line first),
 //	                           each sends SIZE random bytes, half-closes, checks the echo's sha256
+//	netprobe reconnect ADDR URL hold a TCP connection to ADDR until it is cut, say how it ended,
+//	                           then GET URL until it works (across a dropped port-forward)
 package main
 
 import (
@@ -47,6 +49,8 @@ func main() {
 		conns, _ := strconv.Atoi(os.Args[3])
 		size, _ := strconv.Atoi(os.Args[4])
 		err = probeBulk(os.Args[2], conns, size)
+	case "reconnect":
+		err = probeReconnect(os.Args[2], os.Args[3])
 	case "threadexec":
 		err = probeThreadExec(os.Args[2:])
 	case "spin":

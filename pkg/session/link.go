@@ -1,0 +1,77 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/xtaci/smux"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+)
+
+// Link is one connected, authenticated smux session with an agent over one
+// transport (a port-forward). It ends when the transport does.
+type Link struct {
+	smux    *smux.Session
+	control *smux.Stream
+	Agent   protocol.Welcome
+}
+
+// Dialer opens the transport to the agent (a port-forward in real use).
+type Dialer func() (net.Conn, error)
+
+// Connect dials the agent and shakes hands. The agent may have just started:
+// dialing is retried until ctx's deadline, but a refused handshake is final.
+func Connect(ctx context.Context, dial Dialer, pluginVersion, secret string) (*Link, error) {
+	var lastErr error
+	for {
+		l, err := connectOnce(dial, pluginVersion, secret)
+		if err == nil {
+			return l, nil
+		}
+		if errors.Is(err, protocol.ErrWrongSecret) || errors.Is(err, protocol.ErrVersionMismatch) {
+			return nil, err
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("connect to the agent: %w", lastErr)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func connectOnce(dial Dialer, pluginVersion, secret string) (*Link, error) {
+	conn, err := dial()
+	if err != nil {
+		return nil, err
+	}
+	sess, err := smux.Client(conn, protocol.SmuxConfig())
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	control, err := sess.OpenStream()
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	w, err := protocol.ClientHandshake(control, pluginVersion, secret)
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	return &Link{smux: sess, control: control, Agent: w}, nil
+}
+
+// Done is closed when the link has ended, by Close or by its transport.
+func (l *Link) Done() <-chan struct{} { return l.smux.CloseChan() }
+
+// Close ends the link; the agent drops what the session owned.
+func (l *Link) Close() error {
+	l.control.Close()
+	return l.smux.Close()
+}

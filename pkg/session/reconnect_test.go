@@ -1,0 +1,164 @@
+package session_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/agent"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
+)
+
+// startAgent runs the real agent on loopback (against a fake /proc).
+func startAgent(t *testing.T) string {
+	t.Helper()
+	proc := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(proc, "7"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proc, "7", "environ"), []byte("A=1\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Run(ctx, agent.Config{ListenAddr: addr, IdleTimeout: time.Minute, Secret: "s3cret", TargetPID: 7, ProcRoot: proc})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return addr
+}
+
+// transports dials the agent and remembers each transport, so the test can
+// cut them the way a dropped port-forward would.
+type transports struct {
+	addr  string
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (tr *transports) dial() (net.Conn, error) {
+	c, err := net.Dial("tcp", tr.addr)
+	if err == nil {
+		tr.mu.Lock()
+		tr.conns = append(tr.conns, c)
+		tr.mu.Unlock()
+	}
+	return c, err
+}
+
+func (tr *transports) cut() {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, c := range tr.conns {
+		c.Close()
+	}
+}
+
+// greeter accepts connections, greets each and then keeps it open.
+func greeter(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = io.WriteString(c, "hello\n")
+			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+func TestSessionSurvivesADroppedTransport(t *testing.T) {
+	tr := &transports{addr: startAgent(t)}
+	dst := greeter(t)
+	var mu sync.Mutex
+	var lines []string
+	sess, err := session.New(context.Background(), func(ctx context.Context) (*session.Link, error) {
+		return session.Connect(ctx, tr.dial, "test", "s3cret")
+	}, session.Options{Progress: func(l string) { mu.Lock(); lines = append(lines, l); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+
+	inflight, err := sess.Dial(dst, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := bufio.NewReader(inflight).ReadString('\n'); l != "hello\n" {
+		t.Fatalf("greeting %q, %v", l, err)
+	}
+	tr.cut()
+
+	// The stream of the lost link ends with an error, it does not hang.
+	_ = inflight.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := inflight.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("in-flight stream after the cut: %v, want it ended", err)
+	}
+	// A new request waits for the next link and works.
+	again, err := sess.Dial(dst, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial after the cut: %v", err)
+	}
+	if l, _ := bufio.NewReader(again).ReadString('\n'); l != "hello\n" {
+		t.Fatalf("greeting after reconnect %q", l)
+	}
+	if env, err := sess.Env(); err != nil || len(env) != 1 {
+		t.Fatalf("env after reconnect: %v %v", env, err)
+	}
+	mu.Lock()
+	got := strings.Join(lines, "\n")
+	mu.Unlock()
+	if !strings.Contains(got, "connection to the agent lost") || !strings.Contains(got, "reconnected to the agent") {
+		t.Fatalf("progress lines: %q", got)
+	}
+
+	sess.Close()
+	if _, err := sess.Dial(dst, time.Second); !errors.Is(err, session.ErrClosed) {
+		t.Fatalf("dial after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestRequestsFailWhenTheAgentStaysGone: with no agent to come back to, a
+// request fails after the wait instead of hanging.
+func TestRequestsFailWhenTheAgentStaysGone(t *testing.T) {
+	tr := &transports{addr: startAgent(t)}
+	first := true
+	sess, err := session.New(context.Background(), func(ctx context.Context) (*session.Link, error) {
+		if !first {
+			return nil, errors.New("agent gone")
+		}
+		first = false
+		return session.Connect(ctx, tr.dial, "test", "s3cret")
+	}, session.Options{Wait: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	tr.cut()
+	if _, err := sess.Dial(greeter(t), time.Second); !errors.Is(err, session.ErrDisconnected) {
+		t.Fatalf("dial with the agent gone: %v, want ErrDisconnected", err)
+	}
+}

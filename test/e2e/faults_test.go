@@ -1,0 +1,66 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// dropLaptopConnections destroys every TCP connection from the laptop to the
+// API server, as a network blip or a restarted load balancer would: the
+// plugin's port-forward and its API client connections end at once.
+func dropLaptopConnections(t *testing.T) {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(cfg.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := inLaptop(t, 10*time.Second, "ss", "-K", "-t", "dst", u.Hostname(), "dport", "=", ":"+u.Port()); err != nil {
+		t.Fatalf("ss -K: %v\n%s", err, out)
+	}
+}
+
+// TestDroppedPortForwardReconnects: when the port-forward drops mid-session,
+// a connection in flight is reset (not left hanging), the plugin reconnects
+// to the same agent, and the program's new connections and DNS lookups go
+// through the pod again.
+func TestDroppedPortForwardReconnects(t *testing.T) {
+	netprobe, _, _ := programs(t)
+	target, _ := echoPods(t)
+	s := startPlugin(t, "pod/"+target.name, "--", netprobe, "reconnect", "echo:9000", "http://echo/after-drop")
+	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
+		func() string { return s.out() + s.err() })
+	agentsBefore := ephemeralNames(t, target.name)
+
+	dropLaptopConnections(t)
+
+	waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.out(), "inflight ended") },
+		func() string { return "the in-flight connection hung:\n" + s.out() + s.err() })
+	if !strings.Contains(s.out(), "inflight ended: reset") {
+		t.Errorf("in-flight connection: want a reset, got:\n%s", s.out())
+	}
+	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "after: ") },
+		func() string { return "no request worked after the drop:\n" + s.out() + s.err() })
+	line := s.out()[strings.Index(s.out(), "after: ")+len("after: "):]
+	checkCaller(t, strings.SplitN(line, "\n", 2)[0], target.name, target.ip)
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("plugin: %v\n%s", err, s.err())
+	}
+	for _, want := range []string{"connection to the agent lost", "reconnected to the agent"} {
+		if !strings.Contains(s.err(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, s.err())
+		}
+	}
+	if after := ephemeralNames(t, target.name); len(after) != len(agentsBefore) {
+		t.Errorf("reconnect made a new agent (%v -> %v); the running one should be found again", agentsBefore, after)
+	}
+}
