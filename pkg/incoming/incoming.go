@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/xtaci/smux"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
@@ -46,8 +45,8 @@ type Manager struct {
 	mu       sync.Mutex
 	sess     *session.Session
 	sessErr  error
-	serving  map[int]*smux.Stream // pod port -> the request keeping its redirect
-	localFor map[int]int          // pod port -> local port
+	serving  map[int]*session.Stream // pod port -> the request keeping its redirect
+	localFor map[int]int             // pod port -> local port
 	conns    int
 }
 
@@ -59,7 +58,7 @@ func New(cfg Config) *Manager {
 	if cfg.Progress == nil {
 		cfg.Progress = func(string) {}
 	}
-	return &Manager{cfg: cfg, serving: map[int]*smux.Stream{}, localFor: map[int]int{}}
+	return &Manager{cfg: cfg, serving: map[int]*session.Stream{}, localFor: map[int]int{}}
 }
 
 // OnListen is called for each listen(): a TCP port that takes part is served
@@ -183,7 +182,7 @@ func (m *Manager) accept(sess *session.Session) {
 
 // deliver makes the handed-over connection to the program's port. For a
 // mirror the program's answers are read and dropped: the pod's app answered.
-func deliver(st *smux.Stream, hdr protocol.IncomingConn, local int) {
+func deliver(st *session.Stream, hdr protocol.IncomingConn, local int) {
 	defer st.Close()
 	c, err := net.Dial("tcp", netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(local)).String())
 	if err != nil {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/xtaci/smux"
-
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
@@ -81,7 +79,7 @@ func podLookup(ctx context.Context, sess *session.Session, rc resolvConf, host s
 
 // datagramConn is a udp stream as a net.PacketConn, so Go's resolver treats
 // it as UDP (one message per read and write).
-type datagramConn struct{ *smux.Stream }
+type datagramConn struct{ *session.Stream }
 
 func (d *datagramConn) Read(b []byte) (int, error) {
 	buf := make([]byte, protocol.MaxDatagram)

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/xtaci/smux"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
@@ -18,8 +17,8 @@ const afInet6 = unix.AF_INET6
 
 // Remote is what the handler needs from a session with the agent.
 type Remote interface {
-	Dial(addr netip.AddrPort, timeout time.Duration) (*smux.Stream, error)
-	UDP(addr netip.AddrPort) (*smux.Stream, error)
+	Dial(addr netip.AddrPort, timeout time.Duration) (*session.Stream, error)
+	UDP(addr netip.AddrPort) (*session.Stream, error)
 }
 
 // Config configures the outgoing side of a session.

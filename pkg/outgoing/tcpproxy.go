@@ -6,9 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/xtaci/smux"
-
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 )
 
 // pendingTTL: a dialed stream whose local connection never arrives (the
@@ -28,7 +27,7 @@ type tcpProxy struct {
 }
 
 type pendingStream struct {
-	st    *smux.Stream
+	st    *session.Stream
 	taken atomic.Bool
 }
 
@@ -54,7 +53,7 @@ func (p *tcpProxy) local(family uint16) netip.AddrPort {
 }
 
 // offer hands a stream dialed from the pod to the next local connection.
-func (p *tcpProxy) offer(st *smux.Stream) {
+func (p *tcpProxy) offer(st *session.Stream) {
 	ps := &pendingStream{st: st}
 	time.AfterFunc(pendingTTL, func() {
 		if ps.taken.CompareAndSwap(false, true) {

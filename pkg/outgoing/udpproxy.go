@@ -5,9 +5,8 @@ import (
 	"net/netip"
 	"sync"
 
-	"github.com/xtaci/smux"
-
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 )
 
 // udpProxy is the loopback stand-in for one remote UDP destination: each
@@ -18,19 +17,19 @@ type udpProxy struct {
 	conns []*net.UDPConn
 	port  uint16
 	has6  bool
-	open  func(netip.AddrPort) (*smux.Stream, error)
+	open  func(netip.AddrPort) (*session.Stream, error)
 	stats *Stats
 
 	mu    sync.Mutex
-	flows map[netip.AddrPort]*smux.Stream
+	flows map[netip.AddrPort]*session.Stream
 }
 
-func newUDPProxy(dst netip.AddrPort, open func(netip.AddrPort) (*smux.Stream, error), stats *Stats) (*udpProxy, error) {
+func newUDPProxy(dst netip.AddrPort, open func(netip.AddrPort) (*session.Stream, error), stats *Stats) (*udpProxy, error) {
 	c4, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
-	p := &udpProxy{dst: dst, conns: []*net.UDPConn{c4}, open: open, stats: stats, flows: map[netip.AddrPort]*smux.Stream{}}
+	p := &udpProxy{dst: dst, conns: []*net.UDPConn{c4}, open: open, stats: stats, flows: map[netip.AddrPort]*session.Stream{}}
 	p.port = uint16(c4.LocalAddr().(*net.UDPAddr).Port)
 	if c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback, Port: int(p.port)}); err == nil {
 		p.conns, p.has6 = append(p.conns, c6), true
@@ -69,7 +68,7 @@ func (p *udpProxy) serve(c *net.UDPConn) {
 
 // flow returns the stream for the program socket at src, opening it (and its
 // reply pump) on the first datagram.
-func (p *udpProxy) flow(c *net.UDPConn, src netip.AddrPort) (*smux.Stream, error) {
+func (p *udpProxy) flow(c *net.UDPConn, src netip.AddrPort) (*session.Stream, error) {
 	p.mu.Lock()
 	st, ok := p.flows[src]
 	p.mu.Unlock()
@@ -100,7 +99,7 @@ func (p *udpProxy) flow(c *net.UDPConn, src netip.AddrPort) (*smux.Stream, error
 	return st, nil
 }
 
-func (p *udpProxy) drop(src netip.AddrPort, st *smux.Stream) {
+func (p *udpProxy) drop(src netip.AddrPort, st *session.Stream) {
 	p.mu.Lock()
 	if p.flows[src] == st {
 		delete(p.flows, src)

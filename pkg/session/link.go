@@ -15,9 +15,10 @@ import (
 // Link is one connected, authenticated smux session with an agent over one
 // transport (a port-forward). It ends when the transport does.
 type Link struct {
-	smux    *smux.Session
-	control *smux.Stream
-	Agent   protocol.Welcome
+	smux      *smux.Session
+	transport *transport
+	control   *smux.Stream
+	Agent     protocol.Welcome
 }
 
 // Dialer opens the transport to the agent (a port-forward in real use).
@@ -49,7 +50,8 @@ func connectOnce(dial Dialer, pluginVersion, secret string) (*Link, error) {
 	if err != nil {
 		return nil, err
 	}
-	sess, err := smux.Client(conn, protocol.SmuxConfig())
+	tr := newTransport(conn)
+	sess, err := smux.Client(tr, protocol.SmuxConfig())
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -64,11 +66,11 @@ func connectOnce(dial Dialer, pluginVersion, secret string) (*Link, error) {
 		sess.Close()
 		return nil, err
 	}
-	return &Link{smux: sess, control: control, Agent: w}, nil
+	return &Link{smux: sess, transport: tr, control: control, Agent: w}, nil
 }
 
 // Done is closed when the link has ended, by Close or by its transport.
-func (l *Link) Done() <-chan struct{} { return l.smux.CloseChan() }
+func (l *Link) Done() <-chan struct{} { return l.transport.dead }
 
 // Close ends the link; the agent drops what the session owned.
 func (l *Link) Close() error {

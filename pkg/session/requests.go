@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/xtaci/smux"
 	"golang.org/x/sys/unix"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
@@ -22,31 +21,49 @@ type RemoteError struct {
 func (e *RemoteError) Error() string { return "agent: " + e.Msg }
 
 // open starts a request stream and reads the agent's answer; on success the
-// stream stays open for the caller.
-func (s *Session) open(req protocol.Request) (*smux.Stream, protocol.Response, error) {
+// stream stays open for the caller. A request whose link died before the
+// answer came is made again on the next link: the lost agent side dropped
+// whatever it had begun.
+func (s *Session) open(req protocol.Request) (*Stream, protocol.Response, error) {
+	for attempt := 1; ; attempt++ {
+		st, resp, dead, err := s.openOnce(req)
+		if dead == nil || attempt == 3 {
+			return st, resp, err
+		}
+		s.lost(dead)
+	}
+}
+
+// openOnce makes one attempt. A failure because the link died names the link.
+func (s *Session) openOnce(req protocol.Request) (*Stream, protocol.Response, *Link, error) {
 	st, err := s.stream()
 	if err != nil {
-		return nil, protocol.Response{}, fmt.Errorf("open %s stream: %w", req.Kind, err)
+		return nil, protocol.Response{}, nil, fmt.Errorf("open %s stream: %w", req.Kind, err)
+	}
+	fail := func(resp protocol.Response, err error) (*Stream, protocol.Response, *Link, error) {
+		st.Close()
+		if st.link.transport.isDead() {
+			return nil, resp, st.link, err
+		}
+		return nil, resp, nil, err
 	}
 	if err := protocol.Write(st, req); err != nil {
-		st.Close()
-		return nil, protocol.Response{}, err
+		return fail(protocol.Response{}, err)
 	}
 	var resp protocol.Response
 	if err := protocol.Read(st, &resp); err != nil {
-		st.Close()
-		return nil, resp, fmt.Errorf("%s request: %w", req.Kind, err)
+		return fail(resp, fmt.Errorf("%s request: %w", req.Kind, err))
 	}
 	if resp.Error != "" {
 		st.Close()
-		return nil, resp, &RemoteError{Errno: protocol.Errno(resp.Errno), Msg: resp.Error}
+		return nil, resp, nil, &RemoteError{Errno: protocol.Errno(resp.Errno), Msg: resp.Error}
 	}
-	return st, resp, nil
+	return st, resp, nil, nil
 }
 
 // stream opens a stream on the current link. A link that turns out to be
 // dead is given up and the stream opened on the next one.
-func (s *Session) stream() (*smux.Stream, error) {
+func (s *Session) stream() (*Stream, error) {
 	for {
 		l, err := s.link()
 		if err != nil {
@@ -54,7 +71,7 @@ func (s *Session) stream() (*smux.Stream, error) {
 		}
 		st, err := l.smux.OpenStream()
 		if err == nil {
-			return st, nil
+			return &Stream{Stream: st, link: l}, nil
 		}
 		// Every OpenStream failure (closed session, failed write of the SYN,
 		// stream ids exhausted) means this link is of no more use.
@@ -63,13 +80,13 @@ func (s *Session) stream() (*smux.Stream, error) {
 }
 
 // Dial connects to addr from the pod; the stream is the connection.
-func (s *Session) Dial(addr netip.AddrPort, timeout time.Duration) (*smux.Stream, error) {
+func (s *Session) Dial(addr netip.AddrPort, timeout time.Duration) (*Stream, error) {
 	st, _, err := s.open(protocol.Request{Kind: protocol.KindDial, Address: addr.String(), Timeout: timeout.Milliseconds()})
 	return st, err
 }
 
 // UDP opens a datagram flow to addr from the pod.
-func (s *Session) UDP(addr netip.AddrPort) (*smux.Stream, error) {
+func (s *Session) UDP(addr netip.AddrPort) (*Stream, error) {
 	st, _, err := s.open(protocol.Request{Kind: protocol.KindUDP, Address: addr.String()})
 	return st, err
 }
@@ -115,7 +132,7 @@ func (s *Session) Tree(path string, fn func(e protocol.TreeEntry, r io.Reader) e
 
 // Incoming asks the agent to serve the pod's port to this session. The
 // returned stream keeps the redirect alive; closing it removes the redirect.
-func (s *Session) Incoming(port int, mode string, filters []protocol.HTTPFilter) (*smux.Stream, error) {
+func (s *Session) Incoming(port int, mode string, filters []protocol.HTTPFilter) (*Stream, error) {
 	st, _, err := s.open(protocol.Request{Kind: protocol.KindIncoming, Port: port, Mode: mode, Filters: filters})
 	return st, err
 }
@@ -123,16 +140,17 @@ func (s *Session) Incoming(port int, mode string, filters []protocol.HTTPFilter)
 // AcceptIncoming waits for the next connection the agent hands over. It
 // fails when the link drops; after a reconnect the owner asks for its
 // redirects again (Options.Reconnected).
-func (s *Session) AcceptIncoming() (*smux.Stream, protocol.IncomingConn, error) {
+func (s *Session) AcceptIncoming() (*Stream, protocol.IncomingConn, error) {
 	l, err := s.link()
 	if err != nil {
 		return nil, protocol.IncomingConn{}, err
 	}
-	st, err := l.smux.AcceptStream()
+	sst, err := l.smux.AcceptStream()
 	if err != nil {
 		s.lost(l) // the next call waits for the new link
 		return nil, protocol.IncomingConn{}, err
 	}
+	st := &Stream{Stream: sst, link: l}
 	var hdr protocol.IncomingConn
 	if err := protocol.Read(st, &hdr); err != nil {
 		st.Close()

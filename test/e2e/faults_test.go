@@ -64,3 +64,28 @@ func TestDroppedPortForwardReconnects(t *testing.T) {
 		t.Errorf("reconnect made a new agent (%v -> %v); the running one should be found again", agentsBefore, after)
 	}
 }
+
+// TestStealIsRestoredAfterADroppedPortForward: the agent removes the pod's
+// redirect when it loses the session; after the reconnect the plugin asks for
+// it again, and the pod's port is stolen to the local program once more.
+func TestStealIsRestoredAfterADroppedPortForward(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	stolen := func() bool {
+		return strings.Contains(fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/stolen"), `"local":true`)
+	}
+	if !stolen() {
+		t.Fatal("not stolen before the drop")
+	}
+
+	dropLaptopConnections(t)
+
+	waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.err(), "steal again: the pod's port 8080") },
+		func() string { return "the redirect was not made again:\n" + s.err() })
+	if !stolen() {
+		t.Fatalf("not stolen after the reconnect:\n%s", s.err())
+	}
+	s.stop(t)
+	checkRestored(t, target.name, target.ip)
+}
