@@ -39,11 +39,12 @@ func serveIncoming(ctx context.Context, cfg Config, sess *smux.Session, st *smux
 		return
 	}
 	defer ln.Close()
-	if err := rd.add(req.Port, ln.Addr().(*net.TCPAddr).Port); err != nil {
+	agentPort := ln.Addr().(*net.TCPAddr).Port
+	if err := rd.add(req.Port, agentPort); err != nil {
 		_ = protocol.Write(st, protocol.Response{Error: err.Error()})
 		return
 	}
-	defer rd.remove(req.Port)
+	defer rd.remove(req.Port, agentPort)
 	cfg.Logger.Info("incoming on", zap.Int("port", req.Port), zap.String("mode", req.Mode))
 	defer cfg.Logger.Info("incoming off", zap.Int("port", req.Port))
 	if err := protocol.Write(st, protocol.Response{}); err != nil {

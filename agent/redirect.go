@@ -49,6 +49,9 @@ func removeStaleRedirects() {
 	_ = c.Flush()
 }
 
+// add redirects podPort to agentPort. A port another session holds is taken
+// over: that is a plugin reconnecting after its port-forward dropped, before
+// this agent noticed the old session was gone.
 func (r *redirects) add(podPort, agentPort int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -56,14 +59,22 @@ func (r *redirects) add(podPort, agentPort int) error {
 	if err != nil {
 		return err
 	}
-	if r.table == nil {
+	created := r.table == nil
+	if created {
 		r.create(c)
+	}
+	if old, held := r.ports[podPort]; held {
+		if err := c.SetDeleteElements(r.set, []nftables.SetElement{element(podPort, old)}); err != nil {
+			return err
+		}
 	}
 	if err := c.SetAddElements(r.set, []nftables.SetElement{element(podPort, agentPort)}); err != nil {
 		return err
 	}
 	if err := c.Flush(); err != nil {
-		r.table, r.set = nil, nil
+		if created {
+			r.table, r.set = nil, nil
+		}
 		if errors.Is(err, unix.EPERM) {
 			return errNoNetAdmin
 		}
@@ -123,12 +134,12 @@ func (r *redirects) renew(stop chan struct{}) {
 	}
 }
 
-// remove deletes the port's redirect, and the table with the last one.
-func (r *redirects) remove(podPort int) {
+// remove deletes the port's redirect to agentPort, and the table with the
+// last one. A redirect another session took over is not this one's to remove.
+func (r *redirects) remove(podPort, agentPort int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	agentPort, ok := r.ports[podPort]
-	if !ok {
+	if r.ports[podPort] != agentPort || r.table == nil {
 		return
 	}
 	delete(r.ports, podPort)

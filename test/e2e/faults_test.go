@@ -5,6 +5,7 @@ package e2e
 import (
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,6 +79,7 @@ func TestStealIsRestoredAfterADroppedPortForward(t *testing.T) {
 	if !stolen() {
 		t.Fatal("not stolen before the drop")
 	}
+	agent := agentWithNetAdmin(t, target.name)
 
 	dropLaptopConnections(t)
 
@@ -88,4 +90,9 @@ func TestStealIsRestoredAfterADroppedPortForward(t *testing.T) {
 	}
 	s.stop(t)
 	checkRestored(t, target.name, target.ip)
+	// The same agent served both links, and the old session's end, noticed
+	// after the new one took the port over, did not break it.
+	if err := syscall.Kill(agent, 0); err != nil {
+		t.Fatalf("the agent that served the steal is gone after the reconnect: %v", err)
+	}
 }

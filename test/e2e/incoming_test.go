@@ -296,6 +296,7 @@ func agentWithNetAdmin(t *testing.T, pod string) int {
 
 // TestIncomingAgentCrashRestoresThePod: an agent killed outright cannot clean
 // up; its redirect expires unless renewed, and the pod's app answers again.
+// The plugin goes too (a live one would start a new agent and steal again).
 func TestIncomingAgentCrashRestoresThePod(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
@@ -303,13 +304,15 @@ func TestIncomingAgentCrashRestoresThePod(t *testing.T) {
 	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/before"); !strings.Contains(out, `"local":true`) {
 		t.Fatalf("not stolen before the crash: %s", out)
 	}
+	_ = s.cmd.Process.Signal(syscall.SIGSTOP)
 	if err := syscall.Kill(agentWithNetAdmin(t, target.name), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
 	waitFor(t, 30*time.Second, func() bool {
 		out, _, _ := runSplit(t, time.Minute, filepath.Join(repoRoot(t), "test", "cluster", "kubectl"),
 			"exec", "toolbox", "-c", "sh", "--", "timeout", "3", "wget", "-qO-", "http://"+target.ip+":8080/after-crash")
 		return strings.Contains(out, `"pod":"`+target.name+`"`)
 	}, func() string { return "the pod's app never answered again; tables:\n" + podNetnsTables(t, target.name) })
-	s.stop(t)
 }
