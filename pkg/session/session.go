@@ -138,7 +138,11 @@ func (s *Session) reconnect(since time.Time) {
 			close(s.up)
 			s.mu.Unlock()
 			go s.watch(l)
-			s.opts.Progress(fmt.Sprintf("reconnected to the agent (%d attempts, %s)", attempt, time.Since(since).Round(time.Millisecond)))
+			tries := "1 attempt"
+			if attempt > 1 {
+				tries = fmt.Sprintf("%d attempts", attempt)
+			}
+			s.opts.Progress(fmt.Sprintf("reconnected to the agent (%s, %s)", tries, time.Since(since).Round(time.Millisecond)))
 			if s.opts.Reconnected != nil {
 				s.opts.Reconnected()
 			}

@@ -96,3 +96,35 @@ func TestStealIsRestoredAfterADroppedPortForward(t *testing.T) {
 		t.Fatalf("the agent that served the steal is gone after the reconnect: %v", err)
 	}
 }
+
+// TestKilledAgentIsReplaced: the agent dies mid-session (OOM-killed, say);
+// the connection in flight is reset, the plugin starts a new agent, and the
+// program's new connections go through the pod again.
+func TestKilledAgentIsReplaced(t *testing.T) {
+	netprobe, _, _ := programs(t)
+	target, _ := echoPods(t)
+	s := startPlugin(t, "pod/"+target.name, "--", netprobe, "reconnect", "echo:9000", "http://echo/after-kill")
+	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
+		func() string { return s.out() + s.err() })
+	agentsBefore := ephemeralNames(t, target.name)
+
+	if err := syscall.Kill(agentPID(t, target.name, false), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+
+	waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.out(), "inflight ended") },
+		func() string { return "the in-flight connection hung:\n" + s.out() + s.err() })
+	if !strings.Contains(s.out(), "inflight ended: reset") {
+		t.Errorf("in-flight connection: want a reset, got:\n%s", s.out())
+	}
+	waitFor(t, 120*time.Second, func() bool { return strings.Contains(s.out(), "after: ") },
+		func() string { return "no request worked after the kill:\n" + s.out() + s.err() })
+	line := s.out()[strings.Index(s.out(), "after: ")+len("after: "):]
+	checkCaller(t, strings.SplitN(line, "\n", 2)[0], target.name, target.ip)
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("plugin: %v\n%s", err, s.err())
+	}
+	if after := ephemeralNames(t, target.name); len(after) != len(agentsBefore)+1 {
+		t.Errorf("want one new agent after the kill: %v -> %v\n%s", agentsBefore, after, s.err())
+	}
+}

@@ -258,9 +258,16 @@ func TestIncomingPlainTCPMirrorAndSteal(t *testing.T) {
 	}
 }
 
-// agentWithNetAdmin finds, on this machine, the pod's agent process that holds
+// agentWithNetAdmin finds, on this machine, the pid of the pod's agent with
 // NET_ADMIN (the one serving incoming traffic).
 func agentWithNetAdmin(t *testing.T, pod string) int {
+	t.Helper()
+	return agentPID(t, pod, true)
+}
+
+// agentPID finds, on this machine, the pid of a live agent of the pod, with
+// NET_ADMIN or without.
+func agentPID(t *testing.T, pod string, netAdmin bool) int {
 	t.Helper()
 	p, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
 	if err != nil {
@@ -282,7 +289,7 @@ func agentWithNetAdmin(t *testing.T, pod string) int {
 			if hex, ok := strings.CutPrefix(line, "CapEff:\t"); ok {
 				var caps uint64
 				fmt.Sscanf(hex, "%x", &caps)
-				if caps&(1<<12) != 0 { // CAP_NET_ADMIN
+				if (caps&(1<<12) != 0) == netAdmin { // CAP_NET_ADMIN
 					var pid int
 					fmt.Sscanf(filepath.Base(dir), "%d", &pid)
 					return pid
@@ -290,7 +297,7 @@ func agentWithNetAdmin(t *testing.T, pod string) int {
 			}
 		}
 	}
-	t.Fatalf("no agent with NET_ADMIN in pod %s on this machine", pod)
+	t.Fatalf("no agent (NET_ADMIN %v) in pod %s on this machine", netAdmin, pod)
 	return 0
 }
 
