@@ -98,15 +98,15 @@ func TestStealIsRestoredAfterADroppedPortForward(t *testing.T) {
 }
 
 // TestKilledAgentIsReplaced: the agent dies mid-session (OOM-killed, say);
-// the connection in flight is reset, the plugin starts a new agent, and the
-// program's new connections go through the pod again.
+// the connection in flight is reset, the plugin finds another live agent of
+// the pod or starts a new one, and the program's new connections go through
+// the pod again.
 func TestKilledAgentIsReplaced(t *testing.T) {
 	netprobe, _, _ := programs(t)
 	target, _ := echoPods(t)
 	s := startPlugin(t, "pod/"+target.name, "--", netprobe, "reconnect", "echo:9000", "http://echo/after-kill")
 	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
 		func() string { return s.out() + s.err() })
-	agentsBefore := ephemeralNames(t, target.name)
 
 	if err := syscall.Kill(agentPID(t, target.name, false), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -124,7 +124,8 @@ func TestKilledAgentIsReplaced(t *testing.T) {
 	if err := s.cmd.Wait(); err != nil {
 		t.Fatalf("plugin: %v\n%s", err, s.err())
 	}
-	if after := ephemeralNames(t, target.name); len(after) != len(agentsBefore)+1 {
-		t.Errorf("want one new agent after the kill: %v -> %v\n%s", agentsBefore, after, s.err())
+	// Another live agent of the pod, or a new one: never the dead one.
+	if !strings.Contains(s.err(), "reconnected to the agent") {
+		t.Errorf("no reconnect after the kill:\n%s", s.err())
 	}
 }
