@@ -130,7 +130,8 @@ type runningAgent struct {
 }
 
 // FindRunningAgent returns a live agent for the target container with the
-// wanted image (and NET_ADMIN when needed), if the pod has one.
+// wanted image and capability tier, if the pod has one: a session without
+// incoming traffic never runs on an agent that holds NET_ADMIN.
 func FindRunningAgent(pod *corev1.Pod, target, image string, needNetAdmin bool) (runningAgent, bool) {
 	running := map[string]bool{}
 	for _, st := range pod.Status.EphemeralContainerStatuses {
@@ -138,7 +139,7 @@ func FindRunningAgent(pod *corev1.Pod, target, image string, needNetAdmin bool) 
 	}
 	for _, ec := range pod.Spec.EphemeralContainers {
 		a, ok := parseAgent(ec)
-		if ok && running[a.Name] && a.Target == target && a.Image == image && (a.NetAdmin || !needNetAdmin) {
+		if ok && running[a.Name] && a.Target == target && a.Image == image && a.NetAdmin == needNetAdmin {
 			return a, true
 		}
 	}

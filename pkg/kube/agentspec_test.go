@@ -98,6 +98,17 @@ func TestFindRunningAgentAndPort(t *testing.T) {
 	if _, ok := FindRunningAgent(pod, "app", "agent:v1", true); ok {
 		t.Fatal("an agent without NET_ADMIN must not be reused for incoming traffic")
 	}
+	admin := agent("mirror-agent-admin", "app", "agent:v1", "47005")
+	admin.SecurityContext = &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN", "NET_RAW"}}}
+	withAdmin := pod.DeepCopy()
+	withAdmin.Spec.EphemeralContainers = []corev1.EphemeralContainer{admin}
+	withAdmin.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: "mirror-agent-admin", State: running}}
+	if got, ok := FindRunningAgent(withAdmin, "app", "agent:v1", true); !ok || got.Name != "mirror-agent-admin" {
+		t.Fatalf("the agent with NET_ADMIN was not found for incoming traffic: %+v", got)
+	}
+	if _, ok := FindRunningAgent(withAdmin, "app", "agent:v1", false); ok {
+		t.Fatal("a session without incoming traffic must not run on an agent holding NET_ADMIN")
+	}
 	// Ports 47000 (declared), 47001-47003 (agents) are taken; 47004 belongs to a
 	// container that is not ours and is not counted.
 	if p := AgentPort(pod, func(int) int { return 0 }); p != 47004 {

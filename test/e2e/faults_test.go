@@ -3,12 +3,18 @@
 package e2e
 
 import (
+	"context"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -108,7 +114,7 @@ func TestKilledAgentIsReplaced(t *testing.T) {
 	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
 		func() string { return s.out() + s.err() })
 
-	if err := syscall.Kill(agentPID(t, target.name, false), syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(servingAgentPID(t, target.name, s.err()), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 
@@ -128,4 +134,37 @@ func TestKilledAgentIsReplaced(t *testing.T) {
 	if !strings.Contains(s.err(), "reconnected to the agent") {
 		t.Errorf("no reconnect after the kill:\n%s", s.err())
 	}
+}
+
+// servingAgentPID finds, on this machine, the pid of the agent the plugin
+// last named on stderr ("reusing agent X", "starting agent X").
+func servingAgentPID(t *testing.T, pod, stderr string) int {
+	t.Helper()
+	names := regexp.MustCompile(`agent (mirror-agent-[0-9a-f]+)`).FindAllStringSubmatch(stderr, -1)
+	if len(names) == 0 {
+		t.Fatalf("the plugin named no agent:\n%s", stderr)
+	}
+	name := names[len(names)-1][1]
+	p, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, st := range p.Status.EphemeralContainerStatuses {
+		if st.Name == name {
+			_, id, _ = strings.Cut(st.ContainerID, "://")
+		}
+	}
+	if id == "" {
+		t.Fatalf("agent %s has no container in pod %s", name, pod)
+	}
+	cgroups, _ := filepath.Glob("/proc/[0-9]*/cgroup")
+	for _, cg := range cgroups {
+		if b, _ := os.ReadFile(cg); strings.Contains(string(b), id) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(cg)))
+			return pid
+		}
+	}
+	t.Fatalf("no process of agent %s (%s) on this machine", name, id)
+	return 0
 }
