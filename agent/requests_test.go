@@ -6,7 +6,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/xtaci/smux"
 
@@ -142,6 +144,41 @@ func TestFileStaysInsideTheTargetsRoot(t *testing.T) {
 		resp := readTargetFile(proc, 9, tc.path)
 		if string(resp.Data) != tc.want || resp.Errno != tc.errno {
 			t.Errorf("%s: got data %q errno %q (%s), want %q %q", tc.path, resp.Data, resp.Errno, resp.Error, tc.want, tc.errno)
+		}
+	}
+}
+
+// TestUDPFlowEndsWithItsStream: closing the flow's stream ends both of the
+// agent's loops (a reader left spinning on the closed socket burned the
+// agent's CPU), and an ICMP port unreachable does not end a flow.
+func TestUDPFlowEndsWithItsStream(t *testing.T) {
+	closed, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.LocalAddr().String()
+	closed.Close() // nothing listens there: sends draw ICMP port unreachable
+	sess := session(t)
+	settle := func() int { time.Sleep(100 * time.Millisecond); return runtime.NumGoroutine() }
+	before := settle()
+	st, resp := request(t, sess, protocol.Request{Kind: protocol.KindUDP, Address: closedAddr})
+	if resp.Error != "" {
+		t.Fatal(resp.Error)
+	}
+	for i := 0; i < 3; i++ {
+		if err := protocol.WriteDatagram(st, []byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if settle() <= before {
+		t.Fatal("the flow ended on an ICMP port unreachable")
+	}
+	st.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for settle() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after the flow's stream closed, %d before it", runtime.NumGoroutine(), before)
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"errors"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/xtaci/smux"
@@ -35,11 +37,11 @@ func serveUDP(st *smux.Stream, req protocol.Request) {
 		for {
 			_ = c.SetReadDeadline(time.Now().Add(udpIdle))
 			n, err := c.Read(buf)
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				continue // an ICMP port unreachable surfaces here: keep the flow
+			}
 			if err != nil {
-				if ne, ok := err.(net.Error); ok && !ne.Timeout() {
-					continue // ICMP errors (port unreachable) surface here: keep the flow
-				}
-				return
+				return // idle, or the socket closed when the stream ended
 			}
 			if protocol.WriteDatagram(st, buf[:n]) != nil {
 				return
