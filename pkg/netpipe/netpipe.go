@@ -5,6 +5,7 @@ package netpipe
 import (
 	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 )
 
@@ -30,11 +31,7 @@ func Join(a, b HalfCloser, aToB, bToA *atomic.Int64) {
 }
 
 func copyHalf(dst, src HalfCloser, n *atomic.Int64, done chan<- struct{}) {
-	var r io.Reader = src
-	if n != nil {
-		r = counter{src, n}
-	}
-	if _, err := io.Copy(dst, r); err == nil {
+	if err := copyGrowing(dst, src, n); err == nil {
 		_ = dst.CloseWrite()
 	} else {
 		if tc, ok := dst.(*net.TCPConn); ok {
@@ -45,14 +42,45 @@ func copyHalf(dst, src HalfCloser, n *atomic.Int64, done chan<- struct{}) {
 	done <- struct{}{}
 }
 
-// counter counts bytes as they are read, so totals are live.
-type counter struct {
-	r io.Reader
-	n *atomic.Int64
-}
+// Buffer sizes: a connection starts small (a thousand idle ones must stay
+// cheap) and moves to a big buffer once a read fills the small one, so bulk
+// transfers cross in fewer, larger reads and writes.
+const (
+	smallBuffer = 32 << 10
+	bigBuffer   = 512 << 10
+)
 
-func (c counter) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n.Add(int64(n))
-	return n, err
+var bigBuffers = sync.Pool{New: func() any { b := make([]byte, bigBuffer); return &b }}
+
+// copyGrowing copies src to dst until EOF (nil) or an error, adding the
+// bytes to n (when set) as they are read, so totals are live.
+func copyGrowing(dst io.Writer, src io.Reader, n *atomic.Int64) error {
+	buf := make([]byte, smallBuffer)
+	var big *[]byte
+	defer func() {
+		if big != nil {
+			bigBuffers.Put(big)
+		}
+	}()
+	for {
+		nr, err := src.Read(buf)
+		if nr > 0 {
+			if n != nil {
+				n.Add(int64(nr))
+			}
+			if _, werr := dst.Write(buf[:nr]); werr != nil {
+				return werr
+			}
+			if nr == len(buf) && big == nil {
+				big = bigBuffers.Get().(*[]byte)
+				buf = *big
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -18,6 +19,10 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/agent"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
+
+// agentMemoryLimit is a soft limit: the garbage collector works harder near
+// it, it never refuses an allocation.
+const agentMemoryLimit = 32 << 20
 
 func main() {
 	cfg := agent.Config{}
@@ -39,6 +44,11 @@ func main() {
 		os.Exit(1)
 	}
 	cfg.Logger = logger
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The agent lives in the user's pod: after a burst (a bulk transfer
+		// fills smux's buffers) give the memory back rather than keep it.
+		debug.SetMemoryLimit(agentMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := agent.Run(ctx, cfg); err != nil {
