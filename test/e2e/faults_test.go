@@ -36,27 +36,27 @@ func dropLaptopConnections(t *testing.T) {
 	}
 }
 
-// TestDroppedPortForwardReconnects: when the port-forward drops mid-session,
-// a connection in flight is reset (not left hanging), the plugin reconnects
-// to the same agent, and the program's new connections and DNS lookups go
-// through the pod again.
-func TestDroppedPortForwardReconnects(t *testing.T) {
+// survivesFault runs a program that holds a connection through the pod,
+// injects the fault, and checks what the program sees: the connection in
+// flight is reset (not left hanging), and after the plugin reconnects a new
+// request (DNS and TCP) answers from the target pod. It returns the ended run.
+func survivesFault(t *testing.T, path string, fault func(s *session, pod string)) *session {
+	t.Helper()
 	netprobe, _, _ := programs(t)
 	target, _ := echoPods(t)
-	s := startPlugin(t, "pod/"+target.name, "--", netprobe, "reconnect", "echo:9000", "http://echo/after-drop")
+	s := startPlugin(t, "pod/"+target.name, "--", netprobe, "reconnect", "echo:9000", "http://echo/"+path)
 	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
 		func() string { return s.out() + s.err() })
-	agentsBefore := ephemeralNames(t, target.name)
 
-	dropLaptopConnections(t)
+	fault(s, target.name)
 
 	waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.out(), "inflight ended") },
 		func() string { return "the in-flight connection hung:\n" + s.out() + s.err() })
 	if !strings.Contains(s.out(), "inflight ended: reset") {
 		t.Errorf("in-flight connection: want a reset, got:\n%s", s.out())
 	}
-	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "after: ") },
-		func() string { return "no request worked after the drop:\n" + s.out() + s.err() })
+	waitFor(t, 120*time.Second, func() bool { return strings.Contains(s.out(), "after: ") },
+		func() string { return "no request worked after the fault:\n" + s.out() + s.err() })
 	line := s.out()[strings.Index(s.out(), "after: ")+len("after: "):]
 	checkCaller(t, strings.SplitN(line, "\n", 2)[0], target.name, target.ip)
 	if err := s.cmd.Wait(); err != nil {
@@ -67,7 +67,19 @@ func TestDroppedPortForwardReconnects(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, s.err())
 		}
 	}
-	if after := ephemeralNames(t, target.name); len(after) != len(agentsBefore) {
+	return s
+}
+
+// TestDroppedPortForwardReconnects: the port-forward drops mid-session; the
+// plugin finds the same agent again (no new ephemeral container).
+func TestDroppedPortForwardReconnects(t *testing.T) {
+	var pod string
+	var agentsBefore []string
+	survivesFault(t, "after-drop", func(_ *session, p string) {
+		pod, agentsBefore = p, ephemeralNames(t, p)
+		dropLaptopConnections(t)
+	})
+	if after := ephemeralNames(t, pod); len(after) != len(agentsBefore) {
 		t.Errorf("reconnect made a new agent (%v -> %v); the running one should be found again", agentsBefore, after)
 	}
 }
@@ -104,36 +116,13 @@ func TestStealIsRestoredAfterADroppedPortForward(t *testing.T) {
 }
 
 // TestKilledAgentIsReplaced: the agent dies mid-session (OOM-killed, say);
-// the connection in flight is reset, the plugin finds another live agent of
-// the pod or starts a new one, and the program's new connections go through
-// the pod again.
+// the plugin finds another live agent of the pod or starts a new one.
 func TestKilledAgentIsReplaced(t *testing.T) {
-	netprobe, _, _ := programs(t)
-	target, _ := echoPods(t)
-	s := startPlugin(t, "pod/"+target.name, "--", netprobe, "reconnect", "echo:9000", "http://echo/after-kill")
-	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
-		func() string { return s.out() + s.err() })
-
-	if err := syscall.Kill(servingAgentPID(t, target.name, s.err()), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-
-	waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.out(), "inflight ended") },
-		func() string { return "the in-flight connection hung:\n" + s.out() + s.err() })
-	if !strings.Contains(s.out(), "inflight ended: reset") {
-		t.Errorf("in-flight connection: want a reset, got:\n%s", s.out())
-	}
-	waitFor(t, 120*time.Second, func() bool { return strings.Contains(s.out(), "after: ") },
-		func() string { return "no request worked after the kill:\n" + s.out() + s.err() })
-	line := s.out()[strings.Index(s.out(), "after: ")+len("after: "):]
-	checkCaller(t, strings.SplitN(line, "\n", 2)[0], target.name, target.ip)
-	if err := s.cmd.Wait(); err != nil {
-		t.Fatalf("plugin: %v\n%s", err, s.err())
-	}
-	// Another live agent of the pod, or a new one: never the dead one.
-	if !strings.Contains(s.err(), "reconnected to the agent") {
-		t.Errorf("no reconnect after the kill:\n%s", s.err())
-	}
+	survivesFault(t, "after-kill", func(s *session, pod string) {
+		if err := syscall.Kill(servingAgentPID(t, pod, s.err()), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // servingAgentPID finds, on this machine, the pid of the agent the plugin
