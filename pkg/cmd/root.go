@@ -77,6 +77,11 @@ func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []str
 		return 0
 	case errors.As(err, &exit):
 		return exit.Code
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		// Ctrl-C (or SIGTERM) before the program started: nothing to report
+		// but that, and the shell's code for an interrupt.
+		fmt.Fprintln(streams.ErrOut, "kubectl mirror: interrupted before the program started")
+		return 130
 	default:
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 		return 1

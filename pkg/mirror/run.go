@@ -134,6 +134,9 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 		})
 		defer in.Close()
 	}
+	if err := ctx.Err(); err != nil {
+		return tracer.Status{}, err // interrupted while setting up: do not start the program
+	}
 	status, err := runProgram(ctx, cfg, env, handler{out: out, files: files, in: in})
 	fetches, bytes := files.Stats()
 	summary := fmt.Sprintf("%s; %d remote file fetches (%d bytes)", out.Stats.String(), fetches, bytes)
@@ -287,6 +290,11 @@ func runProgram(ctx context.Context, cfg Config, env []string, h tracer.Handler)
 	}
 	stop := ForwardSignals(t.PID(), cfg.Stdin)
 	defer stop()
+	if ctx.Err() != nil {
+		// Interrupted while the program was being launched, before signals were
+		// passed on: pass this one on now.
+		_ = syscall.Kill(t.PID(), syscall.SIGINT)
+	}
 	return t.Wait()
 }
 

@@ -78,7 +78,9 @@ func newSession(ctx context.Context, l *Link, establish Establish, opts Options)
 		opts.Logger = zap.NewNop()
 	}
 	s := &Session{establish: establish, opts: opts, cur: l}
-	s.ctx, s.cancel = context.WithCancel(ctx)
+	// The session lives until Close: a Ctrl-C that the program survives (a
+	// REPL) cancels the plugin's context but must not stop reconnecting.
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go s.watch(l)
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -156,4 +157,55 @@ func servingAgentPID(t *testing.T, pod, stderr string) int {
 	}
 	t.Fatalf("no process of agent %s (%s) on this machine", name, id)
 	return 0
+}
+
+// TestCtrlCAtEveryStartupPhase: SIGINT at several moments after the plugin
+// started talking (resolving, reaching the agent, fetching files, launching
+// the program) ends the run with the interrupt's code and one plain line,
+// and leaves no process of the program behind.
+func TestCtrlCAtEveryStartupPhase(t *testing.T) {
+	const marker = "31.4159" // sleep's argument, to find a leaked program
+	for _, delay := range []time.Duration{0, 20 * time.Millisecond, 60 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond} {
+		s := startPlugin(t, "deploy/echo", "--", "sleep", marker)
+		waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.err(), "target ") },
+			func() string { return s.err() })
+		time.Sleep(delay)
+		_ = s.cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { done <- s.cmd.Wait() }()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("after %s: the plugin did not end on SIGINT:\n%s", delay, s.err())
+		}
+		code := -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != 130 {
+			t.Errorf("after %s: exit %d (%v), want 130:\n%s", delay, code, err, s.err())
+		}
+		if strings.Contains(s.err(), "error:") || strings.Contains(s.err(), "goroutine ") {
+			t.Errorf("after %s: more than a plain line:\n%s", delay, s.err())
+		}
+		if pids := processesWithArg(marker); len(pids) > 0 {
+			t.Fatalf("after %s: the program outlived the plugin: %v", delay, pids)
+		}
+	}
+}
+
+// processesWithArg lists the processes on this machine with arg in argv.
+func processesWithArg(arg string) []string {
+	var pids []string
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, cl := range cmdlines {
+		b, _ := os.ReadFile(cl)
+		for _, a := range strings.Split(string(b), "\x00") {
+			if a == arg {
+				pids = append(pids, filepath.Base(filepath.Dir(cl)))
+			}
+		}
+	}
+	return pids
 }
