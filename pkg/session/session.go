@@ -62,11 +62,6 @@ func New(ctx context.Context, establish Establish, opts Options) (*Session, erro
 	return newSession(ctx, l, establish, opts), nil
 }
 
-// Single wraps one link that is never replaced (tests, one-shot tools).
-func Single(l *Link) *Session {
-	return newSession(context.Background(), l, nil, Options{})
-}
-
 func newSession(ctx context.Context, l *Link, establish Establish, opts Options) *Session {
 	if opts.Wait == 0 {
 		opts.Wait = 30 * time.Second
@@ -111,11 +106,6 @@ func (s *Session) lost(l *Link) {
 		return
 	}
 	s.cur = nil
-	if s.establish == nil {
-		s.closed = true
-		s.mu.Unlock()
-		return
-	}
 	s.up = make(chan struct{})
 	s.mu.Unlock()
 	l.Close()
