@@ -22,9 +22,12 @@ type AgentOptions struct {
 	PullPolicy     corev1.PullPolicy
 	IdleTimeout    time.Duration
 	StartupTimeout time.Duration
-	NetAdmin       bool         // for incoming traffic
-	Avoid          string       // an agent not to reuse (it did not answer)
-	Progress       func(string) // one line per step; nil: quiet
+	NetAdmin       bool   // for incoming traffic
+	Avoid          string // an agent not to reuse (it did not answer)
+	// MayStart, when set, is asked before a new agent is injected; false
+	// makes EnsureAgent fail with ErrNoAgentNow instead.
+	MayStart func() bool
+	Progress func(string) // one line per step; nil: quiet
 }
 
 // Agent is a running agent the plugin can connect to.
@@ -37,6 +40,9 @@ type Agent struct {
 
 // ErrAgentStart is returned when the agent container does not come up.
 var ErrAgentStart = errors.New("agent did not start")
+
+// ErrNoAgentNow: no live agent to reuse, and starting one is not allowed now.
+var ErrNoAgentNow = errors.New("no live agent, and no new one may start yet")
 
 // EnsureAgent reuses a live agent for the target container, or injects a new
 // ephemeral container and waits until it runs. Ephemeral containers can never
@@ -58,6 +64,9 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 	if a, ok := FindRunningAgent(pod, target, o.Image, o.NetAdmin); ok {
 		progress(fmt.Sprintf("reusing agent %s", a.Name))
 		return Agent{Name: a.Name, Port: a.Port, Secret: a.Secret, Reused: true}, nil
+	}
+	if o.MayStart != nil && !o.MayStart() {
+		return Agent{}, ErrNoAgentNow
 	}
 	spec := AgentSpec{
 		Name:        agentName(randomHex(3)),

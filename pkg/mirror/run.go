@@ -92,8 +92,9 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	}
 	// A dropped port-forward is made again (the agent found again, or a new
 	// one started if it is gone); connections in flight on it are reset.
+	var outGate, inGate startGate
 	sess, err := session.New(ctx, func(ctx context.Context) (*session.Link, error) {
-		return connect(ctx, cfg, restCfg, cs, target, false)
+		return connect(ctx, cfg, restCfg, cs, target, false, outGate.mayStart)
 	}, session.Options{Progress: cfg.Progress, Logger: cfg.Logger})
 	if err != nil {
 		return tracer.Status{}, err
@@ -127,7 +128,7 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 			Mode: cfg.Incoming, Filters: cfg.HTTPFilters, Ports: cfg.IncomingPorts, PortMap: cfg.PortMap,
 			// Redirects need NET_ADMIN: an agent that has it, made only now.
 			Establish: func(ctx context.Context) (*session.Link, error) {
-				return connect(ctx, cfg, restCfg, cs, target, true)
+				return connect(ctx, cfg, restCfg, cs, target, true, inGate.mayStart)
 			},
 			Progress: cfg.Progress,
 			Logger:   cfg.Logger,
@@ -241,11 +242,11 @@ func resolve(ctx context.Context, cfg Config, cs kubernetes.Interface) (kube.Tar
 
 // connect reaches the pod's agent, starting one when none is usable. A reused
 // agent that refuses us (another release, or it just exited) is replaced.
-func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernetes.Interface, t kube.Target, netAdmin bool) (*session.Link, error) {
+func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernetes.Interface, t kube.Target, netAdmin bool, mayStart func() bool) (*session.Link, error) {
 	opts := kube.AgentOptions{
 		Image: cfg.Agent.Image, PullPolicy: cfg.Agent.PullPolicy,
 		IdleTimeout: cfg.Agent.IdleTimeout, StartupTimeout: cfg.Agent.StartupTimeout,
-		NetAdmin: netAdmin, Progress: cfg.Progress,
+		NetAdmin: netAdmin, Progress: cfg.Progress, MayStart: mayStart,
 	}
 	for attempt := 0; ; attempt++ {
 		agent, err := kube.EnsureAgent(ctx, cs, t.Pod, t.Container, opts)

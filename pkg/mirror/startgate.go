@@ -1,0 +1,34 @@
+package mirror
+
+import (
+	"sync"
+	"time"
+)
+
+// startGapAfterFirst is how long a session waits between starting agents
+// after its first one.
+const startGapAfterFirst = time.Minute
+
+// startGate lets a session start its first agent at once and a replacement
+// at most once a minute: ephemeral containers can never be removed, so a
+// port-forward that keeps failing must not fill the pod spec with agents.
+type startGate struct {
+	mu      sync.Mutex
+	started bool
+	last    time.Time
+	now     func() time.Time // tests; nil: time.Now
+}
+
+func (g *startGate) mayStart() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := time.Now
+	if g.now != nil {
+		now = g.now
+	}
+	if g.started && now().Sub(g.last) < startGapAfterFirst {
+		return false
+	}
+	g.started, g.last = true, now()
+	return true
+}
