@@ -87,3 +87,23 @@ func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []str
 		return 1
 	}
 }
+
+// options is a command's state in kubectl's Complete, Validate, Run shape.
+type options interface {
+	Complete(cmd *cobra.Command, args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// completeValidateRun is the RunE of a command with options o.
+func completeValidateRun(o options) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(cmd, args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
+}

@@ -128,15 +128,7 @@ when the session ends.`,
 
   # Send only cluster Services and one external host through the pod
   kubectl mirror run deploy/api --remote 10.96.0.0/12 --remote payments.internal:443 -- go run .`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: completeValidateRun(o),
 	}
 	o.AddFlags(c.Flags())
 	return c

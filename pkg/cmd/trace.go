@@ -46,15 +46,7 @@ closes the list. The exit code is COMMAND's.`,
 
   # JSON lines, for scripts
   kubectl mirror trace --json -- curl -s http://example.internal/`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: completeValidateRun(o),
 	}
 	o.AddFlags(c.Flags())
 	return c
