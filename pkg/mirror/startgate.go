@@ -13,22 +13,21 @@ const startGapAfterFirst = time.Minute
 // at most once a minute: ephemeral containers can never be removed, so a
 // port-forward that keeps failing must not fill the pod spec with agents.
 type startGate struct {
-	mu      sync.Mutex
-	started bool
-	last    time.Time
-	now     func() time.Time // tests; nil: time.Now
+	mu   sync.Mutex
+	last time.Time        // zero: no agent started yet
+	now  func() time.Time // tests; nil: time.Now
 }
 
 func (g *startGate) mayStart() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	now := time.Now
+	now := time.Now()
 	if g.now != nil {
-		now = g.now
+		now = g.now()
 	}
-	if g.started && now().Sub(g.last) < startGapAfterFirst {
+	if !g.last.IsZero() && now.Sub(g.last) < startGapAfterFirst {
 		return false
 	}
-	g.started, g.last = true, now()
+	g.last = now
 	return true
 }

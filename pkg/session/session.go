@@ -59,10 +59,6 @@ func New(ctx context.Context, establish Establish, opts Options) (*Session, erro
 	if err != nil {
 		return nil, err
 	}
-	return newSession(ctx, l, establish, opts), nil
-}
-
-func newSession(ctx context.Context, l *Link, establish Establish, opts Options) *Session {
 	if opts.Wait == 0 {
 		opts.Wait = 30 * time.Second
 	}
@@ -77,7 +73,7 @@ func newSession(ctx context.Context, l *Link, establish Establish, opts Options)
 	// REPL) cancels the plugin's context but must not stop reconnecting.
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go s.watch(l)
-	return s
+	return s, nil
 }
 
 // Agent is the welcome of the agent on the current link.
