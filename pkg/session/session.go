@@ -116,6 +116,13 @@ func (s *Session) reconnect(since time.Time) {
 	for attempt := 1; ; attempt++ {
 		l, err := s.establish(s.ctx)
 		if err == nil {
+			// Said before the link is in use, so the line precedes any traffic
+			// that the new link carries.
+			tries := "1 attempt"
+			if attempt > 1 {
+				tries = fmt.Sprintf("%d attempts", attempt)
+			}
+			s.opts.Progress(fmt.Sprintf("reconnected to the agent (%s, %s)", tries, time.Since(since).Round(time.Millisecond)))
 			s.mu.Lock()
 			if s.closed {
 				s.mu.Unlock()
@@ -126,11 +133,6 @@ func (s *Session) reconnect(since time.Time) {
 			close(s.up)
 			s.mu.Unlock()
 			go s.watch(l)
-			tries := "1 attempt"
-			if attempt > 1 {
-				tries = fmt.Sprintf("%d attempts", attempt)
-			}
-			s.opts.Progress(fmt.Sprintf("reconnected to the agent (%s, %s)", tries, time.Since(since).Round(time.Millisecond)))
 			if s.opts.Reconnected != nil {
 				s.opts.Reconnected()
 			}
