@@ -4,6 +4,7 @@ package agent
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -12,20 +13,29 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
 // Config is what the agent needs to run; main fills it from flags.
 type Config struct {
 	ListenAddr  string        // must be a loopback address: the port-forward reaches it, other pods cannot
-	IdleTimeout time.Duration // exit after this long with no open connection
-	Secret      string        // every session must present it
-	TargetPID   int           // the target container's process, as this agent's /proc numbers it
-	ProcRoot    string        // "/proc"; tests point it elsewhere
-	Logger      *zap.Logger
+	IdleTimeout time.Duration // exit after this long with no authenticated session
+	// AuthorizedKeys are the public keys whose holders may open a session:
+	// the user who started the agent.
+	AuthorizedKeys []ed25519.PublicKey
+	AuthTimeout    time.Duration // a connection must authenticate within it (protocol.AuthTimeout)
+	TargetPID      int           // the target container's process, as this agent's /proc numbers it
+	ProcRoot       string        // "/proc"; tests point it elsewhere
+	Logger         *zap.Logger
 }
 
-// ErrNoSecret is returned when the agent would accept anyone.
-var ErrNoSecret = errors.New("agent needs a session secret")
+// ErrNoKey is returned when the agent would accept nobody.
+var ErrNoKey = errors.New("agent needs an authorized key")
+
+// maxUnauthenticated bounds the connections that are still proving who they
+// are; more are closed at once, so a flood costs a bounded amount.
+const maxUnauthenticated = 64
 
 // ErrNotLoopback is returned when asked to listen anywhere but loopback.
 var ErrNotLoopback = errors.New("agent listens on loopback only")
@@ -39,8 +49,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if !ap.Addr().IsLoopback() {
 		return fmt.Errorf("%s: %w", cfg.ListenAddr, ErrNotLoopback)
 	}
-	if cfg.Secret == "" {
-		return ErrNoSecret
+	if len(cfg.AuthorizedKeys) == 0 {
+		return ErrNoKey
 	}
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = "/proc"
@@ -50,6 +60,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
+	}
+	if cfg.AuthTimeout == 0 {
+		cfg.AuthTimeout = protocol.AuthTimeout
 	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
@@ -66,10 +79,12 @@ func Run(ctx context.Context, cfg Config) error {
 		case <-ctx.Done():
 		case <-idle.expired():
 		}
+		cancel()
 		ln.Close()
 	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	preauth := make(chan struct{}, maxUnauthenticated)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -78,12 +93,42 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			return err
 		}
-		idle.begin()
+		select {
+		case preauth <- struct{}{}:
+		default:
+			cfg.Logger.Warn("too many unauthenticated connections; closing", zap.Stringer("peer", c.RemoteAddr()))
+			c.Close()
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if !authenticate(ctx, cfg, c) {
+				<-preauth
+				c.Close()
+				return
+			}
+			<-preauth
+			// Only an authenticated session keeps the agent alive.
+			idle.begin()
 			defer idle.end()
 			serveSession(ctx, cfg, c, rd)
 		}()
 	}
+}
+
+// authenticate runs the challenge on the raw connection, before anything
+// else is read from it, within cfg.AuthTimeout.
+func authenticate(ctx context.Context, cfg Config, c net.Conn) bool {
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	_ = c.SetDeadline(time.Now().Add(cfg.AuthTimeout))
+	who, err := protocol.ServerAuth(c, cfg.AuthorizedKeys)
+	_ = c.SetDeadline(time.Time{})
+	if err != nil {
+		cfg.Logger.Info("connection refused", zap.Stringer("peer", c.RemoteAddr()), zap.Error(err))
+		return false
+	}
+	cfg.Logger.Debug("authenticated", zap.String("key", protocol.EncodeKey(who)))
+	return true
 }

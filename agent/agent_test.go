@@ -2,14 +2,37 @@ package agent
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
+// The agent's user, and somebody else.
+var userKey, otherKey = genKey(), genKey()
+
+func genKey() ed25519.PrivateKey {
+	_, k, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+func userKeys() []ed25519.PublicKey { return []ed25519.PublicKey{userKey.Public().(ed25519.PublicKey)} }
+
+func TestRunRefusesNoKey(t *testing.T) {
+	err := Run(context.Background(), Config{ListenAddr: "127.0.0.1:0", IdleTimeout: time.Second})
+	if !errors.Is(err, ErrNoKey) {
+		t.Fatalf("got %v, want ErrNoKey", err)
+	}
+}
+
 func TestRunRefusesNonLoopback(t *testing.T) {
-	err := Run(context.Background(), Config{ListenAddr: "0.0.0.0:0", IdleTimeout: time.Second, Secret: "x"})
+	err := Run(context.Background(), Config{ListenAddr: "0.0.0.0:0", IdleTimeout: time.Second, AuthorizedKeys: userKeys()})
 	if !errors.Is(err, ErrNotLoopback) {
 		t.Fatalf("got %v, want ErrNotLoopback", err)
 	}
@@ -29,17 +52,10 @@ func TestExitsWhenIdleButNotWhileConnected(t *testing.T) {
 	addr := freeAddr(t)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), Config{ListenAddr: addr, IdleTimeout: 200 * time.Millisecond, Secret: "x"})
+		done <- Run(context.Background(), Config{ListenAddr: addr, IdleTimeout: 200 * time.Millisecond, AuthorizedKeys: userKeys()})
 	}()
-	var c net.Conn
-	var err error
-	for i := 0; i < 50; i++ {
-		if c, err = net.Dial("tcp", addr); err == nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err != nil {
+	c := dialAgent(t, addr)
+	if err := protocol.ClientAuth(c, userKey); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -23,7 +23,7 @@ func session(t *testing.T) *smux.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := protocol.ClientHandshake(control, "test", "s3cret"); err != nil {
+	if _, err := protocol.ClientHandshake(control, "test"); err != nil {
 		t.Fatal(err)
 	}
 	return sess

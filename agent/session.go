@@ -11,7 +11,7 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
 
-// serveSession runs one plugin session on c: handshake on the first stream,
+// serveSession runs one authenticated plugin session on c: handshake on the first stream,
 // then one goroutine per request stream, until the control stream closes.
 func serveSession(ctx context.Context, cfg Config, c net.Conn, rd *redirects) {
 	log := cfg.Logger.With(zap.String("peer", c.RemoteAddr().String()))
@@ -27,7 +27,7 @@ func serveSession(ctx context.Context, cfg Config, c net.Conn, rd *redirects) {
 	if err != nil {
 		return
 	}
-	hello, err := protocol.ServerHandshake(control, version.Version, cfg.Secret)
+	hello, err := protocol.ServerHandshake(control, version.Version)
 	if err != nil {
 		log.Info("session refused", zap.Error(err))
 		return

@@ -29,7 +29,7 @@ func startAgent(t *testing.T, environ string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Config{ListenAddr: addr, IdleTimeout: time.Minute, Secret: "s3cret", TargetPID: 7, ProcRoot: proc})
+		done <- Run(ctx, Config{ListenAddr: addr, IdleTimeout: time.Minute, AuthorizedKeys: userKeys(), TargetPID: 7, ProcRoot: proc})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -40,17 +40,27 @@ func startAgent(t *testing.T, environ string) string {
 	return addr
 }
 
-func dialSession(t *testing.T, addr string) *smux.Session {
+// dialAgent connects to the agent, waiting for it to listen.
+func dialAgent(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	var c net.Conn
 	var err error
 	for i := 0; i < 100; i++ {
 		if c, err = net.Dial("tcp", addr); err == nil {
-			break
+			t.Cleanup(func() { c.Close() })
+			return c
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if err != nil {
+	t.Fatal(err)
+	return nil
+}
+
+// dialSession opens an authenticated smux session as the agent's user.
+func dialSession(t *testing.T, addr string) *smux.Session {
+	t.Helper()
+	c := dialAgent(t, addr)
+	if err := protocol.ClientAuth(c, userKey); err != nil {
 		t.Fatal(err)
 	}
 	sess, err := smux.Client(c, protocol.SmuxConfig())
@@ -68,7 +78,7 @@ func TestSessionServesTheTargetsEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := protocol.ClientHandshake(control, "test", "s3cret"); err != nil {
+	if _, err := protocol.ClientHandshake(control, "test"); err != nil {
 		t.Fatal(err)
 	}
 	st, err := sess.OpenStream()
@@ -88,23 +98,34 @@ func TestSessionServesTheTargetsEnvironment(t *testing.T) {
 	}
 }
 
-func TestSessionWithWrongSecretGetsNothing(t *testing.T) {
+func TestAnotherUsersKeyGetsNothing(t *testing.T) {
 	addr := startAgent(t, "A=1\x00")
-	sess := dialSession(t, addr)
-	control, err := sess.OpenStream()
+	c := dialAgent(t, addr)
+	if err := protocol.ClientAuth(c, otherKey); !errors.Is(err, protocol.ErrNotAuthorized) {
+		t.Fatalf("another key: %v", err)
+	}
+	// The agent hangs up: nothing more comes, whatever is sent.
+	_, _ = c.Write([]byte("anything"))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("refused connection still open: %d bytes, %v", n, err)
+	}
+}
+
+// A client that skips authentication and speaks smux at once (what a reader
+// of the old pod spec would do) gets no answer to anything.
+func TestSmuxWithoutAuthenticationGetsNothing(t *testing.T) {
+	addr := startAgent(t, "A=1\x00")
+	sess, err := smux.Client(dialAgent(t, addr), protocol.SmuxConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := protocol.ClientHandshake(control, "test", "guess"); !errors.Is(err, protocol.ErrWrongSecret) {
-		t.Fatalf("got %v", err)
-	}
-	// The agent closes the session: no request gets an answer.
-	st, err := sess.OpenStream()
+	defer sess.Close()
+	control, err := sess.OpenStream()
 	if err == nil {
-		_ = protocol.Write(st, protocol.Request{Kind: protocol.KindEnv})
-		var resp protocol.Response
-		if err := protocol.Read(st, &resp); err == nil {
-			t.Fatalf("request answered after a refused handshake: %+v", resp)
+		_ = control.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := protocol.ClientHandshake(control, "test"); err == nil {
+			t.Fatal("handshake answered without authentication")
 		}
 	}
 }

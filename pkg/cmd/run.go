@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/userkey"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
 
@@ -278,6 +279,14 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		k, v, _ := strings.Cut(kv, "=")
 		overrides[k] = v
 	}
+	keyPath, err := userkey.DefaultPath()
+	if err != nil {
+		return err
+	}
+	key, err := userkey.LoadOrCreate(keyPath)
+	if err != nil {
+		return fmt.Errorf("your kubectl mirror key: %w", err)
+	}
 	cfg := mirror.Config{
 		Getter:     o.kube,
 		TargetArgs: o.targetArgs,
@@ -288,6 +297,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			PullPolicy:     corev1.PullPolicy(o.AgentPullPolicy),
 			IdleTimeout:    o.AgentIdleTimeout,
 			StartupTimeout: o.AgentStartupTimeout,
+			Key:            key,
 		},
 		Env:           envmerge.Rules{Include: o.EnvInclude, Exclude: o.EnvExclude, Overrides: overrides},
 		Outgoing:      o.rules,

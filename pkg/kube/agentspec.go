@@ -7,13 +7,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
 // Agent container conventions. Ephemeral containers cannot carry labels, so
-// the name prefix and the secret's variable mark ours.
+// the name prefix marks ours.
 const (
 	AgentNamePrefix = "mirror-agent-"
-	AgentSecretEnv  = "MIRROR_AGENT_SECRET"
 	agentPortBase   = 47000
 	agentPortRange  = 1000
 	// nonRootFallbackUID runs the agent for runAsNonRoot targets whose user is
@@ -23,12 +24,14 @@ const (
 
 // AgentSpec is everything that goes into the agent's ephemeral container.
 type AgentSpec struct {
-	Name        string
-	Image       string
-	PullPolicy  corev1.PullPolicy
-	Target      string // targetContainerName
-	Port        int
-	Secret      string
+	Name       string
+	Image      string
+	PullPolicy corev1.PullPolicy
+	Target     string // targetContainerName
+	Port       int
+	// Key is the public key of the user it serves (protocol.EncodeKey).
+	// It is no secret: only the holder of the private key gets in.
+	Key         string
 	IdleTimeout time.Duration
 	// NetAdmin: the agent may install redirects in the pod's network
 	// namespace (incoming traffic). It then runs as root with NET_ADMIN added,
@@ -90,8 +93,8 @@ func AgentContainer(pod *corev1.Pod, s AgentSpec) corev1.EphemeralContainer {
 			Args: []string{
 				"--listen=127.0.0.1:" + strconv.Itoa(s.Port),
 				"--idle-timeout=" + s.IdleTimeout.String(),
+				protocol.AuthorizedKeyFlag + "=" + s.Key,
 			},
-			Env:                      []corev1.EnvVar{{Name: AgentSecretEnv, Value: s.Secret}},
 			SecurityContext:          sc,
 			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		},
@@ -122,38 +125,80 @@ func AgentPort(pod *corev1.Pod, r func(n int) int) int {
 	return agentPortBase + start
 }
 
-// runningAgent is an agent container of ours and what the plugin needs to reach it.
-type runningAgent struct {
-	Name, Image, Target, Secret string
-	Port                        int
-	NetAdmin                    bool
+// AgentWanted is what makes an agent usable for a session.
+type AgentWanted struct {
+	Target, Image, Key string
+	NetAdmin           bool // a session without incoming traffic never runs on an agent that holds NET_ADMIN
 }
 
-// FindRunningAgent returns a live agent for the target container with the
-// wanted image and capability tier, if the pod has one: a session without
-// incoming traffic never runs on an agent that holds NET_ADMIN.
-func FindRunningAgent(pod *corev1.Pod, target, image string, needNetAdmin bool) (runningAgent, bool) {
-	running := map[string]bool{}
-	for _, st := range pod.Status.EphemeralContainerStatuses {
-		running[st.Name] = st.State.Running != nil
-	}
+// agentState is where an agent container is in its life.
+type agentState int
+
+const (
+	agentGone     agentState = iota // exited, or cannot start
+	agentStarting                   // in the spec, not running yet
+	agentRunning
+)
+
+// foundAgent is an agent container of ours and what the plugin needs to reach it.
+type foundAgent struct {
+	Name, Image, Target, Key string
+	Port                     int
+	NetAdmin                 bool
+	State                    agentState
+}
+
+// findAgent returns the pod's usable agent for w: a running one first, else
+// one that is still starting (another run of the same user just added it).
+func findAgent(pod *corev1.Pod, w AgentWanted) (foundAgent, bool) {
+	var starting *foundAgent
 	for _, ec := range pod.Spec.EphemeralContainers {
 		a, ok := parseAgent(ec)
-		if ok && running[a.Name] && a.Target == target && a.Image == image && a.NetAdmin == needNetAdmin {
+		if !ok || a.Target != w.Target || a.Image != w.Image || a.Key != w.Key || a.NetAdmin != w.NetAdmin {
+			continue
+		}
+		a.State = stateOf(pod, a.Name)
+		switch a.State {
+		case agentRunning:
 			return a, true
+		case agentStarting:
+			if starting == nil {
+				starting = &a
+			}
 		}
 	}
-	return runningAgent{}, false
+	if starting != nil {
+		return *starting, true
+	}
+	return foundAgent{}, false
 }
 
-func parseAgent(ec corev1.EphemeralContainer) (runningAgent, bool) {
-	if !strings.HasPrefix(ec.Name, AgentNamePrefix) {
-		return runningAgent{}, false
+func stateOf(pod *corev1.Pod, name string) agentState {
+	for _, st := range pod.Status.EphemeralContainerStatuses {
+		if st.Name != name {
+			continue
+		}
+		switch {
+		case st.State.Running != nil:
+			return agentRunning
+		case st.State.Terminated != nil:
+			return agentGone
+		case st.State.Waiting != nil && fatalWaiting(st.State.Waiting.Reason):
+			return agentGone
+		}
+		return agentStarting
 	}
-	a := runningAgent{Name: ec.Name, Image: ec.Image, Target: ec.TargetContainerName}
-	for _, e := range ec.Env {
-		if e.Name == AgentSecretEnv {
-			a.Secret = e.Value
+	return agentStarting // the kubelet has not reported it yet
+}
+
+func parseAgent(ec corev1.EphemeralContainer) (foundAgent, bool) {
+	if !strings.HasPrefix(ec.Name, AgentNamePrefix) {
+		return foundAgent{}, false
+	}
+	a := foundAgent{Name: ec.Name, Image: ec.Image, Target: ec.TargetContainerName}
+	for _, arg := range ec.Args {
+		if k, ok := strings.CutPrefix(arg, protocol.AuthorizedKeyFlag+"="); ok {
+			a.Key = k
 		}
 	}
 	port, ok := agentPortOf(ec)
@@ -163,7 +208,7 @@ func parseAgent(ec corev1.EphemeralContainer) (runningAgent, bool) {
 			a.NetAdmin = a.NetAdmin || c == "NET_ADMIN"
 		}
 	}
-	return a, ok && a.Secret != ""
+	return a, ok && a.Key != ""
 }
 
 func agentPortOf(ec corev1.EphemeralContainer) (int, bool) {

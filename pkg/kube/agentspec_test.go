@@ -12,13 +12,12 @@ func ptr[T any](v T) *T { return &v }
 
 func TestAgentContainer(t *testing.T) {
 	spec := AgentSpec{Name: "mirror-agent-abc123", Image: "agent:v1", PullPolicy: corev1.PullIfNotPresent,
-		Target: "app", Port: 47123, Secret: "s3cret", IdleTimeout: 5 * time.Minute}
+		Target: "app", Port: 47123, Key: "ed25519:alice", IdleTimeout: 5 * time.Minute}
 	base := corev1.EphemeralContainer{
 		TargetContainerName: "app",
 		EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 			Name: "mirror-agent-abc123", Image: "agent:v1", ImagePullPolicy: corev1.PullIfNotPresent,
-			Args:                     []string{"--listen=127.0.0.1:47123", "--idle-timeout=5m0s"},
-			Env:                      []corev1.EnvVar{{Name: AgentSecretEnv, Value: "s3cret"}},
+			Args:                     []string{"--listen=127.0.0.1:47123", "--idle-timeout=5m0s", "--authorized-key=ed25519:alice"},
 			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		},
 	}
@@ -61,11 +60,10 @@ func TestAgentContainer(t *testing.T) {
 	}
 }
 
-func TestFindRunningAgentAndPort(t *testing.T) {
-	agent := func(name, target, image string, port string) corev1.EphemeralContainer {
+func TestFindAgentAndPort(t *testing.T) {
+	agent := func(name, target, image, port, key string) corev1.EphemeralContainer {
 		return corev1.EphemeralContainer{TargetContainerName: target, EphemeralContainerCommon: corev1.EphemeralContainerCommon{
-			Name: name, Image: image, Args: []string{"--listen=127.0.0.1:" + port},
-			Env: []corev1.EnvVar{{Name: AgentSecretEnv, Value: "sec-" + name}}}}
+			Name: name, Image: image, Args: []string{"--listen=127.0.0.1:" + port, "--authorized-key=" + key}}}
 	}
 	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
 	done := corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}
@@ -73,44 +71,56 @@ func TestFindRunningAgentAndPort(t *testing.T) {
 		Spec: corev1.PodSpec{
 			Containers: []corev1.Container{{Name: "app", Ports: []corev1.ContainerPort{{ContainerPort: 47000}}}, {Name: "side"}},
 			EphemeralContainers: []corev1.EphemeralContainer{
-				agent("mirror-agent-old", "app", "agent:v1", "47001"),
-				agent("mirror-agent-new", "app", "agent:v1", "47002"),
-				agent("mirror-agent-v0", "app", "agent:v0", "47003"),
-				agent("debugger", "app", "agent:v1", "47004"),
+				agent("mirror-agent-old", "app", "agent:v1", "47001", "ed25519:alice"),
+				agent("mirror-agent-bob", "app", "agent:v1", "47005", "ed25519:bob"),
+				agent("mirror-agent-new", "app", "agent:v1", "47002", "ed25519:alice"),
+				agent("mirror-agent-v0", "app", "agent:v0", "47003", "ed25519:alice"),
+				agent("debugger", "app", "agent:v1", "47004", "ed25519:alice"),
 			},
 		},
 		Status: corev1.PodStatus{EphemeralContainerStatuses: []corev1.ContainerStatus{
 			{Name: "mirror-agent-old", State: done}, {Name: "mirror-agent-new", State: running},
+			{Name: "mirror-agent-bob", State: running},
 			{Name: "mirror-agent-v0", State: running}, {Name: "debugger", State: running},
 		}},
 	}
-	got, ok := FindRunningAgent(pod, "app", "agent:v1", false)
-	want := runningAgent{Name: "mirror-agent-new", Image: "agent:v1", Target: "app", Secret: "sec-mirror-agent-new", Port: 47002}
+	alice := AgentWanted{Target: "app", Image: "agent:v1", Key: "ed25519:alice"}
+	got, ok := findAgent(pod, alice)
+	want := foundAgent{Name: "mirror-agent-new", Image: "agent:v1", Target: "app", Key: "ed25519:alice", Port: 47002, State: agentRunning}
 	if !ok || got != want {
 		t.Fatalf("got %+v %v, want %+v", got, ok, want)
 	}
-	if _, ok := FindRunningAgent(pod, "side", "agent:v1", false); ok {
-		t.Fatal("an agent for another container must not be reused")
+	if got, ok := findAgent(pod, AgentWanted{Target: "app", Image: "agent:v1", Key: "ed25519:carol"}); ok {
+		t.Fatalf("another user's agent must not be used: %+v", got)
 	}
-	if _, ok := FindRunningAgent(pod, "app", "agent:v2", false); ok {
-		t.Fatal("an agent of another image must not be reused")
+	for name, w := range map[string]AgentWanted{
+		"another container": {Target: "side", Image: "agent:v1", Key: "ed25519:alice"},
+		"another image":     {Target: "app", Image: "agent:v2", Key: "ed25519:alice"},
+		"incoming traffic":  {Target: "app", Image: "agent:v1", Key: "ed25519:alice", NetAdmin: true},
+	} {
+		if got, ok := findAgent(pod, w); ok {
+			t.Errorf("%s: must not reuse %+v", name, got)
+		}
 	}
-	if _, ok := FindRunningAgent(pod, "app", "agent:v1", true); ok {
-		t.Fatal("an agent without NET_ADMIN must not be reused for incoming traffic")
-	}
-	admin := agent("mirror-agent-admin", "app", "agent:v1", "47005")
+	admin := agent("mirror-agent-admin", "app", "agent:v1", "47005", "ed25519:alice")
 	admin.SecurityContext = &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_ADMIN", "NET_RAW"}}}
 	withAdmin := pod.DeepCopy()
 	withAdmin.Spec.EphemeralContainers = []corev1.EphemeralContainer{admin}
 	withAdmin.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: "mirror-agent-admin", State: running}}
-	if got, ok := FindRunningAgent(withAdmin, "app", "agent:v1", true); !ok || got.Name != "mirror-agent-admin" {
+	if got, ok := findAgent(withAdmin, AgentWanted{Target: "app", Image: "agent:v1", Key: "ed25519:alice", NetAdmin: true}); !ok || got.Name != "mirror-agent-admin" {
 		t.Fatalf("the agent with NET_ADMIN was not found for incoming traffic: %+v", got)
 	}
-	if _, ok := FindRunningAgent(withAdmin, "app", "agent:v1", false); ok {
+	if _, ok := findAgent(withAdmin, alice); ok {
 		t.Fatal("a session without incoming traffic must not run on an agent holding NET_ADMIN")
 	}
-	// Ports 47000 (declared), 47001-47003 (agents) are taken; 47004 belongs to a
-	// container that is not ours and is not counted.
+	// An agent another run just added (no status yet) is waited for, not duplicated.
+	starting := pod.DeepCopy()
+	starting.Spec.EphemeralContainers = append(starting.Spec.EphemeralContainers, agent("mirror-agent-fresh", "side", "agent:v1", "47006", "ed25519:alice"))
+	if got, ok := findAgent(starting, AgentWanted{Target: "side", Image: "agent:v1", Key: "ed25519:alice"}); !ok || got.State != agentStarting || got.Name != "mirror-agent-fresh" {
+		t.Fatalf("starting agent: %+v %v", got, ok)
+	}
+	// Ports 47000 (declared), 47001-47003 and 47005 (agents) are taken; 47004
+	// belongs to a container that is not ours and is not counted.
 	if p := AgentPort(pod, func(int) int { return 0 }); p != 47004 {
 		t.Fatalf("AgentPort = %d, want 47004", p)
 	}

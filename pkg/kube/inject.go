@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -23,6 +25,7 @@ type AgentOptions struct {
 	IdleTimeout    time.Duration
 	StartupTimeout time.Duration
 	NetAdmin       bool   // for incoming traffic
+	Key            string // the user's public key (protocol.EncodeKey)
 	Avoid          string // an agent not to reuse (it did not answer)
 	// MayStart, when set, is asked before a new agent is injected; false
 	// makes EnsureAgent fail with ErrNoAgentNow instead.
@@ -34,8 +37,7 @@ type AgentOptions struct {
 type Agent struct {
 	Name   string
 	Port   int
-	Secret string
-	Reused bool
+	Reused bool // it was running already: it should answer at once
 }
 
 // ErrAgentStart is returned when the agent container does not come up.
@@ -44,44 +46,76 @@ var ErrAgentStart = errors.New("agent did not start")
 // ErrNoAgentNow: no live agent to reuse, and starting one is not allowed now.
 var ErrNoAgentNow = errors.New("no live agent, and no new one may start yet")
 
-// EnsureAgent reuses a live agent for the target container, or injects a new
-// ephemeral container and waits until it runs. Ephemeral containers can never
-// be removed from a pod, so reuse also keeps the pod spec from filling up.
+// injectTries bounds the rounds of "someone else changed the pod first".
+const injectTries = 20
+
+// EnsureAgent reuses the user's live agent for the target container, or
+// injects a new ephemeral container and waits until it runs. Ephemeral
+// containers can never be removed from a pod, so reuse also keeps the pod
+// spec from filling up: runs that race to add the first agent add one, and
+// the others wait for it.
 func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, target string, o AgentOptions) (Agent, error) {
 	progress := o.Progress
 	if progress == nil {
 		progress = func(string) {}
 	}
-	// The spec as it is now: an update must list every ephemeral container
-	// already there (they can never be removed).
-	pod, err := cs.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-	if err != nil {
-		return Agent{}, err
+	want := AgentWanted{Target: target, Image: o.Image, Key: o.Key, NetAdmin: o.NetAdmin}
+	for try := 0; try < injectTries; try++ {
+		cur, err := cs.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return Agent{}, err
+		}
+		if o.Avoid != "" {
+			cur = withoutAgent(cur, o.Avoid)
+		}
+		if a, ok := findAgent(cur, want); ok {
+			if a.State == agentRunning {
+				progress(fmt.Sprintf("reusing agent %s", a.Name))
+				return Agent{Name: a.Name, Port: a.Port, Reused: true}, nil
+			}
+			progress(fmt.Sprintf("waiting for agent %s, which another run is starting", a.Name))
+			if err := waitRunning(ctx, cs, cur.Namespace, cur.Name, a.Name, o.StartupTimeout); err != nil {
+				return Agent{}, err
+			}
+			return Agent{Name: a.Name, Port: a.Port}, nil
+		}
+		if o.MayStart != nil && !o.MayStart() {
+			return Agent{}, ErrNoAgentNow
+		}
+		a, err := inject(ctx, cs, cur, want, o, progress)
+		if apierrors.IsConflict(err) {
+			continue // the pod changed since we read it (perhaps a new agent of ours): look again
+		}
+		return a, err
 	}
-	if o.Avoid != "" {
-		pod = withoutAgent(pod, o.Avoid)
-	}
-	if a, ok := FindRunningAgent(pod, target, o.Image, o.NetAdmin); ok {
-		progress(fmt.Sprintf("reusing agent %s", a.Name))
-		return Agent{Name: a.Name, Port: a.Port, Secret: a.Secret, Reused: true}, nil
-	}
-	if o.MayStart != nil && !o.MayStart() {
-		return Agent{}, ErrNoAgentNow
-	}
+	return Agent{}, fmt.Errorf("inject the agent into pod/%s: the pod kept changing under us (%d tries)", pod.Name, injectTries)
+}
+
+// inject adds a new agent to pod as it was read: the patch carries its
+// resourceVersion, so it fails with a conflict if the pod changed since.
+func inject(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, w AgentWanted, o AgentOptions, progress func(string)) (Agent, error) {
 	spec := AgentSpec{
 		Name:        agentName(randomHex(3)),
 		Image:       o.Image,
 		PullPolicy:  o.PullPolicy,
-		Target:      target,
+		Target:      w.Target,
 		Port:        AgentPort(pod, mrand.IntN),
-		Secret:      randomHex(24),
+		Key:         w.Key,
 		IdleTimeout: o.IdleTimeout,
-		NetAdmin:    o.NetAdmin,
+		NetAdmin:    w.NetAdmin,
+	}
+	patch, err := agentPatch(pod, AgentContainer(pod, spec))
+	if err != nil {
+		return Agent{}, err
 	}
 	progress(fmt.Sprintf("starting agent %s (%s) in pod/%s", spec.Name, spec.Image, pod.Name))
-	updated := pod.DeepCopy()
-	updated.Spec.EphemeralContainers = append(updated.Spec.EphemeralContainers, AgentContainer(pod, spec))
-	if _, err := cs.CoreV1().Pods(pod.Namespace).UpdateEphemeralContainers(ctx, pod.Name, updated, metav1.UpdateOptions{}); err != nil {
+	// A strategic merge patch of the ephemeralcontainers subresource, as
+	// kubectl debug makes: RBAC verb "patch", which preflight checks.
+	_, err = cs.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers")
+	if err != nil {
+		if apierrors.IsConflict(err) {
+			return Agent{}, err
+		}
 		if apierrors.IsNotFound(err) && strings.Contains(err.Error(), "ephemeralcontainers") {
 			return Agent{}, errors.New("this cluster does not support ephemeral containers (Kubernetes 1.25+ needed)")
 		}
@@ -91,7 +125,16 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 		return Agent{}, err
 	}
 	progress(fmt.Sprintf("agent %s running", spec.Name))
-	return Agent{Name: spec.Name, Port: spec.Port, Secret: spec.Secret}, nil
+	return Agent{Name: spec.Name, Port: spec.Port}, nil
+}
+
+// agentPatch adds ec to the pod's ephemeral containers (merged by name) on
+// the condition that the pod is still at the resourceVersion we read.
+func agentPatch(pod *corev1.Pod, ec corev1.EphemeralContainer) ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"metadata": map[string]any{"resourceVersion": pod.ResourceVersion},
+		"spec":     map[string]any{"ephemeralContainers": []corev1.EphemeralContainer{ec}},
+	})
 }
 
 // withoutAgent hides an agent from reuse.
@@ -99,7 +142,9 @@ func withoutAgent(p *corev1.Pod, name string) *corev1.Pod {
 	c := p.DeepCopy()
 	for i := range c.Status.EphemeralContainerStatuses {
 		if c.Status.EphemeralContainerStatuses[i].Name == name {
-			c.Status.EphemeralContainerStatuses[i].State = corev1.ContainerState{}
+			c.Status.EphemeralContainerStatuses[i].State = corev1.ContainerState{
+				Terminated: &corev1.ContainerStateTerminated{Reason: "DidNotAnswer"},
+			}
 		}
 	}
 	return c

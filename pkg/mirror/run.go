@@ -5,6 +5,7 @@ package mirror
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -68,6 +69,9 @@ type AgentConfig struct {
 	PullPolicy     corev1.PullPolicy
 	IdleTimeout    time.Duration
 	StartupTimeout time.Duration
+	// Key proves to an agent that this user started it; its public half is
+	// all the pod spec holds.
+	Key ed25519.PrivateKey
 }
 
 // Run runs the program against the target and returns how it ended.
@@ -247,6 +251,7 @@ func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernete
 		Image: cfg.Agent.Image, PullPolicy: cfg.Agent.PullPolicy,
 		IdleTimeout: cfg.Agent.IdleTimeout, StartupTimeout: cfg.Agent.StartupTimeout,
 		NetAdmin: netAdmin, Progress: cfg.Progress, MayStart: mayStart,
+		Key: protocol.EncodeKey(cfg.Agent.Key.Public().(ed25519.PublicKey)),
 	}
 	for attempt := 0; ; attempt++ {
 		agent, err := kube.EnsureAgent(ctx, cs, t.Pod, t.Container, opts)
@@ -259,7 +264,7 @@ func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernete
 			wait = 2 * time.Second
 		}
 		cctx, cancel := context.WithTimeout(ctx, wait)
-		sess, err := session.Connect(cctx, dial, version.Version, agent.Secret)
+		sess, err := session.Connect(cctx, dial, version.Version, cfg.Agent.Key)
 		cancel()
 		if err == nil {
 			return sess, nil

@@ -3,10 +3,31 @@
 //
 // # Transport
 //
-// One port-forward connection carries one smux session (the plugin is the smux
-// client). Each piece of work is its own smux stream: the first stream is the
+// One port-forward connection carries first the authentication exchange,
+// then one smux session (the plugin is the smux client). Each piece of work is its own smux stream: the first stream is the
 // control stream, then one stream per request (environment, and later dials,
 // UDP flows, file fetches, incoming connections).
+//
+// # Authentication (raw transport, before smux)
+//
+// Each user has an ed25519 key pair; the private key never leaves the
+// user's machine. An agent is started for one public key, named in its
+// arguments (AuthorizedKeyFlag): the pod spec, which anyone with `get pods`
+// reads, holds nothing that grants access. On every connection:
+//
+//  1. agent -> plugin, 41 bytes: "KMIRAUTH", auth version 1, a 32-byte
+//     random nonce (fresh per connection, so a recorded proof cannot be
+//     replayed);
+//  2. plugin -> agent, 96 bytes: its public key, then its ed25519 signature
+//     of "kubectl-mirror agent authentication v1\x00" followed by the nonce;
+//  3. agent -> plugin, 1 byte: 0 accepted, 1 refused (and the agent closes).
+//
+// Only after 0 does either side start smux. Before that the agent holds a
+// fixed few hundred bytes per connection, closes a connection that has not
+// authenticated within AuthTimeout, serves at most a bounded number of
+// unauthenticated connections at once, and does not count them as use for
+// its idle timeout. Another user (another key) is refused and starts an
+// agent of its own.
 //
 // # Framing
 //
@@ -16,9 +37,9 @@
 //
 // # Handshake (control stream)
 //
-// The plugin sends Hello; the agent answers Welcome, or Welcome with Error set
-// and closes the session. The agent checks the secret first (a wrong secret
-// learns nothing about versions), then the protocol version.
+// On an authenticated session the plugin sends Hello; the agent answers
+// Welcome, or Welcome with Error set and closes the session when the
+// protocol version differs.
 //
 // # Compatibility
 //

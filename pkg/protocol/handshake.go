@@ -1,27 +1,20 @@
 package protocol
 
 import (
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 )
 
-// Handshake errors the plugin can tell apart.
-var (
-	ErrWrongSecret     = errors.New("agent refused the session secret")
-	ErrVersionMismatch = errors.New("agent speaks another protocol version")
-)
+// ErrVersionMismatch: the agent speaks another protocol version.
+var ErrVersionMismatch = errors.New("agent speaks another protocol version")
 
-// Refusal texts, as the agent sends them in Welcome.Error.
-const (
-	refusedSecret  = "wrong secret"
-	refusedVersion = "protocol version mismatch"
-)
+// refusedVersion is the refusal text the agent sends in Welcome.Error.
+const refusedVersion = "protocol version mismatch"
 
 // ClientHandshake runs the plugin's side on the control stream.
-func ClientHandshake(rw io.ReadWriter, pluginVersion, secret string) (Welcome, error) {
-	if err := Write(rw, Hello{Version: Version, PluginVersion: pluginVersion, Secret: secret}); err != nil {
+func ClientHandshake(rw io.ReadWriter, pluginVersion string) (Welcome, error) {
+	if err := Write(rw, Hello{Version: Version, PluginVersion: pluginVersion}); err != nil {
 		return Welcome{}, fmt.Errorf("send hello: %w", err)
 	}
 	var w Welcome
@@ -31,8 +24,6 @@ func ClientHandshake(rw io.ReadWriter, pluginVersion, secret string) (Welcome, e
 	switch w.Error {
 	case "":
 		return w, nil
-	case refusedSecret:
-		return w, ErrWrongSecret
 	case refusedVersion:
 		return w, fmt.Errorf("%w: agent %s speaks version %d, this plugin %d", ErrVersionMismatch, w.AgentVersion, w.Version, Version)
 	default:
@@ -40,21 +31,17 @@ func ClientHandshake(rw io.ReadWriter, pluginVersion, secret string) (Welcome, e
 	}
 }
 
-// ServerHandshake runs the agent's side: it checks the secret, then the
-// version, and answers. A non-nil error means the session must be closed.
-func ServerHandshake(rw io.ReadWriter, agentVersion, secret string) (Hello, error) {
+// ServerHandshake runs the agent's side on an authenticated session: it
+// checks the version and answers. A non-nil error means the session must be
+// closed.
+func ServerHandshake(rw io.ReadWriter, agentVersion string) (Hello, error) {
 	var h Hello
 	if err := Read(rw, &h); err != nil {
 		return h, fmt.Errorf("read hello: %w", err)
 	}
 	w := Welcome{Version: Version, AgentVersion: agentVersion}
 	var err error
-	switch {
-	case subtle.ConstantTimeCompare([]byte(h.Secret), []byte(secret)) != 1:
-		// Say nothing about versions to a client without the secret.
-		w = Welcome{Error: refusedSecret}
-		err = ErrWrongSecret
-	case h.Version != Version:
+	if h.Version != Version {
 		w.Error, err = refusedVersion, ErrVersionMismatch
 	}
 	if werr := Write(rw, w); werr != nil && err == nil {

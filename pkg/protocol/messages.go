@@ -1,7 +1,7 @@
 package protocol
 
 // Version is the protocol version; see the package doc for the rules.
-const Version = 1
+const Version = 2
 
 // MaxFrame bounds one frame's JSON (1 MiB).
 const MaxFrame = 1 << 20
@@ -10,7 +10,6 @@ const MaxFrame = 1 << 20
 type Hello struct {
 	Version       int    `json:"version"`
 	PluginVersion string `json:"pluginVersion"`
-	Secret        string `json:"secret"`
 }
 
 // Welcome answers Hello (agent to plugin). Error is set when the agent refuses.

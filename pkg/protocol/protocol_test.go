@@ -8,23 +8,23 @@ import (
 	"testing"
 )
 
-func handshake(t *testing.T, clientSecret, agentSecret string, clientVersion int) (Welcome, error, error) {
+func handshake(t *testing.T, clientVersion int) (Welcome, error, error) {
 	t.Helper()
 	c, s := net.Pipe()
 	defer c.Close()
 	defer s.Close()
 	serverErr := make(chan error, 1)
 	go func() {
-		_, err := ServerHandshake(s, "v9.9.9", agentSecret)
+		_, err := ServerHandshake(s, "v9.9.9")
 		serverErr <- err
 	}()
 	var w Welcome
 	var err error
 	if clientVersion == Version {
-		w, err = ClientHandshake(c, "v1.2.3", clientSecret)
+		w, err = ClientHandshake(c, "v1.2.3")
 	} else {
 		// An older or newer plugin: speak the frame by hand with its version.
-		if err := Write(c, Hello{Version: clientVersion, Secret: clientSecret}); err != nil {
+		if err := Write(c, Hello{Version: clientVersion}); err != nil {
 			t.Fatal(err)
 		}
 		if err := Read(c, &w); err != nil {
@@ -35,15 +35,11 @@ func handshake(t *testing.T, clientSecret, agentSecret string, clientVersion int
 }
 
 func TestHandshake(t *testing.T) {
-	w, cerr, serr := handshake(t, "s3cret", "s3cret", Version)
+	w, cerr, serr := handshake(t, Version)
 	if cerr != nil || serr != nil || w.AgentVersion != "v9.9.9" || w.Version != Version {
 		t.Fatalf("good handshake: %+v %v %v", w, cerr, serr)
 	}
-	w, cerr, serr = handshake(t, "guess", "s3cret", Version)
-	if !errors.Is(cerr, ErrWrongSecret) || !errors.Is(serr, ErrWrongSecret) || w.AgentVersion != "" {
-		t.Fatalf("wrong secret: %+v %v %v (the agent must not tell its version)", w, cerr, serr)
-	}
-	w, _, serr = handshake(t, "s3cret", "s3cret", Version+1)
+	w, _, serr = handshake(t, Version+1)
 	if !errors.Is(serr, ErrVersionMismatch) || w.Error != refusedVersion || w.Version != Version {
 		t.Fatalf("newer plugin: %+v %v", w, serr)
 	}
@@ -57,7 +53,7 @@ func TestClientSeesVersionMismatch(t *testing.T) {
 		_ = Read(s, &h)
 		_ = Write(s, Welcome{Version: Version + 1, AgentVersion: "v2.0.0", Error: refusedVersion})
 	}()
-	_, err := ClientHandshake(c, "v1.0.0", "x")
+	_, err := ClientHandshake(c, "v1.0.0")
 	if !errors.Is(err, ErrVersionMismatch) {
 		t.Fatalf("got %v", err)
 	}
@@ -74,7 +70,7 @@ func TestOversizedFrameIsRefused(t *testing.T) {
 
 func FuzzRead(f *testing.F) {
 	var good bytes.Buffer
-	_ = Write(&good, Hello{Version: 1, Secret: "x"})
+	_ = Write(&good, Hello{Version: 1, PluginVersion: "x"})
 	f.Add(good.Bytes())
 	f.Add([]byte{0, 0, 0, 2, '{', '}'})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})

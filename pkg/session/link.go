@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net"
@@ -24,16 +25,21 @@ type Link struct {
 // Dialer opens the transport to the agent (a port-forward in real use).
 type Dialer func() (net.Conn, error)
 
-// Connect dials the agent and shakes hands. The agent may have just started:
-// dialing is retried until ctx's deadline, but a refused handshake is final.
-func Connect(ctx context.Context, dial Dialer, pluginVersion, secret string) (*Link, error) {
+// authWait bounds one attempt's authentication: a port-forward connection
+// has no deadlines, so it is closed instead.
+const authWait = 10 * time.Second
+
+// Connect dials the agent, proves the user's key and shakes hands. The agent
+// may have just started: dialing is retried until ctx's deadline, but a
+// refused key or version is final.
+func Connect(ctx context.Context, dial Dialer, pluginVersion string, key ed25519.PrivateKey) (*Link, error) {
 	var lastErr error
 	for {
-		l, err := connectOnce(dial, pluginVersion, secret)
+		l, err := connectOnce(ctx, dial, pluginVersion, key)
 		if err == nil {
 			return l, nil
 		}
-		if errors.Is(err, protocol.ErrWrongSecret) || errors.Is(err, protocol.ErrVersionMismatch) {
+		if errors.Is(err, protocol.ErrNotAuthorized) || errors.Is(err, protocol.ErrVersionMismatch) {
 			return nil, err
 		}
 		lastErr = err
@@ -45,9 +51,21 @@ func Connect(ctx context.Context, dial Dialer, pluginVersion, secret string) (*L
 	}
 }
 
-func connectOnce(dial Dialer, pluginVersion, secret string) (*Link, error) {
+func connectOnce(ctx context.Context, dial Dialer, pluginVersion string, key ed25519.PrivateKey) (*Link, error) {
 	conn, err := dial()
 	if err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithTimeout(ctx, authWait)
+	stop := context.AfterFunc(actx, func() { conn.Close() })
+	err = protocol.ClientAuth(conn, key)
+	stopped := stop()
+	cancel()
+	if !stopped {
+		err = fmt.Errorf("authenticate to the agent: %w", context.DeadlineExceeded)
+	}
+	if err != nil {
+		conn.Close()
 		return nil, err
 	}
 	tr := newTransport(conn)
@@ -61,7 +79,7 @@ func connectOnce(dial Dialer, pluginVersion, secret string) (*Link, error) {
 		sess.Close()
 		return nil, err
 	}
-	w, err := protocol.ClientHandshake(control, pluginVersion, secret)
+	w, err := protocol.ClientHandshake(control, pluginVersion)
 	if err != nil {
 		sess.Close()
 		return nil, err

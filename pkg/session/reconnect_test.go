@@ -3,6 +3,7 @@ package session_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"io"
 	"net"
@@ -15,8 +16,18 @@ import (
 	"time"
 
 	"github.com/kubectl-mirror/kubectl-mirror/agent"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 )
+
+// userKey is the key the test agents are started for.
+var userKey = func() ed25519.PrivateKey {
+	_, k, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
 
 // startAgent runs the real agent on loopback (against a fake /proc).
 func startAgent(t *testing.T) string {
@@ -37,7 +48,7 @@ func startAgent(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- agent.Run(ctx, agent.Config{ListenAddr: addr, IdleTimeout: time.Minute, Secret: "s3cret", TargetPID: 7, ProcRoot: proc})
+		done <- agent.Run(ctx, agent.Config{ListenAddr: addr, IdleTimeout: time.Minute, AuthorizedKeys: []ed25519.PublicKey{userKey.Public().(ed25519.PublicKey)}, TargetPID: 7, ProcRoot: proc})
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return addr
@@ -98,7 +109,7 @@ func TestSessionSurvivesADroppedTransport(t *testing.T) {
 	var mu sync.Mutex
 	var lines []string
 	sess, err := session.New(context.Background(), func(ctx context.Context) (*session.Link, error) {
-		return session.Connect(ctx, tr.dial, "test", "s3cret")
+		return session.Connect(ctx, tr.dial, "test", userKey)
 	}, session.Options{Progress: func(l string) { mu.Lock(); lines = append(lines, l); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +166,7 @@ func TestRequestsFailWhenTheAgentStaysGone(t *testing.T) {
 			return nil, errors.New("agent gone")
 		}
 		first = false
-		return session.Connect(ctx, tr.dial, "test", "s3cret")
+		return session.Connect(ctx, tr.dial, "test", userKey)
 	}, session.Options{Wait: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -164,5 +175,21 @@ func TestRequestsFailWhenTheAgentStaysGone(t *testing.T) {
 	tr.cut()
 	if _, err := sess.Dial(greeter(t), time.Second); !errors.Is(err, session.ErrDisconnected) {
 		t.Fatalf("dial with the agent gone: %v, want ErrDisconnected", err)
+	}
+}
+
+// An agent started for another user refuses this one at once, without
+// retrying until the deadline.
+func TestConnectToAnotherUsersAgentIsRefused(t *testing.T) {
+	tr := &transports{addr: startAgent(t)}
+	_, stranger, _ := ed25519.GenerateKey(nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	if _, err := session.Connect(ctx, tr.dial, "test", stranger); !errors.Is(err, protocol.ErrNotAuthorized) {
+		t.Fatalf("another user's key: %v", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatal("a refused key was retried")
 	}
 }

@@ -23,7 +23,9 @@ type Stream struct {
 // Read is smux's, except that the end of a lost link is ErrLinkLost, not EOF.
 func (s *Stream) Read(b []byte) (int, error) {
 	n, err := s.Stream.Read(b)
-	if err == io.EOF && s.link.transport.isDead() {
+	// Once the link is replaced its smux session is closed too, and smux then
+	// says io.ErrClosedPipe: the same loss.
+	if (err == io.EOF || errors.Is(err, io.ErrClosedPipe)) && s.link.transport.isDead() {
 		return n, ErrLinkLost
 	}
 	return n, err

@@ -11,12 +11,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/kubectl-mirror/kubectl-mirror/agent"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
 
@@ -29,11 +31,13 @@ func main() {
 	flag.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:47000", "address to listen on (loopback only)")
 	flag.DurationVar(&cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "exit after this long with no session")
 	flag.IntVar(&cfg.TargetPID, "target-pid", 1, "the target container's process in this agent's PID namespace")
+	flag.Func(strings.TrimPrefix(protocol.AuthorizedKeyFlag, "--"), "the public key of the user who may open sessions (ed25519:BASE64URL)", func(s string) error {
+		k, err := protocol.ParseKey(s)
+		cfg.AuthorizedKeys = append(cfg.AuthorizedKeys, k)
+		return err
+	})
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
-	// The secret comes from the environment, not argv: /proc/PID/cmdline is
-	// world-readable inside the pod.
-	cfg.Secret = os.Getenv("MIRROR_AGENT_SECRET")
 	if *showVersion {
 		fmt.Println("mirror-agent", version.Version)
 		return
