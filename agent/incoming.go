@@ -32,7 +32,8 @@ func serveIncoming(ctx context.Context, cfg Config, sess *smux.Session, st *smux
 		return
 	}
 	// Redirected packets keep the pod's address as destination, so listen on
-	// all of them; the port is as reachable as the app's own.
+	// all of them; a connection that did not come through the redirect
+	// (another pod dialing this port directly) is refused at accept.
 	ln, err := net.Listen("tcp", ":0")
 	if err != nil {
 		_ = protocol.Write(st, errorResponse(err))
@@ -61,6 +62,12 @@ func serveIncoming(ctx context.Context, cfg Config, sess *smux.Session, st *smux
 		c, err := ln.Accept()
 		if err != nil {
 			return
+		}
+		if port, err := originalPort(c); err != nil || port != req.Port {
+			cfg.Logger.Warn("refused a connection that did not come through the redirect",
+				zap.Stringer("from", c.RemoteAddr()), zap.Int("port", port), zap.Error(err))
+			c.Close()
+			continue
 		}
 		in := incomingConn{sess: sess, client: c, port: req.Port, mode: req.Mode, filters: filters}
 		go in.serve()

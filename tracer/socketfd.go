@@ -39,6 +39,49 @@ func (c *Call) SocketName() (netip.AddrPort, error) {
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
+	return addrPortOf(sa)
+}
+
+// EnsureBound gives the call's socket a local port now, as the kernel would
+// on connect or the first send (a wildcard address, an ephemeral port), and
+// returns its local address. A socket already bound keeps its address. The
+// program's own connection is then known by its source before it exists.
+func (c *Call) EnsureBound() (netip.AddrPort, error) {
+	fd, err := c.dupFD()
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	if sockaddrPort(sa) == 0 {
+		var wildcard unix.Sockaddr = &unix.SockaddrInet4{}
+		if _, v6 := sa.(*unix.SockaddrInet6); v6 {
+			wildcard = &unix.SockaddrInet6{}
+		}
+		if err := unix.Bind(fd, wildcard); err != nil {
+			return netip.AddrPort{}, err
+		}
+		if sa, err = unix.Getsockname(fd); err != nil {
+			return netip.AddrPort{}, err
+		}
+	}
+	return addrPortOf(sa)
+}
+
+func sockaddrPort(sa unix.Sockaddr) int {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Port
+	case *unix.SockaddrInet6:
+		return a.Port
+	}
+	return -1
+}
+
+func addrPortOf(sa unix.Sockaddr) (netip.AddrPort, error) {
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:
 		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)), nil

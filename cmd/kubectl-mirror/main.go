@@ -17,8 +17,8 @@ import (
 
 func main() {
 	// The traced program gets Ctrl-C from the terminal itself; the context only
-	// tells the plugin to wind down.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// tells the plugin to wind down (and remove the pod's files it copied).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	// Warnings by default; -v raises the level once the flags are parsed.
 	level := zap.NewAtomicLevelAt(zap.WarnLevel)

@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 )
 
 // ExitError carries a program's exit code through the command tree without
@@ -45,6 +47,7 @@ stolen to it. Interception is done with ptrace and seccomp, so static Go binarie
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(*cobra.Command, []string) {
+			quietKlog(verbosity)
 			switch {
 			case verbosity >= 2:
 				logging.Level.SetLevel(zap.DebugLevel)
@@ -106,4 +109,15 @@ func completeValidateRun(o options) func(*cobra.Command, []string) error {
 		}
 		return o.Run(cmd.Context())
 	}
+}
+
+// quietKlog keeps client-go's own log lines (retries, "Unhandled Error")
+// off the terminal: errors reach the user once, as the command's one line.
+// -v 3 and up let them through, for debugging the client itself.
+func quietKlog(verbosity int) {
+	if verbosity >= 3 {
+		return
+	}
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
 }

@@ -288,10 +288,11 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("your kubectl mirror key: %w", err)
 	}
 	cfg := mirror.Config{
-		Getter:     o.kube,
-		TargetArgs: o.targetArgs,
-		Container:  o.Container,
-		Command:    o.command,
+		Getter:      o.kube,
+		ContextName: contextName(o.kube),
+		TargetArgs:  o.targetArgs,
+		Container:   o.Container,
+		Command:     o.command,
 		Agent: mirror.AgentConfig{
 			Image:          o.AgentImage,
 			PullPolicy:     corev1.PullPolicy(o.AgentPullPolicy),
@@ -307,6 +308,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		FSMode:        o.FSMode,
 		FSRemote:      o.FSRemote,
 		FSLocal:       o.FSLocal,
+		FilesDir:      remotefiles.BaseDir(),
 		Incoming:      o.Incoming,
 		HTTPFilters:   o.filters,
 		IncomingPorts: o.IncomingPorts,
@@ -328,4 +330,17 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: code}
 	}
 	return nil
+}
+
+// contextName is the kubeconfig context the run uses: --context, else the
+// current one.
+func contextName(kube *genericclioptions.ConfigFlags) string {
+	if kube.Context != nil && *kube.Context != "" {
+		return *kube.Context
+	}
+	raw, err := kube.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return ""
+	}
+	return raw.CurrentContext
 }

@@ -81,6 +81,9 @@ func PodSelector(obj runtime.Object) (*corev1.Pod, labels.Selector, error) {
 	case *appsv1.ReplicaSet:
 		sel = o.Spec.Selector
 	case *batchv1.Job:
+		if how, done := jobFinished(o); done {
+			return nil, nil, fmt.Errorf("job/%s has finished (%s): no pod of it will become Ready; name a running workload, or a pod with pod/NAME", o.Name, how)
+		}
 		sel = o.Spec.Selector
 	case *corev1.Service:
 		if len(o.Spec.Selector) == 0 {
@@ -95,6 +98,16 @@ func PodSelector(obj runtime.Object) (*corev1.Pod, labels.Selector, error) {
 		return nil, nil, err
 	}
 	return nil, s, nil
+}
+
+// jobFinished says whether a Job has ended, and how.
+func jobFinished(j *batchv1.Job) (string, bool) {
+	for _, c := range j.Status.Conditions {
+		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
+			return string(c.Type), true
+		}
+	}
+	return "", false
 }
 
 // PickReadyPod returns a Ready pod matching sel: the oldest, so repeated runs

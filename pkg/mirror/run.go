@@ -35,12 +35,14 @@ import (
 
 // Config is one run, as the command filled it in.
 type Config struct {
-	Getter     genericclioptions.RESTClientGetter
-	TargetArgs []string
-	Container  string
-	Command    []string
-	Agent      AgentConfig
-	Env        envmerge.Rules
+	Getter genericclioptions.RESTClientGetter
+	// ContextName names the kubeconfig context in messages.
+	ContextName string
+	TargetArgs  []string
+	Container   string
+	Command     []string
+	Agent       AgentConfig
+	Env         envmerge.Rules
 	// Outgoing decides which destinations go through the pod; LocalHosts and
 	// RemoteHosts are rules naming hosts, resolved once connected.
 	Outgoing    outgoing.Rules
@@ -52,6 +54,8 @@ type Config struct {
 	FSMode   string
 	FSRemote []string
 	FSLocal  []string
+	// FilesDir holds the sessions' private copies (remotefiles.BaseDir).
+	FilesDir string
 	// Incoming: "mirror", "steal" or "off" for the program's listening ports.
 	Incoming      string
 	HTTPFilters   []protocol.HTTPFilter
@@ -87,6 +91,9 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	if err != nil {
 		return tracer.Status{}, err
 	}
+	if err := kube.CheckReachable(restCfg, cfg.ContextName); err != nil {
+		return tracer.Status{}, err
+	}
 	target, err := resolve(ctx, cfg, cs)
 	if err != nil {
 		return tracer.Status{}, err
@@ -110,7 +117,7 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	}
 	env := envmerge.Merge(os.Environ(), remoteEnv, cfg.Env)
 
-	files, err := remotefiles.NewCache(cfg.FSLocal)
+	files, err := remotefiles.NewCache(cfg.FilesDir, cfg.FSLocal)
 	if err != nil {
 		return tracer.Status{}, err
 	}

@@ -63,7 +63,7 @@ func (h *Handler) Socket(c *tracer.Call) tracer.Verdict {
 		return h.connect(c)
 	case "sendto", "sendmsg":
 		if dst, ok := h.remoteDst(c); ok {
-			return h.toUDPProxy(dst, c.SockFamily)
+			return h.toUDPProxy(c, dst)
 		}
 	case "getpeername", "recvfrom", "recvmsg":
 		return tracer.Allow().AtExit(h.restorePeer)
@@ -93,17 +93,32 @@ func (h *Handler) connect(c *tracer.Call) tracer.Verdict {
 	}
 	switch typ {
 	case unix.SOCK_STREAM:
+		// The socket's port is fixed now, so the proxy can tell the program's
+		// connection from any other process's.
+		bound, err := c.EnsureBound()
+		if err != nil {
+			return tracer.Fail(errnoOr(err, unix.EADDRNOTAVAIL))
+		}
 		// The pod dials first: the program's connect returns only once it is
 		// known whether the pod could connect, and fails as the pod's would.
-		go h.connectTCP(c, dst)
+		go h.connectTCP(c, dst, bound)
 		return tracer.Hold()
 	case unix.SOCK_DGRAM:
-		return h.toUDPProxy(dst, c.SockFamily)
+		return h.toUDPProxy(c, dst)
 	}
 	return tracer.Allow()
 }
 
-func (h *Handler) connectTCP(c *tracer.Call, dst netip.AddrPort) {
+// errnoOr is err's errno, or def when it has none.
+func errnoOr(err error, def unix.Errno) unix.Errno {
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return def
+}
+
+func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort) {
 	if dst.Port() == 53 {
 		h.Stats.DNSQueries.Add(1)
 	}
@@ -121,9 +136,10 @@ func (h *Handler) connectTCP(c *tracer.Call, dst netip.AddrPort) {
 		return
 	}
 	h.Stats.Connections.Add(1)
+	local := p.local(c.SockFamily)
 	h.log.Debug("connect through the pod", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Uint16("proxy", p.port))
-	p.offer(st)
-	c.Resume(tracer.Redirect(p.local(c.SockFamily)))
+	p.offer(expectedSource(bound, local), st)
+	c.Resume(tracer.Redirect(local))
 }
 
 // errnoOf is the errno the program gets for a failed remote dial.
@@ -135,14 +151,20 @@ func errnoOf(err error) unix.Errno {
 	return unix.ENETUNREACH // the session itself failed: no route to the pod
 }
 
-func (h *Handler) toUDPProxy(dst netip.AddrPort, family uint16) tracer.Verdict {
+func (h *Handler) toUDPProxy(c *tracer.Call, dst netip.AddrPort) tracer.Verdict {
+	bound, err := c.EnsureBound()
+	if err != nil {
+		return tracer.Fail(errnoOr(err, unix.EADDRNOTAVAIL))
+	}
 	p, err := h.udpProxy(dst)
 	if err != nil {
 		h.log.Warn("udp proxy", zap.Stringer("dst", dst), zap.Error(err))
 		return tracer.Fail(unix.ENOBUFS)
 	}
+	local := p.local(c.SockFamily)
+	p.allow(expectedSource(bound, local))
 	h.log.Debug("datagrams through the pod", zap.Stringer("dst", dst), zap.Uint16("proxy", p.port))
-	return tracer.Redirect(p.local(family))
+	return tracer.Redirect(local)
 }
 
 // restorePeer shows the program the destination it asked for, where the
@@ -169,7 +191,7 @@ func (h *Handler) tcpProxy(dst netip.AddrPort) (*tcpProxy, error) {
 	// A TCP and a UDP proxy may get the same port number; the reverse map must
 	// stay unambiguous, so take another.
 	for {
-		p, err := newTCPProxy(dst, &h.Stats)
+		p, err := newTCPProxy(dst, &h.Stats, h.log)
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +211,7 @@ func (h *Handler) udpProxy(dst netip.AddrPort) (*udpProxy, error) {
 		return p, nil
 	}
 	for {
-		p, err := newUDPProxy(dst, h.remote.UDP, &h.Stats)
+		p, err := newUDPProxy(dst, h.remote.UDP, &h.Stats, h.log)
 		if err != nil {
 			return nil, err
 		}

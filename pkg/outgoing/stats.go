@@ -11,6 +11,9 @@ type Stats struct {
 	BytesOut, BytesIn    atomic.Int64 // TCP payload, program to pod and back
 	UDPFlows, Datagrams  atomic.Int64
 	DNSQueries           atomic.Int64 // datagrams and connections to port 53
+	// Strangers: connections and datagrams to our loopback proxies that did
+	// not come from the program (another process or user); they get nothing.
+	Strangers atomic.Int64
 }
 
 // String is the one-line summary printed when the program ends.

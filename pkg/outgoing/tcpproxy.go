@@ -3,8 +3,10 @@ package outgoing
 import (
 	"net"
 	"net/netip"
-	"sync/atomic"
+	"sync"
 	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
@@ -15,28 +17,28 @@ import (
 const pendingTTL = 30 * time.Second
 
 // tcpProxy is the loopback stand-in for one remote destination. Each
-// redirected connect is preceded by a dial from the pod; the local connection
-// it produces is paired with that stream when accepted.
+// redirected connect is preceded by a dial from the pod; the stream is kept
+// for the program's socket by its source address, known before it connects,
+// and handed only to a connection from exactly that address. Any other
+// local process that connects here gets nothing and is closed.
 type tcpProxy struct {
-	dst     netip.AddrPort
-	lns     []*net.TCPListener
-	port    uint16
-	has6    bool
-	pending chan *pendingStream
-	stats   *Stats
+	dst   netip.AddrPort
+	lns   []*net.TCPListener
+	port  uint16
+	has6  bool
+	stats *Stats
+	log   *zap.Logger
+
+	mu      sync.Mutex
+	pending map[netip.AddrPort]*session.Stream // by the program socket's address
 }
 
-type pendingStream struct {
-	st    *session.Stream
-	taken atomic.Bool
-}
-
-func newTCPProxy(dst netip.AddrPort, stats *Stats) (*tcpProxy, error) {
+func newTCPProxy(dst netip.AddrPort, stats *Stats, log *zap.Logger) (*tcpProxy, error) {
 	ln4, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
-	p := &tcpProxy{dst: dst, lns: []*net.TCPListener{ln4}, pending: make(chan *pendingStream, 4096), stats: stats}
+	p := &tcpProxy{dst: dst, lns: []*net.TCPListener{ln4}, pending: map[netip.AddrPort]*session.Stream{}, stats: stats, log: log}
 	p.port = uint16(ln4.Addr().(*net.TCPAddr).Port)
 	if ln6, err := net.ListenTCP("tcp6", &net.TCPAddr{IP: net.IPv6loopback, Port: int(p.port)}); err == nil {
 		p.lns, p.has6 = append(p.lns, ln6), true
@@ -52,15 +54,32 @@ func (p *tcpProxy) local(family uint16) netip.AddrPort {
 	return localAddr(family, p.port, p.has6, p.dst)
 }
 
-// offer hands a stream dialed from the pod to the next local connection.
-func (p *tcpProxy) offer(st *session.Stream) {
-	ps := &pendingStream{st: st}
+// offer keeps a stream dialed from the pod for the connection that will come
+// from src, the program's socket.
+func (p *tcpProxy) offer(src netip.AddrPort, st *session.Stream) {
+	src = unmap(src)
+	p.mu.Lock()
+	if old := p.pending[src]; old != nil {
+		old.Close() // the socket's earlier connect never arrived
+	}
+	p.pending[src] = st
+	p.mu.Unlock()
 	time.AfterFunc(pendingTTL, func() {
-		if ps.taken.CompareAndSwap(false, true) {
+		if p.take(src, st) {
 			st.Close()
 		}
 	})
-	p.pending <- ps
+}
+
+// take removes src's stream if it is still st.
+func (p *tcpProxy) take(src netip.AddrPort, st *session.Stream) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending[src] != st {
+		return false
+	}
+	delete(p.pending, src)
+	return true
 }
 
 func (p *tcpProxy) accept(ln *net.TCPListener) {
@@ -74,27 +93,46 @@ func (p *tcpProxy) accept(ln *net.TCPListener) {
 }
 
 func (p *tcpProxy) serve(c *net.TCPConn) {
-	timeout := time.NewTimer(pendingTTL)
-	defer timeout.Stop()
-	for {
-		select {
-		case ps := <-p.pending:
-			if !ps.taken.CompareAndSwap(false, true) {
-				continue // expired
-			}
-			netpipe.Join(c, ps.st, &p.stats.BytesOut, &p.stats.BytesIn)
-			return
-		case <-timeout.C:
-			c.Close() // nobody dialed for it: not a connection of the program's
-			return
-		}
+	src := unmap(c.RemoteAddr().(*net.TCPAddr).AddrPort())
+	p.mu.Lock()
+	st := p.pending[src]
+	delete(p.pending, src)
+	p.mu.Unlock()
+	if st == nil {
+		// Not the program's socket: another process or user found the port.
+		p.stats.Strangers.Add(1)
+		p.log.Debug("refused a local connection that is not the program's", zap.Stringer("from", src), zap.Stringer("proxy", p.dst))
+		_ = c.SetLinger(0)
+		c.Close()
+		return
 	}
+	netpipe.Join(c, st, &p.stats.BytesOut, &p.stats.BytesIn)
 }
 
 func (p *tcpProxy) close() {
 	for _, ln := range p.lns {
 		ln.Close()
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for src, st := range p.pending {
+		st.Close()
+		delete(p.pending, src)
+	}
+}
+
+// expectedSource is the address the program's connection to local will come
+// from: its bound address, or, when bound to a wildcard, the loopback address
+// the kernel picks to reach local.
+func expectedSource(bound, local netip.AddrPort) netip.AddrPort {
+	if bound.Addr().Unmap().IsUnspecified() {
+		return netip.AddrPortFrom(local.Addr().Unmap(), bound.Port())
+	}
+	return unmap(bound)
+}
+
+func unmap(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
 }
 
 // localAddr picks the loopback address a redirected socket connects to: ::1

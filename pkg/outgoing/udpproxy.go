@@ -4,6 +4,9 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
@@ -11,7 +14,9 @@ import (
 
 // udpProxy is the loopback stand-in for one remote UDP destination: each
 // program socket that sends to it (by source address) gets a flow, an smux
-// stream to a UDP socket the agent connects to the destination.
+// stream to a UDP socket the agent connects to the destination. Only the
+// program's sockets, registered by the tracer before they send, are served;
+// datagrams from any other source are dropped.
 type udpProxy struct {
 	dst   netip.AddrPort
 	conns []*net.UDPConn
@@ -19,17 +24,27 @@ type udpProxy struct {
 	has6  bool
 	open  func(netip.AddrPort) (*session.Stream, error)
 	stats *Stats
+	log   *zap.Logger
 
-	mu    sync.Mutex
-	flows map[netip.AddrPort]*session.Stream
+	mu      sync.Mutex
+	flows   map[netip.AddrPort]*session.Stream
+	allowed map[netip.AddrPort]time.Time // program sockets, by when last registered or heard
 }
 
-func newUDPProxy(dst netip.AddrPort, open func(netip.AddrPort) (*session.Stream, error), stats *Stats) (*udpProxy, error) {
+// maxAllowed bounds the registered sockets; past it, ones silent for
+// allowedIdle are forgotten (a program that makes a socket per DNS lookup).
+const (
+	maxAllowed  = 4096
+	allowedIdle = 2 * time.Minute
+)
+
+func newUDPProxy(dst netip.AddrPort, open func(netip.AddrPort) (*session.Stream, error), stats *Stats, log *zap.Logger) (*udpProxy, error) {
 	c4, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
-	p := &udpProxy{dst: dst, conns: []*net.UDPConn{c4}, open: open, stats: stats, flows: map[netip.AddrPort]*session.Stream{}}
+	p := &udpProxy{dst: dst, conns: []*net.UDPConn{c4}, open: open, stats: stats, log: log,
+		flows: map[netip.AddrPort]*session.Stream{}, allowed: map[netip.AddrPort]time.Time{}}
 	p.port = uint16(c4.LocalAddr().(*net.UDPAddr).Port)
 	if c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback, Port: int(p.port)}); err == nil {
 		p.conns, p.has6 = append(p.conns, c6), true
@@ -44,6 +59,32 @@ func (p *udpProxy) local(family uint16) netip.AddrPort {
 	return localAddr(family, p.port, p.has6, p.dst)
 }
 
+// allow registers a program socket's address before it sends.
+func (p *udpProxy) allow(src netip.AddrPort) {
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.allowed) >= maxAllowed {
+		for a, seen := range p.allowed {
+			if now.Sub(seen) > allowedIdle && p.flows[a] == nil {
+				delete(p.allowed, a)
+			}
+		}
+	}
+	p.allowed[unmap(src)] = now
+}
+
+// known says whether src is a program socket, and marks it heard.
+func (p *udpProxy) known(src netip.AddrPort) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.allowed[src]; !ok {
+		return false
+	}
+	p.allowed[src] = time.Now()
+	return true
+}
+
 // serve reads the program's datagrams and sends each on its flow.
 func (p *udpProxy) serve(c *net.UDPConn) {
 	buf := make([]byte, protocol.MaxDatagram)
@@ -51,6 +92,12 @@ func (p *udpProxy) serve(c *net.UDPConn) {
 		n, src, err := c.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			return
+		}
+		src = unmap(src)
+		if !p.known(src) {
+			p.stats.Strangers.Add(1)
+			p.log.Debug("dropped a datagram that is not the program's", zap.Stringer("from", src), zap.Stringer("proxy", p.dst))
+			continue
 		}
 		st, err := p.flow(c, src)
 		if err != nil {

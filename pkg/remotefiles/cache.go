@@ -30,6 +30,7 @@ type Fetcher interface {
 
 // Cache holds one session's copies.
 type Cache struct {
+	sess  *sessionDir
 	dir   string   // the pod's path P is at dir+P
 	local []string // --fs-local prefixes: stay local even under a remote root
 
@@ -39,13 +40,14 @@ type Cache struct {
 	bytes   int64
 }
 
-// NewCache makes the session's private directory (mode 0700).
-func NewCache(local []string) (*Cache, error) {
-	dir, err := os.MkdirTemp("", "kubectl-mirror-files-")
+// NewCache makes the session's private directory (mode 0700) under base
+// (BaseDir in real use), first removing what killed sessions left there.
+func NewCache(base string, local []string) (*Cache, error) {
+	sd, err := newSessionDir(base)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("a private directory for the pod's files: %w", err)
 	}
-	return &Cache{dir: dir, local: local, roots: map[string]bool{}}, nil
+	return &Cache{sess: sd, dir: sd.path, local: local, roots: map[string]bool{}}, nil
 }
 
 // Fetch copies each root from the pod. A root the pod lacks is remembered
@@ -222,4 +224,4 @@ func under(p, dir string) bool {
 }
 
 // Close removes the copies.
-func (c *Cache) Close() error { return os.RemoveAll(c.dir) }
+func (c *Cache) Close() error { return c.sess.remove() }

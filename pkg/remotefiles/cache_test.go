@@ -45,7 +45,7 @@ func (f *fakePod) Tree(path string, fn func(protocol.TreeEntry, io.Reader) error
 }
 
 func TestCacheMirrorsThePodsLayout(t *testing.T) {
-	c, err := NewCache([]string{"/etc/app/config/local-only"})
+	c, err := NewCache(filepath.Join(t.TempDir(), "kubectl-mirror"), []string{"/etc/app/config/local-only"})
 	if err != nil {
 		t.Fatal(err)
 	}
