@@ -22,7 +22,7 @@ const (
 	lockSuffix    = ".lock"
 	// staleAfter spares a directory that is being made (its lock file exists
 	// a moment before it is locked).
-	staleAfter = 10 * time.Second
+	staleAfter = 2 * time.Second
 )
 
 // ErrUnsafeBase: the directory for session copies is not ours alone.

@@ -53,9 +53,16 @@ func startSession(t *testing.T, args ...string) *session {
 // startPlugin starts `kubectl mirror run ARGS` in the laptop namespace.
 func startPlugin(t *testing.T, args ...string) *session {
 	t.Helper()
+	return startPluginWithEnv(t, nil, args...)
+}
+
+// startPluginWithEnv is startPlugin with extra KEY=VALUE variables.
+func startPluginWithEnv(t *testing.T, env []string, args ...string) *session {
+	t.Helper()
 	plugin := filepath.Join(repoRoot(t), "bin", "kubectl-mirror")
 	script := filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh")
-	full := append([]string{"exec", "env", "KUBECONFIG=" + kubeconfig(t), plugin, "run", "--agent-image-pull-policy=Never"}, args...)
+	full := append(append([]string{"exec", "env", "KUBECONFIG=" + kubeconfig(t)}, env...), plugin, "run", "--agent-image-pull-policy=Never")
+	full = append(full, args...)
 	s := &session{cmd: exec.Command(script, full...)}
 	s.cmd.Stdout = lockedWriter{&s.mu, &s.stdout}
 	s.cmd.Stderr = lockedWriter{&s.mu, &s.stderr}

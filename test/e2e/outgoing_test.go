@@ -35,6 +35,11 @@ func programs(t *testing.T) (netprobe, cGlibc, cMusl string) {
 			return
 		}
 		testProgs.dir = dir
+		// Another local user (the security suite's stranger) runs them too.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			testProgs.err = err
+			return
+		}
 		repo := repoRoot(t)
 		testProgs.netprobe, testProgs.c, testProgs.cMusl = filepath.Join(dir, "netprobe"), filepath.Join(dir, "cprobe"), filepath.Join(dir, "cprobe-musl")
 		testProgs.incluster = filepath.Join(dir, "incluster")

@@ -172,8 +172,23 @@ func TestRunErrorsAreOneClearLine(t *testing.T) {
 // port-forward but not add ephemeral containers.
 func limitedKubeconfig(t *testing.T) string {
 	t.Helper()
-	kubectl(t, "apply", "-f", filepath.Join(repoRoot(t), "test", "e2e", "testdata", "limited-user.yaml"))
-	token := strings.TrimSpace(kubectl(t, "create", "token", "mirror-limited", "--duration=1h"))
+	manifest, err := os.ReadFile(filepath.Join(repoRoot(t), "test", "e2e", "testdata", "limited-user.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokenKubeconfig(t, "mirror-limited", string(manifest))
+}
+
+// tokenKubeconfig applies manifest and returns a kubeconfig for its
+// ServiceAccount sa in the default namespace.
+func tokenKubeconfig(t *testing.T, sa, manifest string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), sa+".yaml")
+	if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kubectl(t, "apply", "-f", path)
+	token := strings.TrimSpace(kubectl(t, "create", "token", sa, "--duration=1h"))
 	admin, err := clientcmd.LoadFromFile(kubeconfig(t))
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +199,7 @@ func limitedKubeconfig(t *testing.T) string {
 	cfg.AuthInfos["limited"] = &clientcmdapi.AuthInfo{Token: token}
 	cfg.Contexts["limited"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "limited", Namespace: "default"}
 	cfg.CurrentContext = "limited"
-	path := filepath.Join(t.TempDir(), "limited.kubeconfig")
+	path = filepath.Join(t.TempDir(), sa+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,9 @@
 //	netprobe http URL N        N GETs on keep-alive connections, one body per line
 //	netprobe bulk ADDR C SIZE  C concurrent connections to a TCP echo (greeting line first),
 //	                           each sends SIZE random bytes, half-closes, checks the echo's sha256
+//	netprobe conns URL N       N GETs, each on a new connection, 100 ms apart
+//	netprobe stranger SECONDS  connect to every loopback listener and UDP port, report what came back
+//	netprobe flood ADDR N SECS N connections that never authenticate; report how many were closed
 //	netprobe reconnect ADDR URL hold a TCP connection to ADDR until it is cut, say how it ended,
 //	                           then GET URL until it works (across a dropped port-forward)
 package main
@@ -49,6 +52,16 @@ func main() {
 		conns, _ := strconv.Atoi(os.Args[3])
 		size, _ := strconv.Atoi(os.Args[4])
 		err = probeBulk(os.Args[2], conns, size)
+	case "conns":
+		n, _ := strconv.Atoi(os.Args[3])
+		err = probeConns(os.Args[2], n)
+	case "stranger":
+		secs, _ := strconv.Atoi(os.Args[2])
+		probeStranger(secs)
+	case "flood":
+		n, _ := strconv.Atoi(os.Args[3])
+		secs, _ := strconv.Atoi(os.Args[4])
+		err = probeFlood(os.Args[2], n, secs)
 	case "reconnect":
 		err = probeReconnect(os.Args[2], os.Args[3])
 	case "threadexec":
