@@ -103,32 +103,33 @@ func agentState(t *testing.T, pod, name string) corev1.ContainerState {
 
 func TestAgentIsReusedThenExitsWhenIdle(t *testing.T) {
 	kc := kubeconfig(t)
-	// The toolbox pod: agents with a short idle timeout do not linger in echo pods.
-	before := len(ephemeralNames(t, "toolbox"))
-	_, errOut, code := mirror(t, kc, "run", "pod/toolbox", "--agent-idle-timeout=4s", "--", "true")
+	// A pod of its own: a live agent left by another test would be reused.
+	scratchPod(t, "idle")
+	before := len(ephemeralNames(t, "idle"))
+	_, errOut, code := mirror(t, kc, "run", "pod/idle", "--agent-idle-timeout=4s", "--", "true")
 	if code != 0 {
 		t.Fatalf("first run: exit %d: %s", code, errOut)
 	}
-	names := ephemeralNames(t, "toolbox")
+	names := ephemeralNames(t, "idle")
 	if len(names) != before+1 {
 		t.Fatalf("first run added %d ephemeral containers, want 1", len(names)-before)
 	}
 	agent := names[len(names)-1]
-	_, errOut, code = mirror(t, kc, "run", "pod/toolbox", "--agent-idle-timeout=4s", "--", "true")
+	_, errOut, code = mirror(t, kc, "run", "pod/idle", "--agent-idle-timeout=4s", "--", "true")
 	if code != 0 || !strings.Contains(errOut, "reusing agent "+agent) {
 		t.Fatalf("second run: exit %d, want reuse of %s: %s", code, agent, errOut)
 	}
-	if n := len(ephemeralNames(t, "toolbox")); n != before+1 {
+	if n := len(ephemeralNames(t, "idle")); n != before+1 {
 		t.Fatalf("second run grew the pod's ephemeral containers to %d", n-before)
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for agentState(t, "toolbox", agent).Terminated == nil {
+	for agentState(t, "idle", agent).Terminated == nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("agent %s still %+v a minute after its 4 s idle timeout", agent, agentState(t, "toolbox", agent))
+			t.Fatalf("agent %s still %+v a minute after its 4 s idle timeout", agent, agentState(t, "idle", agent))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if st := agentState(t, "toolbox", agent).Terminated; st.ExitCode != 0 {
+	if st := agentState(t, "idle", agent).Terminated; st.ExitCode != 0 {
 		t.Fatalf("idle agent exited with %d (%s)", st.ExitCode, st.Reason)
 	}
 }

@@ -274,7 +274,9 @@ func TestPreAuthFloodIsBounded(t *testing.T) {
 	}
 	// The flood is over: the 8 s idle timeout runs out and the agent exits.
 	waitFor(t, 60*time.Second, func() bool { return agentState(t, "flood", agent).Terminated != nil },
-		func() string { return fmt.Sprintf("agent %s still %+v after the flood", agent, agentState(t, "flood", agent)) })
+		func() string {
+			return fmt.Sprintf("agent %s still %+v after the flood", agent, agentState(t, "flood", agent))
+		})
 	if st := agentState(t, "flood", agent).Terminated; st.ExitCode != 0 {
 		t.Fatalf("agent exited with %d (%s)", st.ExitCode, st.Reason)
 	}
@@ -387,10 +389,11 @@ func TestRolesAreCheckedAtPreflight(t *testing.T) {
 		{"mirror-update-only", read + update + pf, `verbs: ["patch"]`},
 		{"mirror-no-portforward", read + patch, `resources: ["pods/portforward"], verbs: ["create"]`},
 	}
+	scratchPod(t, "roles")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			kc := identityKubeconfig(t, tc.name, tc.rules)
-			_, errOut, code := mirror(t, kc, "run", "pod/toolbox", "--", "true")
+			_, errOut, code := mirror(t, kc, "run", "pod/roles", "--agent-idle-timeout=20s", "--", "true")
 			if tc.want == "" {
 				if code != 0 {
 					t.Fatalf("the shipped Role does not work: %s", errOut)
