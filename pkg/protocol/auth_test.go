@@ -21,7 +21,7 @@ func newKey(t testing.TB) ed25519.PrivateKey {
 func pub(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }
 
 // auth runs both sides over a pipe.
-func auth(t *testing.T, client ed25519.PrivateKey, allowed ...ed25519.PublicKey) (clientErr, serverErr error, who ed25519.PublicKey) {
+func auth(t *testing.T, client ed25519.PrivateKey, allowed ...ed25519.PublicKey) (who ed25519.PublicKey, clientErr, serverErr error) {
 	t.Helper()
 	c, s := net.Pipe()
 	defer c.Close()
@@ -34,16 +34,17 @@ func auth(t *testing.T, client ed25519.PrivateKey, allowed ...ed25519.PublicKey)
 		done <- err
 	}()
 	clientErr = ClientAuth(c, client)
-	return clientErr, <-done, who
+	serverErr = <-done
+	return who, clientErr, serverErr
 }
 
 func TestAuthAcceptsOnlyTheAuthorizedKey(t *testing.T) {
 	alice, mallory := newKey(t), newKey(t)
-	cerr, serr, who := auth(t, alice, pub(alice))
+	who, cerr, serr := auth(t, alice, pub(alice))
 	if cerr != nil || serr != nil || !who.Equal(pub(alice)) {
 		t.Fatalf("authorized key: client %v, server %v", cerr, serr)
 	}
-	cerr, serr, _ = auth(t, mallory, pub(alice))
+	_, cerr, serr = auth(t, mallory, pub(alice))
 	if !errors.Is(cerr, ErrNotAuthorized) || !errors.Is(serr, ErrBadProof) {
 		t.Fatalf("another key: client %v, server %v", cerr, serr)
 	}

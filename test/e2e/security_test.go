@@ -443,15 +443,24 @@ func blackhole(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	held := make(chan net.Conn, 64)
+	t.Cleanup(func() {
+		ln.Close()
+		for len(held) > 0 {
+			(<-held).Close()
+		}
+	})
 	go func() {
-		var held []any
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			held = append(held, c)
+			select {
+			case held <- c: // kept open, never answered
+			default:
+				c.Close()
+			}
 		}
 	}()
 	return ln.Addr().String()
