@@ -70,7 +70,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// A crashed agent's redirects must not outlive it: clear them first.
 	removeStaleRedirects()
-	rd := &redirects{}
+	rd := &redirects{name: newTableName()}
 	idle := newIdleTracker(cfg.IdleTimeout)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

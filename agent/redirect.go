@@ -1,8 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,9 +15,46 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tableName is ours in the pod's network namespace: every redirect the agent
-// installs lives in it, so removing it removes them all.
-const tableName = "kubectl_mirror"
+// tablePrefix names our tables in the pod's network namespace. Each agent
+// has a table of its own, kubectl_mirror_<pid namespace>_<pid>: every
+// redirect it installs lives in it, so removing it removes them all, agents
+// of different users in one pod never remove each other's, and a new agent
+// can tell a dead agent's table from a live one's.
+const tablePrefix = "kubectl_mirror"
+
+// newTableName names this agent's table.
+func newTableName() string {
+	return fmt.Sprintf("%s_%d_%d", tablePrefix, pidNamespace(), os.Getpid())
+}
+
+// pidNamespace is the inode of this process's PID namespace (0 if unknown).
+func pidNamespace() uint64 {
+	var st unix.Stat_t
+	if unix.Stat("/proc/self/ns/pid", &st) != nil {
+		return 0
+	}
+	return st.Ino
+}
+
+// tableIsStale says whether a table of ours belongs to an agent that is gone.
+// Where the owner shares our PID namespace, its process tells; elsewhere (an
+// agent for another container) its redirects do: a live agent's table always
+// holds at least one, renewed every few seconds, while a dead agent's expire
+// within redirectTTL.
+func tableIsStale(c *nftables.Conn, t *nftables.Table) bool {
+	var ns uint64
+	var pid int
+	if _, err := fmt.Sscanf(t.Name, tablePrefix+"_%d_%d", &ns, &pid); err == nil && ns != 0 && ns == pidNamespace() {
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		return err != nil || !bytes.HasPrefix(cmdline, []byte("/mirror-agent"))
+	}
+	set, err := c.GetSetByName(t, "ports")
+	if err != nil {
+		return true
+	}
+	els, err := c.GetSetElements(set)
+	return err == nil && len(els) == 0
+}
 
 // A redirect is an element of a map (pod port -> agent port) that expires
 // unless the agent renews it: if the agent dies without cleaning up (killed,
@@ -31,6 +72,7 @@ var errNoNetAdmin = errors.New("incoming traffic needs the NET_ADMIN capability 
 // the map names for its destination port. Traffic the pod makes to itself
 // (the agent reaching the app) does not pass prerouting.
 type redirects struct {
+	name  string // this agent's table
 	mu    sync.Mutex
 	ports map[int]int // pod port -> agent port
 	table *nftables.Table
@@ -38,14 +80,23 @@ type redirects struct {
 	stop  chan struct{}
 }
 
-// removeStaleRedirects deletes the table a crashed agent may have left.
-// Without NET_ADMIN there is nothing to do: such an agent could not have made it.
+// removeStaleRedirects deletes the tables crashed agents left (see
+// tableIsStale). Without NET_ADMIN there is nothing to do: such an agent
+// could not have made one.
 func removeStaleRedirects() {
 	c, err := nftables.New()
 	if err != nil {
 		return
 	}
-	c.DelTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: tableName})
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return
+	}
+	for _, t := range tables {
+		if strings.HasPrefix(t.Name, tablePrefix) && tableIsStale(c, t) {
+			c.DelTable(t)
+		}
+	}
 	_ = c.Flush()
 }
 
@@ -93,7 +144,7 @@ func (r *redirects) add(podPort, agentPort int) error {
 
 // create queues the table, the map and the rule.
 func (r *redirects) create(c *nftables.Conn) {
-	r.table = c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: tableName})
+	r.table = c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: r.name})
 	r.set = &nftables.Set{Table: r.table, Name: "ports", IsMap: true, HasTimeout: true,
 		KeyType: nftables.TypeInetService, DataType: nftables.TypeInetService}
 	_ = c.AddSet(r.set, nil)                    // only fails for malformed sets, and this one is constant
