@@ -69,7 +69,7 @@ func serveIncoming(ctx context.Context, cfg Config, sess *smux.Session, st *smux
 			c.Close()
 			continue
 		}
-		in := incomingConn{sess: sess, client: c, port: req.Port, mode: req.Mode, filters: filters}
+		in := incomingConn{sess: sess, client: c, port: req.Port, mode: req.Mode, filters: filters, probes: req.ProbePaths}
 		go in.serve()
 	}
 }
@@ -114,6 +114,7 @@ type incomingConn struct {
 	port    int
 	mode    string
 	filters []filter
+	probes  []string // the kubelet's HTTP probe paths on this port
 }
 
 func (in incomingConn) serve() {
@@ -123,6 +124,8 @@ func (in incomingConn) serve() {
 		in.mirror()
 	case len(in.filters) > 0:
 		in.route()
+	case len(in.probes) > 0:
+		in.stealExceptProbes()
 	default:
 		st, err := in.toPlugin()
 		if err != nil {
@@ -187,7 +190,7 @@ func (in incomingConn) route() {
 			return
 		}
 		up, open := &app, func() (io.ReadWriteCloser, error) { return in.toApp() }
-		if matches(in.filters, req) {
+		if !isProbe(req, in.probes) && matches(in.filters, req) {
 			up, open = &local, func() (io.ReadWriteCloser, error) { return in.toPlugin() }
 		}
 		if up.conn == nil {

@@ -13,6 +13,7 @@ const (
 // Syscalls whose numbers exist only on amd64; -1 where the arch lacks one.
 const (
 	sysOpen     = unix.SYS_OPEN
+	sysAccept   = unix.SYS_ACCEPT
 	sysStat     = unix.SYS_STAT
 	sysLstat    = unix.SYS_LSTAT
 	sysAccess   = unix.SYS_ACCESS

@@ -15,6 +15,7 @@ const (
 // arm64 has only the *at variants of these.
 const (
 	sysOpen     = -1
+	sysAccept   = -1
 	sysStat     = -1
 	sysLstat    = -1
 	sysAccess   = -1

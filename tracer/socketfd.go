@@ -90,3 +90,18 @@ func addrPortOf(sa unix.Sockaddr) (netip.AddrPort, error) {
 	}
 	return netip.AddrPort{}, unix.EAFNOSUPPORT
 }
+
+// SocketInode returns the inode of the call's socket, as /proc/net/tcp
+// lists it: the socket can be followed after the call, without the program.
+func (c *Call) SocketInode() (uint64, error) {
+	fd, err := c.dupFD()
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}

@@ -12,7 +12,7 @@ type Family int
 
 const (
 	// FamilySocket: connect, bind, listen, sendto/sendmsg with an address,
-	// recvfrom/recvmsg, getpeername.
+	// recvfrom/recvmsg, getpeername, accept.
 	FamilySocket Family = iota + 1
 	// FamilyPath: open, openat, openat2, the stat family, access family, readlink.
 	FamilyPath
@@ -47,6 +47,10 @@ var syscallList = []struct {
 	{unix.SYS_RECVFROM, sysInfo{name: "recvfrom", family: FamilySocket, addrArg: 4, addrLenArg: 5, lenIsPtr: true, msghdrArg: -1}},
 	{unix.SYS_RECVMSG, sysInfo{name: "recvmsg", family: FamilySocket, addrArg: -1, msghdrArg: 1}},
 	{unix.SYS_GETPEERNAME, sysInfo{name: "getpeername", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
+	// accept: the peer of a connection handed over from the pod is shown as
+	// the pod's client.
+	{sysAccept, sysInfo{name: "accept", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
+	{unix.SYS_ACCEPT4, sysInfo{name: "accept4", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
 	{sysOpen, sysInfo{name: "open", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: 1}},
 	{unix.SYS_OPENAT, sysInfo{name: "openat", family: FamilyPath, dirfdArg: 0, pathArg: 1, flagsArg: 2}},
 	{unix.SYS_OPENAT2, sysInfo{name: "openat2", family: FamilyPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},

@@ -34,7 +34,8 @@ for _ in $(seq "$rounds"); do
   q=$(new_pod)
   t0=$(now)
   "$k" debug "pod/$q" --image="$image" --image-pull-policy=Never --target="$q" -c dbg \
-    --env=MIRROR_AGENT_SECRET=bench -- /mirror-agent --listen=127.0.0.1:47999 --idle-timeout=30s >/dev/null 2>&1
+    -- /mirror-agent --listen=127.0.0.1:47999 --idle-timeout=30s \
+    --authorized-key=ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA >/dev/null 2>&1
   "$k" wait "pod/$q" --timeout=60s \
     --for='jsonpath={.status.ephemeralContainerStatuses[?(@.name=="dbg")].state.running.startedAt}' >/dev/null 2>&1 || true
   until [ -n "$("$k" get pod "$q" -o jsonpath='{.status.ephemeralContainerStatuses[?(@.name=="dbg")].state.running}')" ]; do sleep 0.05; done

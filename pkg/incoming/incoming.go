@@ -10,9 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"time"
 
@@ -31,6 +29,9 @@ type Config struct {
 	Filters []protocol.HTTPFilter // steal only these HTTP requests
 	Ports   []int                 // local ports that take part; empty: all
 	PortMap map[int]int           // local -> pod port; unmapped ports are the same
+	// ProbePaths: the kubelet's HTTP probes by pod port; they always reach
+	// the pod's own app.
+	ProbePaths map[int][]string
 	// Establish links to an agent that may install redirects (NET_ADMIN); it
 	// is called on the first listen that takes part, and after a link drops.
 	Establish session.Establish
@@ -42,12 +43,16 @@ type Config struct {
 type Manager struct {
 	cfg Config
 
-	mu       sync.Mutex
-	sess     *session.Session
-	sessErr  error
-	serving  map[int]*session.Stream // pod port -> the request keeping its redirect
-	localFor map[int]int             // pod port -> local port
-	conns    int
+	mu        sync.Mutex
+	sess      *session.Session
+	sessErr   error
+	serving   map[int]*session.Stream      // pod port -> the request keeping its redirect
+	localFor  map[int]int                  // pod port -> local port
+	listeners map[int]map[uint64]*listener // pod port -> the program's sockets listening for it
+	conns     int
+	watching  bool
+	done      chan struct{}
+	clients   sync.Map // uint16 loopback port of a handed-over connection -> netip.AddrPort client
 }
 
 // New returns a manager; nothing happens until the program listens.
@@ -58,7 +63,8 @@ func New(cfg Config) *Manager {
 	if cfg.Progress == nil {
 		cfg.Progress = func(string) {}
 	}
-	return &Manager{cfg: cfg, serving: map[int]*session.Stream{}, localFor: map[int]int{}}
+	return &Manager{cfg: cfg, serving: map[int]*session.Stream{}, localFor: map[int]int{},
+		listeners: map[int]map[uint64]*listener{}, done: make(chan struct{})}
 }
 
 // OnListen is called for each listen(): a TCP port that takes part is served
@@ -71,7 +77,36 @@ func (m *Manager) OnListen(c *tracer.Call) {
 	if err != nil || !m.takesPart(int(addr.Port())) || addr.Addr().Unmap().IsLoopback() {
 		return // a loopback-only listener is not meant to be reached from outside
 	}
-	go m.serve(int(addr.Port()))
+	local := int(addr.Port())
+	if ino, err := c.SocketInode(); err == nil {
+		m.track(m.podPort(local), ino)
+	}
+	go m.serve(local)
+}
+
+// podPort is the pod's port that local stands for.
+func (m *Manager) podPort(local int) int {
+	if p, ok := m.cfg.PortMap[local]; ok {
+		return p
+	}
+	return local
+}
+
+// track records a socket that listens (or is about to) for podPort, and
+// starts following the program's listening sockets.
+func (m *Manager) track(podPort int, ino uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.listeners[podPort] == nil {
+		m.listeners[podPort] = map[uint64]*listener{}
+	}
+	if m.listeners[podPort][ino] == nil {
+		m.listeners[podPort][ino] = &listener{since: time.Now()}
+	}
+	if !m.watching {
+		m.watching = true
+		go m.watchListeners()
+	}
 }
 
 func (m *Manager) takesPart(port int) bool {
@@ -87,10 +122,7 @@ func (m *Manager) takesPart(port int) bool {
 }
 
 func (m *Manager) serve(local int) {
-	podPort := local
-	if p, ok := m.cfg.PortMap[local]; ok {
-		podPort = p
-	}
+	podPort := m.podPort(local)
 	sess, err := m.session()
 	if err != nil {
 		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d is off: %v", local, err))
@@ -111,12 +143,17 @@ func (m *Manager) serve(local int) {
 // redirect asks the agent to serve podPort to this session; the stream it
 // returns keeps the redirect alive.
 func (m *Manager) redirect(sess *session.Session, podPort, local int) bool {
-	st, err := sess.Incoming(podPort, m.cfg.Mode, m.cfg.Filters)
+	st, err := sess.Incoming(podPort, m.cfg.Mode, m.cfg.Filters, m.cfg.ProbePaths[podPort])
 	if err != nil {
 		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d is off: %v", local, err))
 		return false
 	}
 	m.mu.Lock()
+	if _, wanted := m.localFor[podPort]; !wanted {
+		m.mu.Unlock()
+		st.Close() // the program stopped listening while the agent set it up
+		return false
+	}
 	if old := m.serving[podPort]; old != nil {
 		old.Close()
 	}
@@ -176,22 +213,24 @@ func (m *Manager) accept(sess *session.Session) {
 			continue
 		}
 		m.cfg.Logger.Debug("incoming connection", zap.String("client", hdr.Client), zap.Int("podPort", hdr.Port), zap.Int("local", local))
-		go deliver(st, hdr, local)
+		go m.deliver(st, hdr, local)
 	}
 }
 
-// deliver makes the handed-over connection to the program's port. For a
-// mirror the program's answers are read and dropped: the pod's app answered.
-func deliver(st *session.Stream, hdr protocol.IncomingConn, local int) {
+// deliver makes the handed-over connection to the program's port, from a
+// port the program's accept reports as the pod's client. For a mirror the
+// program's answers are read and dropped: the pod's app answered.
+func (m *Manager) deliver(st *session.Stream, hdr protocol.IncomingConn, local int) {
 	defer st.Close()
-	c, err := net.Dial("tcp", netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(local)).String())
+	client, err := netip.ParseAddrPort(hdr.Client)
 	if err != nil {
-		c, err = net.Dial("tcp", "[::1]:"+strconv.Itoa(local))
-		if err != nil {
-			return
-		}
+		return
 	}
-	tc := c.(*net.TCPConn)
+	tc, forget, err := m.dialProgram(local, netip.AddrPortFrom(client.Addr().Unmap(), client.Port()))
+	if err != nil {
+		return
+	}
+	defer forget()
 	if hdr.Mode != protocol.ModeMirror {
 		netpipe.Join(tc, st, nil, nil)
 		return
@@ -224,6 +263,11 @@ func (m *Manager) Connections() int {
 func (m *Manager) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	select {
+	case <-m.done:
+	default:
+		close(m.done)
+	}
 	for _, st := range m.serving {
 		st.Close()
 	}

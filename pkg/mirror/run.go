@@ -137,6 +137,7 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	if cfg.Incoming != "off" {
 		in = incoming.New(incoming.Config{
 			Mode: cfg.Incoming, Filters: cfg.HTTPFilters, Ports: cfg.IncomingPorts, PortMap: cfg.PortMap,
+			ProbePaths: kube.ProbePaths(target.Pod, target.Container),
 			// Redirects need NET_ADMIN: an agent that has it, made only now.
 			Establish: func(ctx context.Context) (*session.Link, error) {
 				return connect(ctx, cfg, restCfg, cs, target, true, inGate.mayStart)
@@ -185,11 +186,23 @@ type handler struct {
 }
 
 func (h handler) Socket(c *tracer.Call) tracer.Verdict {
-	if c.Name == "listen" {
+	switch {
+	case c.Name == "listen":
 		if h.in != nil {
 			h.in.OnListen(c)
 		}
 		return tracer.Allow()
+	case h.in == nil:
+	case c.Name == "accept" || c.Name == "accept4":
+		// A connection handed over from the pod names the pod's client.
+		return tracer.Allow().AtExit(h.in.RestoreClient)
+	case c.Name == "getpeername":
+		// Incoming first: once it names a client, the address is no longer
+		// loopback and the outgoing fix-up leaves it alone.
+		return tracer.Allow().AtExit(func(e *tracer.Exit) {
+			h.in.RestoreClient(e)
+			h.out.RestorePeer(e)
+		})
 	}
 	return h.out.Socket(c)
 }

@@ -66,7 +66,7 @@ func (h *Handler) Socket(c *tracer.Call) tracer.Verdict {
 			return h.toUDPProxy(c, dst)
 		}
 	case "getpeername", "recvfrom", "recvmsg":
-		return tracer.Allow().AtExit(h.restorePeer)
+		return tracer.Allow().AtExit(h.RestorePeer)
 	}
 	return tracer.Allow()
 }
@@ -167,9 +167,9 @@ func (h *Handler) toUDPProxy(c *tracer.Call, dst netip.AddrPort) tracer.Verdict 
 	return tracer.Redirect(local)
 }
 
-// restorePeer shows the program the destination it asked for, where the
-// kernel reports one of our proxies.
-func (h *Handler) restorePeer(e *tracer.Exit) {
+// RestorePeer shows the program the destination it asked for, where the
+// kernel reports one of our proxies (an AtExit fix-up).
+func (h *Handler) RestorePeer(e *tracer.Exit) {
 	got, ok := e.ResultAddr()
 	if !ok || !got.Addr().Unmap().IsLoopback() {
 		return

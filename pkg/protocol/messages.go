@@ -94,6 +94,10 @@ type Request struct {
 	Port    int          `json:"port,omitempty"`
 	Mode    string       `json:"mode,omitempty"`
 	Filters []HTTPFilter `json:"filters,omitempty"`
+	// ProbePaths are the kubelet's HTTP probe paths on Port (from the pod
+	// spec): a request for one of them from "kube-probe/" is always the
+	// pod's app's to answer, so a session never makes the pod unready.
+	ProbePaths []string `json:"probePaths,omitempty"`
 }
 
 // Response answers a Request. Error is set when the request failed; Errno

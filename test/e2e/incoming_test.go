@@ -338,3 +338,85 @@ func TestIncomingAgentCrashRestoresThePod(t *testing.T) {
 	next.stop(t)
 	checkRestored(t, target.name, target.ip)
 }
+
+// A program that closes its listener and keeps running gives the port back
+// to the pod's app at once; when it listens again, it is stolen again.
+func TestIncomingWithdrawnWhenTheProgramStopsListening(t *testing.T) {
+	netprobe, _, _ := programs(t)
+	target, _ := echoPods(t)
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", netprobe, "relisten", "8080")
+	defer s.stop(t)
+	get := func(path string) string {
+		return fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080"+path+" 2>&1; true")
+	}
+	if out := get("/before"); !strings.Contains(out, `"local":true`) {
+		t.Fatalf("not stolen: %s", out)
+	}
+	if out := get("/close"); !strings.Contains(out, `"local":true`) {
+		t.Fatalf("/close not stolen: %s", out)
+	}
+	waitFor(t, 20*time.Second, func() bool { return strings.Contains(s.out(), "closed") }, s.out)
+	closedAt := time.Now()
+	waitFor(t, 4*time.Second, func() bool { return strings.Contains(get("/after-close"), `"pod":"`+target.name+`"`) },
+		func() string { return "the pod's app did not get its port back:\n" + s.err() })
+	t.Logf("the pod's app answered again %s after the listener closed", time.Since(closedAt).Round(100*time.Millisecond))
+	if !strings.Contains(s.err(), "no longer listens on port 8080") {
+		t.Fatalf("no word of the withdrawal:\n%s", s.err())
+	}
+	if n := strings.Count(podNetnsTables(t, target.name), "kubectl_mirror"); n != 0 {
+		t.Fatalf("a rule of ours is left while the program does not listen:\n%s", podNetnsTables(t, target.name))
+	}
+	waitFor(t, 30*time.Second, func() bool { return strings.Contains(s.out(), "listening again") }, s.out)
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(get("/again"), `"local":true`) },
+		func() string { return "not stolen again after listening again:\n" + s.err() })
+}
+
+// During an unfiltered steal of the port the readiness probe uses, with a
+// local build whose health check fails, the pod stays Ready: the kubelet's
+// probes reach the pod's own app.
+func TestProbesStayTheAppsUnderSteal(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080", "/ready")
+	defer s.stop(t)
+	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/ready 2>&1; true"); !strings.Contains(out, "500") {
+		t.Fatalf("an ordinary request for /ready was not stolen (want the program's 500): %s", out)
+	}
+	// The readiness probe runs every 2 s and fails the pod after 3 misses.
+	for end := time.Now().Add(12 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		p, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), target.name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !podReady(p) {
+			t.Fatalf("pod %s went NotReady during the steal", target.name)
+		}
+	}
+	if n := strings.Count(s.out(), "got GET /ready"); n != 1 {
+		t.Fatalf("the program saw /ready %d times (the probes must not reach it):\n%s", n, s.out())
+	}
+}
+
+// The program sees the pod's client as the peer of a stolen connection, not
+// the plugin's loopback address.
+func TestIncomingProgramSeesTheRealClient(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	toolbox, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), "toolbox", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	defer s.stop(t)
+	out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/who")
+	var reply struct {
+		Local  bool   `json:"local"`
+		Remote string `json:"remote"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &reply); err != nil || !reply.Local {
+		t.Fatalf("not stolen: %q %v", out, err)
+	}
+	if host, _, _ := strings.Cut(reply.Remote, ":"); host != toolbox.Status.PodIP {
+		t.Fatalf("the program saw %s as the client, want the toolbox pod %s", reply.Remote, toolbox.Status.PodIP)
+	}
+}

@@ -1,8 +1,9 @@
 // Command httpserve is the incoming suite's local program: an HTTP server on
 // :PORT that answers {"local":true,...} and prints one line per request it
 // gets ("got GET /path"), so a test can see copies and stolen requests.
+// With FAILPATH it answers 500 there (a local build whose health check fails).
 //
-//	httpserve PORT
+//	httpserve PORT [FAILPATH]
 package main
 
 import (
@@ -14,8 +15,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: httpserve PORT")
+	if len(os.Args) != 2 && len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: httpserve PORT [FAILPATH]")
 		os.Exit(2)
 	}
 	var mu sync.Mutex
@@ -24,6 +25,9 @@ func main() {
 		fmt.Printf("got %s %s\n", r.Method, r.URL.Path)
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
+		if len(os.Args) == 3 && r.URL.Path == os.Args[2] {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"local": true, "path": r.URL.Path, "remote": r.RemoteAddr})
 	})
 	fmt.Println("listening")

@@ -15,6 +15,7 @@
 //	netprobe conns URL N       N GETs, each on a new connection, 100 ms apart
 //	netprobe stranger SECONDS  connect to every loopback listener and UDP port, report what came back
 //	netprobe flood ADDR N SECS N connections that never authenticate; report how many were closed
+//	netprobe relisten PORT     serve HTTP; GET /close closes the listener, 5 s later it listens again
 //	netprobe reconnect ADDR URL hold a TCP connection to ADDR until it is cut, say how it ended,
 //	                           then GET URL until it works (across a dropped port-forward)
 package main
@@ -62,6 +63,8 @@ func main() {
 		n, _ := strconv.Atoi(os.Args[3])
 		secs, _ := strconv.Atoi(os.Args[4])
 		err = probeFlood(os.Args[2], n, secs)
+	case "relisten":
+		err = probeRelisten(os.Args[2])
 	case "reconnect":
 		err = probeReconnect(os.Args[2], os.Args[3])
 	case "threadexec":

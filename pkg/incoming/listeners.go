@@ -1,0 +1,108 @@
+package incoming
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// withdrawEvery is how often the program's listening sockets are checked: a
+// port it no longer listens on goes back to the pod's app within about this.
+const withdrawEvery = 500 * time.Millisecond
+
+// listenGrace: a socket recorded at listen() that never shows as listening
+// (the call failed) is forgotten after this.
+const listenGrace = 2 * time.Second
+
+// listener is one listening socket of the program, by inode.
+type listener struct {
+	since time.Time
+	seen  bool // shown as LISTEN at least once
+}
+
+// watchListeners withdraws a pod port once none of the program's sockets
+// that listened for it is listening any more (closed, shut down, or its
+// process exited), so the pod's app serves it again; a later listen() asks
+// for it anew.
+func (m *Manager) watchListeners() {
+	t := time.NewTicker(withdrawEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.done:
+			return
+		case <-t.C:
+		}
+		listening := listeningInodes()
+		for _, podPort := range m.expired(listening) {
+			m.withdraw(podPort)
+		}
+	}
+}
+
+// expired updates what is known of each port's sockets and returns the pod
+// ports left with none.
+func (m *Manager) expired(listening map[uint64]bool) []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var gone []int
+	for podPort, socks := range m.listeners {
+		for ino, l := range socks {
+			switch {
+			case listening[ino]:
+				l.seen = true
+			case l.seen || time.Since(l.since) > listenGrace:
+				delete(socks, ino)
+			}
+		}
+		if len(socks) == 0 {
+			gone = append(gone, podPort)
+		}
+	}
+	return gone
+}
+
+// withdraw ends the redirect of podPort.
+func (m *Manager) withdraw(podPort int) {
+	m.mu.Lock()
+	st, local := m.serving[podPort], m.localFor[podPort]
+	delete(m.serving, podPort)
+	delete(m.localFor, podPort)
+	delete(m.listeners, podPort)
+	m.mu.Unlock()
+	if st == nil {
+		return
+	}
+	st.Close() // the agent removes the redirect when the stream closes
+	m.cfg.Logger.Info("incoming off: the program stopped listening", zap.Int("podPort", podPort), zap.Int("local", local))
+	m.cfg.Progress(fmt.Sprintf("the program no longer listens on port %d: the pod's port %d is its own app's again", local, podPort))
+}
+
+// listeningInodes reads the TCP sockets in LISTEN state in this network
+// namespace (the program's: it runs beside the plugin).
+func listeningInodes() map[uint64]bool {
+	out := map[uint64]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		file, err := os.Open(f)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(file)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 10 || fields[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			if ino, err := strconv.ParseUint(fields[9], 10, 64); err == nil {
+				out[ino] = true
+			}
+		}
+		file.Close()
+	}
+	return out
+}
