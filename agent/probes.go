@@ -68,12 +68,13 @@ func (in incomingConn) stealExceptProbes() {
 // peekHead returns what has arrived of the first request head, up to its
 // blank line, maxProbeHead bytes, or the read deadline, leaving it unread.
 func peekHead(br *bufio.Reader) []byte {
-	n := 1
+	want := 1
 	for {
-		b, err := br.Peek(n)
+		_, err := br.Peek(want) // waits for more only when what is there is not enough
+		b, _ := br.Peek(br.Buffered())
 		if err != nil || bytes.Contains(b, []byte("\r\n\r\n")) || len(b) >= maxProbeHead {
 			return b
 		}
-		n = br.Buffered() + 1
+		want = len(b) + 1
 	}
 }

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"bufio"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -28,6 +30,25 @@ func TestIsProbe(t *testing.T) {
 		if got := isProbe(tc.r, paths); got != tc.want {
 			t.Errorf("%s %q: got %v", tc.r.URL, tc.r.UserAgent(), got)
 		}
+	}
+}
+
+// A client that sent its whole request and waits for the answer: the head
+// is there at once, without waiting for bytes that will not come.
+func TestPeekHeadDoesNotWaitForMore(t *testing.T) {
+	c, s := net.Pipe()
+	defer c.Close()
+	defer s.Close()
+	go func() { _, _ = io.WriteString(c, "GET /ready HTTP/1.1\r\nUser-Agent: kube-probe/1.32\r\n\r\n") }()
+	done := make(chan []byte, 1)
+	go func() { done <- peekHead(bufio.NewReaderSize(s, maxProbeHead)) }()
+	select {
+	case b := <-done:
+		if !strings.HasSuffix(string(b), "\r\n\r\n") {
+			t.Fatalf("head %q", b)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("peekHead waited for bytes after a complete head")
 	}
 }
 

@@ -330,7 +330,9 @@ func TestIncomingAgentCrashRestoresThePod(t *testing.T) {
 		return strings.Contains(out, `"pod":"`+target.name+`"`)
 	}, func() string { return "the pod's app never answered again; tables:\n" + podNetnsTables(t, target.name) })
 	// The next agent removes the dead one's table before its own goes in,
-	// and its own goes at its end: nothing of ours is left in the pod.
+	// and its own goes at its end: nothing of ours is left in the pod. (The
+	// pod may be briefly unready from the dead redirect: wait for it.)
+	echoPods(t)
 	next := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
 	if n := strings.Count(podNetnsTables(t, target.name), "kubectl_mirror"); n != 1 {
 		t.Fatalf("%d tables of ours with one live agent:\n%s", n, podNetnsTables(t, target.name))
