@@ -1,23 +1,21 @@
-// Package incoming brings the traffic that reaches the target pod's ports to
-// the local program: when the program listens on a TCP port, the agent is
-// asked to mirror (copies, the pod keeps answering) or steal (the program
-// answers; with HTTP filters only matching requests) that port of the pod,
-// and each connection it hands over is made to the program's port.
+// Package incoming brings the traffic that reaches the target's ports to the
+// local program: when the program listens on a TCP port, the agent in each
+// Ready pod of the target (every replica of a workload) is asked to mirror
+// (copies, the pod keeps answering) or steal (the program answers; with HTTP
+// filters only matching requests) that port, and each connection it hands
+// over is made to the program's port.
 package incoming
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
-	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
@@ -32,22 +30,26 @@ type Config struct {
 	// ProbePaths: the kubelet's HTTP probes by pod port; they always reach
 	// the pod's own app.
 	ProbePaths map[int][]string
-	// Establish links to an agent that may install redirects (NET_ADMIN); it
-	// is called on the first listen that takes part, and after a link drops.
-	Establish session.Establish
+	// Pods sends the names of the pods to serve, the whole set each time it
+	// changes: every Ready pod of a workload, or the one named pod.
+	Pods <-chan []string
+	// Workload: the target is a workload (progress counts its pods).
+	Workload bool
+	// Establish links to an agent in the pod that may install redirects
+	// (NET_ADMIN); it is called the first time a port is served there, and
+	// after a link drops.
+	Establish func(pod string) session.Establish
 	Progress  func(string)
 	Logger    *zap.Logger
 }
 
-// Manager follows the program's listening ports.
+// Manager follows the program's listening ports and the target's pods.
 type Manager struct {
 	cfg Config
 
 	mu        sync.Mutex
-	sess      *session.Session
-	sessErr   error
-	serving   map[int]*session.Stream      // pod port -> the request keeping its redirect
-	localFor  map[int]int                  // pod port -> local port
+	pods      map[string]*podLink          // pod name -> its agent link and redirects
+	localFor  map[int]int                  // pod port -> local port, while the program listens
 	listeners map[int]map[uint64]*listener // pod port -> the program's sockets listening for it
 	conns     int
 	watching  bool
@@ -55,7 +57,7 @@ type Manager struct {
 	clients   sync.Map // uint16 loopback port of a handed-over connection -> netip.AddrPort client
 }
 
-// New returns a manager; nothing happens until the program listens.
+// New returns a manager; nothing is redirected until the program listens.
 func New(cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
@@ -63,12 +65,21 @@ func New(cfg Config) *Manager {
 	if cfg.Progress == nil {
 		cfg.Progress = func(string) {}
 	}
-	return &Manager{cfg: cfg, serving: map[int]*session.Stream{}, localFor: map[int]int{},
+	m := &Manager{cfg: cfg, pods: map[string]*podLink{}, localFor: map[int]int{},
 		listeners: map[int]map[uint64]*listener{}, done: make(chan struct{})}
+	if cfg.Pods != nil {
+		select {
+		case names := <-cfg.Pods: // known already: the first listen finds them
+			m.setPods(names)
+		default:
+		}
+		go m.followPods()
+	}
+	return m
 }
 
 // OnListen is called for each listen(): a TCP port that takes part is served
-// from the pod, asynchronously (the program's listen is not held).
+// from the pods, asynchronously (the program's listen is not held).
 func (m *Manager) OnListen(c *tracer.Call) {
 	if typ, err := c.SocketType(); err != nil || typ != unix.SOCK_STREAM {
 		return
@@ -82,6 +93,10 @@ func (m *Manager) OnListen(c *tracer.Call) {
 		m.track(m.podPort(local), ino)
 	}
 	go m.serve(local)
+}
+
+func (m *Manager) takesPart(port int) bool {
+	return len(m.cfg.Ports) == 0 || slices.Contains(m.cfg.Ports, port)
 }
 
 // podPort is the pod's port that local stands for.
@@ -109,99 +124,121 @@ func (m *Manager) track(podPort int, ino uint64) {
 	}
 }
 
-func (m *Manager) takesPart(port int) bool {
-	if len(m.cfg.Ports) == 0 {
-		return true
-	}
-	for _, p := range m.cfg.Ports {
-		if p == port {
-			return true
-		}
-	}
-	return false
-}
-
+// serve redirects podPort on every pod, then says on how many.
 func (m *Manager) serve(local int) {
 	podPort := m.podPort(local)
-	sess, err := m.session()
-	if err != nil {
-		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d is off: %v", local, err))
-		return
-	}
 	m.mu.Lock()
 	if _, dup := m.localFor[podPort]; dup {
 		m.mu.Unlock()
 		return
 	}
 	m.localFor[podPort] = local
+	pods := m.podList()
 	m.mu.Unlock()
-	if m.redirect(sess, podPort, local) {
-		m.cfg.Progress(fmt.Sprintf("%s: the pod's port %d -> local port %d", m.cfg.Mode, podPort, local))
+	if len(pods) == 0 {
+		m.cfg.Progress(fmt.Sprintf("%s: no Ready pod to serve port %d yet", m.cfg.Mode, podPort))
+		return
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	served := 0
+	for _, pl := range pods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if m.redirectOn(pl, podPort, local) {
+				mu.Lock()
+				served++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if served > 0 {
+		m.cfg.Progress(fmt.Sprintf("%s: the pod's port %d -> local port %d%s", m.cfg.Mode, podPort, local, m.onPods(served, len(pods))))
 	}
 }
 
-// redirect asks the agent to serve podPort to this session; the stream it
-// returns keeps the redirect alive.
-func (m *Manager) redirect(sess *session.Session, podPort, local int) bool {
+// onPods says on how many pods a port is served, for a workload.
+func (m *Manager) onPods(served, of int) string {
+	if !m.cfg.Workload {
+		return ""
+	}
+	return fmt.Sprintf(" on %d of %d pods", served, of)
+}
+
+// podList is the pods being served. Precondition: m.mu held.
+func (m *Manager) podList() []*podLink {
+	var out []*podLink
+	for _, pl := range m.pods {
+		out = append(out, pl)
+	}
+	return out
+}
+
+// redirectOn asks pl's agent to serve podPort; the stream it returns keeps
+// the redirect alive.
+func (m *Manager) redirectOn(pl *podLink, podPort, local int) bool {
+	sess, err := pl.session(m)
+	if err != nil {
+		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %v", local, pl.name, err))
+		return false
+	}
 	st, err := sess.Incoming(podPort, m.cfg.Mode, m.cfg.Filters, m.cfg.ProbePaths[podPort])
 	if err != nil {
-		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d is off: %v", local, err))
+		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %v", local, pl.name, err))
 		return false
 	}
 	m.mu.Lock()
-	if _, wanted := m.localFor[podPort]; !wanted {
+	if _, wanted := m.localFor[podPort]; !wanted || pl.closed {
 		m.mu.Unlock()
-		st.Close() // the program stopped listening while the agent set it up
+		st.Close() // the program stopped listening, or the pod left, meanwhile
 		return false
 	}
-	if old := m.serving[podPort]; old != nil {
+	if old := pl.serving[podPort]; old != nil {
 		old.Close()
 	}
-	m.serving[podPort] = st
+	pl.serving[podPort] = st
 	m.mu.Unlock()
-	m.cfg.Logger.Info("incoming on", zap.Int("podPort", podPort), zap.Int("local", local), zap.String("mode", m.cfg.Mode))
+	m.cfg.Logger.Info("incoming on", zap.String("pod", pl.name), zap.Int("podPort", podPort), zap.Int("local", local), zap.String("mode", m.cfg.Mode))
 	return true
 }
 
 // reregister asks a new link's agent for every redirect again: the agent of
 // the lost link removed them when it noticed the loss.
-func (m *Manager) reregister() {
+func (m *Manager) reregister(pl *podLink) {
 	m.mu.Lock()
-	sess := m.sess
 	ports := make(map[int]int, len(m.localFor))
 	for p, l := range m.localFor {
 		ports[p] = l
 	}
 	m.mu.Unlock()
 	for podPort, local := range ports {
-		if m.redirect(sess, podPort, local) {
-			m.cfg.Progress(fmt.Sprintf("%s again: the pod's port %d -> local port %d", m.cfg.Mode, podPort, local))
+		if m.redirectOn(pl, podPort, local) {
+			m.cfg.Progress(fmt.Sprintf("%s again: the pod's port %d -> local port %d%s", m.cfg.Mode, podPort, local, m.podName(pl)))
 		}
 	}
 }
 
-// session connects the capable agent once and starts taking its connections.
-func (m *Manager) session() (*session.Session, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.sess == nil && m.sessErr == nil {
-		m.sess, m.sessErr = session.New(context.Background(), m.cfg.Establish, session.Options{
-			Progress: m.cfg.Progress, Logger: m.cfg.Logger, Reconnected: m.reregister,
-		})
-		if m.sessErr == nil {
-			go m.accept(m.sess)
-		}
+// podName names the pod in progress lines of a workload.
+func (m *Manager) podName(pl *podLink) string {
+	if !m.cfg.Workload {
+		return ""
 	}
-	return m.sess, m.sessErr
+	return " on pod/" + pl.name
 }
 
-func (m *Manager) accept(sess *session.Session) {
+// accept takes the connections pl's agent hands over.
+func (m *Manager) accept(pl *podLink, sess *session.Session) {
 	for {
 		st, hdr, err := sess.AcceptIncoming()
-		if errors.Is(err, session.ErrClosed) {
-			return
-		}
 		if err != nil {
+			if pl.isClosed(m) {
+				return
+			}
+			if errors.Is(err, session.ErrClosed) {
+				return
+			}
 			continue // the link dropped: the next call waits for the new one
 		}
 		m.mu.Lock()
@@ -212,43 +249,8 @@ func (m *Manager) accept(sess *session.Session) {
 			st.Close()
 			continue
 		}
-		m.cfg.Logger.Debug("incoming connection", zap.String("client", hdr.Client), zap.Int("podPort", hdr.Port), zap.Int("local", local))
+		m.cfg.Logger.Debug("incoming connection", zap.String("pod", pl.name), zap.String("client", hdr.Client), zap.Int("podPort", hdr.Port), zap.Int("local", local))
 		go m.deliver(st, hdr, local)
-	}
-}
-
-// deliver makes the handed-over connection to the program's port, from a
-// port the program's accept reports as the pod's client. For a mirror the
-// program's answers are read and dropped: the pod's app answered.
-func (m *Manager) deliver(st *session.Stream, hdr protocol.IncomingConn, local int) {
-	defer st.Close()
-	client, err := netip.ParseAddrPort(hdr.Client)
-	if err != nil {
-		return
-	}
-	tc, forget, err := m.dialProgram(local, netip.AddrPortFrom(client.Addr().Unmap(), client.Port()))
-	if err != nil {
-		return
-	}
-	defer forget()
-	if hdr.Mode != protocol.ModeMirror {
-		netpipe.Join(tc, st, nil, nil)
-		return
-	}
-	defer tc.Close()
-	// The pod's app answered already: drop the program's answers, and wait for
-	// it to end the connection, so it reads the whole copy first.
-	drained := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, tc)
-		close(drained)
-	}()
-	if _, err := io.Copy(tc, st); err == nil {
-		_ = tc.CloseWrite()
-	}
-	select {
-	case <-drained:
-	case <-time.After(30 * time.Second):
 	}
 }
 
@@ -259,19 +261,17 @@ func (m *Manager) Connections() int {
 	return m.conns
 }
 
-// Close ends every redirect (the agent removes its rules) and the session.
+// Close ends every redirect (the agents remove their rules) and the sessions.
 func (m *Manager) Close() {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	select {
 	case <-m.done:
 	default:
 		close(m.done)
 	}
-	for _, st := range m.serving {
-		st.Close()
-	}
-	if m.sess != nil {
-		m.sess.Close()
+	pods := m.podList()
+	m.mu.Unlock()
+	for _, pl := range pods {
+		pl.close(m)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 )
 
 // withdrawEvery is how often the program's listening sockets are checked: a
@@ -67,18 +69,26 @@ func (m *Manager) expired(listening map[uint64]bool) []int {
 	return gone
 }
 
-// withdraw ends the redirect of podPort.
+// withdraw ends the redirect of podPort on every pod.
 func (m *Manager) withdraw(podPort int) {
 	m.mu.Lock()
-	st, local := m.serving[podPort], m.localFor[podPort]
-	delete(m.serving, podPort)
+	local, was := m.localFor[podPort]
 	delete(m.localFor, podPort)
 	delete(m.listeners, podPort)
+	var streams []*session.Stream
+	for _, pl := range m.pods {
+		if st := pl.serving[podPort]; st != nil {
+			streams = append(streams, st)
+			delete(pl.serving, podPort)
+		}
+	}
 	m.mu.Unlock()
-	if st == nil {
+	for _, st := range streams {
+		st.Close() // the agent removes the redirect when the stream closes
+	}
+	if !was {
 		return
 	}
-	st.Close() // the agent removes the redirect when the stream closes
 	m.cfg.Logger.Info("incoming off: the program stopped listening", zap.Int("podPort", podPort), zap.Int("local", local))
 	m.cfg.Progress(fmt.Sprintf("the program no longer listens on port %d: the pod's port %d is its own app's again", local, podPort))
 }

@@ -32,6 +32,8 @@ type Target struct {
 	Container string
 	// Ref is the target as the user named it, for messages ("deploy/echo").
 	Ref string
+	// Selector picks every pod of a workload target; nil for pod/NAME.
+	Selector labels.Selector
 }
 
 // ErrNoReadyPod is returned when the workload has no pod to run against.

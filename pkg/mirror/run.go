@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	}
 	// A dropped port-forward is made again (the agent found again, or a new
 	// one started if it is gone); connections in flight on it are reset.
-	var outGate, inGate startGate
+	var outGate startGate
 	sess, err := session.New(ctx, func(ctx context.Context) (*session.Link, error) {
 		return connect(ctx, cfg, restCfg, cs, target, false, outGate.mayStart)
 	}, session.Options{Progress: cfg.Progress, Logger: cfg.Logger})
@@ -135,17 +135,9 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	defer out.Close()
 	var in *incoming.Manager
 	if cfg.Incoming != "off" {
-		in = incoming.New(incoming.Config{
-			Mode: cfg.Incoming, Filters: cfg.HTTPFilters, Ports: cfg.IncomingPorts, PortMap: cfg.PortMap,
-			ProbePaths: kube.ProbePaths(target.Pod, target.Container),
-			// Redirects need NET_ADMIN: an agent that has it, made only now.
-			Establish: func(ctx context.Context) (*session.Link, error) {
-				return connect(ctx, cfg, restCfg, cs, target, true, inGate.mayStart)
-			},
-			Progress: cfg.Progress,
-			Logger:   cfg.Logger,
-		})
-		defer in.Close()
+		var stop func()
+		in, stop = startIncoming(ctx, cfg, restCfg, cs, target)
+		defer stop()
 	}
 	if err := ctx.Err(); err != nil {
 		return tracer.Status{}, err // interrupted while setting up: do not start the program
@@ -261,7 +253,7 @@ func resolve(ctx context.Context, cfg Config, cs kubernetes.Interface) (kube.Tar
 		return kube.Target{}, err
 	}
 	progress(cfg, fmt.Sprintf("target %s: pod/%s, container %s", ref, pod.Name, container))
-	return kube.Target{Namespace: ns, Pod: pod, Container: container, Ref: ref}, nil
+	return kube.Target{Namespace: ns, Pod: pod, Container: container, Ref: ref, Selector: sel}, nil
 }
 
 // connect reaches the pod's agent, starting one when none is usable. A reused
