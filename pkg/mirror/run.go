@@ -103,10 +103,9 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	}
 	// A dropped port-forward is made again (the agent found again, or a new
 	// one started if it is gone); connections in flight on it are reset.
-	var outGate startGate
-	sess, err := session.New(ctx, func(ctx context.Context) (*session.Link, error) {
-		return connect(ctx, cfg, restCfg, cs, target, false, outGate.mayStart)
-	}, session.Options{Progress: cfg.Progress, Logger: cfg.Logger})
+	// A workload's session moves to another Ready pod when its pod goes.
+	follow := newFollower(cfg, restCfg, cs, target)
+	sess, err := session.New(ctx, follow.establish, session.Options{Progress: cfg.Progress, Logger: cfg.Logger})
 	if err != nil {
 		return tracer.Status{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -191,5 +192,33 @@ func TestConnectToAnotherUsersAgentIsRefused(t *testing.T) {
 	}
 	if time.Since(start) > 10*time.Second {
 		t.Fatal("a refused key was retried")
+	}
+}
+
+// TestRequestsFailAtOnceWhenTheAgentIsUnavailable: when reconnecting learns
+// that the agent cannot come back soon (its pod is gone), a request fails at
+// once rather than after the whole wait.
+func TestRequestsFailAtOnceWhenTheAgentIsUnavailable(t *testing.T) {
+	tr := &transports{addr: startAgent(t)}
+	first := true
+	sess, err := session.New(context.Background(), func(ctx context.Context) (*session.Link, error) {
+		if !first {
+			return nil, fmt.Errorf("pod/x is gone (%w)", session.ErrUnavailable)
+		}
+		first = false
+		return session.Connect(ctx, tr.dial, "test", userKey)
+	}, session.Options{Wait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	tr.cut()
+	time.Sleep(500 * time.Millisecond) // the loss is noticed and the first attempt made
+	start := time.Now()
+	if _, err := sess.Dial(greeter(t), time.Second); !errors.Is(err, session.ErrDisconnected) {
+		t.Fatalf("dial with the pod gone: %v, want ErrDisconnected", err)
+	}
+	if waited := time.Since(start); waited > 20*time.Second {
+		t.Fatalf("the request waited %s for an agent that cannot come back", waited)
 	}
 }

@@ -20,6 +20,10 @@ var (
 	ErrClosed = errors.New("session closed")
 	// ErrDisconnected: the link to the agent is down and did not come back in time.
 	ErrDisconnected = errors.New("no connection to the agent")
+	// ErrUnavailable, wrapped by an Establish error, says the agent cannot
+	// come back soon (its pod is gone): requests fail at once instead of
+	// waiting, while reconnecting goes on in case it does come back.
+	ErrUnavailable = errors.New("the agent is unavailable")
 )
 
 // Establish makes a new link to the agent: the first one, and again after a
@@ -47,10 +51,11 @@ type Session struct {
 	ctx       context.Context
 	cancel    context.CancelFunc
 
-	mu     sync.Mutex
-	cur    *Link         // nil while reconnecting
-	up     chan struct{} // closed when a new link is in place
-	closed bool
+	mu      sync.Mutex
+	cur     *Link         // nil while reconnecting
+	up      chan struct{} // closed when a new link is in place
+	unavail chan struct{} // closed when reconnecting met ErrUnavailable
+	closed  bool
 }
 
 // New makes the first link and returns the session.
@@ -103,6 +108,7 @@ func (s *Session) lost(l *Link) {
 	}
 	s.cur = nil
 	s.up = make(chan struct{})
+	s.unavail = make(chan struct{})
 	s.mu.Unlock()
 	l.Close()
 	s.opts.Progress("connection to the agent lost; reconnecting")
@@ -141,6 +147,15 @@ func (s *Session) reconnect(since time.Time) {
 		if s.ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, ErrUnavailable) {
+			s.mu.Lock()
+			select {
+			case <-s.unavail:
+			default:
+				close(s.unavail)
+			}
+			s.mu.Unlock()
+		}
 		s.opts.Logger.Info("reconnect to the agent failed", zap.Int("attempt", attempt), zap.Error(err))
 		select {
 		case <-time.After(backoff):
@@ -163,13 +178,15 @@ func (s *Session) link() (*Link, error) {
 		s.mu.Unlock()
 		return l, nil
 	}
-	up := s.up
+	up, unavail := s.up, s.unavail
 	s.mu.Unlock()
 	t := time.NewTimer(s.opts.Wait)
 	defer t.Stop()
 	select {
 	case <-up:
 		return s.link()
+	case <-unavail:
+		return nil, ErrDisconnected
 	case <-t.C:
 		return nil, ErrDisconnected
 	case <-s.ctx.Done():

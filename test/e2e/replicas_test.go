@@ -114,3 +114,40 @@ func TestFilteredStealCoversEveryReplica(t *testing.T) {
 		}
 	}
 }
+
+// The pod carrying a workload's session is deleted (a rollout, an eviction):
+// the connection in flight is reset, the session moves to another Ready pod
+// of the workload, and a new request works from there.
+func TestSessionFollowsTheWorkload(t *testing.T) {
+	netprobe, _, _ := programs(t)
+	multiDeployment(t, 2)
+	s := startPlugin(t, "deploy/multi", "--", netprobe, "reconnect", "echo:9000", "http://echo/after-delete")
+	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
+		func() string { return s.out() + s.err() })
+	first := s.err()[strings.Index(s.err(), "target deployment/multi: pod/")+len("target deployment/multi: pod/"):]
+	first = first[:strings.IndexAny(first, ", \n")]
+	kubectl(t, "delete", "pod", first, "--wait=false")
+	waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.out(), "inflight ended") },
+		func() string { return "the in-flight connection hung:\n" + s.out() + s.err() })
+	if !strings.Contains(s.out(), "inflight ended: reset") {
+		t.Errorf("in-flight connection: want a reset, got:\n%s", s.out())
+	}
+	waitFor(t, 120*time.Second, func() bool { return strings.Contains(s.out(), "after: ") },
+		func() string { return "no request worked after the pod was deleted:\n" + s.out() + s.err() })
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("plugin: %v\n%s", err, s.err())
+	}
+	if !strings.Contains(s.err(), "pod/"+first+" is gone; the session moves to pod/multi-") {
+		t.Fatalf("no word of the move:\n%s", s.err())
+	}
+	moved := s.err()[strings.Index(s.err(), "moves to pod/")+len("moves to pod/"):]
+	moved = moved[:strings.IndexAny(moved, " \n")]
+	p, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), moved, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := s.out()[strings.Index(s.out(), "after: ")+len("after: "):]
+	if !strings.Contains(strings.SplitN(line, "\n", 2)[0], `"remote":"`+p.Status.PodIP+`:`) {
+		t.Fatalf("the request after the move did not leave from pod/%s (%s): %s", moved, p.Status.PodIP, line)
+	}
+}
