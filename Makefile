@@ -72,6 +72,7 @@ demo: cluster-up ## the main job: the plugin against deploy/echo on the local cl
 bench: cluster-up ## benchmarks: ratios measured side by side in one run (root: ptrace, the local cluster)
 	go run ./bench/tracer
 	bench/startup/run.sh
+	bench/incoming/run.sh
 
 # Release artefacts, reproducibly: the same commit gives the same bytes.
 DIST_PLATFORMS := amd64 arm64

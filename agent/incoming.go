@@ -86,8 +86,8 @@ func compileFilters(fs []protocol.HTTPFilter) ([]filter, error) {
 		if err != nil {
 			return nil, fmt.Errorf("http filter %q: %w", f.Pattern, err)
 		}
-		if f.Kind != "header" && f.Kind != "path" {
-			return nil, fmt.Errorf("http filter kind %q: use header or path", f.Kind)
+		if f.Kind != "header" && f.Kind != "path" && f.Kind != "method" {
+			return nil, fmt.Errorf("http filter kind %q: use header, path or method", f.Kind)
 		}
 		out = append(out, filter{kind: f.Kind, name: f.Name, re: re})
 	}
@@ -98,8 +98,11 @@ func compileFilters(fs []protocol.HTTPFilter) ([]filter, error) {
 func matches(fs []filter, r *http.Request) bool {
 	for _, f := range fs {
 		v := r.URL.Path
-		if f.kind == "header" {
+		switch f.kind {
+		case "header":
 			v = r.Header.Get(f.name)
+		case "method":
+			v = r.Method
 		}
 		if !f.re.MatchString(v) {
 			return false
@@ -177,10 +180,20 @@ func (in incomingConn) mirror() {
 	<-done
 }
 
-// route takes HTTP/1.1 requests one by one: those matching the filters go to
-// the session, the rest to the pod's app, on one keep-alive connection.
+// route takes HTTP/1.x requests one by one: those matching the filters go to
+// the session, the rest to the pod's app, on one keep-alive connection. A
+// connection that is not HTTP/1.x goes to the app whole, byte-exact; an
+// upgrade (a WebSocket) goes whole where its request goes.
 func (in incomingConn) route() {
 	br := bufio.NewReader(in.client)
+	if !looksLikeHTTP1(in.client, br) {
+		app, err := in.toApp()
+		if err != nil {
+			return
+		}
+		passWhole(in.client, br, app.(*net.TCPConn))
+		return
+	}
 	var local, app upstream
 	defer local.close()
 	defer app.close()
@@ -192,6 +205,13 @@ func (in incomingConn) route() {
 		up, open := &app, func() (io.ReadWriteCloser, error) { return in.toApp() }
 		if !isProbe(req, in.probes) && matches(in.filters, req) {
 			up, open = &local, func() (io.ReadWriteCloser, error) { return in.toPlugin() }
+		}
+		if isUpgrade(req) {
+			c, err := open()
+			if err == nil {
+				upgradeWhole(in.client, br, req, c)
+			}
+			return
 		}
 		if up.conn == nil {
 			c, err := open()

@@ -3,6 +3,7 @@
 // with one yardstick.
 //
 //	netload http URL N          N GETs on one keep-alive connection: req/s, p50, p99
+//	                            (NETLOAD_HEADER="Name: value" adds a header to each)
 //	netload bulk ADDR MIB       send "N\n" and N = MIB MiB to a sink that answers "received N": MiB/s
 //	netload hold ADDR N SECS    open N connections to a TCP echo, exchange a line on each,
 //	                            hold them SECS seconds, close: prints how many completed
@@ -53,7 +54,15 @@ func httpLoad(url string, n int) error {
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		t0 := time.Now()
-		resp, err := c.Get(url)
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		// NETLOAD_HEADER="Name: value" adds a header (a steal filter's match).
+		if name, value, ok := strings.Cut(os.Getenv("NETLOAD_HEADER"), ":"); ok {
+			req.Header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
+		}
+		resp, err := c.Do(req)
 		if err != nil {
 			return err
 		}

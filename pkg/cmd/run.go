@@ -151,7 +151,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.FSRemote, "fs-remote", nil, "also read this path (file or directory, optionally ending in /**) from the pod (repeatable)")
 	fs.StringArrayVar(&o.FSLocal, "fs-local", nil, "keep this path (file or directory) local even where it would be read from the pod (repeatable)")
 	fs.StringVar(&o.Incoming, "incoming", o.Incoming, "what the program's listening ports get from the pod's: mirror, steal or off")
-	fs.StringArrayVar(&o.HTTPFilters, "http-filter", nil, "with steal, take only HTTP requests matching 'header:NAME: REGEXP' or 'path:REGEXP' (repeatable, all must match)")
+	fs.StringArrayVar(&o.HTTPFilters, "http-filter", nil, "with steal, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match)")
 	fs.IntSliceVar(&o.IncomingPorts, "incoming-ports", nil, "local listening ports that take part (default: all)")
 	fs.StringArrayVar(&o.PortMaps, "port-map", nil, "LOCAL:REMOTE: the program's port LOCAL gets the pod's port REMOTE (repeatable)")
 	fs.DurationVar(&o.DialTimeout, "dial-timeout", o.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
@@ -232,13 +232,13 @@ func (o *RunOptions) Validate() error {
 	return nil
 }
 
-// parseHTTPFilter reads 'header:NAME: REGEXP' or 'path:REGEXP'.
+// parseHTTPFilter reads 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP'.
 func parseHTTPFilter(s string) (protocol.HTTPFilter, error) {
 	kind, rest, _ := strings.Cut(s, ":")
 	var f protocol.HTTPFilter
 	switch kind {
-	case "path":
-		f = protocol.HTTPFilter{Kind: "path", Pattern: rest}
+	case "path", "method":
+		f = protocol.HTTPFilter{Kind: kind, Pattern: rest}
 	case "header":
 		name, pattern, ok := strings.Cut(rest, ":")
 		if !ok || strings.TrimSpace(name) == "" {
@@ -246,7 +246,7 @@ func parseHTTPFilter(s string) (protocol.HTTPFilter, error) {
 		}
 		f = protocol.HTTPFilter{Kind: "header", Name: strings.TrimSpace(name), Pattern: strings.TrimSpace(pattern)}
 	default:
-		return f, fmt.Errorf("--http-filter %q: use 'header:NAME: REGEXP' or 'path:REGEXP'", s)
+		return f, fmt.Errorf("--http-filter %q: use 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP'", s)
 	}
 	if _, err := regexp.Compile(f.Pattern); err != nil {
 		return f, fmt.Errorf("--http-filter %q: %w", s, err)

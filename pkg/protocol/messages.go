@@ -50,8 +50,9 @@ const (
 	ModeSteal  = "steal"
 )
 
-// HTTPFilter selects the HTTP/1.1 requests a steal takes: Kind "header"
-// (Name's value matches Pattern) or "path" (the URL path matches Pattern).
+// HTTPFilter selects the HTTP/1.x requests a steal takes: Kind "header"
+// (Name's value matches Pattern), "path" (the URL path matches Pattern) or
+// "method" (the request method matches Pattern).
 type HTTPFilter struct {
 	Kind    string `json:"kind"`
 	Name    string `json:"name,omitempty"`

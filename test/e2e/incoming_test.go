@@ -422,3 +422,31 @@ func TestIncomingProgramSeesTheRealClient(t *testing.T) {
 		t.Fatalf("the program saw %s as the client, want the toolbox pod %s", reply.Remote, toolbox.Status.PodIP)
 	}
 }
+
+// Under a filter, what is not taken reaches the pod's app byte-exact: a
+// protocol where the server speaks first, bytes that are not HTTP, and
+// requests that do not match (here by method).
+func TestFilteredStealPassesTheRestByteExact(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--http-filter", "method:^POST$",
+		"--port-map", "9100:9000", "--port-map", "8080:8080", "--", "sh", "-c",
+		testProgs.httpserve+" 8080 & "+testProgs.httpserve+" 9100 & wait")
+	waitFor(t, 30*time.Second, func() bool { return strings.Count(s.err(), "the pod's port") == 2 }, s.err)
+	// The TCP echo greets first, then echoes: the filter waits, then passes it whole.
+	raw := fromToolbox(t, "(sleep 2; echo ping-raw-bytes; sleep 1) | timeout 10 nc "+target.ip+" 9000; true")
+	if !strings.Contains(raw, "ping-raw-bytes") || strings.Contains(raw, `"local":true`) {
+		t.Fatalf("the TCP echo through a filtered port: %q", raw)
+	}
+	// Not HTTP on the HTTP port: the app's own answer (its 400), not a cut.
+	junk := fromToolbox(t, "printf 'NOT-HTTP\\r\\n\\r\\n' | timeout 5 nc "+target.ip+" 8080; true")
+	if !strings.Contains(junk, "400 Bad Request") {
+		t.Fatalf("non-HTTP bytes did not reach the app: %q", junk)
+	}
+	if get := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/get"); !strings.Contains(get, `"pod":"`+target.name+`"`) {
+		t.Fatalf("a GET (not matching) did not reach the app: %s", get)
+	}
+	if post := fromToolbox(t, "timeout 5 wget -qO- --post-data=x http://"+target.ip+":8080/post"); !strings.Contains(post, `"local":true`) {
+		t.Fatalf("a POST (matching) did not reach the program: %s", post)
+	}
+}

@@ -1,0 +1,73 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
+)
+
+// httpSniffWait bounds how long a filtered connection waits for its first
+// bytes before it is taken for a protocol where the server speaks first.
+const httpSniffWait = time.Second
+
+// http1Methods start every HTTP/1.x request; anything else (TLS, HTTP/2's
+// preface, a database protocol) is not read by the filters.
+var http1Methods = []string{"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "}
+
+// looksLikeHTTP1 peeks at the first bytes without taking them: every
+// HTTP/1.x request starts with a method and a space, eight bytes at most.
+func looksLikeHTTP1(c net.Conn, br *bufio.Reader) bool {
+	_ = c.SetReadDeadline(time.Now().Add(httpSniffWait))
+	defer c.SetReadDeadline(time.Time{})
+	b, _ := br.Peek(len("OPTIONS "))
+	for _, m := range http1Methods {
+		if bytes.HasPrefix(b, []byte(m)) {
+			return true
+		}
+	}
+	return false
+}
+
+// passWhole hands the rest of the connection, starting with what br holds,
+// to up unchanged, both ways.
+func passWhole(client net.Conn, br *bufio.Reader, up netpipe.HalfCloser) {
+	if n := br.Buffered(); n > 0 {
+		b, _ := br.Peek(n)
+		if _, err := up.Write(b); err != nil {
+			up.Close()
+			return
+		}
+	}
+	netpipe.Join(up, client.(*net.TCPConn), nil, nil)
+}
+
+// isUpgrade: the request asks to switch protocols (a WebSocket, h2c).
+func isUpgrade(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != "" && strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
+}
+
+// upgradeWhole sends an upgrade request to up and then the rest of the
+// connection, both ways, unchanged: after the switch it is not HTTP/1.
+func upgradeWhole(client net.Conn, br *bufio.Reader, req *http.Request, up io.ReadWriteCloser) {
+	defer up.Close()
+	if err := req.Write(up); err != nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(client, up)
+		_ = client.(*net.TCPConn).CloseWrite()
+		close(done)
+	}()
+	_, _ = io.Copy(up, br)
+	if hc, ok := up.(interface{ CloseWrite() error }); ok {
+		_ = hc.CloseWrite()
+	}
+	<-done
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Incoming steal with an HTTP filter, side by side in one run, from a client
+# in the pod network (the toolbox pod's network namespace, entered from this
+# machine) to one echo pod: requests straight to the pod with no session;
+# requests that do NOT match the filter while a session steals (they pass
+# through the agent to the pod's app); and requests that match (they go pod
+# -> agent -> port-forward -> the local program). Prints medians and ratios.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+source "$repo/test/cluster/config.sh"
+export KUBECONFIG=${KUBECONFIG:-$KUBECONFIG_OUT}
+k=$repo/test/cluster/kubectl
+rounds=${ROUNDS:-3} requests=${REQUESTS:-2000}
+netload=$repo/bin/netload
+CGO_ENABLED=0 go build -o "$netload" "$repo/bench/netload"
+CGO_ENABLED=0 go build -o "$repo/bin/httpserve" "$repo/test/programs/httpserve"
+median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+field() { awk -v k="$1" '{for(i=1;i<NF;i++) if($i==k) print $(i+1)}'; }
+
+pod=$("$k" get pods -l app=echo -o jsonpath='{.items[0].metadata.name}')
+ip=$("$k" get pod "$pod" -o jsonpath='{.status.podIP}')
+uid=$("$k" get pod toolbox -o jsonpath='{.metadata.uid}')
+client=
+for p in /proc/[0-9]*; do
+  grep -qs "$uid" "$p/cgroup" && { client=${p#/proc/}; break; }
+done
+[ -n "$client" ] || { echo "no process of the toolbox pod on this machine" >&2; exit 1; }
+load() { env ${2:+NETLOAD_HEADER="$2"} nsenter -t "$client" -n "$netload" http "http://$ip:8080/$1" "$requests"; }
+
+declare -a dr dl pr pl mr ml
+session() {
+  "$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" "$repo/bin/kubectl-mirror" run "pod/$pod" \
+    --agent-image-pull-policy=Never --incoming steal --http-filter 'header:X-User: ^me$' -- "$repo/bin/httpserve" 8080 \
+    >/dev/null 2>"$1" &
+  echo $!
+}
+for _ in $(seq "$rounds"); do
+  a=$(load direct "")
+  dr+=("$(echo "$a" | field req)"); dl+=("$(echo "$a" | field p50)")
+  log=$(mktemp)
+  spid=$(session "$log")
+  until grep -q "the pod's port" "$log"; do sleep 0.2; done
+  b=$(load pass "")
+  c=$(load mine "X-User: me")
+  kill "$spid"; wait "$spid" 2>/dev/null || true; rm -f "$log"
+  pr+=("$(echo "$b" | field req)"); pl+=("$(echo "$b" | field p50)")
+  mr+=("$(echo "$c" | field req)"); ml+=("$(echo "$c" | field p50)")
+  sleep 1 # the redirect is gone once the session has ended
+done
+D=$(printf '%s\n' "${dr[@]}" | median) DL=$(printf '%s\n' "${dl[@]}" | median)
+P=$(printf '%s\n' "${pr[@]}" | median) PL=$(printf '%s\n' "${pl[@]}" | median)
+M=$(printf '%s\n' "${mr[@]}" | median) ML=$(printf '%s\n' "${ml[@]}" | median)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+echo "straight to the pod: $D req/s p50 $DL ms"
+echo "not matching the filter (through the agent to the app): $P req/s p50 $PL ms; p50 $(ratio "$PL" "$DL")x (target <= 1.2x), throughput $(ratio "$P" "$D")x"
+echo "matching the filter (to the local program through the port-forward): $M req/s p50 $ML ms; p50 $(ratio "$ML" "$DL")x; 1 pod served"
