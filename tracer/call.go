@@ -33,6 +33,10 @@ type Call struct {
 	Path     string // absolute and cleaned, resolved against the cwd or dirfd
 	RawPath  string // as the program passed it
 	OpenFlag int    // open flags (open, openat, openat2), else 0
+	// Mutates: the call changes the file system (mkdir, unlink, rename,
+	// chmod, ...); Path2 is the second path it changes (rename, link).
+	Mutates bool
+	Path2   string
 
 	t          *Tracer
 	th         *thread

@@ -81,6 +81,12 @@ func (t *Tracer) decodePath(c *Call, info sysInfo) bool {
 		return false
 	}
 	c.RawPath = raw
+	c.Mutates = info.mutates
+	if info.twoPaths {
+		if raw2, err := readCString(c.TID, c.Args[info.path2Arg], t.page[:]); err == nil && raw2 != "" {
+			c.Path2 = c.absolute(raw2, info.dirfd2Arg)
+		}
+	}
 	if info.flagsArg >= 0 {
 		c.OpenFlag = int(c.Args[info.flagsArg])
 	} else if c.Name == "openat2" {
@@ -92,20 +98,26 @@ func (t *Tracer) decodePath(c *Call, info sysInfo) bool {
 	if raw == "" {
 		return true // AT_EMPTY_PATH and friends: about an fd, not a path
 	}
+	c.Path = c.absolute(raw, info.dirfdArg)
+	return true
+}
+
+// absolute makes raw absolute the way the kernel will: against the dirfd in
+// argument dirfdArg (-1: none), or the thread's working directory. It is ""
+// when that directory cannot be read.
+func (c *Call) absolute(raw string, dirfdArg int) string {
 	if strings.HasPrefix(raw, "/") {
-		c.Path = filepath.Clean(raw)
-		return true
+		return filepath.Clean(raw)
 	}
 	base := "/proc/" + strconv.Itoa(c.TID) + "/cwd"
-	if info.dirfdArg >= 0 {
-		if dirfd := int32(c.Args[info.dirfdArg]); dirfd != unix.AT_FDCWD {
+	if dirfdArg >= 0 {
+		if dirfd := int32(c.Args[dirfdArg]); dirfd != unix.AT_FDCWD {
 			base = "/proc/" + strconv.Itoa(c.PID) + "/fd/" + strconv.Itoa(int(dirfd))
 		}
 	}
 	dir, err := os.Readlink(base)
 	if err != nil {
-		return true // leave Path empty: the handler sees only RawPath
+		return ""
 	}
-	c.Path = filepath.Join(dir, raw)
-	return true
+	return filepath.Join(dir, raw)
 }

@@ -31,6 +31,13 @@ type sysInfo struct {
 	dirfdArg int // -1: relative to the cwd
 	pathArg  int
 	flagsArg int // open flags, -1 if none
+	// mutates: the call changes the file system at its path (or paths).
+	mutates bool
+	// twoPaths: a second path the call changes (rename, link), at
+	// path2Arg relative to dirfd2Arg (-1: the cwd).
+	twoPaths  bool
+	dirfd2Arg int
+	path2Arg  int
 }
 
 // syscallList lists every syscall the filter stops. Numbers an architecture
@@ -68,6 +75,49 @@ var syscallList = []struct {
 	{unix.SYS_CHDIR, sysInfo{name: "chdir", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
 	{unix.SYS_STATFS, sysInfo{name: "statfs", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
 	{unix.SYS_INOTIFY_ADD_WATCH, sysInfo{name: "inotify_add_watch", family: FamilyPath, dirfdArg: -1, pathArg: 1, flagsArg: -1}},
+	// Calls that change the file system: decided too, so that nothing a
+	// remote path names is changed here (see Call.Mutates).
+	{sysMkdir, mutation("mkdir", -1, 0)},
+	{unix.SYS_MKDIRAT, mutation("mkdirat", 0, 1)},
+	{sysUnlink, mutation("unlink", -1, 0)},
+	{unix.SYS_UNLINKAT, mutation("unlinkat", 0, 1)},
+	{sysRmdir, mutation("rmdir", -1, 0)},
+	{sysRename, mutation2("rename", -1, 0, -1, 1)},
+	{unix.SYS_RENAMEAT, mutation2("renameat", 0, 1, 2, 3)},
+	{unix.SYS_RENAMEAT2, mutation2("renameat2", 0, 1, 2, 3)},
+	{sysLink, mutation2("link", -1, 0, -1, 1)},
+	{unix.SYS_LINKAT, mutation2("linkat", 0, 1, 2, 3)},
+	{sysSymlink, mutation("symlink", -1, 1)}, // the link made; its target is only text
+	{unix.SYS_SYMLINKAT, mutation("symlinkat", 1, 2)},
+	{sysChmod, mutation("chmod", -1, 0)},
+	{unix.SYS_FCHMODAT, mutation("fchmodat", 0, 1)},
+	{unix.SYS_FCHMODAT2, mutation("fchmodat2", 0, 1)},
+	{sysChown, mutation("chown", -1, 0)},
+	{sysLchown, mutation("lchown", -1, 0)},
+	{unix.SYS_FCHOWNAT, mutation("fchownat", 0, 1)},
+	{sysUtime, mutation("utime", -1, 0)},
+	{sysUtimes, mutation("utimes", -1, 0)},
+	{sysFutimesat, mutation("futimesat", 0, 1)},
+	{unix.SYS_UTIMENSAT, mutation("utimensat", 0, 1)},
+	{unix.SYS_TRUNCATE, mutation("truncate", -1, 0)},
+	{sysMknod, mutation("mknod", -1, 0)},
+	{unix.SYS_MKNODAT, mutation("mknodat", 0, 1)},
+	{unix.SYS_SETXATTR, mutation("setxattr", -1, 0)},
+	{unix.SYS_LSETXATTR, mutation("lsetxattr", -1, 0)},
+	{unix.SYS_REMOVEXATTR, mutation("removexattr", -1, 0)},
+	{unix.SYS_LREMOVEXATTR, mutation("lremovexattr", -1, 0)},
+}
+
+// mutation describes a call that changes the file system at one path.
+func mutation(name string, dirfdArg, pathArg int) sysInfo {
+	return sysInfo{name: name, family: FamilyPath, dirfdArg: dirfdArg, pathArg: pathArg, flagsArg: -1, mutates: true}
+}
+
+// mutation2 describes a call that changes the file system at two paths.
+func mutation2(name string, dirfdArg, pathArg, dirfd2Arg, path2Arg int) sysInfo {
+	i := mutation(name, dirfdArg, pathArg)
+	i.twoPaths, i.dirfd2Arg, i.path2Arg = true, dirfd2Arg, path2Arg
+	return i
 }
 
 // syscallTable indexes syscallList by number.

@@ -139,6 +139,18 @@ func (c *Cache) Stats() (fetches int, bytes int64) {
 // a read-only mount is what a program expects to find there.
 func (c *Cache) Path(call *tracer.Call) tracer.Verdict {
 	p := call.Path
+	writes := call.OpenFlag&(unix.O_WRONLY|unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC) != 0
+	if call.Mutates || writes {
+		// Nothing a remote path names is changed here: not the file of the
+		// same name on this machine, not the session's copy (reached through
+		// a directory fd or a cwd inside it). The pod's files are read-only.
+		if c.isRemote(p) || (call.Path2 != "" && c.isRemote(call.Path2)) {
+			return tracer.Fail(unix.EROFS)
+		}
+		if call.Mutates {
+			return tracer.Allow()
+		}
+	}
 	if p == "" || c.isLocal(p) {
 		return tracer.Allow()
 	}
@@ -152,10 +164,26 @@ func (c *Cache) Path(call *tracer.Call) tracer.Verdict {
 		return tracer.Allow()
 	case !present:
 		return tracer.Fail(unix.ENOENT)
-	case call.OpenFlag&(unix.O_WRONLY|unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC) != 0:
-		return tracer.Fail(unix.EROFS)
 	}
 	return tracer.ReplacePath(filepath.Join(c.dir, p))
+}
+
+// isRemote: p is served from the pod (under a remote root, or a directory
+// above one that only the pod has) or lies in the session's copy.
+func (c *Cache) isRemote(p string) bool {
+	if p == "" {
+		return false
+	}
+	if under(p, c.dir) {
+		return true
+	}
+	if c.isLocal(p) {
+		return false
+	}
+	if _, ok := c.rootOf(p); ok {
+		return true
+	}
+	return c.isMissingAncestor(p)
 }
 
 // rootOf finds the deepest remote root that p lies under: whether the pod

@@ -133,3 +133,36 @@ func TestMountRootsAndPatterns(t *testing.T) {
 		}
 	}
 }
+
+// A call that changes the file system at a remote path (by name, through
+// the copy, or as either end of a rename) fails with EROFS; the same call
+// on a local path runs.
+func TestMutationsOfRemotePathsAreRefused(t *testing.T) {
+	c, err := NewCache(filepath.Join(t.TempDir(), "kubectl-mirror"), []string{"/etc/app/config/local-only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Fetch(&fakePod{}, "/etc/hosts", "/etc/app/config"); err != nil {
+		t.Fatal(err)
+	}
+	copyDir, _ := verdictOf(c.Path(&tracer.Call{Path: "/etc/app/config", OpenFlag: unix.O_RDONLY | unix.O_DIRECTORY}))
+	cases := []struct {
+		name        string
+		path, path2 string
+		want        unix.Errno
+	}{
+		{"unlink of a remote file", "/etc/hosts", "", unix.EROFS},
+		{"mkdir under a remote directory", "/etc/app/config/new", "", unix.EROFS},
+		{"unlinkat through a directory fd of the copy", filepath.Join(copyDir, "app.conf"), "", unix.EROFS},
+		{"rename of a local file onto a remote path", "/tmp/mine", "/etc/hosts", unix.EROFS},
+		{"rename of a remote file to a local path", "/etc/app/config/app.conf", "/tmp/stolen", unix.EROFS},
+		{"a local path kept local by --fs-local", "/etc/app/config/local-only", "", 0},
+		{"a local path", "/tmp/scratch", "", 0},
+	}
+	for _, tc := range cases {
+		if _, errno := verdictOf(c.Path(&tracer.Call{Path: tc.path, Path2: tc.path2, Mutates: true})); errno != tc.want {
+			t.Errorf("%s: errno %v, want %v", tc.name, errno, tc.want)
+		}
+	}
+}

@@ -127,3 +127,75 @@ func TestRemoteFilesNeverLeaveThePodsRoot(t *testing.T) {
 		t.Errorf("/etc/shadow asked remote: exit %d\n%s", code, errOut)
 	}
 }
+
+// mutatePy tries every kind of change on a remote path, by name and through
+// a directory fd of a remote directory, and prints each errno.
+const mutatePy = `
+import errno, os, sys
+victim, d = sys.argv[1], sys.argv[2]
+def attempt(name, f):
+    try:
+        f()
+        print(name, "OK")
+    except OSError as e:
+        print(name, errno.errorcode[e.errno])
+attempt("unlink", lambda: os.unlink(victim))
+attempt("rename", lambda: os.rename(victim, victim + ".moved"))
+attempt("rename-onto", lambda: os.rename("/tmp/" + os.path.basename(victim) + ".src", victim))
+attempt("chmod", lambda: os.chmod(victim, 0o777))
+attempt("truncate", lambda: os.truncate(victim, 0))
+attempt("utime", lambda: os.utime(victim, (0, 0)))
+attempt("open-write", lambda: open(victim, "w").write("x"))
+attempt("mkdir", lambda: os.mkdir(os.path.dirname(victim) + "/newdir"))
+attempt("symlink", lambda: os.symlink("/etc/passwd", os.path.dirname(victim) + "/link"))
+attempt("link", lambda: os.link(victim, os.path.dirname(victim) + "/hard"))
+fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+attempt("unlinkat-dirfd", lambda: os.unlink("app.conf", dir_fd=fd))
+attempt("mkdirat-dirfd", lambda: os.mkdir("x", dir_fd=fd))
+print(open(d + "/app.conf").read().strip())
+`
+
+// Every mutating call on a remote path fails with EROFS and changes nothing:
+// not the local file of the same name, not the session's copy.
+func TestMutationsOfRemotePathsFailWithEROFS(t *testing.T) {
+	target, _ := echoPods(t)
+	dir, err := os.MkdirTemp("/tmp", "mirror-e2e-victim-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	victim := filepath.Join(dir, "victim.txt")
+	if err := os.WriteFile(victim, []byte("the user's own file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := "/tmp/" + filepath.Base(victim) + ".src"
+	if err := os.WriteFile(src, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(src)
+	sum := func() string {
+		b, _ := os.ReadFile(victim)
+		fi, _ := os.Stat(victim)
+		h := sha256.Sum256(b)
+		return hex.EncodeToString(h[:]) + " " + fi.Mode().String()
+	}
+	before := sum()
+	out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--fs-remote", dir, "--", "python3", "-c", mutatePy, victim, "/etc/echo/config")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, name := range []string{"unlink", "rename", "rename-onto", "chmod", "truncate", "utime", "open-write", "mkdir", "symlink", "link", "unlinkat-dirfd", "mkdirat-dirfd"} {
+		if !strings.Contains(out, name+" EROFS\n") {
+			t.Errorf("%s: want EROFS, got:\n%s", name, out)
+		}
+	}
+	if !strings.Contains(out, "greeting = hello from the pod's configmap") {
+		t.Errorf("the pod's file changed or vanished in the copy:\n%s", out)
+	}
+	if after := sum(); after != before {
+		t.Fatalf("the local file at the remote path changed: %s -> %s", before, after)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("the local directory at the remote path changed: %v", entries)
+	}
+}
