@@ -359,7 +359,8 @@ func TestIncomingWithdrawnWhenTheProgramStopsListening(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, func() bool { return strings.Contains(s.out(), "closed") }, s.out)
 	closedAt := time.Now()
-	waitFor(t, 4*time.Second, func() bool { return strings.Contains(get("/after-close"), `"pod":"`+target.name+`"`) },
+	// Before the program listens again (15 s later), the app has its port back.
+	waitFor(t, 12*time.Second, func() bool { return strings.Contains(get("/after-close"), `"pod":"`+target.name+`"`) },
 		func() string { return "the pod's app did not get its port back:\n" + s.err() })
 	t.Logf("the pod's app answered again %s after the listener closed", time.Since(closedAt).Round(100*time.Millisecond))
 	if !strings.Contains(s.err(), "no longer listens on port 8080") {

@@ -15,7 +15,7 @@
 //	netprobe conns URL N       N GETs, each on a new connection, 100 ms apart
 //	netprobe stranger SECONDS  connect to every loopback listener and UDP port, report what came back
 //	netprobe flood ADDR N SECS N connections that never authenticate; report how many were closed
-//	netprobe relisten PORT     serve HTTP; GET /close closes the listener, 5 s later it listens again
+//	netprobe relisten PORT     serve HTTP; GET /close closes the listener, 15 s later it listens again
 //	netprobe reconnect ADDR URL hold a TCP connection to ADDR until it is cut, say how it ended,
 //	                           then GET URL until it works (across a dropped port-forward)
 package main

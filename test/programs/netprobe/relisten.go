@@ -10,7 +10,7 @@ import (
 
 // probeRelisten is a server that closes its listener and keeps running (a
 // hot reload): it answers {"local":true}; a request for /close closes the
-// listener, and 5 s later it listens again.
+// listener, and 15 s later it listens again.
 func probeRelisten(port string) error {
 	for round := 0; round < 2; round++ {
 		ln, err := net.Listen("tcp", ":"+port)
@@ -36,7 +36,7 @@ func probeRelisten(port string) error {
 		}
 		<-closed
 		fmt.Println("closed")
-		time.Sleep(5 * time.Second)
+		time.Sleep(15 * time.Second)
 	}
 	return nil
 }
