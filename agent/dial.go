@@ -30,7 +30,7 @@ func serveDial(st *smux.Stream, req protocol.Request) {
 		return
 	}
 	defer c.Close()
-	if err := protocol.Write(st, protocol.Response{}); err != nil {
+	if err := protocol.Write(st, protocol.Response{Local: c.LocalAddr().String()}); err != nil {
 		return
 	}
 	netpipe.Join(st, c.(*net.TCPConn), nil, nil)

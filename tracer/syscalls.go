@@ -12,7 +12,7 @@ type Family int
 
 const (
 	// FamilySocket: connect, bind, listen, sendto/sendmsg with an address,
-	// recvfrom/recvmsg, getpeername, accept.
+	// recvfrom/recvmsg, getpeername, getsockname, accept.
 	FamilySocket Family = iota + 1
 	// FamilyPath: open, openat, openat2, the stat family, access family, readlink.
 	FamilyPath
@@ -54,6 +54,7 @@ var syscallList = []struct {
 	{unix.SYS_RECVFROM, sysInfo{name: "recvfrom", family: FamilySocket, addrArg: 4, addrLenArg: 5, lenIsPtr: true, msghdrArg: -1}},
 	{unix.SYS_RECVMSG, sysInfo{name: "recvmsg", family: FamilySocket, addrArg: -1, msghdrArg: 1}},
 	{unix.SYS_GETPEERNAME, sysInfo{name: "getpeername", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
+	{unix.SYS_GETSOCKNAME, sysInfo{name: "getsockname", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
 	// accept: the peer of a connection handed over from the pod is shown as
 	// the pod's client.
 	{sysAccept, sysInfo{name: "accept", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},

@@ -37,6 +37,10 @@ type Handler struct {
 	log    *zap.Logger
 	Stats  Stats
 
+	// podLocal: a program socket's loopback port -> the pod-side local
+	// address of its connection, while the connection lives.
+	podLocal sync.Map
+
 	mu     sync.Mutex
 	tcp    map[netip.AddrPort]*tcpProxy
 	udp    map[netip.AddrPort]*udpProxy
@@ -67,6 +71,8 @@ func (h *Handler) Socket(c *tracer.Call) tracer.Verdict {
 		}
 	case "getpeername", "recvfrom", "recvmsg":
 		return tracer.Allow().AtExit(h.RestorePeer)
+	case "getsockname":
+		return tracer.Allow().AtExit(h.restoreLocal)
 	}
 	return tracer.Allow()
 }
@@ -138,7 +144,11 @@ func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort) {
 	h.Stats.Connections.Add(1)
 	local := p.local(c.SockFamily)
 	h.log.Debug("connect through the pod", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Uint16("proxy", p.port))
-	p.offer(expectedSource(bound, local), st)
+	src := expectedSource(bound, local)
+	if st.Local.IsValid() {
+		h.podLocal.Store(src.Port(), st.Local)
+	}
+	p.offer(src, st)
 	c.Resume(tracer.Redirect(local))
 }
 
@@ -167,6 +177,18 @@ func (h *Handler) toUDPProxy(c *tracer.Call, dst netip.AddrPort) tracer.Verdict 
 	return tracer.Redirect(local)
 }
 
+// restoreLocal shows the program the pod-side address of a connection
+// through the pod, where the kernel reports its loopback end.
+func (h *Handler) restoreLocal(e *tracer.Exit) {
+	got, ok := e.ResultAddr()
+	if !ok || !got.Addr().Unmap().IsLoopback() {
+		return
+	}
+	if pod, ok := h.podLocal.Load(got.Port()); ok {
+		e.SetResultAddr(pod.(netip.AddrPort))
+	}
+}
+
 // RestorePeer shows the program the destination it asked for, where the
 // kernel reports one of our proxies (an AtExit fix-up).
 func (h *Handler) RestorePeer(e *tracer.Exit) {
@@ -191,7 +213,7 @@ func (h *Handler) tcpProxy(dst netip.AddrPort) (*tcpProxy, error) {
 	// A TCP and a UDP proxy may get the same port number; the reverse map must
 	// stay unambiguous, so take another.
 	for {
-		p, err := newTCPProxy(dst, &h.Stats, h.log)
+		p, err := newTCPProxy(dst, &h.Stats, h.log, func(src netip.AddrPort, st *session.Stream) { h.podLocal.CompareAndDelete(src.Port(), st.Local) })
 		if err != nil {
 			return nil, err
 		}

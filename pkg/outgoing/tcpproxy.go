@@ -28,17 +28,18 @@ type tcpProxy struct {
 	has6  bool
 	stats *Stats
 	log   *zap.Logger
+	ended func(src netip.AddrPort, st *session.Stream) // the connection from src on st is over (or never came)
 
 	mu      sync.Mutex
 	pending map[netip.AddrPort]*session.Stream // by the program socket's address
 }
 
-func newTCPProxy(dst netip.AddrPort, stats *Stats, log *zap.Logger) (*tcpProxy, error) {
+func newTCPProxy(dst netip.AddrPort, stats *Stats, log *zap.Logger, ended func(netip.AddrPort, *session.Stream)) (*tcpProxy, error) {
 	ln4, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
-	p := &tcpProxy{dst: dst, lns: []*net.TCPListener{ln4}, pending: map[netip.AddrPort]*session.Stream{}, stats: stats, log: log}
+	p := &tcpProxy{dst: dst, lns: []*net.TCPListener{ln4}, pending: map[netip.AddrPort]*session.Stream{}, stats: stats, log: log, ended: ended}
 	p.port = uint16(ln4.Addr().(*net.TCPAddr).Port)
 	if ln6, err := net.ListenTCP("tcp6", &net.TCPAddr{IP: net.IPv6loopback, Port: int(p.port)}); err == nil {
 		p.lns, p.has6 = append(p.lns, ln6), true
@@ -67,6 +68,7 @@ func (p *tcpProxy) offer(src netip.AddrPort, st *session.Stream) {
 	time.AfterFunc(pendingTTL, func() {
 		if p.take(src, st) {
 			st.Close()
+			p.ended(src, st)
 		}
 	})
 }
@@ -107,6 +109,7 @@ func (p *tcpProxy) serve(c *net.TCPConn) {
 		return
 	}
 	netpipe.Join(c, st, &p.stats.BytesOut, &p.stats.BytesIn)
+	p.ended(src, st)
 }
 
 func (p *tcpProxy) close() {

@@ -109,4 +109,7 @@ type Response struct {
 	Env   []string `json:"env,omitempty"`  // KindEnv: KEY=VALUE as the process sees them
 	Data  []byte   `json:"data,omitempty"` // KindFile
 	Mode  uint32   `json:"mode,omitempty"` // KindFile: permission bits
+	// Local is KindDial's pod-side local address ("IP:PORT"), what the
+	// program's getsockname reports.
+	Local string `json:"local,omitempty"`
 }

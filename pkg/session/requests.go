@@ -81,7 +81,12 @@ func (s *Session) stream() (*Stream, error) {
 
 // Dial connects to addr from the pod; the stream is the connection.
 func (s *Session) Dial(addr netip.AddrPort, timeout time.Duration) (*Stream, error) {
-	st, _, err := s.open(protocol.Request{Kind: protocol.KindDial, Address: addr.String(), Timeout: timeout.Milliseconds()})
+	st, resp, err := s.open(protocol.Request{Kind: protocol.KindDial, Address: addr.String(), Timeout: timeout.Milliseconds()})
+	if err == nil {
+		if local, perr := netip.ParseAddrPort(resp.Local); perr == nil {
+			st.Local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+		}
+	}
 	return st, err
 }
 

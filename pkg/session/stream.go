@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/xtaci/smux"
@@ -18,6 +19,9 @@ var ErrLinkLost = errors.New("connection to the agent lost")
 type Stream struct {
 	*smux.Stream
 	link *Link
+	// Local is a dialed connection's pod-side local address (invalid when
+	// the agent did not say).
+	Local netip.AddrPort
 }
 
 // Read is smux's, except that the end of a lost link is ErrLinkLost, not EOF.

@@ -243,7 +243,7 @@ func TestIncomingPlainTCPMirrorAndSteal(t *testing.T) {
 	if err := os.WriteFile(copies, nil, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	send := "echo tcp-hello | timeout 5 nc -w 2 " + target.ip + " 9000"
+	send := "echo tcp-hello | timeout 10 nc -w 5 " + target.ip + " 9000"
 	// Mirror: the pod's TCP echo answers, socat (the local program) records a copy.
 	s := startSession(t, "pod/"+target.name, "--", "socat", "TCP-LISTEN:9000,reuseaddr,fork", "SYSTEM:cat >> "+copies)
 	if out := fromToolbox(t, send); !strings.HasPrefix(out, "remote=") || !strings.Contains(out, "tcp-hello") {
@@ -253,9 +253,9 @@ func TestIncomingPlainTCPMirrorAndSteal(t *testing.T) {
 		func() string { b, _ := os.ReadFile(copies); return "copies: " + string(b) })
 	s.stop(t)
 	// Steal: the local program answers.
-	s = startSession(t, "pod/"+target.name, "--incoming", "steal", "--", "socat", "TCP-LISTEN:9000,reuseaddr,fork", "SYSTEM:echo local-tcp")
+	s = startSession(t, "-v", "2", "pod/"+target.name, "--incoming", "steal", "--", "socat", "TCP-LISTEN:9000,reuseaddr,fork", "SYSTEM:echo local-tcp")
 	if out := fromToolbox(t, send); strings.TrimSpace(out) != "local-tcp" {
-		t.Fatalf("steal: client got %q", out)
+		t.Fatalf("steal: client got %q; the plugin said:\n%s", out, s.err())
 	}
 	s.stop(t)
 	waitFor(t, 30*time.Second, func() bool { return !strings.Contains(podNetnsTables(t, target.name), "kubectl_mirror") },

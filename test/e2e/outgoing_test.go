@@ -225,6 +225,15 @@ func TestOutgoingFidelity(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "peer "+other.ip+":9000\nread remote="+target.ip+":") {
 		t.Fatalf("getpeername: exit %d, stdout %q\n%s", code, out, errOut)
 	}
+	// getsockname names the pod-side end: the address the server saw calling.
+	out, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "sockname", other.ip+":9000")
+	if code != 0 || !strings.HasPrefix(out, "read remote="+target.ip+":") {
+		t.Fatalf("sockname: exit %d, stdout %q\n%s", code, out, errOut)
+	}
+	seen := strings.Fields(strings.TrimPrefix(out, "read remote="))[0]
+	if !strings.Contains(out, "\nlocal "+seen+"\n") {
+		t.Fatalf("getsockname: want the pod-side address %s the server saw, got %q", seen, out)
+	}
 	out, _, code = mirror(t, kc, "run", "pod/"+target.name, "--", cGlibc, "tcp", other.ip, "9000")
 	if code != 0 || !strings.HasPrefix(out, "peer "+other.ip+":9000\n") {
 		t.Fatalf("glibc getpeername: %q", out)

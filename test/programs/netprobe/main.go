@@ -3,6 +3,7 @@
 // tracer can be compared with a native run.
 //
 //	netprobe tcp ADDR          connect, print the peer address and the first line read
+//	netprobe sockname ADDR     connect, print the first line read and the local address (getsockname)
 //	netprobe udp ADDR MSG      unconnected sendto, print the reply's source and payload
 //	netprobe cat PATH          print a file; netprobe stat PATH prints its size
 //	netprobe threads N         N OS threads doing syscalls at once; prints the total
@@ -35,6 +36,8 @@ func main() {
 	switch os.Args[1] {
 	case "tcp":
 		err = probeTCP(os.Args[2])
+	case "sockname":
+		err = probeSockname(os.Args[2])
 	case "udp":
 		err = probeUDP(os.Args[2], os.Args[3])
 	case "cat":

@@ -65,3 +65,29 @@ func sockaddrString(sa syscall.Sockaddr) string {
 	}
 	return fmt.Sprintf("%v", sa)
 }
+
+// probeSockname connects, reads the server's first line and prints the
+// local address the kernel reports for the socket (getsockname).
+func probeSockname(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	raw, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	var local syscall.Sockaddr
+	var lerr error
+	_ = raw.Control(func(fd uintptr) { local, lerr = syscall.Getsockname(int(fd)) })
+	if lerr != nil {
+		return lerr
+	}
+	fmt.Printf("read %slocal %s\n", line, sockaddrString(local))
+	return nil
+}
