@@ -26,8 +26,11 @@ func (t *Tracer) decodeCall(th *thread, r *regs) (*Call, bool) {
 	for i := range c.Args {
 		c.Args[i] = r.arg(i)
 	}
-	if info.family == FamilyPath {
+	switch info.family {
+	case FamilyPath:
 		return c, t.decodePath(c, info)
+	case FamilyIdentity:
+		return c, true
 	}
 	c.FD = int(int32(c.Args[0]))
 	switch {

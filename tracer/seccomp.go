@@ -31,9 +31,12 @@ func (t *Tracer) onSeccomp(th *thread) {
 		return
 	}
 	var v Verdict
-	if c.Family == FamilySocket {
+	switch c.Family {
+	case FamilySocket:
 		v = t.handler.Socket(c)
-	} else {
+	case FamilyIdentity:
+		v = t.identity(c)
+	default:
 		v = t.handler.Path(c)
 	}
 	if v.hold {

@@ -16,6 +16,9 @@ const (
 	FamilySocket Family = iota + 1
 	// FamilyPath: open, openat, openat2, the stat family, access family, readlink.
 	FamilyPath
+	// FamilyIdentity: uname. The tracer answers it itself from
+	// Config.Hostname; handlers never see it.
+	FamilyIdentity
 )
 
 // sysInfo says how to read one intercepted syscall's arguments.
@@ -75,6 +78,7 @@ var syscallList = []struct {
 	{unix.SYS_LGETXATTR, sysInfo{name: "lgetxattr", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
 	{unix.SYS_CHDIR, sysInfo{name: "chdir", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
 	{unix.SYS_STATFS, sysInfo{name: "statfs", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
+	{unix.SYS_UNAME, sysInfo{name: "uname", family: FamilyIdentity}},
 	{unix.SYS_INOTIFY_ADD_WATCH, sysInfo{name: "inotify_add_watch", family: FamilyPath, dirfdArg: -1, pathArg: 1, flagsArg: -1}},
 	// Calls that change the file system: decided too, so that nothing a
 	// remote path names is changed here (see Call.Mutates).

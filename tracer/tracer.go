@@ -24,7 +24,9 @@ type Config struct {
 	Stdin, Stdout, Stderr *os.File
 
 	Handler Handler // nil: every call is allowed
-	Logger  *zap.Logger
+	// Hostname is the node name uname() reports (the pod's); "" leaves it.
+	Hostname string
+	Logger   *zap.Logger
 }
 
 // Status is how the program ended.

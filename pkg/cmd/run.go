@@ -40,6 +40,8 @@ type RunOptions struct {
 	EnvOverrides        []string
 	EnvInclude          []string
 	EnvExclude          []string
+	EnvImport           bool
+	EnvFile             string
 	Local               []string
 	Remote              []string
 	DialTimeout         time.Duration
@@ -71,6 +73,7 @@ func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.C
 		AgentIdleTimeout:    5 * time.Minute,
 		AgentStartupTimeout: 60 * time.Second,
 		DialTimeout:         30 * time.Second,
+		EnvImport:           true,
 		FSMode:              "remote",
 		Incoming:            protocol.ModeMirror,
 	}
@@ -145,6 +148,8 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.EnvOverrides, "env", nil, "set KEY=VALUE in the program's environment, over the pod's (repeatable)")
 	fs.StringArrayVar(&o.EnvInclude, "env-include", nil, "take only the pod's variables matching this glob (repeatable)")
 	fs.StringArrayVar(&o.EnvExclude, "env-exclude", nil, "leave out the pod's variables matching this glob (repeatable)")
+	fs.BoolVar(&o.EnvImport, "env-import", o.EnvImport, "take the pod's environment; --env-import=false takes none of it (--env still applies)")
+	fs.StringVar(&o.EnvFile, "env-file", "", "also write the pod's variables (after the env rules) to FILE in dotenv syntax, mode 0600; with no COMMAND, write it and exit")
 	fs.StringArrayVar(&o.Local, "local", nil, "keep destinations local: CIDR, address, host or :PORT, optionally with :PORT (repeatable)")
 	fs.StringArrayVar(&o.Remote, "remote", nil, "send only these destinations through the pod: CIDR, address, host or :PORT (repeatable)")
 	fs.StringVar(&o.FSMode, "fs-mode", o.FSMode, "remote: read the pod's default files and config mounts; local: only --fs-remote paths")
@@ -160,10 +165,14 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 // Complete splits TARGET from the command after "--".
 func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	dash := cmd.ArgsLenAtDash()
-	if dash < 0 {
+	switch {
+	case dash >= 0:
+		o.targetArgs, o.command = args[:dash], args[dash:]
+	case o.EnvFile != "":
+		o.targetArgs = args // write the environment file and exit
+	default:
 		return errors.New("no command given; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
 	}
-	o.targetArgs, o.command = args[:dash], args[dash:]
 	return nil
 }
 
@@ -172,7 +181,7 @@ func (o *RunOptions) Validate() error {
 	if len(o.targetArgs) == 0 || len(o.targetArgs) > 2 {
 		return errors.New("name one target, such as deploy/api or pod/api-0; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
 	}
-	if len(o.command) == 0 {
+	if len(o.command) == 0 && o.EnvFile == "" {
 		return errors.New("no command given; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
 	}
 	switch corev1.PullPolicy(o.AgentPullPolicy) {
@@ -300,7 +309,8 @@ func (o *RunOptions) Run(ctx context.Context) error {
 			StartupTimeout: o.AgentStartupTimeout,
 			Key:            key,
 		},
-		Env:           envmerge.Rules{Include: o.EnvInclude, Exclude: o.EnvExclude, Overrides: overrides},
+		Env:           envmerge.Rules{Include: o.EnvInclude, Exclude: o.EnvExclude, Overrides: overrides, None: !o.EnvImport},
+		EnvFile:       o.EnvFile,
 		Outgoing:      o.rules,
 		LocalHosts:    o.localHosts,
 		RemoteHosts:   o.remoteHosts,

@@ -14,6 +14,7 @@ type Rules struct {
 	Include   []string          // glob patterns; empty: every remote variable
 	Exclude   []string          // glob patterns, applied after Include
 	Overrides map[string]string // --env KEY=VALUE, applied last
+	None      bool              // import none of the remote variables (overrides still apply)
 	// KeepLocal overrides the built-in list of variables that stay local;
 	// nil means DefaultKeepLocal.
 	KeepLocal []string
@@ -57,7 +58,7 @@ func Merge(local, remote []string, r Rules) []string {
 	}
 	sort.Strings(remoteKeys)
 	for _, k := range remoteKeys {
-		if matchAny(keep, k) || (len(r.Include) > 0 && !matchAny(r.Include, k)) || matchAny(r.Exclude, k) {
+		if r.None || matchAny(keep, k) || (len(r.Include) > 0 && !matchAny(r.Include, k)) || matchAny(r.Exclude, k) {
 			continue
 		}
 		set(k, remoteVals[k])

@@ -1,6 +1,7 @@
 package envmerge
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -29,5 +30,20 @@ func TestMerge(t *testing.T) {
 		if diff := cmp.Diff(tc.want, Merge(local, remote, tc.rules)); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
 		}
+	}
+}
+
+func TestNoneImportsNothingButOverrides(t *testing.T) {
+	got := Merge([]string{"PATH=/bin"}, []string{"DB_URL=x", "PATH=/pod"}, Rules{None: true, Overrides: map[string]string{"A": "1"}})
+	if want := []string{"PATH=/bin", "A=1"}; !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+func TestDotenvEscapes(t *testing.T) {
+	got := Dotenv([]string{"A=plain", `B=say "hi" \ $HOME`, "C=two\nlines", "EMPTY="})
+	want := "A=\"plain\"\nB=\"say \\\"hi\\\" \\\\ \\$HOME\"\nC=\"two\\nlines\"\nEMPTY=\"\"\n"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,6 +44,9 @@ type Config struct {
 	Command     []string
 	Agent       AgentConfig
 	Env         envmerge.Rules
+	// EnvFile, when set, receives the pod's variables (after Env's rules)
+	// in dotenv syntax; with no Command, that is all the run does.
+	EnvFile string
 	// Outgoing decides which destinations go through the pod; LocalHosts and
 	// RemoteHosts are rules naming hosts, resolved once connected.
 	Outgoing    outgoing.Rules
@@ -115,6 +119,17 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 		return tracer.Status{}, err
 	}
 	env := envmerge.Merge(os.Environ(), remoteEnv, cfg.Env)
+	if cfg.EnvFile != "" {
+		podEnv := envmerge.Merge(nil, remoteEnv, cfg.Env)
+		// 0600: the pod's variables often hold credentials.
+		if err := os.WriteFile(cfg.EnvFile, []byte(envmerge.Dotenv(podEnv)), 0o600); err != nil {
+			return tracer.Status{}, fmt.Errorf("--env-file: %w", err)
+		}
+		progress(cfg, fmt.Sprintf("wrote %d variables of the pod to %s", len(podEnv), cfg.EnvFile))
+		if len(cfg.Command) == 0 {
+			return tracer.Status{}, nil
+		}
+	}
 
 	files, err := remotefiles.NewCache(cfg.FilesDir, cfg.FSLocal)
 	if err != nil {
@@ -141,7 +156,8 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	if err := ctx.Err(); err != nil {
 		return tracer.Status{}, err // interrupted while setting up: do not start the program
 	}
-	status, err := runProgram(ctx, cfg, env, handler{out: out, files: files, in: in})
+	hostname := podHostname(files)
+	status, err := runProgram(ctx, cfg, env, hostname, handler{out: out, files: files, in: in})
 	fetches, bytes := files.Stats()
 	summary := fmt.Sprintf("%s; %d remote file fetches (%d bytes)", out.Stats.String(), fetches, bytes)
 	if in != nil {
@@ -149,6 +165,19 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	}
 	progress(cfg, summary)
 	return status, err
+}
+
+// podHostname is the pod's host name (its /etc/hostname), which uname and
+// /proc/sys/kernel/hostname (what Go's os.Hostname reads) then report;
+// "" when the pod's /etc/hostname is not read.
+func podHostname(files *remotefiles.Cache) string {
+	b, ok := files.Read("/etc/hostname")
+	name := strings.TrimSpace(string(b))
+	if !ok || name == "" {
+		return ""
+	}
+	_ = files.Provide("/proc/sys/kernel/hostname", []byte(name+"\n"))
+	return name
 }
 
 // remoteRoots lists what is read from the pod.
@@ -293,11 +322,11 @@ func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernete
 
 // runProgram runs the command under the tracer. A Ctrl-C reaches the program
 // straight from the terminal; SIGTERM and SIGHUP to the plugin are passed on.
-func runProgram(ctx context.Context, cfg Config, env []string, h tracer.Handler) (tracer.Status, error) {
+func runProgram(ctx context.Context, cfg Config, env []string, hostname string, h tracer.Handler) (tracer.Status, error) {
 	t, err := tracer.Start(context.WithoutCancel(ctx), tracer.Config{
 		Path: cfg.Command[0], Args: cfg.Command, Env: env,
 		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
-		Handler: h, Logger: cfg.Logger,
+		Handler: h, Hostname: hostname, Logger: cfg.Logger,
 	})
 	if err != nil {
 		if errors.Is(err, tracer.ErrNotFound) {

@@ -206,3 +206,45 @@ func tokenKubeconfig(t *testing.T, sa, manifest string) string {
 	}
 	return path
 }
+
+// The program's host name is the pod's: uname (hostname(1), gethostname),
+// /proc/sys/kernel/hostname (Go's os.Hostname), and a lookup of that name
+// gives the pod's IP through the pod's /etc/hosts.
+func TestHostnameIsThePods(t *testing.T) {
+	target, _ := echoPods(t)
+	script := `uname -n; cat /proc/sys/kernel/hostname; python3 -c "import socket; n = socket.gethostname(); print(n, socket.gethostbyname(n))"`
+	out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--", "sh", "-c", script)
+	want := target.name + "\n" + target.name + "\n" + target.name + " " + target.ip + "\n"
+	if code != 0 || out != want {
+		t.Fatalf("exit %d, stdout %q, want %q\n%s", code, out, want, errOut)
+	}
+}
+
+// --env-file writes the pod's variables for an IDE or docker (and with no
+// command that is all); --env-import=false takes none of them.
+func TestEnvFileAndNoImport(t *testing.T) {
+	target, _ := echoPods(t)
+	file := filepath.Join(t.TempDir(), "pod.env")
+	_, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--env-file", file, "--env-exclude", "FROM_*")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	b, err := os.ReadFile(file)
+	fi, _ := os.Stat(file)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("env file: %v, mode %v", err, fi.Mode())
+	}
+	env := string(b)
+	for _, want := range []string{"POD_NAME=\"" + target.name + "\"\n", "LITERAL=\"literal-value\"\n"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("env file lacks %q:\n%s", want, env)
+		}
+	}
+	if strings.Contains(env, "FROM_CONFIGMAP") || strings.Contains(env, "\nPATH=") || strings.HasPrefix(env, "PATH=") {
+		t.Errorf("env file holds excluded or local variables:\n%s", env)
+	}
+	out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--env-import=false", "--env", "A=1", "--", "sh", "-c", `echo "[$LITERAL][$A]"`)
+	if code != 0 || out != "[][1]\n" {
+		t.Fatalf("--env-import=false: exit %d, stdout %q\n%s", code, out, errOut)
+	}
+}

@@ -1,0 +1,40 @@
+package tracer
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// uname -n (glibc's uname) and python3's socket.gethostname() report the
+// pod's name under the tracer, and the rest of uname is the kernel's.
+func TestUnameReportsTheConfiguredHostname(t *testing.T) {
+	needPtrace(t)
+	native, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, argv := range [][]string{
+		{"uname", "-n", "-r"},
+		{"python3", "-c", "import os, socket; print(socket.gethostname(), os.uname().release)"},
+	} {
+		out, err := os.CreateTemp(t.TempDir(), "stdout")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		st, err := Trace(ctx, Config{Path: argv[0], Args: argv, Stdout: out, Stderr: os.Stderr, Hostname: "echo-7d9f-abcde"})
+		cancel()
+		if err != nil || st.Code != 0 {
+			t.Fatalf("%v: %v %+v", argv, err, st)
+		}
+		b, _ := os.ReadFile(out.Name())
+		out.Close()
+		want := "echo-7d9f-abcde " + strings.TrimSpace(string(native))
+		if got := strings.TrimSpace(string(b)); got != want {
+			t.Errorf("%v: got %q, want %q", argv[0], got, want)
+		}
+	}
+}
