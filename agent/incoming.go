@@ -41,7 +41,7 @@ func serveIncoming(ctx context.Context, cfg Config, sess *smux.Session, st *smux
 	}
 	defer ln.Close()
 	agentPort := ln.Addr().(*net.TCPAddr).Port
-	if err := rd.add(req.Port, agentPort); err != nil {
+	if err := rd.add(req.Port, agentPort, req.Session, req.Holder); err != nil {
 		_ = protocol.Write(st, protocol.Response{Error: err.Error()})
 		return
 	}

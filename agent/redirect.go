@@ -72,9 +72,10 @@ var errNoNetAdmin = errors.New("incoming traffic needs the NET_ADMIN capability 
 // the map names for its destination port. Traffic the pod makes to itself
 // (the agent reaching the app) does not pass prerouting.
 type redirects struct {
-	name  string // this agent's table
-	mu    sync.Mutex
-	ports map[int]int // pod port -> agent port
+	name    string // this agent's table
+	mu      sync.Mutex
+	ports   map[int]int     // pod port -> agent port
+	holders map[int]holding // pod port -> the session holding it
 	table *nftables.Table
 	set   *nftables.Set
 	stop  chan struct{}
@@ -100,15 +101,32 @@ func removeStaleRedirects() {
 	_ = c.Flush()
 }
 
-// add redirects podPort to agentPort. A port another session holds is taken
-// over: that is a plugin reconnecting after its port-forward dropped, before
-// this agent noticed the old session was gone.
-func (r *redirects) add(podPort, agentPort int) error {
+// holding is who holds a pod port.
+type holding struct {
+	session, holder string
+	since           time.Time
+}
+
+// errPortHeld: another session holds the pod port.
+var errPortHeld = errors.New("the pod's port is taken")
+
+// add redirects podPort to agentPort for session. The same session asking
+// again takes its port over (a plugin reconnecting after its port-forward
+// dropped, before this agent noticed the old link was gone); another
+// session's port, in this agent or another agent of the pod, is refused,
+// naming its holder, so nobody's traffic is taken silently.
+func (r *redirects) add(podPort, agentPort int, session, holder string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if h, held := r.holders[podPort]; held && h.session != session {
+		return fmt.Errorf("%w: port %d is served to %s since %s; stop that session first", errPortHeld, podPort, h.holder, h.since.UTC().Format("15:04:05 UTC"))
+	}
 	c, err := nftables.New()
 	if err != nil {
 		return err
+	}
+	if other := r.heldElsewhere(c, podPort); other != "" {
+		return fmt.Errorf("%w: port %d is served to another user's kubectl mirror session in this pod (%s); stop that session first", errPortHeld, podPort, other)
 	}
 	created := r.table == nil
 	if created {
@@ -132,9 +150,12 @@ func (r *redirects) add(podPort, agentPort int) error {
 		return err
 	}
 	if r.ports == nil {
-		r.ports = map[int]int{}
+		r.ports, r.holders = map[int]int{}, map[int]holding{}
 	}
 	r.ports[podPort] = agentPort
+	if h, held := r.holders[podPort]; !held || h.session != session {
+		r.holders[podPort] = holding{session: session, holder: holder, since: time.Now()}
+	}
 	if r.stop == nil {
 		r.stop = make(chan struct{})
 		go r.renew(r.stop)
@@ -194,6 +215,7 @@ func (r *redirects) remove(podPort, agentPort int) {
 		return
 	}
 	delete(r.ports, podPort)
+	delete(r.holders, podPort)
 	c, err := nftables.New()
 	if err != nil {
 		return
@@ -208,6 +230,34 @@ func (r *redirects) remove(podPort, agentPort int) {
 	r.table, r.set = nil, nil
 	close(r.stop)
 	r.stop = nil
+}
+
+// heldElsewhere names the live table of another agent of this pod that
+// redirects podPort, if any.
+func (r *redirects) heldElsewhere(c *nftables.Conn, podPort int) string {
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return ""
+	}
+	for _, t := range tables {
+		if !strings.HasPrefix(t.Name, tablePrefix) || t.Name == r.name || tableIsStale(c, t) {
+			continue
+		}
+		set, err := c.GetSetByName(t, "ports")
+		if err != nil {
+			continue
+		}
+		els, err := c.GetSetElements(set)
+		if err != nil {
+			continue
+		}
+		for _, e := range els {
+			if len(e.Key) >= 2 && int(binary.BigEndian.Uint16(e.Key)) == podPort {
+				return t.Name
+			}
+		}
+	}
+	return ""
 }
 
 func element(podPort, agentPort int) nftables.SetElement {

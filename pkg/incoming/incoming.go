@@ -35,6 +35,9 @@ type Config struct {
 	Pods <-chan []string
 	// Workload: the target is a workload (progress counts its pods).
 	Workload bool
+	// Session names this run to the agents (the same across reconnects);
+	// Holder describes it to other users whose steal it refuses.
+	Session, Holder string
 	// Establish links to an agent in the pod that may install redirects
 	// (NET_ADMIN); it is called the first time a port is served there, and
 	// after a link drops.
@@ -184,7 +187,8 @@ func (m *Manager) redirectOn(pl *podLink, podPort, local int) bool {
 		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %v", local, pl.name, err))
 		return false
 	}
-	st, err := sess.Incoming(podPort, m.cfg.Mode, m.cfg.Filters, m.cfg.ProbePaths[podPort])
+	st, err := sess.Incoming(protocol.Request{Port: podPort, Mode: m.cfg.Mode, Filters: m.cfg.Filters,
+		ProbePaths: m.cfg.ProbePaths[podPort], Session: m.cfg.Session, Holder: m.cfg.Holder})
 	if err != nil {
 		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %v", local, pl.name, err))
 		return false

@@ -2,6 +2,10 @@ package mirror
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +40,8 @@ func startIncoming(ctx context.Context, cfg Config, restCfg *rest.Config, cs kub
 		ProbePaths: kube.ProbePaths(target.Pod, target.Container),
 		Pods:       pods,
 		Workload:   target.Selector != nil,
+		Session:    randomID(),
+		Holder:     holder(cfg),
 		Establish: func(pod string) session.Establish {
 			g, _ := gates.LoadOrStore(pod, &startGate{})
 			t := target
@@ -48,4 +54,27 @@ func startIncoming(ctx context.Context, cfg Config, restCfg *rest.Config, cs kub
 		Logger:   cfg.Logger,
 	})
 	return in, func() { stop(); in.Close() }
+}
+
+// randomID names this run to the agents.
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// holder describes this run to another user whose steal of the same port it
+// refuses: the kubeconfig user and this machine.
+func holder(cfg Config) string {
+	user := "unknown user"
+	if raw, err := cfg.Getter.ToRawKubeConfigLoader().RawConfig(); err == nil {
+		if c, ok := raw.Contexts[cfg.ContextName]; ok && c.AuthInfo != "" {
+			user = c.AuthInfo
+		}
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "an unknown host"
+	}
+	return fmt.Sprintf("kubectl mirror of %s on %s", user, host)
 }

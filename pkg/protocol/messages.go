@@ -99,6 +99,11 @@ type Request struct {
 	// spec): a request for one of them from "kube-probe/" is always the
 	// pod's app's to answer, so a session never makes the pod unready.
 	ProbePaths []string `json:"probePaths,omitempty"`
+	// Session names the plugin run asking (the same across its reconnects)
+	// and Holder describes it for others ("user alice on host dev-1"): a
+	// port another session holds is refused, naming its holder.
+	Session string `json:"session,omitempty"`
+	Holder  string `json:"holder,omitempty"`
 }
 
 // Response answers a Request. Error is set when the request failed; Errno

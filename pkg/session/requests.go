@@ -137,8 +137,9 @@ func (s *Session) Tree(path string, fn func(e protocol.TreeEntry, r io.Reader) e
 
 // Incoming asks the agent to serve the pod's port to this session. The
 // returned stream keeps the redirect alive; closing it removes the redirect.
-func (s *Session) Incoming(port int, mode string, filters []protocol.HTTPFilter, probePaths []string) (*Stream, error) {
-	st, _, err := s.open(protocol.Request{Kind: protocol.KindIncoming, Port: port, Mode: mode, Filters: filters, ProbePaths: probePaths})
+func (s *Session) Incoming(req protocol.Request) (*Stream, error) {
+	req.Kind = protocol.KindIncoming
+	st, _, err := s.open(req)
 	return st, err
 }
 

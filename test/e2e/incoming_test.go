@@ -451,3 +451,36 @@ func TestFilteredStealPassesTheRestByteExact(t *testing.T) {
 		t.Fatalf("a POST (matching) did not reach the program: %s", post)
 	}
 }
+
+// A second session stealing a port another session holds is refused with
+// one line naming the holder, whether it is the same user's (one agent) or
+// another user's (another agent); the holder keeps its traffic.
+func TestConflictingStealIsRefusedNamingTheHolder(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	a := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	defer a.stop(t)
+	for name, env := range map[string][]string{
+		"same user":    nil,
+		"another user": {"XDG_CONFIG_HOME=" + t.TempDir()}, // another key, so another agent
+	} {
+		// Its program listens on 8081 (8080 is the first one's, on this machine) for the pod's 8080.
+		b := startPluginWithEnv(t, env, "pod/"+target.name, "--incoming", "steal", "--port-map", "8081:8080", "--", testProgs.httpserve, "8081")
+		waitFor(t, 90*time.Second, func() bool { return strings.Contains(b.err(), "incoming traffic for port 8081") },
+			func() string { return name + ":\n" + b.err() })
+		want := "served to kubectl mirror of "
+		if env != nil {
+			want = "served to another user's kubectl mirror session in this pod"
+		}
+		if !strings.Contains(b.err(), want) || !strings.Contains(b.err(), "stop that session first") {
+			t.Errorf("%s: the refusal does not name the holder:\n%s", name, b.err())
+		}
+		b.stop(t)
+		if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/still-a"); !strings.Contains(out, `"local":true`) {
+			t.Fatalf("%s: the first session lost its steal: %s", name, out)
+		}
+	}
+	if got := strings.Count(a.out(), "got GET /still-a"); got != 2 {
+		t.Fatalf("the first session got %d of the 2 requests", got)
+	}
+}
