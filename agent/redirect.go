@@ -76,9 +76,9 @@ type redirects struct {
 	mu      sync.Mutex
 	ports   map[int]int     // pod port -> agent port
 	holders map[int]holding // pod port -> the session holding it
-	table *nftables.Table
-	set   *nftables.Set
-	stop  chan struct{}
+	table   *nftables.Table
+	set     *nftables.Set
+	stop    chan struct{}
 }
 
 // removeStaleRedirects deletes the tables crashed agents left (see

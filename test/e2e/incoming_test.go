@@ -433,6 +433,7 @@ func TestFilteredStealPassesTheRestByteExact(t *testing.T) {
 	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--http-filter", "method:^POST$",
 		"--port-map", "9100:9000", "--port-map", "8080:8080", "--", "sh", "-c",
 		testProgs.httpserve+" 8080 & "+testProgs.httpserve+" 9100 & wait")
+	defer s.stop(t)
 	waitFor(t, 30*time.Second, func() bool { return strings.Count(s.err(), "the pod's port") == 2 }, s.err)
 	// The TCP echo greets first, then echoes: the filter waits, then passes it whole.
 	raw := fromToolbox(t, "(sleep 2; echo ping-raw-bytes; sleep 1) | timeout 10 nc "+target.ip+" 9000; true")
@@ -477,7 +478,7 @@ func TestConflictingStealIsRefusedNamingTheHolder(t *testing.T) {
 		}
 		b.stop(t)
 		if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/still-a"); !strings.Contains(out, `"local":true`) {
-			t.Fatalf("%s: the first session lost its steal: %s", name, out)
+			t.Fatalf("%s: the first session lost its steal: %s\nfirst:\n%s\nsecond:\n%s", name, out, a.err(), b.err())
 		}
 	}
 	if got := strings.Count(a.out(), "got GET /still-a"); got != 2 {
