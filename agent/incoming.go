@@ -3,6 +3,7 @@ package agent
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -42,7 +43,11 @@ func serveIncoming(ctx context.Context, cfg Config, sess *smux.Session, st *smux
 	defer ln.Close()
 	agentPort := ln.Addr().(*net.TCPAddr).Port
 	if err := rd.add(req.Port, agentPort, req.Session, req.Holder); err != nil {
-		_ = protocol.Write(st, protocol.Response{Error: err.Error()})
+		resp := protocol.Response{Error: err.Error()}
+		if errors.Is(err, errPortHeld) {
+			resp.Errno = "EADDRINUSE" // the plugin may ask again: the holder may be a session just ended
+		}
+		_ = protocol.Write(st, resp)
 		return
 	}
 	defer rd.remove(req.Port, agentPort)

@@ -187,8 +187,7 @@ func (m *Manager) redirectOn(pl *podLink, podPort, local int) bool {
 		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %v", local, pl.name, err))
 		return false
 	}
-	st, err := sess.Incoming(protocol.Request{Port: podPort, Mode: m.cfg.Mode, Filters: m.cfg.Filters,
-		ProbePaths: m.cfg.ProbePaths[podPort], Session: m.cfg.Session, Holder: m.cfg.Holder})
+	st, err := m.askHeld(sess, podPort)
 	if err != nil {
 		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %v", local, pl.name, err))
 		return false
@@ -206,6 +205,39 @@ func (m *Manager) redirectOn(pl *podLink, podPort, local int) bool {
 	m.mu.Unlock()
 	m.cfg.Logger.Info("incoming on", zap.String("pod", pl.name), zap.Int("podPort", podPort), zap.Int("local", local), zap.String("mode", m.cfg.Mode))
 	return true
+}
+
+// heldRetries, heldWait: a port held by another session is asked for again
+// a few times: the holder may be a session that just ended (a plugin killed
+// a moment ago) whose agent has not noticed yet.
+const (
+	heldRetries = 5
+	heldWait    = 2 * time.Second
+)
+
+// askHeld asks pl's agent to serve podPort, again while another session
+// holds it, for a while.
+func (m *Manager) askHeld(sess *session.Session, podPort int) (*session.Stream, error) {
+	req := protocol.Request{Port: podPort, Mode: m.cfg.Mode, Filters: m.cfg.Filters,
+		ProbePaths: m.cfg.ProbePaths[podPort], Session: m.cfg.Session, Holder: m.cfg.Holder}
+	for attempt := 0; ; attempt++ {
+		st, err := sess.Incoming(req)
+		var re *session.RemoteError
+		if err == nil || !errors.As(err, &re) || re.Errno != unix.EADDRINUSE || attempt == heldRetries {
+			return st, err
+		}
+		select {
+		case <-m.done:
+			return nil, err
+		case <-time.After(heldWait):
+		}
+		m.mu.Lock()
+		_, wanted := m.localFor[podPort]
+		m.mu.Unlock()
+		if !wanted {
+			return nil, err
+		}
+	}
 }
 
 // reregister asks a new link's agent for every redirect again: the agent of

@@ -485,3 +485,19 @@ func TestConflictingStealIsRefusedNamingTheHolder(t *testing.T) {
 		t.Fatalf("the first session got %d of the 2 requests", got)
 	}
 }
+
+// kill -9 of a stealing plugin and an immediate second run: the new session
+// gets the port (the old holder is gone by the time it asks again), not a
+// refusal naming a dead session.
+func TestStealAgainRightAfterKillNine(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	a := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	_ = a.cmd.Process.Signal(syscall.SIGKILL)
+	_ = a.cmd.Wait()
+	b := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	defer b.stop(t)
+	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/second"); !strings.Contains(out, `"local":true`) || !strings.Contains(b.out(), "got GET /second") {
+		t.Fatalf("the second run did not get the port: %s\n%s", out, b.err())
+	}
+}
