@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -47,7 +48,14 @@ func kubeconfig(t *testing.T) string {
 
 func clientset(t *testing.T) *kubernetes.Clientset {
 	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig(t))
+	_, cs := clientFor(t, kubeconfig(t))
+	return cs
+}
+
+// clientFor is the REST config and clientset of a kubeconfig file.
+func clientFor(t *testing.T, path string) (*rest.Config, *kubernetes.Clientset) {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +63,7 @@ func clientset(t *testing.T) *kubernetes.Clientset {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cs
+	return cfg, cs
 }
 
 // run runs a command with a deadline and returns its combined output.

@@ -19,8 +19,6 @@ import (
 
 	"github.com/xtaci/smux"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
@@ -68,14 +66,7 @@ func TestSecondIdentityCannotUseTheAgents(t *testing.T) {
 	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
 	defer s.stop(t)
 
-	cfg, err := clientcmd.BuildConfigFromFlags("", limitedKubeconfig(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, cs := clientFor(t, limitedKubeconfig(t))
 	pod, err := cs.CoreV1().Pods("default").Get(context.Background(), target.name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("the second identity may read pods: %v", err)
