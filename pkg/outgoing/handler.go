@@ -166,13 +166,17 @@ func (h *Handler) toUDPProxy(c *tracer.Call, dst netip.AddrPort) tracer.Verdict 
 	if err != nil {
 		return tracer.Fail(errnoOr(err, unix.EADDRNOTAVAIL))
 	}
+	ino, err := c.SocketInode()
+	if err != nil {
+		return tracer.Fail(errnoOr(err, unix.EBADF))
+	}
 	p, err := h.udpProxy(dst)
 	if err != nil {
 		h.log.Warn("udp proxy", zap.Stringer("dst", dst), zap.Error(err))
 		return tracer.Fail(unix.ENOBUFS)
 	}
 	local := p.local(c.SockFamily)
-	p.allow(expectedSource(bound, local))
+	p.allow(expectedSource(bound, local), ino)
 	h.log.Debug("datagrams through the pod", zap.Stringer("dst", dst), zap.Uint16("proxy", p.port))
 	return tracer.Redirect(local)
 }

@@ -15,8 +15,10 @@ import (
 // udpProxy is the loopback stand-in for one remote UDP destination: each
 // program socket that sends to it (by source address) gets a flow, an smux
 // stream to a UDP socket the agent connects to the destination. Only the
-// program's sockets, registered by the tracer before they send, are served;
-// datagrams from any other source are dropped.
+// program's sockets, registered by the tracer with their inode before they
+// send, are served; datagrams from any other socket are dropped, and a
+// registration ends with its socket (a port the program let go may be
+// bound by someone else).
 type udpProxy struct {
 	dst   netip.AddrPort
 	conns []*net.UDPConn
@@ -25,26 +27,23 @@ type udpProxy struct {
 	open  func(netip.AddrPort) (*session.Stream, error)
 	stats *Stats
 	log   *zap.Logger
+	done  chan struct{}
 
 	mu      sync.Mutex
 	flows   map[netip.AddrPort]*session.Stream
-	allowed map[netip.AddrPort]time.Time // program sockets, by when last registered or heard
+	allowed map[netip.AddrPort]uint64 // program socket address -> its inode
 }
 
-// maxAllowed bounds the registered sockets; past it, ones silent for
-// allowedIdle are forgotten (a program that makes a socket per DNS lookup).
-const (
-	maxAllowed  = 4096
-	allowedIdle = 2 * time.Minute
-)
+// sweepEvery is how often registrations of closed program sockets end.
+const sweepEvery = 300 * time.Millisecond
 
 func newUDPProxy(dst netip.AddrPort, open func(netip.AddrPort) (*session.Stream, error), stats *Stats, log *zap.Logger) (*udpProxy, error) {
 	c4, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
-	p := &udpProxy{dst: dst, conns: []*net.UDPConn{c4}, open: open, stats: stats, log: log,
-		flows: map[netip.AddrPort]*session.Stream{}, allowed: map[netip.AddrPort]time.Time{}}
+	p := &udpProxy{dst: dst, conns: []*net.UDPConn{c4}, open: open, stats: stats, log: log, done: make(chan struct{}),
+		flows: map[netip.AddrPort]*session.Stream{}, allowed: map[netip.AddrPort]uint64{}}
 	p.port = uint16(c4.LocalAddr().(*net.UDPAddr).Port)
 	if c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback, Port: int(p.port)}); err == nil {
 		p.conns, p.has6 = append(p.conns, c6), true
@@ -52,6 +51,7 @@ func newUDPProxy(dst netip.AddrPort, open func(netip.AddrPort) (*session.Stream,
 	for _, c := range p.conns {
 		go p.serve(c)
 	}
+	go p.sweep()
 	return p, nil
 }
 
@@ -59,30 +59,68 @@ func (p *udpProxy) local(family uint16) netip.AddrPort {
 	return localAddr(family, p.port, p.has6, p.dst)
 }
 
-// allow registers a program socket's address before it sends.
-func (p *udpProxy) allow(src netip.AddrPort) {
-	now := time.Now()
+// allow registers a program socket (its address and inode) before it sends.
+func (p *udpProxy) allow(src netip.AddrPort, ino uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.allowed) >= maxAllowed {
-		for a, seen := range p.allowed {
-			if now.Sub(seen) > allowedIdle && p.flows[a] == nil {
-				delete(p.allowed, a)
-			}
-		}
-	}
-	p.allowed[unmap(src)] = now
+	p.allowed[unmap(src)] = ino
 }
 
-// known says whether src is a program socket, and marks it heard.
+// known says whether src is a registered program socket. A new flow is only
+// opened once the socket bound at src is checked to be the registered one.
 func (p *udpProxy) known(src netip.AddrPort) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, ok := p.allowed[src]; !ok {
-		return false
+	ino, ok := p.allowed[src]
+	_, flowing := p.flows[src]
+	p.mu.Unlock()
+	return ok && (flowing || socketAt(udpSockets(), src) == ino)
+}
+
+// socketAt is the inode of the socket bound at src: at that address, or at
+// the wildcard address of the same port (a socket bound to 0.0.0.0 or ::
+// sends from loopback).
+func socketAt(socks map[netip.AddrPort]uint64, src netip.AddrPort) uint64 {
+	for _, a := range []netip.Addr{src.Addr(), netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
+		if ino, ok := socks[netip.AddrPortFrom(a, src.Port())]; ok {
+			return ino
+		}
 	}
-	p.allowed[src] = time.Now()
-	return true
+	return 0
+}
+
+// sweep ends the registrations, and flows, of program sockets that are gone.
+func (p *udpProxy) sweep() {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		empty := len(p.allowed) == 0
+		p.mu.Unlock()
+		if empty {
+			continue
+		}
+		socks := udpSockets()
+		var ended []*session.Stream
+		p.mu.Lock()
+		for src, ino := range p.allowed {
+			if socketAt(socks, src) != ino {
+				delete(p.allowed, src)
+				if st := p.flows[src]; st != nil {
+					ended = append(ended, st)
+					delete(p.flows, src)
+				}
+			}
+		}
+		p.mu.Unlock()
+		for _, st := range ended {
+			st.Close()
+		}
+	}
 }
 
 // serve reads the program's datagrams and sends each on its flow.
@@ -156,6 +194,7 @@ func (p *udpProxy) drop(src netip.AddrPort, st *session.Stream) {
 }
 
 func (p *udpProxy) close() {
+	close(p.done)
 	for _, c := range p.conns {
 		c.Close()
 	}
