@@ -1,15 +1,12 @@
 package incoming
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/procnet"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 )
 
@@ -93,26 +90,14 @@ func (m *Manager) withdraw(podPort int) {
 	m.cfg.Progress(fmt.Sprintf("the program no longer listens on port %d: the pod's port %d is its own app's again", local, podPort))
 }
 
-// listeningInodes reads the TCP sockets in LISTEN state in this network
-// namespace (the program's: it runs beside the plugin).
+// listeningInodes is this network namespace's TCP sockets in LISTEN state
+// (the program's among them: it runs beside the plugin).
 func listeningInodes() map[uint64]bool {
 	out := map[uint64]bool{}
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		file, err := os.Open(f)
-		if err != nil {
-			continue
+	for _, s := range procnet.Sockets("tcp") {
+		if s.State == procnet.StateListen {
+			out[s.Inode] = true
 		}
-		sc := bufio.NewScanner(file)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) < 10 || fields[3] != "0A" { // 0A: LISTEN
-				continue
-			}
-			if ino, err := strconv.ParseUint(fields[9], 10, 64); err == nil {
-				out[ino] = true
-			}
-		}
-		file.Close()
 	}
 	return out
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/procnet"
 )
 
 // A socket of this process is found at its address with its inode.
@@ -30,7 +32,7 @@ func TestUDPSocketsFindsASocketByAddress(t *testing.T) {
 	if got := udpSockets()[ap]; got != want {
 		t.Fatalf("inode at %s: got %d, want %d", ap, got, want)
 	}
-	if ap6, ok := parseProcAddr("00000000000000000000000001000000:0035"); !ok || ap6.String() != "[::1]:53" {
+	if ap6, ok := procnet.ParseAddr("00000000000000000000000001000000:0035"); !ok || ap6.String() != "[::1]:53" {
 		t.Fatalf("v6 parse: %v %v", ap6, ok)
 	}
 }
