@@ -70,10 +70,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// A crashed agent's redirects must not outlive it: clear them first.
 	removeStaleRedirects()
-	rd := &redirects{name: newTableName()}
 	idle := newIdleTracker(cfg.IdleTimeout)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	ports := newPortTable(cfg.Logger, &redirects{name: newTableName()}, idle)
+	go servePeers(ctx, ports)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -112,7 +113,7 @@ func Run(ctx context.Context, cfg Config) error {
 			// Only an authenticated session keeps the agent alive.
 			idle.begin()
 			defer idle.end()
-			serveSession(ctx, cfg, c, rd)
+			serveSession(ctx, cfg, c, ports)
 		}()
 	}
 }

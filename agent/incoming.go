@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/xtaci/smux"
 	"go.uber.org/zap"
@@ -18,65 +19,64 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
-// serveIncoming redirects the pod's port to a listener of ours and hands each
-// connection to the session: all of it (steal), the requests that match
-// (steal with HTTP filters), or a copy while the pod's app answers (mirror).
-// The redirect lives while the request stream and the session do.
-func serveIncoming(ctx context.Context, cfg Config, sess *smux.Session, st *smux.Stream, req protocol.Request, rd *redirects) {
-	filters, err := compileFilters(req.Filters)
+// serveIncoming serves the pod's port to the session: all of it (steal), the
+// requests that match (steal with HTTP filters), or a copy while the pod's
+// app answers (mirror), shared with the other sessions of the pod as the
+// port router's rules allow. The claim lives while the request stream and
+// the session do; another session taking the port over ends it, saying so
+// on the stream.
+func serveIncoming(ctx context.Context, cfg Config, sess *smux.Session, st *smux.Stream, req protocol.Request, ports *portTable) {
+	s, err := newSubscriber(req)
 	if err != nil {
 		_ = protocol.Write(st, protocol.Response{Error: err.Error()})
 		return
 	}
-	if req.Mode != protocol.ModeMirror && req.Mode != protocol.ModeSteal {
-		_ = protocol.Write(st, protocol.Response{Error: "unknown incoming mode " + req.Mode})
-		return
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.open = func(hdr protocol.IncomingConn) (netpipe.HalfCloser, error) { return openWith(sess, hdr) }
+	s.evict = func(reason string) {
+		cfg.Logger.Info("incoming taken", zap.Int("port", req.Port), zap.String("why", reason))
+		_ = protocol.Write(st, protocol.Response{Error: reason, Errno: "EADDRINUSE"})
+		st.Close()
 	}
-	// Redirected packets keep the pod's address as destination, so listen on
-	// all of them; a connection that did not come through the redirect
-	// (another pod dialing this port directly) is refused at accept.
-	ln, err := net.Listen("tcp", ":0")
+	leave, err := ports.join(ctx, req.Port, s)
 	if err != nil {
-		_ = protocol.Write(st, errorResponse(err))
+		_ = protocol.Write(st, claimResponse(err))
 		return
 	}
-	defer ln.Close()
-	agentPort := ln.Addr().(*net.TCPAddr).Port
-	if err := rd.add(req.Port, agentPort, req.Session, req.Holder); err != nil {
-		resp := protocol.Response{Error: err.Error()}
-		if errors.Is(err, errPortHeld) {
-			resp.Errno = "EADDRINUSE" // the plugin may ask again: the holder may be a session just ended
-		}
-		_ = protocol.Write(st, resp)
-		return
-	}
-	defer rd.remove(req.Port, agentPort)
-	cfg.Logger.Info("incoming on", zap.Int("port", req.Port), zap.String("mode", req.Mode))
+	defer leave()
+	cfg.Logger.Info("incoming on", zap.Int("port", req.Port), zap.String("mode", req.Mode), zap.Int("filters", len(req.Filters)))
 	defer cfg.Logger.Info("incoming off", zap.Int("port", req.Port))
 	if err := protocol.Write(st, protocol.Response{}); err != nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() { // the plugin closing the stream, or the session ending, stops it
-		_, _ = io.Copy(io.Discard, st)
-		cancel()
-	}()
-	context.AfterFunc(ctx, func() { ln.Close() })
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		if port, err := originalPort(c); err != nil || port != req.Port {
-			cfg.Logger.Warn("refused a connection that did not come through the redirect",
-				zap.Stringer("from", c.RemoteAddr()), zap.Int("port", port), zap.Error(err))
-			c.Close()
-			continue
-		}
-		in := incomingConn{sess: sess, client: c, port: req.Port, mode: req.Mode, filters: filters, probes: req.ProbePaths}
-		go in.serve()
+	// The plugin closing the stream, or the session ending, stops it.
+	_, _ = io.Copy(io.Discard, st)
+}
+
+// newSubscriber is req's claim, without its way to the program yet.
+func newSubscriber(req protocol.Request) (*subscriber, error) {
+	filters, err := compileFilters(req.Filters)
+	if err != nil {
+		return nil, err
 	}
+	if req.Mode != protocol.ModeMirror && req.Mode != protocol.ModeSteal {
+		return nil, fmt.Errorf("unknown incoming mode %q", req.Mode)
+	}
+	return &subscriber{session: req.Session, holder: req.Holder, since: time.Now(), mode: req.Mode,
+		filters: filters, probes: req.ProbePaths, takeover: req.Takeover, req: req}, nil
+}
+
+// claimResponse says why a claim failed; the errno tells the plugin whether
+// to ask again (EADDRINUSE: the holder may be a session just ended).
+func claimResponse(err error) protocol.Response {
+	switch {
+	case errors.Is(err, errPortHeld):
+		return protocol.Response{Error: err.Error(), Errno: "EADDRINUSE"}
+	case errors.Is(err, errNotRouted):
+		return protocol.Response{Error: err.Error(), Errno: "ENOENT"}
+	}
+	return errorResponse(err)
 }
 
 type filter struct {
@@ -116,26 +116,26 @@ func matches(fs []filter, r *http.Request) bool {
 	return true
 }
 
+// incomingConn is one redirected connection of a port's router.
 type incomingConn struct {
-	sess    *smux.Session
-	client  net.Conn
-	port    int
-	mode    string
-	filters []filter
-	probes  []string // the kubelet's HTTP probe paths on this port
+	router *portRouter
+	client net.Conn
+	port   int
+	probes []string // the kubelet's HTTP probe paths on this port
 }
 
-func (in incomingConn) serve() {
+// serve hands the connection to subs, the port's sessions when it came.
+func (in incomingConn) serve(subs []*subscriber) {
 	defer in.client.Close()
 	switch {
-	case in.mode == protocol.ModeMirror:
-		in.mirror()
-	case len(in.filters) > 0:
+	case subs[0].mode == protocol.ModeMirror:
+		in.mirror(subs)
+	case len(subs[0].filters) > 0:
 		in.route()
 	case len(in.probes) > 0:
-		in.stealExceptProbes()
+		in.stealExceptProbes(subs[0])
 	default:
-		st, err := in.toPlugin()
+		st, err := in.toPlugin(subs[0])
 		if err != nil {
 			return
 		}
@@ -143,18 +143,9 @@ func (in incomingConn) serve() {
 	}
 }
 
-// toPlugin opens a stream to the session for this connection.
-func (in incomingConn) toPlugin() (*smux.Stream, error) {
-	st, err := in.sess.OpenStream()
-	if err != nil {
-		return nil, err
-	}
-	hdr := protocol.IncomingConn{Port: in.port, Client: in.client.RemoteAddr().String(), Mode: in.mode}
-	if err := protocol.Write(st, hdr); err != nil {
-		st.Close()
-		return nil, err
-	}
-	return st, nil
+// toPlugin opens a connection to s's program for this client.
+func (in incomingConn) toPlugin(s *subscriber) (netpipe.HalfCloser, error) {
+	return s.open(protocol.IncomingConn{Port: in.port, Client: in.client.RemoteAddr().String(), Mode: s.mode})
 }
 
 // toApp connects to the pod's own app, as the pod itself: traffic the pod
@@ -165,30 +156,35 @@ func (in incomingConn) toApp() (net.Conn, error) {
 }
 
 // mirror serves the client from the app and copies what the client sends to
-// the session. A slow local program loses its copy, never the client's data.
-func (in incomingConn) mirror() {
+// every mirror session. A slow local program loses its copy, never the
+// client's data.
+func (in incomingConn) mirror(subs []*subscriber) {
 	app, err := in.toApp()
 	if err != nil {
 		return
 	}
 	defer app.Close()
-	copies := newTee(in.toPlugin)
-	defer copies.close()
+	var copies []io.Writer
+	for _, s := range subs {
+		t := newTee(func() (netpipe.HalfCloser, error) { return in.toPlugin(s) })
+		defer t.close()
+		copies = append(copies, t)
+	}
 	done := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(in.client, app)
 		_ = in.client.(*net.TCPConn).CloseWrite()
 		close(done)
 	}()
-	_, _ = io.Copy(app, io.TeeReader(in.client, copies))
+	_, _ = io.Copy(app, io.TeeReader(in.client, io.MultiWriter(copies...)))
 	_ = app.(*net.TCPConn).CloseWrite()
 	<-done
 }
 
-// route takes HTTP/1.x requests one by one: those matching the filters go to
-// the session, the rest to the pod's app, on one keep-alive connection. A
-// connection that is not HTTP/1.x goes to the app whole, byte-exact; an
-// upgrade (a WebSocket) goes whole where its request goes.
+// route takes HTTP/1.x requests one by one: each goes to the oldest session
+// whose filters match it, the rest to the pod's app, on keep-alive
+// connections. A connection that is not HTTP/1.x goes to the app whole,
+// byte-exact; an upgrade (a WebSocket) goes whole where its request goes.
 func (in incomingConn) route() {
 	br := bufio.NewReader(in.client)
 	if !looksLikeHTTP1(in.client, br) {
@@ -199,17 +195,21 @@ func (in incomingConn) route() {
 		passWhole(in.client, br, app.(*net.TCPConn))
 		return
 	}
-	var local, app upstream
-	defer local.close()
-	defer app.close()
+	ups := map[*subscriber]*upstream{}
+	defer func() {
+		for _, u := range ups {
+			u.close()
+		}
+	}()
 	for {
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			return
 		}
-		up, open := &app, func() (io.ReadWriteCloser, error) { return in.toApp() }
-		if !isProbe(req, in.probes) && matches(in.filters, req) {
-			up, open = &local, func() (io.ReadWriteCloser, error) { return in.toPlugin() }
+		to := in.pick(req)
+		open := func() (io.ReadWriteCloser, error) { return in.toApp() }
+		if to != nil {
+			open = func() (io.ReadWriteCloser, error) { return in.toPlugin(to) }
 		}
 		if isUpgrade(req) {
 			c, err := open()
@@ -218,12 +218,14 @@ func (in incomingConn) route() {
 			}
 			return
 		}
-		if up.conn == nil {
+		up := ups[to]
+		if up == nil {
 			c, err := open()
 			if err != nil {
 				return
 			}
-			up.conn, up.r = c, bufio.NewReader(c)
+			up = &upstream{conn: c, r: bufio.NewReader(c)}
+			ups[to] = up
 		}
 		if err := req.Write(up.conn); err != nil {
 			return
@@ -238,6 +240,20 @@ func (in incomingConn) route() {
 			return
 		}
 	}
+}
+
+// pick is the session a request goes to (nil: the pod's app): never a
+// kubelet probe; else the oldest steal session whose filters match.
+func (in incomingConn) pick(req *http.Request) *subscriber {
+	if isProbe(req, in.probes) {
+		return nil
+	}
+	for _, s := range in.router.current() {
+		if s.mode == protocol.ModeSteal && s.takes(req) {
+			return s
+		}
+	}
+	return nil
 }
 
 type upstream struct {

@@ -36,7 +36,7 @@ func isProbe(r *http.Request, paths []string) bool {
 // stealExceptProbes is an unfiltered steal on a port the kubelet probes: the
 // first request's head is read (without taking it off the connection); a
 // probe goes to the pod's app, anything else to the session, byte-exact.
-func (in incomingConn) stealExceptProbes() {
+func (in incomingConn) stealExceptProbes(s *subscriber) {
 	br := bufio.NewReaderSize(in.client, maxProbeHead)
 	_ = in.client.SetReadDeadline(time.Now().Add(probePeekWait))
 	head := peekHead(br)
@@ -49,7 +49,7 @@ func (in incomingConn) stealExceptProbes() {
 		}
 		up = app.(*net.TCPConn)
 	} else {
-		st, err := in.toPlugin()
+		st, err := in.toPlugin(s)
 		if err != nil {
 			return
 		}

@@ -72,13 +72,12 @@ var errNoNetAdmin = errors.New("incoming traffic needs the NET_ADMIN capability 
 // the map names for its destination port. Traffic the pod makes to itself
 // (the agent reaching the app) does not pass prerouting.
 type redirects struct {
-	name    string // this agent's table
-	mu      sync.Mutex
-	ports   map[int]int     // pod port -> agent port
-	holders map[int]holding // pod port -> the session holding it
-	table   *nftables.Table
-	set     *nftables.Set
-	stop    chan struct{}
+	name  string // this agent's table
+	mu    sync.Mutex
+	ports map[int]int // pod port -> agent port
+	table *nftables.Table
+	set   *nftables.Set
+	stop  chan struct{}
 }
 
 // removeStaleRedirects deletes the tables crashed agents left (see
@@ -101,32 +100,14 @@ func removeStaleRedirects() {
 	_ = c.Flush()
 }
 
-// holding is who holds a pod port.
-type holding struct {
-	session, holder string
-	since           time.Time
-}
-
-// errPortHeld: another session holds the pod port.
-var errPortHeld = errors.New("the pod's port is taken")
-
-// add redirects podPort to agentPort for session. The same session asking
-// again takes its port over (a plugin reconnecting after its port-forward
-// dropped, before this agent noticed the old link was gone); another
-// session's port, in this agent or another agent of the pod, is refused,
-// naming its holder, so nobody's traffic is taken silently.
-func (r *redirects) add(podPort, agentPort int, session, holder string) error {
+// add redirects podPort to agentPort. Which sessions it serves is the
+// port router's business (router.go); here is only the kernel's state.
+func (r *redirects) add(podPort, agentPort int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if h, held := r.holders[podPort]; held && h.session != session {
-		return fmt.Errorf("%w: port %d is served to %s since %s; stop that session first", errPortHeld, podPort, h.holder, h.since.UTC().Format("15:04:05 UTC"))
-	}
 	c, err := nftables.New()
 	if err != nil {
 		return err
-	}
-	if other := r.heldElsewhere(c, podPort); other != "" {
-		return fmt.Errorf("%w: port %d is served to another user's kubectl mirror session in this pod (%s); stop that session first", errPortHeld, podPort, other)
 	}
 	created := r.table == nil
 	if created {
@@ -150,12 +131,9 @@ func (r *redirects) add(podPort, agentPort int, session, holder string) error {
 		return err
 	}
 	if r.ports == nil {
-		r.ports, r.holders = map[int]int{}, map[int]holding{}
+		r.ports = map[int]int{}
 	}
 	r.ports[podPort] = agentPort
-	if h, held := r.holders[podPort]; !held || h.session != session {
-		r.holders[podPort] = holding{session: session, holder: holder, since: time.Now()}
-	}
 	if r.stop == nil {
 		r.stop = make(chan struct{})
 		go r.renew(r.stop)
@@ -207,7 +185,7 @@ func (r *redirects) renew(stop chan struct{}) {
 }
 
 // remove deletes the port's redirect to agentPort, and the table with the
-// last one. A redirect another session took over is not this one's to remove.
+// last one.
 func (r *redirects) remove(podPort, agentPort int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -215,7 +193,6 @@ func (r *redirects) remove(podPort, agentPort int) {
 		return
 	}
 	delete(r.ports, podPort)
-	delete(r.holders, podPort)
 	c, err := nftables.New()
 	if err != nil {
 		return
@@ -233,8 +210,12 @@ func (r *redirects) remove(podPort, agentPort int) {
 }
 
 // heldElsewhere names the live table of another agent of this pod that
-// redirects podPort, if any.
-func (r *redirects) heldElsewhere(c *nftables.Conn, podPort int) string {
+// redirects podPort, if any: that agent routes the port for every session.
+func (r *redirects) heldElsewhere(podPort int) string {
+	c, err := nftables.New()
+	if err != nil {
+		return ""
+	}
 	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
 	if err != nil {
 		return ""

@@ -13,7 +13,7 @@ import (
 
 // serveSession runs one authenticated plugin session on c: handshake on the first stream,
 // then one goroutine per request stream, until the control stream closes.
-func serveSession(ctx context.Context, cfg Config, c net.Conn, rd *redirects) {
+func serveSession(ctx context.Context, cfg Config, c net.Conn, ports *portTable) {
 	log := cfg.Logger.With(zap.String("peer", c.RemoteAddr().String()))
 	sess, err := smux.Server(c, protocol.SmuxConfig())
 	if err != nil {
@@ -45,12 +45,12 @@ func serveSession(ctx context.Context, cfg Config, c net.Conn, rd *redirects) {
 			log.Info("session ended")
 			return
 		}
-		go serveRequest(ctx, cfg, sess, st, rd)
+		go serveRequest(ctx, cfg, sess, st, ports)
 	}
 }
 
 // serveRequest answers one request stream and closes it.
-func serveRequest(ctx context.Context, cfg Config, sess *smux.Session, st *smux.Stream, rd *redirects) {
+func serveRequest(ctx context.Context, cfg Config, sess *smux.Session, st *smux.Stream, ports *portTable) {
 	defer st.Close()
 	var req protocol.Request
 	if err := protocol.Read(st, &req); err != nil {
@@ -65,7 +65,7 @@ func serveRequest(ctx context.Context, cfg Config, sess *smux.Session, st *smux.
 		serveUDP(st, req)
 		return
 	case protocol.KindIncoming:
-		serveIncoming(ctx, cfg, sess, st, req, rd)
+		serveIncoming(ctx, cfg, sess, st, req, ports)
 		return
 	case protocol.KindTree:
 		// One line per fetch: the agent's own count of round trips for files.

@@ -3,7 +3,7 @@ package agent
 import (
 	"sync"
 
-	"github.com/xtaci/smux"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 )
 
 // tee forwards copies of a connection's bytes to a stream without ever
@@ -14,7 +14,7 @@ type tee struct {
 	dropped bool
 }
 
-func newTee(open func() (*smux.Stream, error)) *tee {
+func newTee(open func() (netpipe.HalfCloser, error)) *tee {
 	t := &tee{ch: make(chan []byte, 64)}
 	go func() {
 		st, err := open()

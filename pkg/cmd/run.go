@@ -51,6 +51,7 @@ type RunOptions struct {
 	Incoming            string
 	HTTPFilters         []string
 	IncomingPorts       []int
+	IncomingTakeover    bool
 	PortMaps            []string
 
 	targetArgs  []string
@@ -158,6 +159,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Incoming, "incoming", o.Incoming, "what the program's listening ports get from the pod's: mirror, steal or off")
 	fs.StringArrayVar(&o.HTTPFilters, "http-filter", nil, "with steal, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match)")
 	fs.IntSliceVar(&o.IncomingPorts, "incoming-ports", nil, "local listening ports that take part (default: all)")
+	fs.BoolVar(&o.IncomingTakeover, "incoming-takeover", false, "take a pod port another session holds instead of being refused (that session is told)")
 	fs.StringArrayVar(&o.PortMaps, "port-map", nil, "LOCAL:REMOTE: the program's port LOCAL gets the pod's port REMOTE (repeatable)")
 	fs.DurationVar(&o.DialTimeout, "dial-timeout", o.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
 }
@@ -322,6 +324,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		Incoming:      o.Incoming,
 		HTTPFilters:   o.filters,
 		IncomingPorts: o.IncomingPorts,
+		Takeover:      o.IncomingTakeover,
 		PortMap:       o.portMap,
 		Stdin:         fileOr(o.In, os.Stdin),
 		Stdout:        fileOr(o.Out, os.Stdout),

@@ -35,6 +35,9 @@ type Config struct {
 	Pods <-chan []string
 	// Workload: the target is a workload (progress counts its pods).
 	Workload bool
+	// Takeover takes ports other sessions hold (they are told) instead of
+	// being refused.
+	Takeover bool
 	// Session names this run to the agents (the same across reconnects);
 	// Holder describes it to other users whose steal it refuses.
 	Session, Holder string
@@ -203,8 +206,25 @@ func (m *Manager) redirectOn(pl *podLink, podPort, local int) bool {
 	}
 	pl.serving[podPort] = st
 	m.mu.Unlock()
+	go m.watchClaim(pl, podPort, st)
 	m.cfg.Logger.Info("incoming on", zap.String("pod", pl.name), zap.Int("podPort", podPort), zap.Int("local", local), zap.String("mode", m.cfg.Mode))
 	return true
+}
+
+// watchClaim reports the agent's word that another session took podPort
+// over; the claim then ends on that pod.
+func (m *Manager) watchClaim(pl *podLink, podPort int, st *session.Stream) {
+	var resp protocol.Response
+	if err := protocol.Read(st, &resp); err != nil || resp.Error == "" {
+		return // the claim ended: the program stopped listening, or the link dropped
+	}
+	m.mu.Lock()
+	if pl.serving[podPort] == st {
+		delete(pl.serving, podPort)
+	}
+	m.mu.Unlock()
+	st.Close()
+	m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %s", podPort, pl.name, resp.Error))
 }
 
 // heldRetries, heldWait: a port held by another session is asked for again
@@ -219,7 +239,7 @@ const (
 // holds it, for a while.
 func (m *Manager) askHeld(sess *session.Session, podPort int) (*session.Stream, error) {
 	req := protocol.Request{Port: podPort, Mode: m.cfg.Mode, Filters: m.cfg.Filters,
-		ProbePaths: m.cfg.ProbePaths[podPort], Session: m.cfg.Session, Holder: m.cfg.Holder}
+		ProbePaths: m.cfg.ProbePaths[podPort], Session: m.cfg.Session, Holder: m.cfg.Holder, Takeover: m.cfg.Takeover}
 	for attempt := 0; ; attempt++ {
 		st, err := sess.Incoming(req)
 		var re *session.RemoteError

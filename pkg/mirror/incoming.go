@@ -36,7 +36,7 @@ func startIncoming(ctx context.Context, cfg Config, restCfg *rest.Config, cs kub
 	}
 	var gates sync.Map // pod name -> *startGate
 	in := incoming.New(incoming.Config{
-		Mode: cfg.Incoming, Filters: cfg.HTTPFilters, Ports: cfg.IncomingPorts, PortMap: cfg.PortMap,
+		Mode: cfg.Incoming, Filters: cfg.HTTPFilters, Ports: cfg.IncomingPorts, PortMap: cfg.PortMap, Takeover: cfg.Takeover,
 		ProbePaths: kube.ProbePaths(target.Pod, target.Container),
 		Pods:       pods,
 		Workload:   target.Selector != nil,

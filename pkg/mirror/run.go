@@ -64,6 +64,7 @@ type Config struct {
 	Incoming      string
 	HTTPFilters   []protocol.HTTPFilter
 	IncomingPorts []int
+	Takeover      bool // take ports other sessions hold
 	PortMap       map[int]int
 
 	Stdin, Stdout, Stderr *os.File

@@ -104,6 +104,9 @@ type Request struct {
 	// port another session holds is refused, naming its holder.
 	Session string `json:"session,omitempty"`
 	Holder  string `json:"holder,omitempty"`
+	// Takeover: take the port from the sessions holding it (they are told)
+	// instead of being refused.
+	Takeover bool `json:"takeover,omitempty"`
 }
 
 // Response answers a Request. Error is set when the request failed; Errno

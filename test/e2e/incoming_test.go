@@ -45,9 +45,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // startSession starts the plugin and waits until the pod's port is served.
 func startSession(t *testing.T, args ...string) *session {
 	t.Helper()
-	s := startPlugin(t, args...)
-	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.err(), "the pod's port") }, func() string { return s.err() })
-	return s
+	return startSessionWithEnv(t, nil, args...)
 }
 
 // startPlugin starts `kubectl mirror run ARGS` in the laptop namespace.
@@ -469,11 +467,7 @@ func TestConflictingStealIsRefusedNamingTheHolder(t *testing.T) {
 		b := startPluginWithEnv(t, env, "pod/"+target.name, "--incoming", "steal", "--port-map", "8081:8080", "--", testProgs.httpserve, "8081")
 		waitFor(t, 90*time.Second, func() bool { return strings.Contains(b.err(), "incoming traffic for port 8081") },
 			func() string { return name + ":\n" + b.err() })
-		want := "served to kubectl mirror of "
-		if env != nil {
-			want = "served to another user's kubectl mirror session in this pod"
-		}
-		if !strings.Contains(b.err(), want) || !strings.Contains(b.err(), "stop that session first") {
+		if !strings.Contains(b.err(), "stolen by kubectl mirror of ") || !strings.Contains(b.err(), "stop that session") {
 			t.Errorf("%s: the refusal does not name the holder:\n%s", name, b.err())
 		}
 		b.stop(t)

@@ -1,0 +1,75 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Two users (two keys, so two agents in the pod) steal the same port with
+// different header filters: on one keep-alive connection each request goes
+// to the session whose filter it matches, the rest to the pod's app. A third,
+// unfiltered steal is refused naming a holder; with --incoming-takeover it
+// takes the port and both are told.
+func TestTwoUsersShareAPortByFilter(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	alice := startSession(t, "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$",
+		"--", testProgs.httpserve, "8080")
+	bob := startSessionWithEnv(t, []string{"XDG_CONFIG_HOME=" + t.TempDir()}, "pod/"+target.name, "--incoming", "steal",
+		"--http-filter", "header:X-User: ^bob$", "--port-map", "8081:8080", "--", testProgs.httpserve, "8081")
+
+	// One connection, X-User alice, bob, alice, ...: all answered by a program.
+	out := fromToolbox(t, "timeout 20 mirror-echo mixed http://"+target.ip+":8080/shared 6")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 6 || strings.Count(out, `"local":true`) != 6 {
+		t.Fatalf("want 6 replies from the programs, got:\n%s\nalice:\n%s\nbob:\n%s", out, alice.err(), bob.err())
+	}
+	if a, b := strings.Count(alice.out(), "got GET /shared/"), strings.Count(bob.out(), "got GET /shared/"); a != 3 || b != 3 {
+		t.Fatalf("alice's program got %d, bob's %d of 3 requests each", a, b)
+	}
+	if strings.Contains(alice.out(), "/shared/1") || strings.Contains(bob.out(), "/shared/0") {
+		t.Fatalf("a request reached the wrong session:\nalice:\n%s\nbob:\n%s", alice.out(), bob.out())
+	}
+	// Nobody's header: the pod's app.
+	if out := fromToolbox(t, "timeout 5 wget -qO- --header 'X-User: carol' http://"+target.ip+":8080/carol"); !strings.Contains(out, `"pod":"`+target.name) {
+		t.Fatalf("a request matching no session did not reach the pod's app: %s", out)
+	}
+
+	// An unfiltered steal is refused, naming the oldest holder.
+	carol := startPlugin(t, "pod/"+target.name, "--incoming", "steal", "--port-map", "8082:8080", "--", testProgs.httpserve, "8082")
+	waitFor(t, 90*time.Second, func() bool { return strings.Contains(carol.err(), "incoming traffic for port 8082") },
+		func() string { return carol.err() })
+	if !strings.Contains(carol.err(), "stolen with HTTP filters by kubectl mirror of ") || !strings.Contains(carol.err(), "--incoming-takeover") {
+		t.Fatalf("the refusal does not name the holder and the way out:\n%s", carol.err())
+	}
+	carol.stop(t)
+
+	// Alice's session (whose agent routes the port) ends: bob keeps his
+	// requests, alice's go back to the pod's app.
+	alice.stop(t)
+	if out := fromToolbox(t, "timeout 20 mirror-echo mixed http://"+target.ip+":8080/after 2"); !strings.Contains(out, `"pod":"`+target.name) ||
+		strings.Count(out, `"local":true`) != 1 || !strings.Contains(bob.out(), "got GET /after/1") {
+		t.Fatalf("after alice left: %s\nbob:\n%s", out, bob.err())
+	}
+
+	// With --incoming-takeover an unfiltered steal takes the port; bob is told.
+	dave := startSession(t, "pod/"+target.name, "--incoming", "steal", "--incoming-takeover", "--port-map", "8083:8080", "--", testProgs.httpserve, "8083")
+	defer dave.stop(t)
+	waitFor(t, 20*time.Second, func() bool { return strings.Contains(bob.err(), "took port 8080 over") },
+		func() string { return "bob was not told:\n" + bob.err() })
+	if out := fromToolbox(t, "timeout 5 wget -qO- --header 'X-User: bob' http://"+target.ip+":8080/taken"); !strings.Contains(out, `"local":true`) ||
+		!strings.Contains(dave.out(), "got GET /taken") {
+		t.Fatalf("after the takeover bob's request did not reach the new holder: %s\n%s", out, dave.err())
+	}
+	bob.stop(t)
+}
+
+// startSessionWithEnv is startSession with extra KEY=VALUE variables.
+func startSessionWithEnv(t *testing.T, env []string, args ...string) *session {
+	t.Helper()
+	s := startPluginWithEnv(t, env, args...)
+	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.err(), "the pod's port") }, func() string { return s.err() })
+	return s
+}
