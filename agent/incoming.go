@@ -183,11 +183,17 @@ func (in incomingConn) mirror(subs []*subscriber) {
 
 // route takes HTTP/1.x requests one by one: each goes to the oldest session
 // whose filters match it, the rest to the pod's app, on keep-alive
-// connections. A connection that is not HTTP/1.x goes to the app whole,
-// byte-exact; an upgrade (a WebSocket) goes whole where its request goes.
+// connections. Cleartext HTTP/2 (prior knowledge or an h2c upgrade) is
+// routed stream by stream (h2.go). A connection that is neither goes to the
+// app whole, byte-exact; another upgrade (a WebSocket) goes whole where its
+// request goes.
 func (in incomingConn) route() {
 	br := bufio.NewReader(in.client)
-	if !looksLikeHTTP1(in.client, br) {
+	switch sniff(in.client, br) {
+	case wireH2:
+		in.serveH2(bufferedConn{in.client, br}, nil, nil)
+		return
+	case wireOther:
 		app, err := in.toApp()
 		if err != nil {
 			return
@@ -204,6 +210,10 @@ func (in incomingConn) route() {
 	for {
 		req, err := http.ReadRequest(br)
 		if err != nil {
+			return
+		}
+		if isH2CUpgrade(req) {
+			in.upgradeH2(br, req)
 			return
 		}
 		to := in.pick(req)

@@ -20,18 +20,31 @@ const httpSniffWait = time.Second
 // preface, a database protocol) is not read by the filters.
 var http1Methods = []string{"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "}
 
-// looksLikeHTTP1 peeks at the first bytes without taking them: every
-// HTTP/1.x request starts with a method and a space, eight bytes at most.
-func looksLikeHTTP1(c net.Conn, br *bufio.Reader) bool {
+// wire is what a connection speaks, as far as the filters care.
+type wire int
+
+const (
+	wireOther wire = iota // not read by the filters: passed whole
+	wireHTTP1
+	wireH2 // cleartext HTTP/2 with prior knowledge (gRPC)
+)
+
+// sniff peeks at the first bytes without taking them: every HTTP/1.x
+// request starts with a method and a space, eight bytes at most, and every
+// HTTP/2 connection with its preface.
+func sniff(c net.Conn, br *bufio.Reader) wire {
 	_ = c.SetReadDeadline(time.Now().Add(httpSniffWait))
 	defer c.SetReadDeadline(time.Time{})
 	b, _ := br.Peek(len("OPTIONS "))
+	if string(b) == h2PrefaceStart {
+		return wireH2
+	}
 	for _, m := range http1Methods {
 		if bytes.HasPrefix(b, []byte(m)) {
-			return true
+			return wireHTTP1
 		}
 	}
-	return false
+	return wireOther
 }
 
 // passWhole hands the rest of the connection, starting with what br holds,

@@ -73,3 +73,29 @@ func startSessionWithEnv(t *testing.T, env []string, args ...string) *session {
 	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.err(), "the pod's port") }, func() string { return s.err() })
 	return s
 }
+
+// Under a header filter, cleartext HTTP/2 and gRPC are routed stream by
+// stream: a gRPC call (grpc-go's health service) or an HTTP/2 request with
+// the header reaches the program, one without it the pod's app.
+func TestFilteredStealRoutesGRPCAndH2ByHeader(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$",
+		"--", testProgs.httpserve, "8080")
+	defer s.stop(t)
+	addr := target.ip + ":8080"
+	for _, c := range []struct{ call, user, want string }{
+		{"grpc " + addr, "alice", "served-by=local status=SERVING"},
+		{"grpc " + addr, "bob", "served-by=pod/" + target.name + " status=SERVING"},
+		{"h2c http://" + addr + "/h2-alice", "alice", `"local":true`},
+		{"h2c http://" + addr + "/h2-bob", "bob", `"pod":"` + target.name},
+	} {
+		if out := fromToolbox(t, "timeout 15 mirror-echo "+c.call+" "+c.user); !strings.Contains(out, c.want) {
+			t.Errorf("%s as %s: got %q, want %q\n%s", c.call, c.user, out, c.want, s.err())
+		}
+	}
+	if !strings.Contains(s.out(), "got grpc /grpc.health.v1.Health/Check") || strings.Count(s.out(), "got grpc") != 1 ||
+		!strings.Contains(s.out(), "got GET /h2-alice") || strings.Contains(s.out(), "/h2-bob") {
+		t.Fatalf("the program saw:\n%s", s.out())
+	}
+}

@@ -1,6 +1,7 @@
 // Command httpserve is the incoming suite's local program: an HTTP server on
 // :PORT that answers {"local":true,...} and prints one line per request it
 // gets ("got GET /path"), so a test can see copies and stolen requests.
+// It speaks cleartext HTTP/2 and gRPC's health service on the same port.
 // With FAILPATH it answers 500 there (a local build whose health check fails).
 //
 //	httpserve PORT [FAILPATH]
@@ -12,6 +13,8 @@ import (
 	"net/http"
 	"os"
 	"sync"
+
+	"github.com/kubectl-mirror/kubectl-mirror/test/internal/grpcecho"
 )
 
 func main() {
@@ -31,7 +34,13 @@ func main() {
 		_ = json.NewEncoder(w).Encode(map[string]any{"local": true, "path": r.URL.Path, "remote": r.RemoteAddr})
 	})
 	fmt.Println("listening")
-	if err := http.ListenAndServe(":"+os.Args[1], nil); err != nil {
+	// gRPC calls (HTTP/2 on the same port) are printed as "got grpc METHOD".
+	srv := grpcecho.Server(":"+os.Args[1], "local", http.DefaultServeMux, func(method string) {
+		mu.Lock()
+		fmt.Printf("got grpc %s\n", method)
+		mu.Unlock()
+	})
+	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+
+	"github.com/kubectl-mirror/kubectl-mirror/test/internal/grpcecho"
 )
 
 // httpReply is what every HTTP request gets back.
@@ -30,5 +32,6 @@ func serveHTTP(addr string) error {
 			Headers: r.Header,
 		})
 	})
-	return http.ListenAndServe(addr, mux)
+	// The same port speaks cleartext HTTP/2 and gRPC (the filters' tests).
+	return grpcecho.Server(addr, "pod/"+os.Getenv("POD_NAME"), mux, func(string) {}).ListenAndServe()
 }

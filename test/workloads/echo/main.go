@@ -7,6 +7,8 @@
 //	echo udp HOST:PORT MSG      send one datagram, print the reply
 //	echo mixed URL N            N GETs on one keep-alive connection, X-User alternating
 //	                            alice/bob, one body per line
+//	echo grpc HOST:PORT USER    one gRPC health check with x-user: USER, print who served it
+//	echo h2c URL USER           one GET over cleartext HTTP/2 with X-User: USER, print the body
 package main
 
 import (
@@ -18,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/test/internal/grpcecho"
 )
 
 func main() {
@@ -33,6 +37,19 @@ func main() {
 			fmt.Fprintln(os.Stderr, "echo mixed:", err)
 			os.Exit(1)
 		}
+		return
+	}
+	if len(os.Args) > 3 && (os.Args[1] == "grpc" || os.Args[1] == "h2c") {
+		call := grpcecho.Ping
+		if os.Args[1] == "h2c" {
+			call = grpcecho.GetH2
+		}
+		out, err := call(os.Args[2], os.Args[3])
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "echo %s: %v\n", os.Args[1], err)
+			os.Exit(1)
+		}
+		fmt.Println(out)
 		return
 	}
 	if len(os.Args) > 3 && os.Args[1] == "udp" {
