@@ -3,7 +3,6 @@ package agent
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -78,7 +77,7 @@ func (in incomingConn) upgradeH2(br *bufio.Reader, req *http.Request) {
 
 // serveH2 serves one HTTP/2 connection, each stream to where pick sends it.
 func (in incomingConn) serveH2(c net.Conn, upgrade *http.Request, settings []byte) {
-	ups := &h2Upstreams{in: in, transports: map[*subscriber]*http2.Transport{}}
+	ups := &h2Upstreams{in: in, transports: map[*subscriber]*http.Transport{}}
 	defer ups.close()
 	srv := &http2.Server{}
 	srv.ServeConn(c, &http2.ServeConnOpts{Handler: ups, UpgradeRequest: upgrade, Settings: settings})
@@ -89,7 +88,7 @@ func (in incomingConn) serveH2(c net.Conn, upgrade *http.Request, settings []byt
 type h2Upstreams struct {
 	in         incomingConn
 	mu         sync.Mutex
-	transports map[*subscriber]*http2.Transport // nil key: the pod's app
+	transports map[*subscriber]*http.Transport // nil key: the pod's app
 }
 
 // quietLog keeps the proxy's per-request errors (a client gone mid-stream)
@@ -116,13 +115,15 @@ func (u *h2Upstreams) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // transport is the HTTP/2 connection to to's program (nil: the pod's app).
-func (u *h2Upstreams) transport(to *subscriber) *http2.Transport {
+func (u *h2Upstreams) transport(to *subscriber) *http.Transport {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if t := u.transports[to]; t != nil {
 		return t
 	}
-	t := &http2.Transport{AllowHTTP: true, DialTLSContext: func(context.Context, string, string, *tls.Config) (net.Conn, error) {
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	t := &http.Transport{Protocols: &p, DialContext: func(context.Context, string, string) (net.Conn, error) {
 		if to == nil {
 			return u.in.toApp()
 		}

@@ -7,7 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-		"testing"
+	"testing"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
