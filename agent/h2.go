@@ -79,7 +79,12 @@ func (in incomingConn) upgradeH2(br *bufio.Reader, req *http.Request) {
 func (in incomingConn) serveH2(c net.Conn, upgrade *http.Request, settings []byte) {
 	ups := &h2Upstreams{in: in, transports: map[*subscriber]*http.Transport{}}
 	defer ups.close()
+	// x/net's server, not net/http's: only it takes an h2c upgrade's first
+	// request as stream 1, and clients (curl --http2, older gRPC stacks)
+	// still upgrade.
+	//lint:ignore SA1019 net/http has no equivalent of ServeConnOpts.UpgradeRequest
 	srv := &http2.Server{}
+	//lint:ignore SA1019 as above
 	srv.ServeConn(c, &http2.ServeConnOpts{Handler: ups, UpgradeRequest: upgrade, Settings: settings})
 }
 
