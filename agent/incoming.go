@@ -201,6 +201,7 @@ func (in incomingConn) route() {
 		passWhole(in.client, br, app.(*net.TCPConn))
 		return
 	}
+	out := bufio.NewWriter(in.client)
 	ups := map[*subscriber]*upstream{}
 	defer func() {
 		for _, u := range ups {
@@ -244,7 +245,10 @@ func (in incomingConn) route() {
 		if err != nil {
 			return
 		}
-		err = resp.Write(in.client)
+		err = resp.Write(out) // buffered: one write per response, not one per header line
+		if err == nil {
+			err = out.Flush()
+		}
 		resp.Body.Close()
 		if err != nil || resp.Close || req.Close {
 			return

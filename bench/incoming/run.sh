@@ -21,13 +21,15 @@ pod=$("$k" get pods -l app=echo -o jsonpath='{.items[0].metadata.name}')
 ip=$("$k" get pod "$pod" -o jsonpath='{.status.podIP}')
 uid=$("$k" get pod toolbox -o jsonpath='{.metadata.uid}')
 client=
-for p in /proc/[0-9]*; do
-  grep -qs "$uid" "$p/cgroup" && { client=${p#/proc/}; break; }
+for p in /proc/[0-9]*; do # a process of the pod that lives (its net namespace is readable)
+  grep -qs "$uid" "$p/cgroup" && [ -r "$p/ns/net" ] && { client=${p#/proc/}; break; }
 done
 [ -n "$client" ] || { echo "no process of the toolbox pod on this machine" >&2; exit 1; }
 load() { env ${2:+NETLOAD_HEADER="$2"} nsenter -t "$client" -n "$netload" http "http://$ip:8080/$1" "$requests"; }
 
 declare -a dr dl pr pl mr ml
+spid=
+trap '[ -z "$spid" ] || kill "$spid" 2>/dev/null || true' EXIT # no session outlives the script
 session() {
   "$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" "$repo/bin/kubectl-mirror" run "pod/$pod" \
     --agent-image-pull-policy=Never --incoming steal --http-filter 'header:X-User: ^me$' -- "$repo/bin/httpserve" 8080 \
@@ -42,7 +44,7 @@ for _ in $(seq "$rounds"); do
   until grep -q "the pod's port" "$log"; do sleep 0.2; done
   b=$(load pass "")
   c=$(load mine "X-User: me")
-  kill "$spid"; wait "$spid" 2>/dev/null || true; rm -f "$log"
+  kill "$spid"; wait "$spid" 2>/dev/null || true; spid=; rm -f "$log"
   pr+=("$(echo "$b" | field req)"); pl+=("$(echo "$b" | field p50)")
   mr+=("$(echo "$c" | field req)"); ml+=("$(echo "$c" | field p50)")
   sleep 1 # the redirect is gone once the session has ended
