@@ -38,12 +38,18 @@ func h2cServer(t *testing.T, name string) string {
 // takes X-User alice. It returns the address clients dial.
 func routedPort(t *testing.T) string {
 	t.Helper()
+	return routedPortWith(t, []protocol.HTTPFilter{{Kind: "header", Name: "X-User", Pattern: "^alice$"}}, nil)
+}
+
+// routedPortWith is routedPort with a steal of these filters, on a port the
+// kubelet probes at probes.
+func routedPortWith(t *testing.T, filters []protocol.HTTPFilter, probes []string) string {
+	t.Helper()
 	app := h2cServer(t, "app")
 	program := h2cServer(t, "program")
 	_, portStr, _ := net.SplitHostPort(app)
 	port, _ := strconv.Atoi(portStr)
-	s, err := newSubscriber(protocol.Request{Port: port, Mode: protocol.ModeSteal, Session: "a",
-		Filters: []protocol.HTTPFilter{{Kind: "header", Name: "X-User", Pattern: "^alice$"}}})
+	s, err := newSubscriber(protocol.Request{Port: port, Mode: protocol.ModeSteal, Session: "a", Filters: filters, ProbePaths: probes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +72,7 @@ func routedPort(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			go incomingConn{router: r, client: c, port: port}.route()
+			go incomingConn{router: r, client: c, port: port, probes: probes}.serve(r.current())
 		}
 	}()
 	return ln.Addr().String()
@@ -140,5 +146,32 @@ func TestH2CUpgradeIsRoutedStreamByStream(t *testing.T) {
 	}
 	if bodies[1] != "program HTTP/2.0 /up" || bodies[3] != "app HTTP/2.0 /second" {
 		t.Fatalf("stream 1 (alice) got %q, stream 3 (bob) got %q", bodies[1], bodies[3])
+	}
+}
+
+// An unfiltered steal of a port the kubelet probes by gRPC: the probe's
+// health check reaches the pod's app, every other call the program.
+func TestGRPCProbeStaysTheAppsUnderSteal(t *testing.T) {
+	addr := routedPortWith(t, nil, []string{"/grpc.health.v1.Health/Check"})
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	client := &http.Client{Transport: &http.Transport{Protocols: &p}}
+	defer client.CloseIdleConnections()
+	for _, c := range []struct{ ua, path, want string }{
+		{"kube-probe/1.32 grpc-go/1.65.0", "/grpc.health.v1.Health/Check", "app"},
+		{"grpc-go/1.85.0", "/grpc.health.v1.Health/Check", "program"},
+		{"kube-probe/1.32 grpc-go/1.65.0", "/pkg.Service/Method", "program"},
+	} {
+		req, _ := http.NewRequest("POST", "http://"+addr+c.path, nil)
+		req.Header.Set("User-Agent", c.ua)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := c.want + " HTTP/2.0 " + c.path; string(body) != want {
+			t.Errorf("%s from %q: got %q, want %q", c.path, c.ua, body, want)
+		}
 	}
 }

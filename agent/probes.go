@@ -18,7 +18,7 @@ const probePeekWait = time.Second
 // maxProbeHead is as much of a request head as is read to recognise a probe.
 const maxProbeHead = 4096
 
-// isProbe: the kubelet's HTTP probe of one of paths. The User-Agent marks
+// isProbe: the kubelet's HTTP or gRPC probe of one of paths. The User-Agent marks
 // it; ordinary clients (a NodePort request SNATed to the node's address too)
 // do not send it.
 func isProbe(r *http.Request, paths []string) bool {
@@ -41,6 +41,10 @@ func (in incomingConn) stealExceptProbes(s *subscriber) {
 	_ = in.client.SetReadDeadline(time.Now().Add(probePeekWait))
 	head := peekHead(br)
 	_ = in.client.SetReadDeadline(time.Time{})
+	if strings.HasPrefix(string(head), h2PrefaceStart) { // gRPC probes: routed stream by stream
+		in.serveH2(bufferedConn{in.client, br}, nil, nil)
+		return
+	}
 	var up netpipe.HalfCloser
 	if req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(head))); err == nil && isProbe(req, in.probes) {
 		app, err := in.toApp()

@@ -20,9 +20,13 @@ func TestProbePaths(t *testing.T) {
 			LivenessProbe:  http("", intstr.FromString("http")),
 			StartupProbe:   &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt(9000)}}},
 		},
+		{Name: "grpc", LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9090}}}},
 	}}}
 	want := map[int][]string{8080: {"/ready", "/"}}
 	if diff := cmp.Diff(want, ProbePaths(pod, "app")); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[int][]string{9090: {"/grpc.health.v1.Health/Check"}}, ProbePaths(pod, "grpc")); diff != "" {
+		t.Fatalf("gRPC probe (-want +got):\n%s", diff)
 	}
 }

@@ -99,3 +99,22 @@ func TestFilteredStealRoutesGRPCAndH2ByHeader(t *testing.T) {
 		t.Fatalf("the program saw:\n%s", s.out())
 	}
 }
+
+// Two users mirror the same port: the client is answered by the pod's app
+// and each program gets its own copy.
+func TestTwoUsersMirrorOnePort(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	a := startSession(t, "pod/"+target.name, "--incoming", "mirror", "--", testProgs.httpserve, "8080")
+	defer a.stop(t)
+	b := startSessionWithEnv(t, []string{"XDG_CONFIG_HOME=" + t.TempDir()}, "pod/"+target.name, "--incoming", "mirror",
+		"--port-map", "8081:8080", "--", testProgs.httpserve, "8081")
+	defer b.stop(t)
+	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/copied"); !strings.Contains(out, `"pod":"`+target.name) {
+		t.Fatalf("the client was not answered by the pod's app: %s", out)
+	}
+	for name, s := range map[string]*session{"first": a, "second": b} {
+		waitFor(t, 10*time.Second, func() bool { return strings.Contains(s.out(), "got GET /copied") },
+			func() string { return "the " + name + " program got no copy:\n" + s.out() + s.err() })
+	}
+}
