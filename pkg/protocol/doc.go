@@ -57,4 +57,36 @@
 // closes the stream. The control stream stays open for the session's life:
 // when it closes, from either side, the session is over and the agent drops
 // everything the session owned.
+//
+// # Incoming streams
+//
+// A KindIncoming request claims a pod port for the session (Mode, Filters,
+// ProbePaths; Session and Holder name it to others). The agent answers once
+// the port is served; the stream then stays open, and the claim lasts as long
+// as it does. If another session takes the port over (its Request set
+// Takeover), the agent writes one more Response on the stream, Error saying
+// who took it and Errno "EADDRINUSE", and closes it. A claim that cannot share
+// the port with the sessions holding it is refused with Errno "EADDRINUSE"
+// and the holder named in Error; the plugin may ask again. Each connection
+// for the session is a stream the agent opens, starting with an IncomingConn
+// frame, then the connection's bytes both ways.
+//
+// Sharing rules: steal claims that all carry filters share a port (each
+// request to the oldest claim whose filters match, the rest to the pod's
+// app); mirror claims share a port (each gets a copy); any other pair
+// conflicts.
+//
+// # Between the agents of one pod
+//
+// The first agent of a pod asked for a port routes it for every claim. Each
+// agent listens on the abstract unix socket "@kubectl-mirror/" + its
+// nftables table name; another agent finds the routing agent by its table
+// and opens one smux session there per claim (the joining agent is the smux
+// client). Its first stream carries the claim (a Request) and the answer
+// (a Response, as above, Errno "ENOENT" when that agent no longer routes the
+// port), and stays open while the claim lasts; a takeover is written on it
+// as on a plugin's stream. The routing agent opens one stream per
+// connection for the claim, headed by IncomingConn, which the joining agent
+// relays to its plugin. When the routing agent ends, the joining agents
+// claim the port again.
 package protocol
