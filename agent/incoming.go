@@ -235,10 +235,10 @@ func (in incomingConn) route() {
 			if err != nil {
 				return
 			}
-			up = &upstream{conn: c, r: bufio.NewReader(c)}
+			up = &upstream{conn: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}
 			ups[to] = up
 		}
-		if err := req.Write(up.conn); err != nil {
+		if err := req.Write(up.w); err != nil || up.w.Flush() != nil {
 			return
 		}
 		resp, err := http.ReadResponse(up.r, req)
@@ -273,6 +273,7 @@ func (in incomingConn) pick(req *http.Request) *subscriber {
 type upstream struct {
 	conn io.ReadWriteCloser
 	r    *bufio.Reader
+	w    *bufio.Writer // kept: Request.Write would make a new one per request
 }
 
 func (u *upstream) close() {
