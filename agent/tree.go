@@ -27,7 +27,11 @@ var errTreeTooLarge = errors.New("tree too large")
 // walk never follows a symlink and opens every name relative to its
 // directory's fd, so nothing outside the target's root is ever read.
 func serveTree(cfg Config, st *smux.Stream, req protocol.Request) (entries int, bytes int64) {
-	fd, err := openInRoot(cfg.ProcRoot, cfg.TargetPID, req.Path, unix.O_PATH)
+	flags := unix.O_PATH
+	if req.Shallow {
+		flags |= unix.O_NOFOLLOW // a symlink is sent as a symlink
+	}
+	fd, err := openInRoot(cfg.ProcRoot, cfg.TargetPID, req.Path, flags)
 	if err != nil {
 		_ = protocol.Write(st, errorResponse(err))
 		return 0, 0
@@ -37,7 +41,11 @@ func serveTree(cfg Config, st *smux.Stream, req protocol.Request) (entries int, 
 		return 0, 0
 	}
 	w := &treeWriter{st: st}
-	err = w.walk(fd, "", true)
+	if req.Shallow {
+		err = w.walkShallow(fd)
+	} else {
+		err = w.walk(fd, "", true)
+	}
 	end := protocol.TreeEntry{End: true}
 	if err != nil {
 		end.Error = err.Error()

@@ -104,7 +104,10 @@ credentials (/var/run/secrets/kubernetes.io) and every ConfigMap, Secret, projec
 API volume the container mounts, at their original paths; everything else is local. Each is
 copied once when the session starts and read natively after that. Opening them for writing fails
 with EROFS: the pod is never modified. --fs-remote adds paths, --fs-local keeps paths local, and
---fs-mode local reads nothing from the pod but the --fs-remote paths.
+--fs-mode local reads nothing from the pod but the --fs-remote paths; --fs-mode all reads every path
+from the pod (on first use) except the local set: /proc, /sys, /dev, /tmp, /usr, /bin, /lib*, the
+dynamic linker's files, home, the working directory, the program's own directory and toolchain
+caches (--fs-local adds to it, --fs-remote takes from it).
 
 Incoming: when COMMAND listens on a TCP port (not loopback only), the same port of the pod (or
 the one --port-map names) is served to it. mirror (default) copies what clients send to the pod
@@ -153,7 +156,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EnvFile, "env-file", "", "also write the pod's variables (after the env rules) to FILE in dotenv syntax, mode 0600; with no COMMAND, write it and exit")
 	fs.StringArrayVar(&o.Local, "local", nil, "keep destinations local: CIDR, address, host or :PORT, optionally with :PORT (repeatable)")
 	fs.StringArrayVar(&o.Remote, "remote", nil, "send only these destinations through the pod: CIDR, address, host or :PORT (repeatable)")
-	fs.StringVar(&o.FSMode, "fs-mode", o.FSMode, "remote: read the pod's default files and config mounts; local: only --fs-remote paths")
+	fs.StringVar(&o.FSMode, "fs-mode", o.FSMode, "remote: read the pod's default files and config mounts; local: only --fs-remote paths; all: every path but the program's own, the system's libraries and tools, home, cwd and /tmp (on first use)")
 	fs.StringArrayVar(&o.FSRemote, "fs-remote", nil, "also read this path (file or directory, optionally ending in /**) from the pod (repeatable)")
 	fs.StringArrayVar(&o.FSLocal, "fs-local", nil, "keep this path (file or directory) local even where it would be read from the pod (repeatable)")
 	fs.StringVar(&o.Incoming, "incoming", o.Incoming, "what the program's listening ports get from the pod's: mirror, steal or off")
@@ -221,8 +224,8 @@ func (o *RunOptions) Validate() error {
 		}
 		o.portMap[lp] = rp
 	}
-	if o.FSMode != "remote" && o.FSMode != "local" {
-		return fmt.Errorf("--fs-mode %q: use remote or local", o.FSMode)
+	if o.FSMode != "remote" && o.FSMode != "local" && o.FSMode != "all" {
+		return fmt.Errorf("--fs-mode %q: use remote, local or all", o.FSMode)
 	}
 	for _, list := range []*[]string{&o.FSRemote, &o.FSLocal} {
 		for i, v := range *list {

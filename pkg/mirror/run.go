@@ -54,7 +54,9 @@ type Config struct {
 	RemoteHosts []HostRule
 	DialTimeout time.Duration
 	// Files: FSMode "local" reads no file from the pod but FSRemote; else the
-	// default set, the container's config mounts and FSRemote do, minus FSLocal.
+	// default set, the container's config mounts and FSRemote do, minus
+	// FSLocal; "all" also reads every other path outside the local set
+	// (remotefiles.DefaultLocal, SessionLocal) from the pod on first use.
 	FSMode   string
 	FSRemote []string
 	FSLocal  []string
@@ -139,6 +141,9 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	defer files.Close()
 	if err := files.Fetch(sess, remoteRoots(cfg, target)...); err != nil {
 		return tracer.Status{}, err
+	}
+	if cfg.FSMode == "all" {
+		files.ReadAll(sess, remotefiles.SessionLocal(cfg.Command[0]))
 	}
 	rules, err := completeRules(ctx, cfg, sess)
 	if err != nil {

@@ -69,13 +69,16 @@ type IncomingConn struct {
 // TreeEntry is one file, directory or symlink of a tree, by its path
 // relative to the requested one ("" is the requested path itself).
 type TreeEntry struct {
-	Path  string `json:"path"`
-	Type  string `json:"type,omitempty"` // "dir", "file" or "symlink"
-	Mode  uint32 `json:"mode,omitempty"` // permission bits
-	Size  int64  `json:"size,omitempty"` // file bytes that follow
-	Link  string `json:"link,omitempty"` // symlink target, as stored
-	End   bool   `json:"end,omitempty"`
-	Error string `json:"error,omitempty"` // set with End when the walk stopped short
+	Path string `json:"path"`
+	Type string `json:"type,omitempty"` // "dir", "file" or "symlink"
+	Mode uint32 `json:"mode,omitempty"` // permission bits
+	Size int64  `json:"size,omitempty"` // file bytes that follow
+	Link string `json:"link,omitempty"` // symlink target, as stored
+	// StubSize is a listed file's size (a Shallow tree's directory
+	// children): its bytes do not follow, and are fetched when needed.
+	StubSize int64  `json:"stubSize,omitempty"`
+	End      bool   `json:"end,omitempty"`
+	Error    string `json:"error,omitempty"` // set with End when the walk stopped short
 }
 
 // Tree entry types.
@@ -91,6 +94,9 @@ type Request struct {
 	Address string `json:"address,omitempty"` // dial, udp: "IP:PORT"
 	Timeout int64  `json:"timeoutMs,omitempty"`
 	Path    string `json:"path,omitempty"` // file, tree
+	// Shallow (tree): Path itself only, not followed if a symlink; a
+	// directory comes with its children listed (StubSize, no bytes).
+	Shallow bool `json:"shallow,omitempty"`
 	// incoming
 	Port    int          `json:"port,omitempty"`
 	Mode    string       `json:"mode,omitempty"`

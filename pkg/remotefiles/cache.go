@@ -33,6 +33,7 @@ type Cache struct {
 	sess  *sessionDir
 	dir   string   // the pod's path P is at dir+P
 	local []string // --fs-local prefixes: stay local even under a remote root
+	lazy  *lazyFS  // --fs-mode all; nil otherwise
 
 	mu      sync.Mutex
 	roots   map[string]bool // remote root -> present in the pod
@@ -129,9 +130,10 @@ func (c *Cache) linkTarget(root, link, target string) string {
 
 // Stats returns the round trips to the agent and the bytes copied.
 func (c *Cache) Stats() (fetches int, bytes int64) {
+	lazy := c.lazyFetches()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.fetches, c.bytes
+	return c.fetches + lazy, c.bytes
 }
 
 // Path points path calls under a remote root at the copy. Opening a remote
@@ -151,11 +153,19 @@ func (c *Cache) Path(call *tracer.Call) tracer.Verdict {
 			return tracer.Allow()
 		}
 	}
+	if c.lazy != nil && under(p, c.dir) && p != c.dir {
+		// Relative to a cwd inside the copy (a chdir into the pod's view):
+		// the pod's path, fetched like any other.
+		p = strings.TrimPrefix(p, c.dir)
+		call.Path = p
+	}
 	if p == "" || c.isLocal(p) {
 		return tracer.Allow()
 	}
 	present, ok := c.rootOf(p)
 	switch {
+	case !ok && c.lazyRemote(p):
+		return c.lazyPath(call)
 	case !ok && c.isMissingAncestor(p):
 		// /etc/app of a pod mounting /etc/app/config: a directory in the pod,
 		// absent here; the copy has it, holding the mounts below it.
@@ -183,7 +193,7 @@ func (c *Cache) isRemote(p string) bool {
 	if _, ok := c.rootOf(p); ok {
 		return true
 	}
-	return c.isMissingAncestor(p)
+	return c.lazyRemote(p) || c.isMissingAncestor(p)
 }
 
 // rootOf finds the deepest remote root that p lies under: whether the pod

@@ -109,7 +109,18 @@ func (s *Session) File(path string) ([]byte, uint32, error) {
 // Tree reads path and everything under it as the target container sees it,
 // calling fn for each entry; a file's content is in r (exactly Size bytes).
 func (s *Session) Tree(path string, fn func(e protocol.TreeEntry, r io.Reader) error) error {
-	st, _, err := s.open(protocol.Request{Kind: protocol.KindTree, Path: path})
+	return s.tree(protocol.Request{Kind: protocol.KindTree, Path: path}, fn)
+}
+
+// Lookup fetches path alone, as a shallow tree: a file with its bytes, a
+// symlink, or a directory with its children listed but not read.
+func (s *Session) Lookup(path string, fn func(e protocol.TreeEntry, r io.Reader) error) error {
+	return s.tree(protocol.Request{Kind: protocol.KindTree, Path: path, Shallow: true}, fn)
+}
+
+func (s *Session) tree(req protocol.Request, fn func(e protocol.TreeEntry, r io.Reader) error) error {
+	path := req.Path
+	st, _, err := s.open(req)
 	if err != nil {
 		return err
 	}

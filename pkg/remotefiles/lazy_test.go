@@ -1,0 +1,144 @@
+package remotefiles
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
+)
+
+// dirPod is a Looker serving a directory of this machine as the pod's root,
+// the way the agent answers a shallow tree.
+type dirPod struct {
+	root  string
+	calls []string
+}
+
+func (d *dirPod) Lookup(p string, fn func(protocol.TreeEntry, io.Reader) error) error {
+	d.calls = append(d.calls, p)
+	full := filepath.Join(d.root, p)
+	fi, err := os.Lstat(full)
+	if err != nil {
+		return &session.RemoteError{Errno: unix.ENOENT, Msg: err.Error()}
+	}
+	entry := func(name string, fi os.FileInfo, full string) protocol.TreeEntry {
+		e := protocol.TreeEntry{Path: name, Mode: uint32(fi.Mode().Perm())}
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			e.Type, e.Link = protocol.TreeSymlink, must(os.Readlink(full))
+		case fi.IsDir():
+			e.Type = protocol.TreeDir
+		default:
+			e.Type, e.StubSize = protocol.TreeFile, fi.Size()
+		}
+		return e
+	}
+	if !fi.IsDir() {
+		e := entry("", fi, full)
+		if e.Type != protocol.TreeFile {
+			return fn(e, nil)
+		}
+		b, _ := os.ReadFile(full)
+		e.Size, e.StubSize = int64(len(b)), 0
+		return fn(e, bytes.NewReader(b))
+	}
+	if err := fn(entry("", fi, full), nil); err != nil {
+		return err
+	}
+	children, _ := os.ReadDir(full)
+	for _, c := range children {
+		ci, _ := c.Info()
+		if err := fn(entry(c.Name(), ci, filepath.Join(full, c.Name())), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func must(s string, err error) string {
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func TestReadAllFetchesOnFirstUseAndKeepsThePodsRoot(t *testing.T) {
+	pod := t.TempDir()
+	os.MkdirAll(filepath.Join(pod, "app/releases/v3"), 0o755)
+	os.WriteFile(filepath.Join(pod, "app/releases/v3/config.yaml"), []byte("port: 8080\n"), 0o640)
+	os.Symlink("releases/v3", filepath.Join(pod, "app/current"))
+	os.Symlink("../../../../etc/passwd", filepath.Join(pod, "app/climb"))
+	os.Symlink("/etc/passwd", filepath.Join(pod, "app/abs"))
+	look := &dirPod{root: pod}
+	c, err := NewCache(filepath.Join(t.TempDir(), "kubectl-mirror"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.ReadAll(look, nil)
+
+	// Through a symlink, as the pod resolves it; the bytes only when opened.
+	if err := c.lazy.resolve(c, "/app/current/config.yaml", false); err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(c.dir, "/app/current/config.yaml")
+	if fi, err := os.Stat(copyPath); err != nil || fi.Size() != 11 || fi.Mode().Perm() != 0o640 {
+		t.Fatalf("stat before open: %v %v, want the pod's size and mode", fi, err)
+	}
+	if err := c.lazy.resolve(c, "/app/current/config.yaml", true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(copyPath); string(b) != "port: 8080\n" {
+		t.Fatalf("config.yaml reads %q", b)
+	}
+	calls := len(look.calls)
+	if err := c.lazy.resolve(c, "/app/current/config.yaml", true); err != nil || len(look.calls) != calls {
+		t.Fatalf("a second use asked the pod again: %v", look.calls)
+	}
+	if !c.lazy.ready(c, "/app/releases/v3/config.yaml", true) {
+		t.Fatal("a fetched file is not ready")
+	}
+
+	// Symlinks never lead out of the copy to this machine's files.
+	for _, p := range []string{"/app/climb", "/app/abs"} {
+		if err := c.lazy.resolve(c, p, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.ReadFile(filepath.Join(c.dir, p)); !os.IsNotExist(err) {
+			t.Fatalf("%s reached a file outside the pod's view: %v", p, err)
+		}
+	}
+	// Absent in the pod: absent in the copy.
+	if err := c.lazy.resolve(c, "/app/missing/x", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir, "/app/missing")); !os.IsNotExist(err) {
+		t.Fatal("a path the pod lacks exists in the copy")
+	}
+	if !c.isRemote("/app/new") || c.isRemote("/usr/lib/x") || c.isRemote("/proc/self/maps") {
+		t.Fatal("the local set is not what stays local")
+	}
+}
+
+func TestClimbsAboveRoot(t *testing.T) {
+	for _, c := range []struct {
+		dir, target string
+		want        bool
+	}{
+		{"/data", "../etc/x", false},
+		{"/data", "../../etc/x", true},
+		{"/", "../x", true},
+		{"/a/b", "c/../../d", false},
+		{"/a/b", "c/../../../../d", true},
+	} {
+		if got := climbsAboveRoot(c.dir, c.target); got != c.want {
+			t.Errorf("%s -> %s: %v, want %v", c.dir, c.target, got, c.want)
+		}
+	}
+}
