@@ -75,6 +75,8 @@ func serveRequest(ctx context.Context, cfg Config, sess *smux.Session, st *smux.
 	case protocol.KindFile:
 		resp = readTargetFile(cfg.ProcRoot, cfg.TargetPID, req.Path)
 		cfg.Logger.Info("served file", zap.String("path", req.Path), zap.Int("bytes", len(resp.Data)))
+	case protocol.KindStatfs:
+		resp = statfsInRoot(cfg, req.Path)
 	case protocol.KindEnv:
 		env, err := readEnviron(cfg.ProcRoot, cfg.TargetPID)
 		if err != nil {

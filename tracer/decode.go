@@ -79,6 +79,13 @@ func (t *Tracer) decodeMsghdr(c *Call, info sysInfo) bool {
 // decodePath reads the path argument and makes it absolute the way the kernel
 // will: against the dirfd, or the thread's working directory.
 func (t *Tracer) decodePath(c *Call, info sysInfo) bool {
+	if info.fdPath {
+		p, err := os.Readlink("/proc/" + strconv.Itoa(c.PID) + "/fd/" + strconv.Itoa(int(int32(c.Args[0]))))
+		if err == nil && strings.HasPrefix(p, "/") {
+			c.Path = p
+		}
+		return true
+	}
 	raw, err := readCString(c.TID, c.Args[info.pathArg], t.page[:])
 	if err != nil {
 		return false

@@ -26,7 +26,9 @@ func (t *Tracer) onSeccomp(th *thread) {
 		}
 	}
 	c, ok := t.decodeCall(th, &r)
-	if !ok || (c.Family == FamilyPath && c.RawPath == "") {
+	// A path call without a path is about an fd, except fstatfs, whose
+	// Call.Path is the file its fd names.
+	if !ok || (c.Family == FamilyPath && c.RawPath == "" && c.Name != "fstatfs") {
 		t.resume(th, 0)
 		return
 	}

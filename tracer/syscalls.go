@@ -34,6 +34,8 @@ type sysInfo struct {
 	dirfdArg int // -1: relative to the cwd
 	pathArg  int
 	flagsArg int // open flags, -1 if none
+	// fdPath: the call names a file by the fd in argument 0, not by a path.
+	fdPath bool
 	// mutates: the call changes the file system at its path (or paths).
 	mutates bool
 	// twoPaths: a second path the call changes (rename, link), at
@@ -78,6 +80,8 @@ var syscallList = []struct {
 	{unix.SYS_LGETXATTR, sysInfo{name: "lgetxattr", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
 	{unix.SYS_CHDIR, sysInfo{name: "chdir", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
 	{unix.SYS_STATFS, sysInfo{name: "statfs", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
+	// fstatfs: about an fd; Call.Path is the file the fd names.
+	{unix.SYS_FSTATFS, sysInfo{name: "fstatfs", family: FamilyPath, fdPath: true, dirfdArg: -1, flagsArg: -1}},
 	{unix.SYS_UNAME, sysInfo{name: "uname", family: FamilyIdentity}},
 	{unix.SYS_INOTIFY_ADD_WATCH, sysInfo{name: "inotify_add_watch", family: FamilyPath, dirfdArg: -1, pathArg: 1, flagsArg: -1}},
 	// Calls that change the file system: decided too, so that nothing a

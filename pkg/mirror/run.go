@@ -163,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 		return tracer.Status{}, err // interrupted while setting up: do not start the program
 	}
 	hostname := podHostname(files)
-	status, err := runProgram(ctx, cfg, env, hostname, handler{out: out, files: files, in: in})
+	status, err := runProgram(ctx, cfg, env, hostname, handler{out: out, files: files, pod: sess, in: in})
 	fetches, bytes := files.Stats()
 	summary := fmt.Sprintf("%s; %d remote file fetches (%d bytes)", out.Stats.String(), fetches, bytes)
 	if in != nil {
@@ -208,6 +208,7 @@ func remoteRoots(cfg Config, t kube.Target) []string {
 type handler struct {
 	out   *outgoing.Handler
 	files *remotefiles.Cache
+	pod   remotefiles.StatfsAsker
 	in    *incoming.Manager // nil: incoming off
 }
 
@@ -232,7 +233,12 @@ func (h handler) Socket(c *tracer.Call) tracer.Verdict {
 	}
 	return h.out.Socket(c)
 }
-func (h handler) Path(c *tracer.Call) tracer.Verdict { return h.files.Path(c) }
+func (h handler) Path(c *tracer.Call) tracer.Verdict {
+	if c.Name == "statfs" || c.Name == "fstatfs" {
+		return h.files.Statfs(c, h.pod)
+	}
+	return h.files.Path(c)
+}
 
 // completeRules resolves the host rules: --local names here, --remote names
 // in the pod.

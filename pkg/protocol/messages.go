@@ -42,6 +42,9 @@ const (
 	// arrives as a stream the agent opens, starting with an IncomingConn frame;
 	// for mirror the program's answers on it are dropped.
 	KindIncoming = "incoming"
+	// KindStatfs: the file system Path lies on, as the target sees it
+	// (Response.Statfs).
+	KindStatfs = "statfs"
 )
 
 // Incoming modes.
@@ -126,4 +129,21 @@ type Response struct {
 	// Local is KindDial's pod-side local address ("IP:PORT"), what the
 	// program's getsockname reports.
 	Local string `json:"local,omitempty"`
+	// Statfs is KindStatfs's answer.
+	Statfs *Statfs `json:"statfs,omitempty"`
+}
+
+// Statfs is statfs(2)'s answer, field by field (the plugin's architecture
+// lays it out).
+type Statfs struct {
+	Type    int64  `json:"type"`
+	Bsize   int64  `json:"bsize"`
+	Blocks  uint64 `json:"blocks"`
+	Bfree   uint64 `json:"bfree"`
+	Bavail  uint64 `json:"bavail"`
+	Files   uint64 `json:"files"`
+	Ffree   uint64 `json:"ffree"`
+	Namelen int64  `json:"namelen"`
+	Frsize  int64  `json:"frsize"`
+	Flags   int64  `json:"flags"`
 }

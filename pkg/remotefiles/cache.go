@@ -37,6 +37,7 @@ type Cache struct {
 
 	mu      sync.Mutex
 	roots   map[string]bool // remote root -> present in the pod
+	statfs  map[string]*protocol.Statfs
 	fetches int
 	bytes   int64
 }
@@ -48,7 +49,7 @@ func NewCache(base string, local []string) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("a private directory for the pod's files: %w", err)
 	}
-	return &Cache{sess: sd, dir: sd.path, local: local, roots: map[string]bool{}}, nil
+	return &Cache{sess: sd, dir: sd.path, local: local, roots: map[string]bool{}, statfs: map[string]*protocol.Statfs{}}, nil
 }
 
 // Fetch copies each root from the pod. A root the pod lacks is remembered

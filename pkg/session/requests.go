@@ -106,6 +106,15 @@ func (s *Session) File(path string) ([]byte, uint32, error) {
 	return resp.Data, resp.Mode, nil
 }
 
+// Statfs says which file system path lies on as the target container sees it.
+func (s *Session) Statfs(path string) (*protocol.Statfs, error) {
+	resp, err := s.request(protocol.Request{Kind: protocol.KindStatfs, Path: path})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Statfs, nil
+}
+
 // Tree reads path and everything under it as the target container sees it,
 // calling fn for each entry; a file's content is in r (exactly Size bytes).
 func (s *Session) Tree(path string, fn func(e protocol.TreeEntry, r io.Reader) error) error {

@@ -3,12 +3,18 @@
 package e2e
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // --fs-mode all: python3, node and a static Go program read the pod's
@@ -53,4 +59,59 @@ console.log(fs.readdirSync("/data").sort().join(","), c.createHash("sha256").upd
 			t.Errorf("python3: the pod's view leaked or was writable:\n%s", out)
 		}
 	}
+}
+
+// statfs and fstatfs of the pod's files report the pod's file systems (the
+// image's overlay, the Secret's tmpfs), as the pod's own process sees them.
+func TestStatfsReportsThePodsFileSystems(t *testing.T) {
+	target, _ := echoPods(t)
+	root := fmt.Sprintf("/proc/%d/root", containerPID(t, target.name, "echo"))
+	py := `
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(256)
+for p in sys.argv[1:]:
+    assert libc.statfs(p.encode(), buf) == 0, os.strerror(ctypes.get_errno())
+    a = int.from_bytes(buf.raw[:8], "little")
+    fd = os.open(p, os.O_RDONLY)
+    assert libc.fstatfs(fd, buf) == 0, os.strerror(ctypes.get_errno())
+    print(p, hex(a), hex(int.from_bytes(buf.raw[:8], "little")))
+`
+	paths := []string{"/data/blob", "/etc/echo/secret/password"}
+	out, errOut, code := mirror(t, kubeconfig(t), append([]string{"run", "pod/" + target.name, "--fs-remote", "/data", "--", "python3", "-c", py}, paths...)...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, p := range paths {
+		var st unix.Statfs_t
+		if err := unix.Statfs(root+p, &st); err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("%s %#x %#x", p, st.Type, st.Type)
+		if !strings.Contains(out, want) {
+			t.Errorf("got %q, want %q (the pod's file system)", out, want)
+		}
+	}
+}
+
+// containerPID is a process of the pod's container, as this machine numbers it.
+func containerPID(t *testing.T, pod, container string) int {
+	t.Helper()
+	p, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range p.Status.ContainerStatuses {
+		if _, id, _ := strings.Cut(st.ContainerID, "://"); st.Name == container && id != "" {
+			cgroups, _ := filepath.Glob("/proc/[0-9]*/cgroup")
+			for _, cg := range cgroups {
+				if b, _ := os.ReadFile(cg); strings.Contains(string(b), id) {
+					pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(cg)))
+					return pid
+				}
+			}
+		}
+	}
+	t.Fatalf("no process of %s/%s on this machine", pod, container)
+	return 0
 }
