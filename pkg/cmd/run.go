@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -48,6 +49,7 @@ type RunOptions struct {
 	FSMode              string
 	FSRemote            []string
 	FSLocal             []string
+	FSMaps              []string
 	Incoming            string
 	HTTPFilters         []string
 	IncomingPorts       []int
@@ -57,6 +59,7 @@ type RunOptions struct {
 	targetArgs  []string
 	filters     []protocol.HTTPFilter
 	portMap     map[int]int
+	fsMap       map[string]string
 	command     []string
 	rules       outgoing.Rules
 	localHosts  []mirror.HostRule
@@ -159,6 +162,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.FSMode, "fs-mode", o.FSMode, "remote: read the pod's default files and config mounts; local: only --fs-remote paths; all: every path but the program's own, the system's libraries and tools, home, cwd and /tmp (on first use)")
 	fs.StringArrayVar(&o.FSRemote, "fs-remote", nil, "also read this path (file or directory, optionally ending in /**) from the pod (repeatable)")
 	fs.StringArrayVar(&o.FSLocal, "fs-local", nil, "keep this path (file or directory) local even where it would be read from the pod (repeatable)")
+	fs.StringArrayVar(&o.FSMaps, "fs-map", nil, "serve the pod's REMOTE path (file or directory) from LOCAL on this machine, read-only: REMOTE=LOCAL (repeatable)")
 	fs.StringVar(&o.Incoming, "incoming", o.Incoming, "what the program's listening ports get from the pod's: mirror, steal or off")
 	fs.StringArrayVar(&o.HTTPFilters, "http-filter", nil, "with steal, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match)")
 	fs.IntSliceVar(&o.IncomingPorts, "incoming-ports", nil, "local listening ports that take part (default: all)")
@@ -227,6 +231,7 @@ func (o *RunOptions) Validate() error {
 	if o.FSMode != "remote" && o.FSMode != "local" && o.FSMode != "all" {
 		return fmt.Errorf("--fs-mode %q: use remote, local or all", o.FSMode)
 	}
+	var err error
 	for _, list := range []*[]string{&o.FSRemote, &o.FSLocal} {
 		for i, v := range *list {
 			p, err := remotefiles.ParsePattern(v)
@@ -236,7 +241,9 @@ func (o *RunOptions) Validate() error {
 			(*list)[i] = p
 		}
 	}
-	var err error
+	if o.fsMap, err = parseFSMaps(o.FSMaps); err != nil {
+		return err
+	}
 	if o.rules.Local, o.localHosts, err = parseRules("--local", o.Local); err != nil {
 		return err
 	}
@@ -244,6 +251,31 @@ func (o *RunOptions) Validate() error {
 		return err
 	}
 	return nil
+}
+
+// parseFSMaps reads --fs-map REMOTE=LOCAL values: an absolute pod path and
+// a file or directory that exists here.
+func parseFSMaps(values []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range values {
+		remote, local, ok := strings.Cut(v, "=")
+		if !ok || local == "" {
+			return nil, fmt.Errorf("--fs-map %q: use REMOTE=LOCAL, e.g. /app/config=./config", v)
+		}
+		r, err := remotefiles.ParsePattern(remote)
+		if err != nil {
+			return nil, fmt.Errorf("--fs-map %w", err)
+		}
+		l, err := filepath.Abs(local)
+		if err == nil {
+			_, err = os.Stat(l)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--fs-map %q: %s must exist on this machine", v, local)
+		}
+		out[r] = l
+	}
+	return out, nil
 }
 
 // parseHTTPFilter reads 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP'.
@@ -323,6 +355,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		FSMode:        o.FSMode,
 		FSRemote:      o.FSRemote,
 		FSLocal:       o.FSLocal,
+		FSMap:         o.fsMap,
 		FilesDir:      remotefiles.BaseDir(),
 		Incoming:      o.Incoming,
 		HTTPFilters:   o.filters,

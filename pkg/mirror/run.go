@@ -60,6 +60,7 @@ type Config struct {
 	FSMode   string
 	FSRemote []string
 	FSLocal  []string
+	FSMap    map[string]string // pod path -> local file or directory serving it
 	// FilesDir holds the sessions' private copies (remotefiles.BaseDir).
 	FilesDir string
 	// Incoming: "mirror", "steal" or "off" for the program's listening ports.
@@ -141,6 +142,9 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	defer files.Close()
 	if err := files.Fetch(sess, remoteRoots(cfg, target)...); err != nil {
 		return tracer.Status{}, err
+	}
+	for remote, local := range cfg.FSMap {
+		files.Map(remote, local)
 	}
 	if cfg.FSMode == "all" {
 		files.ReadAll(sess, remotefiles.SessionLocal(cfg.Command[0]))

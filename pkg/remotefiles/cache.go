@@ -31,9 +31,10 @@ type Fetcher interface {
 // Cache holds one session's copies.
 type Cache struct {
 	sess  *sessionDir
-	dir   string   // the pod's path P is at dir+P
-	local []string // --fs-local prefixes: stay local even under a remote root
-	lazy  *lazyFS  // --fs-mode all; nil otherwise
+	dir   string            // the pod's path P is at dir+P
+	local []string          // --fs-local prefixes: stay local even under a remote root
+	lazy  *lazyFS           // --fs-mode all; nil otherwise
+	maps  map[string]string // --fs-map: pod path -> local file or directory
 
 	mu      sync.Mutex
 	roots   map[string]bool // remote root -> present in the pod
@@ -160,6 +161,9 @@ func (c *Cache) Path(call *tracer.Call) tracer.Verdict {
 		p = strings.TrimPrefix(p, c.dir)
 		call.Path = p
 	}
+	if local, ok := c.mapped(p); ok {
+		return tracer.ReplacePath(local)
+	}
 	if p == "" || c.isLocal(p) {
 		return tracer.Allow()
 	}
@@ -187,6 +191,9 @@ func (c *Cache) isRemote(p string) bool {
 	}
 	if under(p, c.dir) {
 		return true
+	}
+	if _, ok := c.mapped(p); ok {
+		return true // read-only like the pod's files it stands for
 	}
 	if c.isLocal(p) {
 		return false
@@ -260,6 +267,29 @@ func outermost(roots []string) []string {
 // under reports whether p is dir or inside it.
 func under(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
+}
+
+// Map serves the pod's path remote (and everything under it) from local, a
+// file or directory on this machine, read-only; it wins over every other rule.
+func (c *Cache) Map(remote, local string) {
+	if c.maps == nil {
+		c.maps = map[string]string{}
+	}
+	c.maps[filepath.Clean(remote)] = filepath.Clean(local)
+}
+
+// mapped is where --fs-map serves p from, by the deepest mapping.
+func (c *Cache) mapped(p string) (string, bool) {
+	best := ""
+	for r := range c.maps {
+		if p != "" && under(p, r) && len(r) > len(best) {
+			best = r
+		}
+	}
+	if best == "" {
+		return "", false
+	}
+	return filepath.Join(c.maps[best], strings.TrimPrefix(p, best)), true
 }
 
 // Close removes the copies.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
+	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
 
 // dirPod is a Looker serving a directory of this machine as the pod's root,
@@ -140,5 +141,28 @@ func TestClimbsAboveRoot(t *testing.T) {
 		if got := climbsAboveRoot(c.dir, c.target); got != c.want {
 			t.Errorf("%s -> %s: %v, want %v", c.dir, c.target, got, c.want)
 		}
+	}
+}
+
+func TestFSMapServesAPodPathFromALocalDirectoryReadOnly(t *testing.T) {
+	c, err := NewCache(filepath.Join(t.TempDir(), "kubectl-mirror"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Fetch(&fakePod{}, "/etc/app/config"); err != nil {
+		t.Fatal(err)
+	}
+	checkout := t.TempDir()
+	c.Map("/etc/app/config", checkout)
+	p, errno := verdictOf(c.Path(&tracer.Call{Path: "/etc/app/config/app.conf", OpenFlag: unix.O_RDONLY}))
+	if p != filepath.Join(checkout, "app.conf") || errno != 0 {
+		t.Fatalf("mapped read went to %q (%v), want the checkout", p, errno)
+	}
+	if _, errno := verdictOf(c.Path(&tracer.Call{Path: "/etc/app/config/app.conf", OpenFlag: unix.O_WRONLY})); errno != unix.EROFS {
+		t.Fatalf("a write open of a mapped path: %v, want EROFS", errno)
+	}
+	if p, _ := verdictOf(c.Path(&tracer.Call{Path: "/etc/app/other"})); p == filepath.Join(checkout, "other") {
+		t.Fatal("a sibling of the mapped directory was mapped")
 	}
 }

@@ -115,3 +115,29 @@ func containerPID(t *testing.T, pod, container string) int {
 	t.Fatalf("no process of %s/%s on this machine", pod, container)
 	return 0
 }
+
+// --fs-map points the pod's config mount at a local checkout: the program
+// reads the checkout's file at the pod's path, and cannot write through it.
+func TestFSMapServesThePodsPathFromACheckout(t *testing.T) {
+	target, _ := echoPods(t)
+	checkout := t.TempDir()
+	if err := os.WriteFile(filepath.Join(checkout, "app.conf"), []byte("greeting = from my checkout\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(checkout, 0o755)
+	py := `
+import os
+print(open("/etc/echo/config/app.conf").read().strip())
+try:
+    open("/etc/echo/config/app.conf", "w")
+except OSError as e:
+    print("write", e.strerror)
+`
+	out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--fs-map", "/etc/echo/config="+checkout, "--", "python3", "-c", py)
+	if code != 0 || !strings.Contains(out, "greeting = from my checkout") || !strings.Contains(out, "write Read-only file system") {
+		t.Fatalf("exit %d, got %q\n%s", code, out, errOut)
+	}
+	if b, _ := os.ReadFile(filepath.Join(checkout, "app.conf")); string(b) != "greeting = from my checkout\n" {
+		t.Fatalf("the checkout changed: %q", b)
+	}
+}
