@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // result is what a run of a program shows a user.
@@ -62,7 +64,5 @@ func runTraced(t *testing.T, h Handler, dir string, argv ...string) result {
 // needPtrace skips when this process may not ptrace and load seccomp filters.
 func needPtrace(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("ptrace tests run as root (CI does); skipping as a non-root user")
-	}
+	testenv.NeedRoot(t)
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // redirector is a test Handler standing in for a session: destinations and
@@ -253,7 +255,7 @@ func TestIPv6ConnectIsRedirected(t *testing.T) {
 	needPtrace(t)
 	ln, err := net.Listen("tcp6", "[::1]:0")
 	if err != nil {
-		t.Skipf("no IPv6 loopback here: %v", err)
+		testenv.Skip(t, "no IPv6 loopback here: "+err.Error())
 	}
 	go func() {
 		c, err := ln.Accept()

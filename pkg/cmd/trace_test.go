@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 var plugin struct {
@@ -25,9 +27,7 @@ var plugin struct {
 // pluginBinary builds kubectl-mirror once: these tests run it the way a user does.
 func pluginBinary(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("tracing needs ptrace: these tests run as root (CI does)")
-	}
+	testenv.NeedRoot(t)
 	plugin.once.Do(func() {
 		dir, err := os.MkdirTemp("", "kubectl-mirror-test")
 		if err != nil {
@@ -176,7 +176,7 @@ func alive(pid int) bool {
 func TestCtrlCOnARealTerminal(t *testing.T) {
 	plugin := pluginBinary(t)
 	if _, err := exec.LookPath("script"); err != nil {
-		t.Skip("script(1) is not installed")
+		testenv.Skip(t, "script(1) is not installed")
 	}
 	prog := filepath.Join(t.TempDir(), "prog.sh")
 	script := `trap 'n=$((n+1)); echo got-int-$n' INT; echo ready; i=0; while [ $i -lt 40 ]; do sleep 0.05; i=$((i+1)); done; exit ${n:-0}`

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 func TestSessionDirIsPrivateAndRemoved(t *testing.T) {
@@ -55,7 +57,7 @@ func TestDeadSessionsAreRemovedLiveOnesKept(t *testing.T) {
 	}
 	holder := exec.Command("flock", other+lockSuffix, "sleep", "30")
 	if err := holder.Start(); err != nil {
-		t.Skipf("flock(1): %v", err)
+		testenv.Skip(t, "flock(1): "+err.Error())
 	}
 	defer func() { _ = holder.Process.Kill(); _ = holder.Wait() }()
 	waitForFile(t, other+lockSuffix)

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 func TestInClusterClientWorksUnchanged(t *testing.T) {
@@ -79,6 +81,13 @@ func TestRemoteFileIsFetchedOnceThenReadLocally(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A first run makes sure of the agent (started or reused) and names it.
+	_, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", "true")
+	agent := regexp.MustCompile(`(?:reusing|starting) agent (mirror-agent-[0-9a-f]+)`).FindStringSubmatch(errOut)
+	if code != 0 || agent == nil {
+		t.Fatalf("exit %d, no agent named in %s", code, errOut)
+	}
+	before := dataFetches(t, target.name, agent[1])
 	sum := sha256.Sum256(blob)
 	want := strings.Repeat(hex.EncodeToString(sum[:])+"  /data/blob\n", 3)
 	out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--fs-remote", "/data/**", "--",
@@ -86,25 +95,27 @@ func TestRemoteFileIsFetchedOnceThenReadLocally(t *testing.T) {
 	if code != 0 || out != want {
 		t.Fatalf("exit %d, got %q, want %q\n%s", code, out, want, errOut)
 	}
-	agent := regexp.MustCompile(`(?:reusing|starting) agent (mirror-agent-[0-9a-f]+)`).FindStringSubmatch(errOut)
-	if agent == nil {
-		t.Fatalf("no agent named in %s", errOut)
+	if !strings.Contains(errOut, "reusing agent "+agent[1]) {
+		t.Fatalf("the second run did not reuse %s:\n%s", agent[1], errOut)
 	}
-	logs := kubectl(t, "logs", target.name, "-c", agent[1])
-	fetches := 0
-	for _, l := range strings.Split(logs, "\n") {
-		if strings.Contains(l, "served tree") && strings.Contains(l, `"path":"/data"`) {
-			fetches++
-		}
-	}
-	// Every run of this test asks once; earlier runs against the same agent add theirs.
-	runs := strings.Count(logs, `"path":"/data"`)
-	if fetches == 0 || fetches != runs {
-		t.Fatalf("the agent served /data %d times for %d requests naming it:\n%s", fetches, runs, logs)
+	if after := dataFetches(t, target.name, agent[1]); after != before+1 {
+		t.Fatalf("three reads of /data/blob cost %d fetches of /data from the agent, want 1", after-before)
 	}
 	if !strings.Contains(errOut, "remote file fetches") {
 		t.Fatalf("no file summary:\n%s", errOut)
 	}
+}
+
+// dataFetches counts the agent's fetches of /data so far, from its log.
+func dataFetches(t *testing.T, pod, agent string) int {
+	t.Helper()
+	n := 0
+	for _, l := range strings.Split(kubectl(t, "logs", pod, "-c", agent), "\n") {
+		if strings.Contains(l, "served tree") && strings.Contains(l, `"path":"/data"`) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestRemoteFilesNeverLeaveThePodsRoot(t *testing.T) {
@@ -112,7 +123,7 @@ func TestRemoteFilesNeverLeaveThePodsRoot(t *testing.T) {
 	netprobe, _, _ := programs(t)
 	target, _ := echoPods(t)
 	if _, err := os.Stat("/etc/shadow"); err != nil {
-		t.Skip("this machine has no /etc/shadow to leak")
+		testenv.Skip(t, "this machine has no /etc/shadow to leak")
 	}
 	// Symlinks in the pod pointing at /etc/shadow, and the path itself: the
 	// pod has no /etc/shadow, so the program must not get this machine's.
