@@ -75,6 +75,9 @@ func serveRequest(ctx context.Context, cfg Config, sess *smux.Session, st *smux.
 	case protocol.KindFile:
 		resp = readTargetFile(cfg.ProcRoot, cfg.TargetPID, req.Path)
 		cfg.Logger.Info("served file", zap.String("path", req.Path), zap.Int("bytes", len(resp.Data)))
+	case protocol.KindMutate:
+		resp = mutateInRoot(cfg, req)
+		cfg.Logger.Info("changed a file", zap.String("op", req.Op), zap.String("path", req.Path), zap.String("error", resp.Error))
 	case protocol.KindStatfs:
 		resp = statfsInRoot(cfg, req.Path)
 	case protocol.KindEnv:

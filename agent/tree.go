@@ -56,6 +56,14 @@ func serveTree(cfg Config, st *smux.Stream, req protocol.Request) (entries int, 
 
 // openInRoot opens path inside the target's root.
 func openInRoot(procRoot string, pid int, p string, flags int) (int, error) {
+	return createInRoot(procRoot, pid, p, flags, 0)
+}
+
+// createInRoot is openInRoot with a mode for O_CREAT.
+func createInRoot(procRoot string, pid int, p string, flags int, perm uint32) (int, error) {
+	if flags&unix.O_CREAT == 0 {
+		perm = 0 // openat2 refuses a mode it would not use
+	}
 	if !filepath.IsAbs(p) {
 		return -1, &os.PathError{Op: "open", Path: p, Err: unix.EINVAL}
 	}
@@ -66,6 +74,7 @@ func openInRoot(procRoot string, pid int, p string, flags int) (int, error) {
 	defer root.Close()
 	fd, err := unix.Openat2(int(root.Fd()), p, &unix.OpenHow{
 		Flags:   uint64(flags | unix.O_CLOEXEC),
+		Mode:    uint64(perm),
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})
 	if err != nil {

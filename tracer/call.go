@@ -54,9 +54,20 @@ func (c *Call) Resume(v Verdict) {
 	c.t.resumeQueue <- resume{call: c, v: v}
 }
 
+// String reads the NUL-terminated string argument arg points at (a
+// symlink's target, say).
+func (c *Call) String(arg int) (string, error) {
+	return readCString(c.TID, c.Args[arg], make([]byte, pageSize))
+}
+
+// Read fills b from the program's memory at addr (a struct argument).
+func (c *Call) Read(addr uint64, b []byte) error { return readMem(c.TID, addr, b) }
+
 // Verdict is a handler's decision.
 type Verdict struct {
 	hold   bool
+	skip   bool // Return: the syscall does not run and returns ret
+	ret    int64
 	errno  unix.Errno
 	addr   *netip.AddrPort
 	path   *string
@@ -68,6 +79,10 @@ func Allow() Verdict { return Verdict{} }
 
 // Fail makes the syscall return -errno without running it.
 func Fail(errno unix.Errno) Verdict { return Verdict{errno: errno} }
+
+// Return makes the syscall return v without running it (the handler did
+// its work elsewhere).
+func Return(v int64) Verdict { return Verdict{skip: true, ret: v} }
 
 // Hold keeps the calling thread stopped until Call.Resume.
 func Hold() Verdict { return Verdict{hold: true} }

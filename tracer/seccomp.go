@@ -68,11 +68,15 @@ func (t *Tracer) onResume(res resume) {
 // Precondition: on the tracer's thread.
 func (t *Tracer) apply(th *thread, r *regs, c *Call, v Verdict) {
 	switch {
-	case v.errno != 0:
+	case v.errno != 0 || v.skip:
 		// nr -1 skips the syscall; the return value is what rax holds.
-		t.stats.Failed++
+		ret := v.ret
+		if v.errno != 0 {
+			t.stats.Failed++
+			ret = -int64(v.errno)
+		}
 		r.setNr(^uint64(0))
-		r.setRet(-int64(v.errno))
+		r.setRet(ret)
 		if err := setRegs(th.tid, r); err != nil {
 			t.log.Warn("fail syscall", zap.Int("tid", th.tid), zap.Error(err))
 		}

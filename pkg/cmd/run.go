@@ -50,6 +50,7 @@ type RunOptions struct {
 	FSRemote            []string
 	FSLocal             []string
 	FSMaps              []string
+	FSWrite             bool
 	Incoming            string
 	HTTPFilters         []string
 	IncomingPorts       []int
@@ -162,6 +163,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.FSMode, "fs-mode", o.FSMode, "remote: read the pod's default files and config mounts; local: only --fs-remote paths; all: every path but the program's own, the system's libraries and tools, home, cwd and /tmp (on first use)")
 	fs.StringArrayVar(&o.FSRemote, "fs-remote", nil, "also read this path (file or directory, optionally ending in /**) from the pod (repeatable)")
 	fs.StringArrayVar(&o.FSLocal, "fs-local", nil, "keep this path (file or directory) local even where it would be read from the pod (repeatable)")
+	fs.BoolVar(&o.FSWrite, "fs-write", false, "carry the program's changes of the pod's files (write, create, mkdir, rename, unlink, chmod, truncate) out in the pod, as the container's user")
 	fs.StringArrayVar(&o.FSMaps, "fs-map", nil, "serve the pod's REMOTE path (file or directory) from LOCAL on this machine, read-only: REMOTE=LOCAL (repeatable)")
 	fs.StringVar(&o.Incoming, "incoming", o.Incoming, "what the program's listening ports get from the pod's: mirror, steal or off")
 	fs.StringArrayVar(&o.HTTPFilters, "http-filter", nil, "with steal, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match)")
@@ -356,6 +358,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 		FSRemote:      o.FSRemote,
 		FSLocal:       o.FSLocal,
 		FSMap:         o.fsMap,
+		FSWrite:       o.FSWrite,
 		FilesDir:      remotefiles.BaseDir(),
 		Incoming:      o.Incoming,
 		HTTPFilters:   o.filters,

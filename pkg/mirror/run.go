@@ -61,6 +61,7 @@ type Config struct {
 	FSRemote []string
 	FSLocal  []string
 	FSMap    map[string]string // pod path -> local file or directory serving it
+	FSWrite  bool              // the program's changes of the pod's files are made in the pod
 	// FilesDir holds the sessions' private copies (remotefiles.BaseDir).
 	FilesDir string
 	// Incoming: "mirror", "steal" or "off" for the program's listening ports.
@@ -143,6 +144,11 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	if err := files.Fetch(sess, remoteRoots(cfg, target)...); err != nil {
 		return tracer.Status{}, err
 	}
+	if cfg.FSWrite {
+		if err := files.Writable(sess); err != nil {
+			return tracer.Status{}, fmt.Errorf("--fs-write: %w", err)
+		}
+	}
 	for remote, local := range cfg.FSMap {
 		files.Map(remote, local)
 	}
@@ -170,6 +176,11 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	status, err := runProgram(ctx, cfg, env, hostname, handler{out: out, files: files, pod: sess, in: in})
 	fetches, bytes := files.Stats()
 	summary := fmt.Sprintf("%s; %d remote file fetches (%d bytes)", out.Stats.String(), fetches, bytes)
+	if cfg.FSWrite {
+		files.Flush()
+		sent, failed := files.Written()
+		summary += fmt.Sprintf("; %d files written to the pod (%d refused)", sent, failed)
+	}
 	if in != nil {
 		summary += fmt.Sprintf("; %d incoming connections", in.Connections())
 	}

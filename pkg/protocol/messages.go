@@ -45,6 +45,23 @@ const (
 	// KindStatfs: the file system Path lies on, as the target sees it
 	// (Response.Statfs).
 	KindStatfs = "statfs"
+	// KindMutate: change the target's file system as Op says, at Path
+	// (and Path2), inside the target's root, as the agent's user (--fs-write).
+	KindMutate = "mutate"
+)
+
+// Mutation ops (Request.Op).
+const (
+	OpMkdir    = "mkdir"    // Path, Perm
+	OpUnlink   = "unlink"   // Path
+	OpRmdir    = "rmdir"    // Path
+	OpRename   = "rename"   // Path to Path2, Flags (renameat2's)
+	OpLink     = "link"     // Path2 a new hard link to Path
+	OpSymlink  = "symlink"  // Path a symlink holding Link
+	OpChmod    = "chmod"    // Path, Perm
+	OpTruncate = "truncate" // Path, Size
+	OpOpen     = "open"     // Path opened with Flags (O_CREAT, O_TRUNC, ...) and Perm, then closed
+	OpWrite    = "write"    // Path's content replaced by Data
 )
 
 // Incoming modes.
@@ -100,6 +117,14 @@ type Request struct {
 	// Shallow (tree): Path itself only, not followed if a symlink; a
 	// directory comes with its children listed (StubSize, no bytes).
 	Shallow bool `json:"shallow,omitempty"`
+	// mutate
+	Op    string `json:"op,omitempty"`
+	Path2 string `json:"path2,omitempty"`
+	Perm  uint32 `json:"perm,omitempty"`
+	Link  string `json:"link,omitempty"`
+	Flags int    `json:"flags,omitempty"`
+	Size  int64  `json:"size,omitempty"`
+	Data  []byte `json:"data,omitempty"`
 	// incoming
 	Port    int          `json:"port,omitempty"`
 	Mode    string       `json:"mode,omitempty"`

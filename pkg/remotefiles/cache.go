@@ -35,6 +35,7 @@ type Cache struct {
 	local []string          // --fs-local prefixes: stay local even under a remote root
 	lazy  *lazyFS           // --fs-mode all; nil otherwise
 	maps  map[string]string // --fs-map: pod path -> local file or directory
+	write *writeback        // --fs-write; nil: the pod's files are read-only
 
 	mu      sync.Mutex
 	roots   map[string]bool // remote root -> present in the pod
@@ -149,6 +150,9 @@ func (c *Cache) Path(call *tracer.Call) tracer.Verdict {
 		// same name on this machine, not the session's copy (reached through
 		// a directory fd or a cwd inside it). The pod's files are read-only.
 		if c.isRemote(p) || (call.Path2 != "" && c.isRemote(call.Path2)) {
+			if c.write != nil {
+				return c.writeVerdict(call)
+			}
 			return tracer.Fail(unix.EROFS)
 		}
 		if call.Mutates {
@@ -292,5 +296,8 @@ func (c *Cache) mapped(p string) (string, bool) {
 	return filepath.Join(c.maps[best], strings.TrimPrefix(p, best)), true
 }
 
-// Close removes the copies.
-func (c *Cache) Close() error { return c.sess.remove() }
+// Close sends what the program wrote and not yet sent, then removes the copies.
+func (c *Cache) Close() error {
+	c.write.close()
+	return c.sess.remove()
+}

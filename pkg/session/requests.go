@@ -106,6 +106,13 @@ func (s *Session) File(path string) ([]byte, uint32, error) {
 	return resp.Data, resp.Mode, nil
 }
 
+// Mutate changes the target's file system as req.Op says (write mode).
+func (s *Session) Mutate(req protocol.Request) error {
+	req.Kind = protocol.KindMutate
+	_, err := s.request(req)
+	return err
+}
+
 // Statfs says which file system path lies on as the target container sees it.
 func (s *Session) Statfs(path string) (*protocol.Statfs, error) {
 	resp, err := s.request(protocol.Request{Kind: protocol.KindStatfs, Path: path})

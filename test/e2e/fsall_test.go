@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -139,5 +140,69 @@ except OSError as e:
 	}
 	if b, _ := os.ReadFile(filepath.Join(checkout, "app.conf")); string(b) != "greeting = from my checkout\n" {
 		t.Fatalf("the checkout changed: %q", b)
+	}
+}
+
+// --fs-write: mkdir, write, rename and unlink in the pod's writable /tmp are
+// made in the pod (seen in the container's root from this machine) and
+// seen by the program's own later reads; this machine's /tmp is untouched;
+// a read-only mount answers with the pod's EROFS; symlinks the pod holds
+// never lead a write out of the container's root.
+func TestWriteModeChangesThePodsFiles(t *testing.T) {
+	target, _ := echoPods(t)
+	root := fmt.Sprintf("/proc/%d/root", containerPID(t, target.name, "echo"))
+	dir := fmt.Sprintf("/tmp/write-%d", time.Now().UnixNano())
+	// The pod's own /etc/shadow, made by the writes below: none before, none after.
+	_ = os.Remove(root + "/etc/shadow")
+	t.Cleanup(func() { _ = os.Remove(root + "/etc/shadow") })
+	shadow := func() string {
+		b, _ := os.ReadFile("/etc/shadow")
+		s := sha256.Sum256(b)
+		return hex.EncodeToString(s[:])
+	}
+	before := shadow()
+	py := `
+import os, sys
+d = sys.argv[1]
+os.mkdir(d)
+open(d + "/a.txt", "w").write("hello pod")
+os.rename(d + "/a.txt", d + "/b.txt")
+open(d + "/gone", "w").write("x")
+os.unlink(d + "/gone")
+print("read", open(d + "/b.txt").read(), sorted(os.listdir(d)))
+for p in ["/etc/echo/config/new", "/data/host-shadow", "/data/dotdot-shadow"]:
+    try:
+        open(p, "a").write("pwned\n")
+        print("wrote", p)
+    except OSError as e:
+        print(p, e.strerror)
+`
+	out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--fs-remote", "/tmp", "--fs-remote", "/data", "--fs-write", "--",
+		"python3", "-c", py, dir)
+	if code != 0 || !strings.Contains(out, "read hello pod ['b.txt']") || !strings.Contains(out, "/etc/echo/config/new Read-only file system") {
+		t.Fatalf("exit %d, got:\n%s\n%s", code, out, errOut)
+	}
+	if b, err := os.ReadFile(root + dir + "/b.txt"); err != nil || string(b) != "hello pod" {
+		t.Fatalf("the pod's %s/b.txt: %q %v", dir, b, err)
+	}
+	if entries, _ := os.ReadDir(root + dir); len(entries) != 1 {
+		t.Fatalf("the pod's %s holds %v, want b.txt alone", dir, entries)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("this machine's %s was made: %v", dir, err)
+	}
+	if shadow() != before {
+		t.Fatal("a write through the pod's symlinks changed this machine's /etc/shadow")
+	}
+	if !strings.Contains(errOut, "files written to the pod") {
+		t.Fatalf("no write summary:\n%s", errOut)
+	}
+	// In the pod a symlink leads inside the container's root: the writes
+	// through the pod's links landed in the pod's /etc/shadow.
+	if !strings.Contains(out, "wrote /data/host-shadow") || !strings.Contains(out, "wrote /data/dotdot-shadow") {
+		t.Fatalf("writes through the pod's symlinks did not behave as in the pod:\n%s", out)
+	}
+	if b, _ := os.ReadFile(root + "/etc/shadow"); string(b) != "pwned\npwned\n" {
+		t.Fatalf("the pod's /etc/shadow holds %q", b)
 	}
 }

@@ -1,0 +1,102 @@
+package agent
+
+import (
+	"os"
+	"path"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+)
+
+// mutateInRoot changes the target's file system for a session in write
+// mode, as this agent's user (the target's). Every path is resolved inside
+// the target's root (RESOLVE_IN_ROOT): a name is changed in its parent
+// directory's fd, a file is changed through an fd of it, so neither ".." nor
+// a symlink leads outside the root.
+func mutateInRoot(cfg Config, req protocol.Request) protocol.Response {
+	if err := mutate(cfg, req); err != nil {
+		return errorResponse(err)
+	}
+	return protocol.Response{}
+}
+
+func mutate(cfg Config, req protocol.Request) error {
+	in := func(p string, flags int) (int, error) { return openInRoot(cfg.ProcRoot, cfg.TargetPID, p, flags) }
+	switch req.Op {
+	case protocol.OpChmod, protocol.OpTruncate, protocol.OpWrite:
+		return changeFile(in, req)
+	case protocol.OpOpen:
+		fd, err := createInRoot(cfg.ProcRoot, cfg.TargetPID, req.Path, req.Flags&(unix.O_CREAT|unix.O_EXCL|unix.O_TRUNC|unix.O_WRONLY|unix.O_RDWR|unix.O_APPEND|unix.O_DIRECTORY), req.Perm&0o7777)
+		if err == nil {
+			unix.Close(fd)
+		}
+		return err
+	}
+	dfd, name, err := parentIn(in, req.Path)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dfd)
+	switch req.Op {
+	case protocol.OpMkdir:
+		return unix.Mkdirat(dfd, name, req.Perm)
+	case protocol.OpUnlink:
+		return unix.Unlinkat(dfd, name, 0)
+	case protocol.OpRmdir:
+		return unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR)
+	case protocol.OpSymlink:
+		return unix.Symlinkat(req.Link, dfd, name)
+	case protocol.OpRename, protocol.OpLink:
+		dfd2, name2, err := parentIn(in, req.Path2)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(dfd2)
+		if req.Op == protocol.OpLink {
+			return unix.Linkat(dfd, name, dfd2, name2, 0)
+		}
+		return unix.Renameat2(dfd, name, dfd2, name2, uint(req.Flags))
+	}
+	return unix.EINVAL
+}
+
+// parentIn opens p's directory inside the root and names p in it.
+func parentIn(in func(string, int) (int, error), p string) (int, string, error) {
+	p = path.Clean(p)
+	name := path.Base(p)
+	if p == "/" || name == ".." || name == "." {
+		return -1, "", unix.EINVAL
+	}
+	dfd, err := in(path.Dir(p), unix.O_PATH|unix.O_DIRECTORY)
+	return dfd, name, err
+}
+
+// changeFile changes a file's mode, size or content through an fd of it.
+func changeFile(in func(string, int) (int, error), req protocol.Request) error {
+	if req.Op == protocol.OpChmod {
+		fd, err := in(req.Path, unix.O_PATH)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		// chmod of the fd's magic link changes the inode resolved in the root.
+		return unix.Chmod("/proc/self/fd/"+strconv.Itoa(fd), req.Perm)
+	}
+	flags := unix.O_WRONLY
+	if req.Op == protocol.OpWrite {
+		flags |= unix.O_TRUNC
+	}
+	fd, err := in(req.Path, flags)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), req.Path)
+	defer f.Close()
+	if req.Op == protocol.OpTruncate {
+		return f.Truncate(req.Size)
+	}
+	_, err = f.Write(req.Data)
+	return err
+}
