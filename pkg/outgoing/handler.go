@@ -128,7 +128,75 @@ func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort) {
 	if dst.Port() == 53 {
 		h.Stats.DNSQueries.Add(1)
 	}
-	st, err := h.remote.Dial(dst, h.cfg.DialTimeout)
+	done := make(chan dialed, 1)
+	go func() {
+		st, err := h.remote.Dial(dst, h.cfg.DialTimeout)
+		done <- dialed{st, err}
+	}()
+	select {
+	case d := <-done:
+		h.connected(c, dst, bound, d.st, d.err)
+	case <-time.After(parkAfter):
+		h.parkConnect(c, dst, bound, done)
+	}
+}
+
+// dialed is the pod's dial's outcome.
+type dialed struct {
+	st  *session.Stream
+	err error
+}
+
+// parkConnect lets a slow dial's connect go on in the kernel (park.go), so
+// the program's own timeout can end it, and finishes it when the dial ends.
+func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-chan dialed) {
+	pk, err := newPark()
+	if err != nil { // no parking here: the connect waits for the dial, as before
+		d := <-done
+		h.connected(c, dst, bound, d.st, d.err)
+		return
+	}
+	port := pk.addr.Port()
+	h.mu.Lock()
+	_, taken := h.byPort[port]
+	if !taken {
+		h.byPort[port] = dst // getpeername names the destination
+	}
+	h.mu.Unlock()
+	forget := func() {
+		if !taken {
+			h.mu.Lock()
+			delete(h.byPort, port)
+			h.mu.Unlock()
+		}
+	}
+	c.Resume(tracer.Redirect(localAddr(c.SockFamily, port, false, dst)))
+	h.Stats.Parked.Add(1)
+	d := <-done
+	h.Stats.Parked.Add(-1)
+	if d.err != nil {
+		h.log.Debug("connect from the pod failed (parked)", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Error(d.err))
+		h.Stats.Refused.Add(1)
+		pk.close()
+		forget()
+		return
+	}
+	h.Stats.Connections.Add(1)
+	src := expectedSource(bound, pk.addr)
+	if d.st.Local.IsValid() {
+		h.podLocal.Store(src.Port(), d.st.Local)
+	}
+	if err := pk.release(src, d.st, &h.Stats); err != nil {
+		d.st.Close() // the program gave up (its timeout) or closed the socket
+	}
+	h.podLocal.CompareAndDelete(src.Port(), d.st.Local)
+	forget()
+}
+
+// connected finishes a connect whose dial ended before parkAfter: the
+// program's socket goes to the destination's proxy, or fails as the pod's
+// dial did.
+func (h *Handler) connected(c *tracer.Call, dst, bound netip.AddrPort, st *session.Stream, err error) {
 	if err != nil {
 		h.log.Debug("connect from the pod failed", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Error(err))
 		h.Stats.Refused.Add(1)

@@ -14,12 +14,15 @@ type Stats struct {
 	// Strangers: connections and datagrams to our loopback proxies that did
 	// not come from the program (another process or user); they get nothing.
 	Strangers atomic.Int64
+	// Parked: connects still waiting for the pod's dial after parkAfter; at
+	// the end they are connects the program gave up on, and count as failed.
+	Parked atomic.Int64
 }
 
 // String is the one-line summary printed when the program ends.
 func (s *Stats) String() string {
 	return fmt.Sprintf("%d connections through the pod (%d failed), %s out, %s in; %d UDP flows, %d datagrams; %d DNS queries",
-		s.Connections.Load(), s.Refused.Load(), size(s.BytesOut.Load()), size(s.BytesIn.Load()),
+		s.Connections.Load(), s.Refused.Load()+s.Parked.Load(), size(s.BytesOut.Load()), size(s.BytesIn.Load()),
 		s.UDPFlows.Load(), s.Datagrams.Load(), s.DNSQueries.Load())
 }
 

@@ -286,3 +286,29 @@ func TestLoopbackAndLocalRulesStayLocal(t *testing.T) {
 		t.Fatalf("--remote echo:9000: exit %d, stdout %q\n%s", code, out, errOut)
 	}
 }
+
+// A program's own connect timeout wins over --dial-timeout: towards a port
+// of the echo pod that never answers a connect (the pod's dial would take
+// the whole 60 s), Go's DialTimeout, Python's create_connection and curl
+// --connect-timeout report their own timeout; the summary counts them failed.
+func TestProgramsOwnConnectTimeoutWins(t *testing.T) {
+	programs(t)
+	target, other := echoPods(t)
+	silent := other.ip
+	for name, cmd := range map[string][]string{
+		"go":     {testProgs.netprobe, "dialtimeout", silent + ":9003", "1000"},
+		"python": {"python3", "-c", "import socket\ntry:\n socket.create_connection(('" + silent + "', 9003), timeout=1)\nexcept OSError as e:\n print('python:', e.errno, e)"},
+		"curl":   {"curl", "-sS", "--connect-timeout", "1", "http://" + silent + ":9003/"},
+	} {
+		out, errOut, _ := mirror(t, kubeconfig(t), append([]string{"run", "pod/" + target.name, "--dial-timeout", "60s", "--"}, cmd...)...)
+		all := out + errOut
+		// Each program's own timeout, not the kernel's ETIMEDOUT from a connect held to the end.
+		want := map[string]string{"go": "i/o timeout", "python": "python: None timed out", "curl": "Timeout was reached"}[name]
+		if !strings.Contains(all, want) {
+			t.Errorf("%s: want its own timeout (%q), got:\n%s", name, want, all)
+		}
+		if !strings.Contains(errOut, "(1 failed)") {
+			t.Errorf("%s: the summary does not count the connect that timed out:\n%s", name, errOut)
+		}
+	}
+}

@@ -5,6 +5,7 @@
 //	netprobe tcp ADDR          connect, print the peer address and the first line read
 //	netprobe sockname ADDR     connect, print the first line read and the local address (getsockname)
 //	netprobe udp ADDR MSG      unconnected sendto, print the reply's source and payload
+//	netprobe dialtimeout ADDR MS  net.DialTimeout with MS milliseconds; print "connected" or the error
 //	netprobe cat PATH          print a file; netprobe stat PATH prints its size
 //	netprobe threads N         N OS threads doing syscalls at once; prints the total
 //	netprobe signals           wait for SIGINT or SIGTERM, say which, exit 42
@@ -25,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 )
 
 func main() {
@@ -40,6 +42,9 @@ func main() {
 		err = probeSockname(os.Args[2])
 	case "udp":
 		err = probeUDP(os.Args[2], os.Args[3])
+	case "dialtimeout":
+		ms, _ := strconv.Atoi(os.Args[3])
+		err = probeDialTimeout(os.Args[2], time.Duration(ms)*time.Millisecond)
 	case "cat":
 		err = probeCat(os.Args[2])
 	case "stat":

@@ -91,3 +91,13 @@ func probeSockname(addr string) error {
 	fmt.Printf("read %slocal %s\n", line, sockaddrString(local))
 	return nil
 }
+
+// probeDialTimeout connects with the program's own timeout.
+func probeDialTimeout(addr string, timeout time.Duration) error {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return err
+	}
+	fmt.Println("connected")
+	return c.Close()
+}

@@ -2,7 +2,8 @@
 // UDP echo, and every answer names the caller's address as the server sees it,
 // so a test can tell whether traffic left from the pod or from the laptop.
 //
-//	echo serve                  HTTP on :8080, TCP echo on :9000, UDP echo on :9001, TCP sink on :9002
+//	echo serve                  HTTP on :8080, TCP echo on :9000, UDP echo on :9001, TCP sink on :9002,
+//	                            :9003 never answers a connect
 //	echo get URL                print the body of an HTTP GET (a client inside pods)
 //	echo udp HOST:PORT MSG      send one datagram, print the reply
 //	echo mixed URL N            N GETs on one keep-alive connection, X-User alternating
@@ -119,11 +120,12 @@ func udpRequest(addr, msg string) error {
 }
 
 func serve() error {
-	errs := make(chan error, 4)
+	errs := make(chan error, 5)
 	go func() { errs <- serveHTTP(":8080") }()
 	go func() { errs <- serveTCP(":9000") }()
 	go func() { errs <- serveUDP(":9001") }()
 	go func() { errs <- serveSink(":9002") }()
-	fmt.Println("echo serving http :8080, tcp :9000, udp :9001, sink :9002")
+	go func() { errs <- serveSilent(9003) }()
+	fmt.Println("echo serving http :8080, tcp :9000, udp :9001, sink :9002, silent :9003")
 	return <-errs
 }
