@@ -27,6 +27,8 @@ func mutate(cfg Config, req protocol.Request) error {
 	switch req.Op {
 	case protocol.OpChmod, protocol.OpTruncate, protocol.OpWrite:
 		return changeFile(in, req)
+	case protocol.OpChown, protocol.OpTimes:
+		return changeInode(in, req)
 	case protocol.OpOpen:
 		fd, err := createInRoot(cfg.ProcRoot, cfg.TargetPID, req.Path, req.Flags&(unix.O_CREAT|unix.O_EXCL|unix.O_TRUNC|unix.O_WRONLY|unix.O_RDWR|unix.O_APPEND|unix.O_DIRECTORY), req.Perm&0o7777)
 		if err == nil {
@@ -99,4 +101,29 @@ func changeFile(in func(string, int) (int, error), req protocol.Request) error {
 	}
 	_, err = f.Write(req.Data)
 	return err
+}
+
+// changeInode changes a file's owner or times through an O_PATH fd of it
+// (of the symlink itself with AT_SYMLINK_NOFOLLOW).
+func changeInode(in func(string, int) (int, error), req protocol.Request) error {
+	flags := unix.O_PATH
+	if req.Flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := in(req.Path, flags)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if req.Op == protocol.OpChown {
+		if len(req.Owner) != 2 {
+			return unix.EINVAL
+		}
+		return unix.Fchownat(fd, "", req.Owner[0], req.Owner[1], unix.AT_EMPTY_PATH)
+	}
+	if len(req.Times) != 4 {
+		return unix.EINVAL
+	}
+	ts := []unix.Timespec{{Sec: req.Times[0], Nsec: req.Times[1]}, {Sec: req.Times[2], Nsec: req.Times[3]}}
+	return unix.UtimesNanoAt(fd, "", ts, unix.AT_EMPTY_PATH)
 }

@@ -62,6 +62,8 @@ const (
 	OpTruncate = "truncate" // Path, Size
 	OpOpen     = "open"     // Path opened with Flags (O_CREAT, O_TRUNC, ...) and Perm, then closed
 	OpWrite    = "write"    // Path's content replaced by Data
+	OpChown    = "chown"    // Path's Owner (uid, gid; -1 keeps one); Flags AT_SYMLINK_NOFOLLOW
+	OpTimes    = "times"    // Path's Times (atime s, ns, mtime s, ns; UTIME_NOW/OMIT in ns); Flags as chown
 )
 
 // Incoming modes.
@@ -118,13 +120,15 @@ type Request struct {
 	// directory comes with its children listed (StubSize, no bytes).
 	Shallow bool `json:"shallow,omitempty"`
 	// mutate
-	Op    string `json:"op,omitempty"`
-	Path2 string `json:"path2,omitempty"`
-	Perm  uint32 `json:"perm,omitempty"`
-	Link  string `json:"link,omitempty"`
-	Flags int    `json:"flags,omitempty"`
-	Size  int64  `json:"size,omitempty"`
-	Data  []byte `json:"data,omitempty"`
+	Op    string  `json:"op,omitempty"`
+	Path2 string  `json:"path2,omitempty"`
+	Perm  uint32  `json:"perm,omitempty"`
+	Link  string  `json:"link,omitempty"`
+	Flags int     `json:"flags,omitempty"`
+	Size  int64   `json:"size,omitempty"`
+	Data  []byte  `json:"data,omitempty"`
+	Owner []int   `json:"owner,omitempty"`
+	Times []int64 `json:"times,omitempty"`
 	// incoming
 	Port    int          `json:"port,omitempty"`
 	Mode    string       `json:"mode,omitempty"`

@@ -58,7 +58,7 @@ func (c *Cache) writeVerdict(call *tracer.Call) tracer.Verdict {
 	}
 	req, ok := c.mutation(call)
 	if !ok {
-		return tracer.Fail(unix.EROFS) // chown, utimes, xattrs, mknod: not carried to the pod
+		return tracer.Fail(unix.EROFS) // xattrs, mknod: not carried to the pod
 	}
 	go func() {
 		c.write.flush() // a file closed just before (write, then rename) reaches the pod first
@@ -111,10 +111,52 @@ func (c *Cache) mutation(call *tracer.Call) (protocol.Request, bool) {
 		r.Op, r.Perm = protocol.OpChmod, uint32(a[2])
 	case "truncate":
 		r.Op, r.Size = protocol.OpTruncate, int64(a[1])
+	case "chown", "lchown":
+		r.Op, r.Owner = protocol.OpChown, []int{int(int32(a[1])), int(int32(a[2]))}
+		if call.Name == "lchown" {
+			r.Flags = unix.AT_SYMLINK_NOFOLLOW
+		}
+	case "fchownat":
+		r.Op, r.Owner, r.Flags = protocol.OpChown, []int{int(int32(a[2])), int(int32(a[3]))}, int(a[4])&unix.AT_SYMLINK_NOFOLLOW
+	case "utimensat", "utimes", "futimesat", "utime":
+		times, ok := callTimes(call)
+		if !ok {
+			return r, false
+		}
+		r.Op, r.Times = protocol.OpTimes, times
+		if call.Name == "utimensat" {
+			r.Flags = int(a[3]) & unix.AT_SYMLINK_NOFOLLOW
+		}
 	default:
 		return r, false
 	}
 	return r, true
+}
+
+// callTimes reads the times a utimensat, utimes, futimesat or utime asks
+// for, as atime s, ns, mtime s, ns (a NULL pointer: now, for both).
+func callTimes(call *tracer.Call) ([]int64, bool) {
+	arg := map[string]int{"utimensat": 2, "utimes": 1, "futimesat": 2, "utime": 1}[call.Name]
+	ptr := call.Args[arg]
+	if ptr == 0 {
+		return []int64{0, unix.UTIME_NOW, 0, unix.UTIME_NOW}, true
+	}
+	size := 32 // two timespecs, or two timevals
+	if call.Name == "utime" {
+		size = 16 // struct utimbuf: actime, modtime
+	}
+	b := make([]byte, size)
+	if call.Read(ptr, b) != nil {
+		return nil, false
+	}
+	v := func(i int) int64 { return int64(binary.LittleEndian.Uint64(b[8*i:])) }
+	switch call.Name {
+	case "utimensat":
+		return []int64{v(0), v(1), v(2), v(3)}, true
+	case "utime":
+		return []int64{v(0), 0, v(1), 0}, true
+	}
+	return []int64{v(0), v(1) * 1000, v(2), v(3) * 1000}, true // timeval: microseconds
 }
 
 // openForWrite opens a remote file for writing: the pod opens (creates,
@@ -200,7 +242,10 @@ func (c *Cache) applyToCopy(req protocol.Request) {
 		_ = os.Chmod(cp, os.FileMode(req.Perm&0o777)|extra)
 	case protocol.OpTruncate:
 		_ = os.Truncate(cp, req.Size)
+	case protocol.OpTimes:
+		_ = unix.UtimesNanoAt(unix.AT_FDCWD, cp, []unix.Timespec{{Sec: req.Times[0], Nsec: req.Times[1]}, {Sec: req.Times[2], Nsec: req.Times[3]}}, req.Flags)
 	}
+	// chown: the copy stays this user's, so the plugin can read and remove it.
 }
 
 // markListed records a directory made by the program: the pod has nothing

@@ -28,13 +28,15 @@ func TestMutationRequestsFromCalls(t *testing.T) {
 			protocol.Request{Op: protocol.OpRename, Path: "/tmp/a", Path2: "/tmp/b", Flags: unix.RENAME_NOREPLACE}},
 		{tracer.Call{Name: "fchmodat", Path: "/tmp/f", Args: [6]uint64{0, 0, 0o600}}, protocol.Request{Op: protocol.OpChmod, Path: "/tmp/f", Perm: 0o600}},
 		{tracer.Call{Name: "truncate", Path: "/tmp/f", Args: [6]uint64{0, 42}}, protocol.Request{Op: protocol.OpTruncate, Path: "/tmp/f", Size: 42}},
+		{tracer.Call{Name: "fchownat", Path: "/tmp/f", Args: [6]uint64{0, 0, 1000, 1001, unix.AT_SYMLINK_NOFOLLOW}}, protocol.Request{Op: protocol.OpChown, Path: "/tmp/f", Flags: unix.AT_SYMLINK_NOFOLLOW}},
+		{tracer.Call{Name: "utimensat", Path: "/tmp/f"}, protocol.Request{Op: protocol.OpTimes, Path: "/tmp/f"}},
 	} {
 		got, ok := c.mutation(&tc.call)
 		if !ok || got.Op != tc.want.Op || got.Path != tc.want.Path || got.Path2 != tc.want.Path2 || got.Perm != tc.want.Perm || got.Flags != tc.want.Flags || got.Size != tc.want.Size {
 			t.Errorf("%s: got %+v, want %+v", tc.call.Name, got, tc.want)
 		}
 	}
-	for _, name := range []string{"fchownat", "utimensat", "setxattr", "mknodat"} {
+	for _, name := range []string{"setxattr", "mknodat"} {
 		if _, ok := c.mutation(&tracer.Call{Name: name, Path: "/tmp/f"}); ok {
 			t.Errorf("%s is carried to the pod; it is not supported", name)
 		}

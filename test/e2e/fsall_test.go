@@ -143,7 +143,7 @@ except OSError as e:
 	}
 }
 
-// --fs-write: mkdir, write, rename and unlink in the pod's writable /tmp are
+// --fs-write: mkdir, write, rename, unlink, utime and chown in the pod's writable /tmp are
 // made in the pod (seen in the container's root from this machine) and
 // seen by the program's own later reads; this machine's /tmp is untouched;
 // a read-only mount answers with the pod's EROFS; symlinks the pod holds
@@ -170,6 +170,9 @@ os.rename(d + "/a.txt", d + "/b.txt")
 open(d + "/gone", "w").write("x")
 os.unlink(d + "/gone")
 print("read", open(d + "/b.txt").read(), sorted(os.listdir(d)))
+os.utime(d + "/b.txt", (1000000000, 1000000000))
+os.chown(d + "/b.txt", 1234, 1234)
+print("mtime", int(os.stat(d + "/b.txt").st_mtime))
 for p in ["/etc/echo/config/new", "/data/host-shadow", "/data/dotdot-shadow"]:
     try:
         open(p, "a").write("pwned\n")
@@ -184,6 +187,10 @@ for p in ["/etc/echo/config/new", "/data/host-shadow", "/data/dotdot-shadow"]:
 	}
 	if b, err := os.ReadFile(root + dir + "/b.txt"); err != nil || string(b) != "hello pod" {
 		t.Fatalf("the pod's %s/b.txt: %q %v", dir, b, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(root+dir+"/b.txt", &st); err != nil || st.Mtim.Sec != 1000000000 || st.Uid != 1234 || !strings.Contains(out, "mtime 1000000000") {
+		t.Fatalf("utime and chown in the pod: mtime %d uid %d (%v); the program saw:\n%s", st.Mtim.Sec, st.Uid, err, out)
 	}
 	if entries, _ := os.ReadDir(root + dir); len(entries) != 1 {
 		t.Fatalf("the pod's %s holds %v, want b.txt alone", dir, entries)
