@@ -27,7 +27,7 @@ func serveSession(ctx context.Context, cfg Config, c net.Conn, ports *portTable)
 	if err != nil {
 		return
 	}
-	hello, err := protocol.ServerHandshake(control, version.Version)
+	hello, err := protocol.ServerHandshake(control, version.Version, podDomainname())
 	if err != nil {
 		log.Info("session refused", zap.Error(err))
 		return

@@ -3,24 +3,32 @@ package tracer
 // utsname: six fields of 65 bytes (sysname, nodename, release, version,
 // machine, domainname); the node name is the second.
 const (
-	utsFieldLen    = 65
-	utsNodenameOff = utsFieldLen
+	utsFieldLen      = 65
+	utsNodenameOff   = utsFieldLen
+	utsDomainnameOff = 5 * utsFieldLen
 )
 
 // identity answers uname: the kernel fills the struct, then the node name is
 // replaced with Config.Hostname, so hostname(1), gethostname() and the name
 // lookups built on them give the pod's name.
 func (t *Tracer) identity(c *Call) Verdict {
-	name := t.cfg.Hostname
-	if name == "" || len(name) >= utsFieldLen {
+	if t.cfg.Hostname == "" && t.cfg.Domainname == "" {
 		return Allow()
 	}
 	return Allow().AtExit(func(e *Exit) {
 		if e.Result != 0 {
 			return
 		}
-		field := make([]byte, utsFieldLen) // NUL-padded, as the kernel writes it
-		copy(field, name)
-		_ = writeMem(e.Call.TID, e.Call.Args[0]+utsNodenameOff, field)
+		for _, f := range []struct {
+			value string
+			off   uint64
+		}{{t.cfg.Hostname, utsNodenameOff}, {t.cfg.Domainname, utsDomainnameOff}} {
+			if f.value == "" || len(f.value) >= utsFieldLen {
+				continue
+			}
+			field := make([]byte, utsFieldLen) // NUL-padded, as the kernel writes it
+			copy(field, f.value)
+			_ = writeMem(e.Call.TID, e.Call.Args[0]+f.off, field)
+		}
 	})
 }

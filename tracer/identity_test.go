@@ -19,13 +19,14 @@ func TestUnameReportsTheConfiguredHostname(t *testing.T) {
 	for _, argv := range [][]string{
 		{"uname", "-n", "-r"},
 		{"python3", "-c", "import os, socket; print(socket.gethostname(), os.uname().release)"},
+		{"sh", "-c", "domainname; uname -r"}, // the NIS domain name: a second field of uname
 	} {
 		out, err := os.CreateTemp(t.TempDir(), "stdout")
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		st, err := Trace(ctx, Config{Path: argv[0], Args: argv, Stdout: out, Stderr: os.Stderr, Hostname: "echo-7d9f-abcde"})
+		st, err := Trace(ctx, Config{Path: argv[0], Args: argv, Stdout: out, Stderr: os.Stderr, Hostname: "echo-7d9f-abcde", Domainname: "pods.example"})
 		cancel()
 		if err != nil || st.Code != 0 {
 			t.Fatalf("%v: %v %+v", argv, err, st)
@@ -33,6 +34,9 @@ func TestUnameReportsTheConfiguredHostname(t *testing.T) {
 		b, _ := os.ReadFile(out.Name())
 		out.Close()
 		want := "echo-7d9f-abcde " + strings.TrimSpace(string(native))
+		if argv[0] == "sh" {
+			want = "pods.example\n" + strings.TrimSpace(string(native))
+		}
 		if got := strings.TrimSpace(string(b)); got != want {
 			t.Errorf("%v: got %q, want %q", argv[0], got, want)
 		}

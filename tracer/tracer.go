@@ -26,6 +26,8 @@ type Config struct {
 	Handler Handler // nil: every call is allowed
 	// Hostname is the node name uname() reports (the pod's); "" leaves it.
 	Hostname string
+	// Domainname is the NIS domain name uname() reports; "" leaves it.
+	Domainname string
 	Logger   *zap.Logger
 }
 

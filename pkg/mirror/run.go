@@ -173,7 +173,11 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 		return tracer.Status{}, err // interrupted while setting up: do not start the program
 	}
 	hostname := podHostname(files)
-	status, err := runProgram(ctx, cfg, env, hostname, handler{out: out, files: files, pod: sess, in: in})
+	domainname := sess.Agent().Domainname
+	if domainname != "" {
+		_ = files.Provide("/proc/sys/kernel/domainname", []byte(domainname+"\n"))
+	}
+	status, err := runProgram(ctx, cfg, env, hostname, domainname, handler{out: out, files: files, pod: sess, in: in})
 	fetches, bytes := files.Stats()
 	summary := fmt.Sprintf("%s; %d remote file fetches (%d bytes)", out.Stats.String(), fetches, bytes)
 	if cfg.FSWrite {
@@ -349,11 +353,11 @@ func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernete
 
 // runProgram runs the command under the tracer. A Ctrl-C reaches the program
 // straight from the terminal; SIGTERM and SIGHUP to the plugin are passed on.
-func runProgram(ctx context.Context, cfg Config, env []string, hostname string, h tracer.Handler) (tracer.Status, error) {
+func runProgram(ctx context.Context, cfg Config, env []string, hostname, domainname string, h tracer.Handler) (tracer.Status, error) {
 	t, err := tracer.Start(context.WithoutCancel(ctx), tracer.Config{
 		Path: cfg.Command[0], Args: cfg.Command, Env: env,
 		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
-		Handler: h, Hostname: hostname, Logger: cfg.Logger,
+		Handler: h, Hostname: hostname, Domainname: domainname, Logger: cfg.Logger,
 	})
 	if err != nil {
 		if errors.Is(err, tracer.ErrNotFound) {

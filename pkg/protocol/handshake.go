@@ -34,12 +34,12 @@ func ClientHandshake(rw io.ReadWriter, pluginVersion string) (Welcome, error) {
 // ServerHandshake runs the agent's side on an authenticated session: it
 // checks the version and answers. A non-nil error means the session must be
 // closed.
-func ServerHandshake(rw io.ReadWriter, agentVersion string) (Hello, error) {
+func ServerHandshake(rw io.ReadWriter, agentVersion, domainname string) (Hello, error) {
 	var h Hello
 	if err := Read(rw, &h); err != nil {
 		return h, fmt.Errorf("read hello: %w", err)
 	}
-	w := Welcome{Version: Version, AgentVersion: agentVersion}
+	w := Welcome{Version: Version, AgentVersion: agentVersion, Domainname: domainname}
 	var err error
 	if h.Version != Version {
 		w.Error, err = refusedVersion, ErrVersionMismatch

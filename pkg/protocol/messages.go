@@ -16,7 +16,10 @@ type Hello struct {
 type Welcome struct {
 	Version      int    `json:"version"`
 	AgentVersion string `json:"agentVersion"`
-	Error        string `json:"error,omitempty"`
+	// Domainname is the pod's NIS domain name (uname), which the program's
+	// uname reports too.
+	Domainname string `json:"domainname,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 // Request kinds.

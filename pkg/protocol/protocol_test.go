@@ -15,7 +15,7 @@ func handshake(t *testing.T, clientVersion int) (Welcome, error, error) {
 	defer s.Close()
 	serverErr := make(chan error, 1)
 	go func() {
-		_, err := ServerHandshake(s, "v9.9.9")
+		_, err := ServerHandshake(s, "v9.9.9", "(none)")
 		serverErr <- err
 	}()
 	var w Welcome
