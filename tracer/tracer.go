@@ -28,7 +28,7 @@ type Config struct {
 	Hostname string
 	// Domainname is the NIS domain name uname() reports; "" leaves it.
 	Domainname string
-	Logger   *zap.Logger
+	Logger     *zap.Logger
 }
 
 // Status is how the program ended.
