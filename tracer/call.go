@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"golang.org/x/sys/unix"
@@ -111,6 +112,25 @@ type Exit struct {
 
 // SetResult changes what the syscall returns (-errno to fail it).
 func (e *Exit) SetResult(v int64) { e.Result, e.resultSet = v, true }
+
+// SetSockoptInt replaces the int a successful getsockopt wrote (SO_ERROR).
+func (e *Exit) SetSockoptInt(v int32) bool {
+	if e.Call.Name != "getsockopt" || e.Result != 0 {
+		return false
+	}
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(v))
+	return writeMem(e.Call.TID, e.Call.Args[3], b[:]) == nil
+}
+
+// SockoptInt reads the int a successful getsockopt wrote.
+func (e *Exit) SockoptInt() (int32, bool) {
+	var b [4]byte
+	if e.Call.Name != "getsockopt" || e.Result != 0 || readMem(e.Call.TID, e.Call.Args[3], b[:]) != nil {
+		return 0, false
+	}
+	return int32(binary.LittleEndian.Uint32(b[:])), true
+}
 
 // ResultAddr reads the address a getpeername, recvfrom or recvmsg returned.
 func (e *Exit) ResultAddr() (netip.AddrPort, bool) {

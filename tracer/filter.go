@@ -35,6 +35,9 @@ func jump(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
 type argCheck struct {
 	Arg      int
 	ClearBit uint32
+	// Equal, when set, replaces the two checks above: stop only when each
+	// listed argument's low word equals its value ({arg, value} pairs).
+	Equal [][2]uint32
 }
 
 // buildFilter returns the seccomp program: RET_TRACE for the syscalls in
@@ -84,6 +87,19 @@ func buildFilter(traced []uint32, tracedIf map[uint32]argCheck) []unix.SockFilte
 	for _, c := range conds {
 		prog[c.at].Jt = uint8(len(prog) - c.at - 1)
 		lo := uint32(seccompDataArgs + 8*c.Arg)
+		if len(c.Equal) > 0 {
+			// Each pair: load, then on a mismatch jump to the final ALLOW.
+			n := len(c.Equal)
+			for i, eq := range c.Equal {
+				toAllow := uint8(2*(n-i-1) + 1) // past the remaining pairs and RET_TRACE
+				prog = append(prog,
+					stmt(bpfLdWAbs, uint32(seccompDataArgs+8*int(eq[0]))),
+					jump(bpfJeqK, eq[1], 0, toAllow),
+				)
+			}
+			prog = append(prog, stmt(bpfRetK, unix.SECCOMP_RET_TRACE), stmt(bpfRetK, unix.SECCOMP_RET_ALLOW))
+			continue
+		}
 		if c.ClearBit != 0 {
 			prog = append(prog,
 				stmt(bpfLdWAbs, lo),

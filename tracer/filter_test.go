@@ -72,6 +72,9 @@ func TestFilterVerdicts(t *testing.T) {
 		{"address above 4 GiB stops", auditArch, unix.SYS_RECVFROM, [6]uint64{3, 0x1000, 10, 0, 0x7fff00000000, 0x3000}, trace},
 		{"fstat via newfstatat(AT_EMPTY_PATH): native", auditArch, unix.SYS_NEWFSTATAT, [6]uint64{3, 0x1000, 0x2000, unix.AT_EMPTY_PATH}, allow},
 		{"newfstatat of a path stops", auditArch, unix.SYS_NEWFSTATAT, [6]uint64{unix.AT_FDCWD & 0xffffffff, 0x1000, 0x2000, 0}, trace},
+		{"getsockopt(SO_ERROR) stops", auditArch, unix.SYS_GETSOCKOPT, [6]uint64{3, unix.SOL_SOCKET, unix.SO_ERROR, 0x1000, 0x2000}, trace},
+		{"other getsockopt: native", auditArch, unix.SYS_GETSOCKOPT, [6]uint64{3, unix.SOL_SOCKET, unix.SO_RCVBUF, 0x1000, 0x2000}, allow},
+		{"SO_ERROR's number at another level: native", auditArch, unix.SYS_GETSOCKOPT, [6]uint64{3, unix.IPPROTO_TCP, unix.SO_ERROR, 0x1000, 0x2000}, allow},
 		{"io_uring_setup fails so runtimes fall back", auditArch, unix.SYS_IO_URING_SETUP, [6]uint64{}, enosys},
 		{"a foreign ABI (int 0x80) is refused", unix.AUDIT_ARCH_I386, 5, [6]uint64{}, enosys},
 	}

@@ -60,6 +60,9 @@ var syscallList = []struct {
 	{unix.SYS_RECVMSG, sysInfo{name: "recvmsg", family: FamilySocket, addrArg: -1, msghdrArg: 1}},
 	{unix.SYS_GETPEERNAME, sysInfo{name: "getpeername", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
 	{unix.SYS_GETSOCKNAME, sysInfo{name: "getsockname", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
+	// getsockopt(SOL_SOCKET, SO_ERROR) only: how a program learns how a
+	// non-blocking connect ended.
+	{unix.SYS_GETSOCKOPT, sysInfo{name: "getsockopt", family: FamilySocket, addrArg: -1, msghdrArg: -1}},
 	// accept: the peer of a connection handed over from the pod is shown as
 	// the pod's client.
 	{sysAccept, sysInfo{name: "accept", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
@@ -146,6 +149,7 @@ var tracedIfSet = map[uint32]argCheck{
 	unix.SYS_RECVFROM:   {Arg: 4},
 	unix.SYS_NEWFSTATAT: {Arg: 3, ClearBit: unix.AT_EMPTY_PATH},
 	unix.SYS_STATX:      {Arg: 2, ClearBit: unix.AT_EMPTY_PATH},
+	unix.SYS_GETSOCKOPT: {Equal: [][2]uint32{{1, unix.SOL_SOCKET}, {2, unix.SO_ERROR}}},
 }
 
 // filterLists splits the table into the filter's two lists.

@@ -40,6 +40,9 @@ type Handler struct {
 	// podLocal: a program socket's loopback port -> the pod-side local
 	// address of its connection, while the connection lives.
 	podLocal sync.Map
+	// parkFailed: a parked socket's port -> the errno of the pod's failed
+	// dial, which the kernel reports as ECONNREFUSED (park.go).
+	parkFailed sync.Map
 
 	mu     sync.Mutex
 	tcp    map[netip.AddrPort]*tcpProxy
@@ -73,6 +76,8 @@ func (h *Handler) Socket(c *tracer.Call) tracer.Verdict {
 		return tracer.Allow().AtExit(h.RestorePeer)
 	case "getsockname":
 		return tracer.Allow().AtExit(h.restoreLocal)
+	case "getsockopt": // SO_ERROR only (the filter's check)
+		return h.parkedErrno(c)
 	}
 	return tracer.Allow()
 }
@@ -113,6 +118,29 @@ func (h *Handler) connect(c *tracer.Call) tracer.Verdict {
 		return h.toUDPProxy(c, dst)
 	}
 	return tracer.Allow()
+}
+
+// parkedErrno shows a parked socket's failure as the pod's errno where the
+// kernel says ECONNREFUSED (getsockopt SO_ERROR after a non-blocking connect).
+func (h *Handler) parkedErrno(c *tracer.Call) tracer.Verdict {
+	empty := true
+	h.parkFailed.Range(func(any, any) bool { empty = false; return false })
+	if empty {
+		return tracer.Allow()
+	}
+	name, err := c.SocketName()
+	if err != nil {
+		return tracer.Allow()
+	}
+	errno, ok := h.parkFailed.Load(name.Port())
+	if !ok {
+		return tracer.Allow()
+	}
+	return tracer.Allow().AtExit(func(e *tracer.Exit) {
+		if v, ok := e.SockoptInt(); ok && v == int32(unix.ECONNREFUSED) {
+			e.SetSockoptInt(int32(errno.(unix.Errno)))
+		}
+	})
 }
 
 // errnoOr is err's errno, or def when it has none.
@@ -170,13 +198,22 @@ func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-
 			h.mu.Unlock()
 		}
 	}
-	c.Resume(tracer.Redirect(localAddr(c.SockFamily, port, false, dst)))
+	c.Resume(tracer.Redirect(localAddr(c.SockFamily, port, false, dst)).AtExit(func(e *tracer.Exit) {
+		// A blocking connect returns when the listener refuses it.
+		if errno, ok := h.parkFailed.Load(bound.Port()); ok && e.Result == -int64(unix.ECONNREFUSED) {
+			e.SetResult(-int64(errno.(unix.Errno)))
+		}
+	}))
 	h.Stats.Parked.Add(1)
 	d := <-done
 	h.Stats.Parked.Add(-1)
 	if d.err != nil {
 		h.log.Debug("connect from the pod failed (parked)", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Error(d.err))
 		h.Stats.Refused.Add(1)
+		if errno := errnoOf(d.err); errno != unix.ECONNREFUSED {
+			h.parkFailed.Store(bound.Port(), errno)
+			time.AfterFunc(pendingTTL, func() { h.parkFailed.CompareAndDelete(bound.Port(), errno) })
+		}
 		pk.close()
 		forget()
 		return

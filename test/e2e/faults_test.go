@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -148,12 +147,8 @@ func servingAgentPID(t *testing.T, pod, stderr string) int {
 	if id == "" {
 		t.Fatalf("agent %s has no container in pod %s", name, pod)
 	}
-	cgroups, _ := filepath.Glob("/proc/[0-9]*/cgroup")
-	for _, cg := range cgroups {
-		if b, _ := os.ReadFile(cg); strings.Contains(string(b), id) {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(cg)))
-			return pid
-		}
+	if pids := processesIn(id); len(pids) > 0 {
+		return pids[0]
 	}
 	t.Fatalf("no process of agent %s (%s) on this machine", name, id)
 	return 0

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,12 +103,8 @@ func containerPID(t *testing.T, pod, container string) int {
 	}
 	for _, st := range p.Status.ContainerStatuses {
 		if _, id, _ := strings.Cut(st.ContainerID, "://"); st.Name == container && id != "" {
-			cgroups, _ := filepath.Glob("/proc/[0-9]*/cgroup")
-			for _, cg := range cgroups {
-				if b, _ := os.ReadFile(cg); strings.Contains(string(b), id) {
-					pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(cg)))
-					return pid
-				}
+			if pids := processesIn(id); len(pids) > 0 {
+				return pids[0]
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +111,22 @@ func inLaptop(t *testing.T, timeout time.Duration, name string, args ...string) 
 	t.Helper()
 	script := filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh")
 	return run(t, timeout, script, append([]string{"exec", name}, args...)...)
+}
+
+// processesIn lists, on this machine, the live processes whose cgroup path
+// names id (a container ID, a pod UID): the one /proc scan the suite uses to
+// reach a pod's or container's namespaces and root.
+func processesIn(id string) []int {
+	var pids []int
+	cgroups, _ := filepath.Glob("/proc/[0-9]*/cgroup")
+	for _, cg := range cgroups {
+		dir := filepath.Dir(cg)
+		if b, err := os.ReadFile(cg); err == nil && strings.Contains(string(b), id) {
+			if _, err := os.Stat(filepath.Join(dir, "ns", "net")); err == nil { // still alive
+				pid, _ := strconv.Atoi(filepath.Base(dir))
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
 }

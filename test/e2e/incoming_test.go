@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -109,15 +110,10 @@ func podNetnsTables(t *testing.T, pod string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*/cgroup")
-	for _, cg := range procs {
-		b, _ := os.ReadFile(cg)
-		if bytes.Contains(b, []byte(string(p.UID))) {
-			pid := filepath.Base(filepath.Dir(cg))
-			out, err := exec.Command("nsenter", "-t", pid, "-n", "nft", "list", "tables").CombinedOutput()
-			if err == nil {
-				return string(out)
-			}
+	for _, pid := range processesIn(string(p.UID)) {
+		out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-n", "nft", "list", "tables").CombinedOutput()
+		if err == nil {
+			return string(out)
 		}
 	}
 	t.Fatalf("no process of pod %s found on this machine", pod)
