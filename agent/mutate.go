@@ -27,7 +27,7 @@ func mutate(cfg Config, req protocol.Request) error {
 	switch req.Op {
 	case protocol.OpChmod, protocol.OpTruncate, protocol.OpWrite:
 		return changeFile(in, req)
-	case protocol.OpChown, protocol.OpTimes:
+	case protocol.OpChown, protocol.OpTimes, protocol.OpSetxattr, protocol.OpRmxattr:
 		return changeInode(in, req)
 	case protocol.OpOpen:
 		fd, err := createInRoot(cfg.ProcRoot, cfg.TargetPID, req.Path, req.Flags&(unix.O_CREAT|unix.O_EXCL|unix.O_TRUNC|unix.O_WRONLY|unix.O_RDWR|unix.O_APPEND|unix.O_DIRECTORY), req.Perm&0o7777)
@@ -50,6 +50,8 @@ func mutate(cfg Config, req protocol.Request) error {
 		return unix.Unlinkat(dfd, name, unix.AT_REMOVEDIR)
 	case protocol.OpSymlink:
 		return unix.Symlinkat(req.Link, dfd, name)
+	case protocol.OpMknod:
+		return unix.Mknodat(dfd, name, req.Perm, int(req.Dev))
 	case protocol.OpRename, protocol.OpLink:
 		dfd2, name2, err := parentIn(in, req.Path2)
 		if err != nil {
@@ -115,6 +117,14 @@ func changeInode(in func(string, int) (int, error), req protocol.Request) error 
 		return err
 	}
 	defer unix.Close(fd)
+	// The fd's magic link names the inode resolved in the root.
+	magic := "/proc/self/fd/" + strconv.Itoa(fd)
+	switch req.Op {
+	case protocol.OpSetxattr:
+		return unix.Setxattr(magic, req.Xattr, req.Data, req.Flags&^unix.AT_SYMLINK_NOFOLLOW)
+	case protocol.OpRmxattr:
+		return unix.Removexattr(magic, req.Xattr)
+	}
 	if req.Op == protocol.OpChown {
 		if len(req.Owner) != 2 {
 			return unix.EINVAL

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
@@ -57,6 +59,17 @@ func TestMutationsStayInsideTheTargetsRoot(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "data", "new", "f")); string(b) != "in the pod" {
 		t.Fatalf("inside the root: %q", b)
+	}
+	if resp := mutateInRoot(cfg, protocol.Request{Op: protocol.OpMknod, Path: "/data/new/fifo", Perm: unix.S_IFIFO | 0o600}); resp.Error != "" {
+		t.Fatal(resp.Error)
+	}
+	if fi, err := os.Lstat(filepath.Join(root, "data", "new", "fifo")); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("mknod of a FIFO inside the root: %v %v", fi, err)
+	}
+	if resp := mutateInRoot(cfg, protocol.Request{Op: protocol.OpMknod, Path: "/../../fifo-outside", Perm: unix.S_IFIFO | 0o600}); resp.Error == "" {
+		if _, err := os.Lstat(filepath.Join(proc, "fifo-outside")); err == nil {
+			t.Fatal("mknod made a node outside the root")
+		}
 	}
 	if resp := mutateInRoot(cfg, protocol.Request{Op: protocol.OpRmdir, Path: "/data/new"}); resp.Errno != "ENOTEMPTY" {
 		t.Fatalf("rmdir of a full directory: %+v, want ENOTEMPTY", resp)

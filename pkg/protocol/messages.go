@@ -55,18 +55,21 @@ const (
 
 // Mutation ops (Request.Op).
 const (
-	OpMkdir    = "mkdir"    // Path, Perm
-	OpUnlink   = "unlink"   // Path
-	OpRmdir    = "rmdir"    // Path
-	OpRename   = "rename"   // Path to Path2, Flags (renameat2's)
-	OpLink     = "link"     // Path2 a new hard link to Path
-	OpSymlink  = "symlink"  // Path a symlink holding Link
-	OpChmod    = "chmod"    // Path, Perm
-	OpTruncate = "truncate" // Path, Size
-	OpOpen     = "open"     // Path opened with Flags (O_CREAT, O_TRUNC, ...) and Perm, then closed
-	OpWrite    = "write"    // Path's content replaced by Data
-	OpChown    = "chown"    // Path's Owner (uid, gid; -1 keeps one); Flags AT_SYMLINK_NOFOLLOW
-	OpTimes    = "times"    // Path's Times (atime s, ns, mtime s, ns; UTIME_NOW/OMIT in ns); Flags as chown
+	OpMkdir    = "mkdir"       // Path, Perm
+	OpUnlink   = "unlink"      // Path
+	OpRmdir    = "rmdir"       // Path
+	OpRename   = "rename"      // Path to Path2, Flags (renameat2's)
+	OpLink     = "link"        // Path2 a new hard link to Path
+	OpSymlink  = "symlink"     // Path a symlink holding Link
+	OpChmod    = "chmod"       // Path, Perm
+	OpTruncate = "truncate"    // Path, Size
+	OpOpen     = "open"        // Path opened with Flags (O_CREAT, O_TRUNC, ...) and Perm, then closed
+	OpWrite    = "write"       // Path's content replaced by Data
+	OpChown    = "chown"       // Path's Owner (uid, gid; -1 keeps one); Flags AT_SYMLINK_NOFOLLOW
+	OpTimes    = "times"       // Path's Times (atime s, ns, mtime s, ns; UTIME_NOW/OMIT in ns); Flags as chown
+	OpSetxattr = "setxattr"    // Path's extended attribute Xattr set to Data; Flags XATTR_*, and AT_SYMLINK_NOFOLLOW
+	OpRmxattr  = "removexattr" // Path's extended attribute Xattr removed; Flags as chown
+	OpMknod    = "mknod"       // Path made with Perm (file type and permission bits) and Dev
 )
 
 // Incoming modes.
@@ -132,6 +135,8 @@ type Request struct {
 	Data  []byte  `json:"data,omitempty"`
 	Owner []int   `json:"owner,omitempty"`
 	Times []int64 `json:"times,omitempty"`
+	Xattr string  `json:"xattr,omitempty"`
+	Dev   uint64  `json:"dev,omitempty"`
 	// incoming
 	Port    int          `json:"port,omitempty"`
 	Mode    string       `json:"mode,omitempty"`

@@ -58,7 +58,7 @@ func (c *Cache) writeVerdict(call *tracer.Call) tracer.Verdict {
 	}
 	req, ok := c.mutation(call)
 	if !ok {
-		return tracer.Fail(unix.EROFS) // xattrs, mknod: not carried to the pod
+		return tracer.Fail(unix.EROFS) // a call this package cannot read
 	}
 	go func() {
 		c.write.flush() // a file closed just before (write, then rename) reaches the pod first
@@ -127,8 +127,40 @@ func (c *Cache) mutation(call *tracer.Call) (protocol.Request, bool) {
 		if call.Name == "utimensat" {
 			r.Flags = int(a[3]) & unix.AT_SYMLINK_NOFOLLOW
 		}
+	case "setxattr", "lsetxattr", "removexattr", "lremovexattr":
+		return c.xattrRequest(call, r)
+	case "mknod", "mknodat":
+		i := 1
+		if call.Name == "mknodat" {
+			i = 2
+		}
+		r.Op, r.Perm, r.Dev = protocol.OpMknod, uint32(a[i]), a[i+1]
 	default:
 		return r, false
+	}
+	return r, true
+}
+
+// xattrRequest reads a setxattr's or removexattr's name (and value).
+func (c *Cache) xattrRequest(call *tracer.Call, r protocol.Request) (protocol.Request, bool) {
+	name, err := call.String(1)
+	if err != nil {
+		return r, false
+	}
+	r.Op, r.Xattr = protocol.OpRmxattr, name
+	if strings.HasPrefix(call.Name, "l") {
+		r.Flags = unix.AT_SYMLINK_NOFOLLOW
+	}
+	if strings.HasSuffix(call.Name, "setxattr") {
+		size := call.Args[3]
+		if size > 64<<10 { // XATTR_SIZE_MAX
+			return r, false
+		}
+		r.Op, r.Data = protocol.OpSetxattr, make([]byte, size)
+		r.Flags |= int(call.Args[4])
+		if size > 0 && call.Read(call.Args[2], r.Data) != nil {
+			return r, false
+		}
 	}
 	return r, true
 }
@@ -242,6 +274,10 @@ func (c *Cache) applyToCopy(req protocol.Request) {
 		_ = os.Chmod(cp, os.FileMode(req.Perm&0o777)|extra)
 	case protocol.OpTruncate:
 		_ = os.Truncate(cp, req.Size)
+	case protocol.OpMknod:
+		if t := req.Perm & unix.S_IFMT; t == unix.S_IFREG || t == unix.S_IFIFO || t == 0 {
+			_ = unix.Mknod(cp, req.Perm|0o600, 0) // devices and sockets only in the pod
+		}
 	case protocol.OpTimes:
 		_ = unix.UtimesNanoAt(unix.AT_FDCWD, cp, []unix.Timespec{{Sec: req.Times[0], Nsec: req.Times[1]}, {Sec: req.Times[2], Nsec: req.Times[3]}}, req.Flags)
 	}

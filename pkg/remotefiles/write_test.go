@@ -36,9 +36,7 @@ func TestMutationRequestsFromCalls(t *testing.T) {
 			t.Errorf("%s: got %+v, want %+v", tc.call.Name, got, tc.want)
 		}
 	}
-	for _, name := range []string{"setxattr", "mknodat"} {
-		if _, ok := c.mutation(&tracer.Call{Name: name, Path: "/tmp/f"}); ok {
-			t.Errorf("%s is carried to the pod; it is not supported", name)
-		}
+	if got, ok := c.mutation(&tracer.Call{Name: "mknodat", Path: "/tmp/fifo", Args: [6]uint64{0, 0, unix.S_IFIFO | 0o600, 0}}); !ok || got.Op != protocol.OpMknod || got.Perm != unix.S_IFIFO|0o600 {
+		t.Errorf("mknodat: %+v", got)
 	}
 }
