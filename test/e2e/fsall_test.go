@@ -138,7 +138,7 @@ except OSError as e:
 	}
 }
 
-// --fs-write: mkdir, write, rename, unlink, utime and chown in the pod's writable /tmp are
+// --fs-write: mkdir, write, rename, unlink, utime, chown, setxattr and mkfifo in the pod's writable /tmp are
 // made in the pod (seen in the container's root from this machine) and
 // seen by the program's own later reads; this machine's /tmp is untouched;
 // a read-only mount answers with the pod's EROFS; symlinks the pod holds
@@ -167,6 +167,9 @@ os.unlink(d + "/gone")
 print("read", open(d + "/b.txt").read(), sorted(os.listdir(d)))
 os.utime(d + "/b.txt", (1000000000, 1000000000))
 os.chown(d + "/b.txt", 1234, 1234)
+os.setxattr(d + "/b.txt", "user.origin", b"laptop")
+os.mkfifo(d + "/fifo")
+os.unlink(d + "/fifo")
 print("mtime", int(os.stat(d + "/b.txt").st_mtime))
 for p in ["/etc/echo/config/new", "/data/host-shadow", "/data/dotdot-shadow"]:
     try:
@@ -186,6 +189,10 @@ for p in ["/etc/echo/config/new", "/data/host-shadow", "/data/dotdot-shadow"]:
 	var st unix.Stat_t
 	if err := unix.Stat(root+dir+"/b.txt", &st); err != nil || st.Mtim.Sec != 1000000000 || st.Uid != 1234 || !strings.Contains(out, "mtime 1000000000") {
 		t.Fatalf("utime and chown in the pod: mtime %d uid %d (%v); the program saw:\n%s", st.Mtim.Sec, st.Uid, err, out)
+	}
+	xattr := make([]byte, 64)
+	if n, err := unix.Getxattr(root+dir+"/b.txt", "user.origin", xattr); err != nil || string(xattr[:n]) != "laptop" {
+		t.Fatalf("setxattr in the pod: %q %v", xattr[:max(n, 0)], err)
 	}
 	if entries, _ := os.ReadDir(root + dir); len(entries) != 1 {
 		t.Fatalf("the pod's %s holds %v, want b.txt alone", dir, entries)
