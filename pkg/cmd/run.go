@@ -20,7 +20,6 @@ import (
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/mirror"
-	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/userkey"
@@ -43,28 +42,21 @@ type RunOptions struct {
 	EnvExclude          []string
 	EnvImport           bool
 	EnvFile             string
-	Local               []string
-	Remote              []string
-	DialTimeout         time.Duration
-	FSMode              string
-	FSRemote            []string
-	FSLocal             []string
-	FSMaps              []string
-	FSWrite             bool
-	Incoming            string
-	HTTPFilters         []string
-	IncomingPorts       []int
-	IncomingTakeover    bool
-	PortMaps            []string
+	ruleFlags
+	DialTimeout      time.Duration
+	FSMaps           []string
+	FSWrite          bool
+	Incoming         string
+	HTTPFilters      []string
+	IncomingPorts    []int
+	IncomingTakeover bool
+	PortMaps         []string
 
-	targetArgs  []string
-	filters     []protocol.HTTPFilter
-	portMap     map[int]int
-	fsMap       map[string]string
-	command     []string
-	rules       outgoing.Rules
-	localHosts  []mirror.HostRule
-	remoteHosts []mirror.HostRule
+	targetArgs []string
+	filters    []protocol.HTTPFilter
+	portMap    map[int]int
+	fsMap      map[string]string
+	command    []string
 }
 
 // NewRunOptions returns the defaults.
@@ -79,7 +71,6 @@ func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.C
 		AgentStartupTimeout: 60 * time.Second,
 		DialTimeout:         30 * time.Second,
 		EnvImport:           true,
-		FSMode:              "remote",
 		Incoming:            protocol.ModeMirror,
 	}
 }
@@ -158,11 +149,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.EnvExclude, "env-exclude", nil, "leave out the pod's variables matching this glob (repeatable)")
 	fs.BoolVar(&o.EnvImport, "env-import", o.EnvImport, "take the pod's environment; --env-import=false takes none of it (--env still applies)")
 	fs.StringVar(&o.EnvFile, "env-file", "", "also write the pod's variables (after the env rules) to FILE in dotenv syntax, mode 0600; with no COMMAND, write it and exit")
-	fs.StringArrayVar(&o.Local, "local", nil, "keep destinations local: CIDR, address, host or :PORT, optionally with :PORT (repeatable)")
-	fs.StringArrayVar(&o.Remote, "remote", nil, "send only these destinations through the pod: CIDR, address, host or :PORT (repeatable)")
-	fs.StringVar(&o.FSMode, "fs-mode", o.FSMode, "remote: read the pod's default files and config mounts; local: only --fs-remote paths; all: every path but the program's own, the system's libraries and tools, home, cwd and /tmp (on first use)")
-	fs.StringArrayVar(&o.FSRemote, "fs-remote", nil, "also read this path (file or directory, optionally ending in /**) from the pod (repeatable)")
-	fs.StringArrayVar(&o.FSLocal, "fs-local", nil, "keep this path (file or directory) local even where it would be read from the pod (repeatable)")
+	o.ruleFlags.addFlags(fs)
 	fs.BoolVar(&o.FSWrite, "fs-write", false, "carry the program's changes of the pod's files (write, create, mkdir, rename, unlink, chmod, truncate) out in the pod, as the container's user")
 	fs.StringArrayVar(&o.FSMaps, "fs-map", nil, "serve the pod's REMOTE path (file or directory) from LOCAL on this machine, read-only: REMOTE=LOCAL (repeatable)")
 	fs.StringVar(&o.Incoming, "incoming", o.Incoming, "what the program's listening ports get from the pod's: mirror, steal or off")
@@ -230,29 +217,12 @@ func (o *RunOptions) Validate() error {
 		}
 		o.portMap[lp] = rp
 	}
-	if o.FSMode != "remote" && o.FSMode != "local" && o.FSMode != "all" {
-		return fmt.Errorf("--fs-mode %q: use remote, local or all", o.FSMode)
+	if err := o.ruleFlags.validate(); err != nil {
+		return err
 	}
 	var err error
-	for _, list := range []*[]string{&o.FSRemote, &o.FSLocal} {
-		for i, v := range *list {
-			p, err := remotefiles.ParsePattern(v)
-			if err != nil {
-				return fmt.Errorf("--fs-remote/--fs-local %w", err)
-			}
-			(*list)[i] = p
-		}
-	}
-	if o.fsMap, err = parseFSMaps(o.FSMaps); err != nil {
-		return err
-	}
-	if o.rules.Local, o.localHosts, err = parseRules("--local", o.Local); err != nil {
-		return err
-	}
-	if o.rules.Remote, o.remoteHosts, err = parseRules("--remote", o.Remote); err != nil {
-		return err
-	}
-	return nil
+	o.fsMap, err = parseFSMaps(o.FSMaps)
+	return err
 }
 
 // parseFSMaps reads --fs-map REMOTE=LOCAL values: an absolute pod path and
@@ -300,24 +270,6 @@ func parseHTTPFilter(s string) (protocol.HTTPFilter, error) {
 		return f, fmt.Errorf("--http-filter %q: %w", s, err)
 	}
 	return f, nil
-}
-
-// parseRules splits --local/--remote values into address rules and host rules.
-func parseRules(flag string, values []string) ([]outgoing.Rule, []mirror.HostRule, error) {
-	var rules []outgoing.Rule
-	var hosts []mirror.HostRule
-	for _, v := range values {
-		r, host, err := outgoing.ParseRule(v)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s %w", flag, err)
-		}
-		if host != "" {
-			hosts = append(hosts, mirror.HostRule{Host: host, Port: r.Port})
-			continue
-		}
-		rules = append(rules, r)
-	}
-	return rules, hosts, nil
 }
 
 // Run carries the session out and passes the program's exit code on.

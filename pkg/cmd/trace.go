@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"sync"
 
@@ -13,6 +15,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/mirror"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/syscalllog"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
@@ -21,9 +25,10 @@ import (
 // what a session would send to the pod.
 type TraceOptions struct {
 	genericiooptions.IOStreams
-	JSON    bool
-	Command []string
-	logger  *zap.Logger
+	ruleFlags // the session's rules, by which "would go remote" is said
+	JSON      bool
+	Command   []string
+	logger    *zap.Logger
 }
 
 // NewTraceOptions returns the defaults.
@@ -35,12 +40,14 @@ func NewTraceOptions(streams genericiooptions.IOStreams, logger *zap.Logger) *Tr
 func NewTraceCommand(streams genericiooptions.IOStreams, logger *zap.Logger) *cobra.Command {
 	o := NewTraceOptions(streams, logger)
 	c := &cobra.Command{
-		Use:   "trace [--json] -- COMMAND [ARGS...]",
+		Use:   "trace [--json] [--local ...] [--remote ...] [--fs-mode ...] [--fs-remote ...] [--fs-local ...] -- COMMAND [ARGS...]",
 		Short: "Run a program under the tracer, without a cluster, and list what would go to the pod",
 		Long: `Run COMMAND under kubectl mirror's tracer with no cluster involved. Every intercepted
 syscall is printed to stderr with its result (connections, datagrams, listening sockets,
-file lookups), marked remote when 'kubectl mirror run' would send it to the pod; a summary
-closes the list. The exit code is COMMAND's.`,
+file lookups), marked remote when 'kubectl mirror run' with the same --local, --remote and
+--fs-* flags would send it to the pod; a summary closes the list. With no cluster, host names
+in --local/--remote are resolved by this machine, and the pod's ConfigMap and Secret mounts are
+unknown (name them with --fs-remote). The exit code is COMMAND's.`,
 		Example: `  # What would my program connect to, and which files would it read from the pod?
   kubectl mirror trace -- go run .
 
@@ -55,6 +62,7 @@ closes the list. The exit code is COMMAND's.`,
 // AddFlags binds the command's flags.
 func (o *TraceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.JSON, "json", false, "print events and the summary as JSON lines")
+	o.ruleFlags.addFlags(fs)
 }
 
 // Complete takes the command after "--".
@@ -71,13 +79,18 @@ func (o *TraceOptions) Validate() error {
 	if len(o.Command) == 0 {
 		return errors.New("no command given; usage: kubectl mirror trace -- COMMAND [ARGS...]")
 	}
-	return nil
+	return o.ruleFlags.validate()
 }
 
 // Run traces the command and passes its exit code on.
 func (o *TraceOptions) Run(ctx context.Context) error {
+	rules, err := o.hostsResolvedHere(ctx)
+	if err != nil {
+		return err
+	}
+	files := remotefiles.NewMatcher(o.FSMode, o.FSRemote, o.FSLocal, o.Command[0])
 	var mu sync.Mutex
-	rec := &syscalllog.Recorder{Sink: func(ev syscalllog.Event) {
+	rec := &syscalllog.Recorder{RemoteAddr: rules.IsRemote, RemotePath: files.Remote, Sink: func(ev syscalllog.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		if o.JSON {
@@ -117,6 +130,22 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		return &ExitError{Code: code}
 	}
 	return nil
+}
+
+// hostsResolvedHere completes the address rules with the host rules,
+// resolved by this machine (run resolves --remote hosts in the pod).
+func (o *TraceOptions) hostsResolvedHere(ctx context.Context) (outgoing.Rules, error) {
+	rules := o.rules
+	lookup := func(ctx context.Context, host string) ([]netip.Addr, error) {
+		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	}
+	local, err := outgoing.ResolveHosts(ctx, o.localHosts, lookup)
+	if err != nil {
+		return rules, err
+	}
+	remote, err := outgoing.ResolveHosts(ctx, o.remoteHosts, lookup)
+	rules.Local, rules.Remote = append(rules.Local, local...), append(rules.Remote, remote...)
+	return rules, err
 }
 
 // fileOr returns v as a file when it is one (the program gets the real fd,

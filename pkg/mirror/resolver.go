@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 )
@@ -97,27 +96,3 @@ func (d *datagramConn) ReadFrom(b []byte) (int, net.Addr, error) {
 }
 
 func (d *datagramConn) WriteTo(b []byte, _ net.Addr) (int, error) { return d.Write(b) }
-
-// HostRule is a --local/--remote value naming a host, resolved once the
-// session is up.
-type HostRule struct {
-	Host string
-	Port uint16
-}
-
-// resolveHostRules turns host rules into address rules: --local names with
-// this machine's resolver, --remote names with the pod's.
-func resolveHostRules(ctx context.Context, hosts []HostRule, lookup func(context.Context, string) ([]netip.Addr, error)) ([]outgoing.Rule, error) {
-	var rules []outgoing.Rule
-	for _, h := range hosts {
-		addrs, err := lookup(ctx, h.Host)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range addrs {
-			a = a.Unmap()
-			rules = append(rules, outgoing.Rule{Prefix: netip.PrefixFrom(a, a.BitLen()), Port: h.Port})
-		}
-	}
-	return rules, nil
-}

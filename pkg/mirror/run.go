@@ -50,8 +50,8 @@ type Config struct {
 	// Outgoing decides which destinations go through the pod; LocalHosts and
 	// RemoteHosts are rules naming hosts, resolved once connected.
 	Outgoing    outgoing.Rules
-	LocalHosts  []HostRule
-	RemoteHosts []HostRule
+	LocalHosts  []outgoing.HostRule
+	RemoteHosts []outgoing.HostRule
 	DialTimeout time.Duration
 	// Files: FSMode "local" reads no file from the pod but FSRemote; else the
 	// default set, the container's config mounts and FSRemote do, minus
@@ -263,7 +263,7 @@ func (h handler) Path(c *tracer.Call) tracer.Verdict {
 // in the pod.
 func completeRules(ctx context.Context, cfg Config, sess *session.Session) (outgoing.Rules, error) {
 	rules := cfg.Outgoing
-	local, err := resolveHostRules(ctx, cfg.LocalHosts, func(ctx context.Context, host string) ([]netip.Addr, error) {
+	local, err := outgoing.ResolveHosts(ctx, cfg.LocalHosts, func(ctx context.Context, host string) ([]netip.Addr, error) {
 		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	})
 	if err != nil {
@@ -276,7 +276,7 @@ func completeRules(ctx context.Context, cfg Config, sess *session.Session) (outg
 			return rules, err
 		}
 		rc := parseResolvConf(rcData)
-		remote, err := resolveHostRules(ctx, cfg.RemoteHosts, func(ctx context.Context, host string) ([]netip.Addr, error) {
+		remote, err := outgoing.ResolveHosts(ctx, cfg.RemoteHosts, func(ctx context.Context, host string) ([]netip.Addr, error) {
 			return podLookup(ctx, sess, rc, host)
 		})
 		if err != nil {

@@ -5,6 +5,7 @@
 package outgoing
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -65,6 +66,31 @@ func (rs Rules) IsRemote(dst netip.AddrPort) bool {
 		}
 	}
 	return false
+}
+
+// HostRule is a --local/--remote value naming a host, resolved once the
+// session is up.
+type HostRule struct {
+	Host string
+	Port uint16
+}
+
+// ResolveHosts turns host rules into address rules with lookup (run:
+// --local names with this machine's resolver, --remote names with the
+// pod's; trace: this machine's for both).
+func ResolveHosts(ctx context.Context, hosts []HostRule, lookup func(context.Context, string) ([]netip.Addr, error)) ([]Rule, error) {
+	var rules []Rule
+	for _, h := range hosts {
+		addrs, err := lookup(ctx, h.Host)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range addrs {
+			a = a.Unmap()
+			rules = append(rules, Rule{Prefix: netip.PrefixFrom(a, a.BitLen()), Port: h.Port})
+		}
+	}
+	return rules, nil
 }
 
 // ParseRule reads one --local/--remote value. A value that is not an address,

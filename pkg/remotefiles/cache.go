@@ -199,13 +199,21 @@ func (c *Cache) isRemote(p string) bool {
 	if _, ok := c.mapped(p); ok {
 		return true // read-only like the pod's files it stands for
 	}
-	if c.isLocal(p) {
-		return false
+	return c.matcher().Remote(p) || (!c.isLocal(p) && c.isMissingAncestor(p))
+}
+
+// matcher is the session's rules as a Matcher (what trace reports).
+func (c *Cache) matcher() Matcher {
+	c.mu.Lock()
+	m := Matcher{Local: c.local}
+	for r := range c.roots {
+		m.Roots = append(m.Roots, r)
 	}
-	if _, ok := c.rootOf(p); ok {
-		return true
+	c.mu.Unlock()
+	if c.lazy != nil {
+		m.All, m.AllLocal = true, c.lazy.local
 	}
-	return c.lazyRemote(p) || c.isMissingAncestor(p)
+	return m
 }
 
 // rootOf finds the deepest remote root that p lies under: whether the pod

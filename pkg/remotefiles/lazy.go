@@ -58,15 +58,7 @@ func (c *Cache) ReadAll(look Looker, local []string) {
 
 // lazyRemote: in --fs-mode all, p comes from the pod.
 func (c *Cache) lazyRemote(p string) bool {
-	if c.lazy == nil || p == "" || under(p, c.dir) {
-		return false
-	}
-	for _, l := range c.lazy.local {
-		if under(p, l) {
-			return false
-		}
-	}
-	return true
+	return c.lazy != nil && p != "" && !under(p, c.dir) && !underAny(p, c.lazy.local)
 }
 
 // lazyPath serves a path of the pod's view: at once when the copy already

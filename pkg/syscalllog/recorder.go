@@ -1,6 +1,10 @@
+// Package syscalllog records what a traced program does with the syscalls
+// kubectl mirror intercepts, and says which of them a session would send to
+// the pod, by the session's own rules: the engine of `kubectl mirror trace`.
 package syscalllog
 
 import (
+	"net/netip"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -25,6 +29,10 @@ type Event struct {
 // one with its result to Sink, on the tracer's thread.
 type Recorder struct {
 	Sink func(Event)
+	// RemoteAddr and RemotePath are the session's own rules (outgoing.Rules,
+	// remotefiles.Matcher), so trace says what run would do.
+	RemoteAddr func(netip.AddrPort) bool
+	RemotePath func(string) bool
 
 	mu      sync.Mutex
 	summary Summary
@@ -37,7 +45,7 @@ func (r *Recorder) Socket(c *tracer.Call) tracer.Verdict {
 	switch {
 	case c.HasAddr:
 		return tracer.Allow().AtExit(func(e *tracer.Exit) {
-			remote := c.Name != "bind" && remoteAddr(c.Addr)
+			remote := c.Name != "bind" && r.RemoteAddr(c.Addr)
 			r.record(e, Event{Addr: c.Addr.String(), Remote: remote})
 		})
 	case c.Name == "listen":
@@ -53,7 +61,7 @@ func (r *Recorder) Path(c *tracer.Call) tracer.Verdict {
 		path = c.RawPath
 	}
 	return tracer.Allow().AtExit(func(e *tracer.Exit) {
-		r.record(e, Event{Path: path, Remote: remotePath(c.Path)})
+		r.record(e, Event{Path: path, Remote: r.RemotePath(c.Path)})
 	})
 }
 
