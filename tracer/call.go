@@ -17,12 +17,12 @@ type Handler interface {
 
 // Call is one intercepted syscall, stopped before it runs.
 type Call struct {
-	PID    int    // the process (thread group) id
-	TID    int    // the calling thread
-	Name   string // syscall name: "connect", "openat", ...
-	Nr     uint64
-	Args   [6]uint64
-	Family Family
+	PID   int    // the process (thread group) id
+	TID   int    // the calling thread
+	Name  string // syscall name: "connect", "openat", ...
+	Nr    uint64
+	Args  [6]uint64
+	Class Class
 
 	// Socket calls.
 	FD         int            // the socket

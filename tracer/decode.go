@@ -22,14 +22,14 @@ func (t *Tracer) decodeCall(th *thread, r *regs) (*Call, bool) {
 	if !known {
 		return nil, false
 	}
-	c := &Call{PID: th.proc.pid, TID: th.tid, Name: info.name, Nr: r.nr(), Family: info.family, t: t, th: th, seq: th.seq}
+	c := &Call{PID: th.proc.pid, TID: th.tid, Name: info.name, Nr: r.nr(), Class: info.class, t: t, th: th, seq: th.seq}
 	for i := range c.Args {
 		c.Args[i] = r.arg(i)
 	}
-	switch info.family {
-	case FamilyPath:
+	switch info.class {
+	case ClassPath:
 		return c, t.decodePath(c, info)
-	case FamilyIdentity:
+	case ClassIdentity:
 		return c, true
 	}
 	c.FD = int(int32(c.Args[0]))

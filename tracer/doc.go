@@ -14,7 +14,16 @@
 // exec, never detaches (a RET_TRACE filter without a tracer fails syscalls with
 // ENOSYS) and sets PTRACE_O_EXITKILL, so the program dies if the tracer does.
 //
-// Every ptrace request is made from one locked OS thread; a second goroutine only
-// waits for stops. The process that uses this package must not start other child
-// processes while a trace runs: the tracer reaps any child (wait4(-1)).
+// Every ptrace request is made from one locked OS thread, which also waits for
+// the stops itself; only while a call is held for a decision made elsewhere
+// (Hold, then Call.Resume from another goroutine) does a helper goroutine wait
+// instead, so a Resume can wake that thread. Functions that must run on it say
+// so in a "Precondition:" line. The process that uses this package must not
+// start other child processes while a trace runs: the tracer reaps any child
+// (wait4(-1)).
+//
+// Files: stops.go serves the seccomp stops and applies verdicts; filter.go
+// builds the BPF program and install_unsafe.go loads it; mem.go reads and
+// writes the tracee's memory; syscalls.go lists what stops and decode.go reads
+// a stop's arguments.
 package tracer

@@ -3,6 +3,7 @@ package tracer
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -32,7 +33,7 @@ func init() {
 // and execs the program in place (argv after "--"). It never returns.
 func launch(path string) {
 	fail := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "kubectl-mirror: "+format+"\n", args...)
+		fmt.Fprintf(os.Stderr, filepath.Base(os.Args[0])+": "+format+"\n", args...)
 		os.Exit(127)
 	}
 	argv := os.Args

@@ -7,24 +7,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Family groups the intercepted syscalls by what a handler decides about them.
-type Family int
+// Class groups the intercepted syscalls by what a handler decides about them.
+type Class int
 
 const (
-	// FamilySocket: connect, bind, listen, sendto/sendmsg with an address,
+	// ClassSocket: connect, bind, listen, sendto/sendmsg with an address,
 	// recvfrom/recvmsg, getpeername, getsockname, accept.
-	FamilySocket Family = iota + 1
-	// FamilyPath: open, openat, openat2, the stat family, access family, readlink.
-	FamilyPath
-	// FamilyIdentity: uname. The tracer answers it itself from
+	ClassSocket Class = iota + 1
+	// ClassPath: open, openat, openat2, the stat family, access family, readlink.
+	ClassPath
+	// ClassIdentity: uname. The tracer answers it itself from
 	// Config.Hostname; handlers never see it.
-	FamilyIdentity
+	ClassIdentity
 )
 
 // sysInfo says how to read one intercepted syscall's arguments.
 type sysInfo struct {
-	name   string
-	family Family
+	name  string
+	class Class
 	// socket calls
 	addrArg    int  // sockaddr pointer argument, -1 if none
 	addrLenArg int  // its length argument (a value, or a pointer when lenIsPtr)
@@ -51,42 +51,42 @@ var syscallList = []struct {
 	nr   int
 	info sysInfo
 }{
-	{unix.SYS_CONNECT, sysInfo{name: "connect", family: FamilySocket, addrArg: 1, addrLenArg: 2, msghdrArg: -1}},
-	{unix.SYS_BIND, sysInfo{name: "bind", family: FamilySocket, addrArg: 1, addrLenArg: 2, msghdrArg: -1}},
-	{unix.SYS_LISTEN, sysInfo{name: "listen", family: FamilySocket, addrArg: -1, msghdrArg: -1}},
-	{unix.SYS_SENDTO, sysInfo{name: "sendto", family: FamilySocket, addrArg: 4, addrLenArg: 5, msghdrArg: -1}},
-	{unix.SYS_SENDMSG, sysInfo{name: "sendmsg", family: FamilySocket, addrArg: -1, msghdrArg: 1}},
-	{unix.SYS_RECVFROM, sysInfo{name: "recvfrom", family: FamilySocket, addrArg: 4, addrLenArg: 5, lenIsPtr: true, msghdrArg: -1}},
-	{unix.SYS_RECVMSG, sysInfo{name: "recvmsg", family: FamilySocket, addrArg: -1, msghdrArg: 1}},
-	{unix.SYS_GETPEERNAME, sysInfo{name: "getpeername", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
-	{unix.SYS_GETSOCKNAME, sysInfo{name: "getsockname", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
+	{unix.SYS_CONNECT, sysInfo{name: "connect", class: ClassSocket, addrArg: 1, addrLenArg: 2, msghdrArg: -1}},
+	{unix.SYS_BIND, sysInfo{name: "bind", class: ClassSocket, addrArg: 1, addrLenArg: 2, msghdrArg: -1}},
+	{unix.SYS_LISTEN, sysInfo{name: "listen", class: ClassSocket, addrArg: -1, msghdrArg: -1}},
+	{unix.SYS_SENDTO, sysInfo{name: "sendto", class: ClassSocket, addrArg: 4, addrLenArg: 5, msghdrArg: -1}},
+	{unix.SYS_SENDMSG, sysInfo{name: "sendmsg", class: ClassSocket, addrArg: -1, msghdrArg: 1}},
+	{unix.SYS_RECVFROM, sysInfo{name: "recvfrom", class: ClassSocket, addrArg: 4, addrLenArg: 5, lenIsPtr: true, msghdrArg: -1}},
+	{unix.SYS_RECVMSG, sysInfo{name: "recvmsg", class: ClassSocket, addrArg: -1, msghdrArg: 1}},
+	{unix.SYS_GETPEERNAME, sysInfo{name: "getpeername", class: ClassSocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
+	{unix.SYS_GETSOCKNAME, sysInfo{name: "getsockname", class: ClassSocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
 	// getsockopt(SOL_SOCKET, SO_ERROR) only: how a program learns how a
 	// non-blocking connect ended.
-	{unix.SYS_GETSOCKOPT, sysInfo{name: "getsockopt", family: FamilySocket, addrArg: -1, msghdrArg: -1}},
+	{unix.SYS_GETSOCKOPT, sysInfo{name: "getsockopt", class: ClassSocket, addrArg: -1, msghdrArg: -1}},
 	// accept: the peer of a connection handed over from the pod is shown as
 	// the pod's client.
-	{sysAccept, sysInfo{name: "accept", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
-	{unix.SYS_ACCEPT4, sysInfo{name: "accept4", family: FamilySocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
-	{sysOpen, sysInfo{name: "open", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: 1}},
-	{unix.SYS_OPENAT, sysInfo{name: "openat", family: FamilyPath, dirfdArg: 0, pathArg: 1, flagsArg: 2}},
-	{unix.SYS_OPENAT2, sysInfo{name: "openat2", family: FamilyPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{sysStat, sysInfo{name: "stat", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{sysLstat, sysInfo{name: "lstat", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_NEWFSTATAT, sysInfo{name: "newfstatat", family: FamilyPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{unix.SYS_STATX, sysInfo{name: "statx", family: FamilyPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{sysAccess, sysInfo{name: "access", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_FACCESSAT, sysInfo{name: "faccessat", family: FamilyPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{unix.SYS_FACCESSAT2, sysInfo{name: "faccessat2", family: FamilyPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{sysReadlink, sysInfo{name: "readlink", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_READLINKAT, sysInfo{name: "readlinkat", family: FamilyPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{unix.SYS_GETXATTR, sysInfo{name: "getxattr", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_LGETXATTR, sysInfo{name: "lgetxattr", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_CHDIR, sysInfo{name: "chdir", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_STATFS, sysInfo{name: "statfs", family: FamilyPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
+	{sysAccept, sysInfo{name: "accept", class: ClassSocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
+	{unix.SYS_ACCEPT4, sysInfo{name: "accept4", class: ClassSocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
+	{sysOpen, sysInfo{name: "open", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: 1}},
+	{unix.SYS_OPENAT, sysInfo{name: "openat", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: 2}},
+	{unix.SYS_OPENAT2, sysInfo{name: "openat2", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
+	{sysStat, sysInfo{name: "stat", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
+	{sysLstat, sysInfo{name: "lstat", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
+	{unix.SYS_NEWFSTATAT, sysInfo{name: "newfstatat", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
+	{unix.SYS_STATX, sysInfo{name: "statx", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
+	{sysAccess, sysInfo{name: "access", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
+	{unix.SYS_FACCESSAT, sysInfo{name: "faccessat", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
+	{unix.SYS_FACCESSAT2, sysInfo{name: "faccessat2", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
+	{sysReadlink, sysInfo{name: "readlink", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
+	{unix.SYS_READLINKAT, sysInfo{name: "readlinkat", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
+	{unix.SYS_GETXATTR, sysInfo{name: "getxattr", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
+	{unix.SYS_LGETXATTR, sysInfo{name: "lgetxattr", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
+	{unix.SYS_CHDIR, sysInfo{name: "chdir", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
+	{unix.SYS_STATFS, sysInfo{name: "statfs", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
 	// fstatfs: about an fd; Call.Path is the file the fd names.
-	{unix.SYS_FSTATFS, sysInfo{name: "fstatfs", family: FamilyPath, fdPath: true, dirfdArg: -1, flagsArg: -1}},
-	{unix.SYS_UNAME, sysInfo{name: "uname", family: FamilyIdentity}},
-	{unix.SYS_INOTIFY_ADD_WATCH, sysInfo{name: "inotify_add_watch", family: FamilyPath, dirfdArg: -1, pathArg: 1, flagsArg: -1}},
+	{unix.SYS_FSTATFS, sysInfo{name: "fstatfs", class: ClassPath, fdPath: true, dirfdArg: -1, flagsArg: -1}},
+	{unix.SYS_UNAME, sysInfo{name: "uname", class: ClassIdentity}},
+	{unix.SYS_INOTIFY_ADD_WATCH, sysInfo{name: "inotify_add_watch", class: ClassPath, dirfdArg: -1, pathArg: 1, flagsArg: -1}},
 	// Calls that change the file system: decided too, so that nothing a
 	// remote path names is changed here (see Call.Mutates).
 	{sysMkdir, mutation("mkdir", -1, 0)},
@@ -122,7 +122,7 @@ var syscallList = []struct {
 
 // mutation describes a call that changes the file system at one path.
 func mutation(name string, dirfdArg, pathArg int) sysInfo {
-	return sysInfo{name: name, family: FamilyPath, dirfdArg: dirfdArg, pathArg: pathArg, flagsArg: -1, mutates: true}
+	return sysInfo{name: name, class: ClassPath, dirfdArg: dirfdArg, pathArg: pathArg, flagsArg: -1, mutates: true}
 }
 
 // mutation2 describes a call that changes the file system at two paths.

@@ -1,5 +1,7 @@
 // Command tracer-bench measures the tracer against native runs and strace,
-// side by side in one run, and prints ratios (DESIGN §6). Run as root:
+// side by side in one run, and prints ratios (never absolute times alone:
+// the machine's speed varies, the ratio of two runs side by side does not).
+// Run as root:
 //
 //	go run ./bench/tracer
 package main

@@ -8,8 +8,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// DefaultRoots are read from the pod whatever its spec says (DESIGN §4):
-// name resolution and the service-account credentials.
+// DefaultRoots are read from the pod whatever its spec says: name
+// resolution (so names resolve as in the pod) and the service-account
+// credentials (so an in-cluster client works unchanged).
 var DefaultRoots = []string{
 	"/etc/resolv.conf",
 	"/etc/hosts",

@@ -28,15 +28,15 @@ func (t *Tracer) onSeccomp(th *thread) {
 	c, ok := t.decodeCall(th, &r)
 	// A path call without a path is about an fd, except fstatfs, whose
 	// Call.Path is the file its fd names.
-	if !ok || (c.Family == FamilyPath && c.RawPath == "" && c.Name != "fstatfs") {
+	if !ok || (c.Class == ClassPath && c.RawPath == "" && c.Name != "fstatfs") {
 		t.resume(th, 0)
 		return
 	}
 	var v Verdict
-	switch c.Family {
-	case FamilySocket:
+	switch c.Class {
+	case ClassSocket:
 		v = t.handler.Socket(c)
-	case FamilyIdentity:
+	case ClassIdentity:
 		v = t.identity(c)
 	default:
 		v = t.handler.Path(c)
@@ -121,9 +121,21 @@ func (t *Tracer) setExit(th *thread, c *Call, f func(*Exit), restore map[int]uin
 	}
 }
 
+// The kernel's internal restart codes (include/linux/errno.h): a syscall
+// that returns one of them at its exit stop will run again.
+const (
+	errRestartSys          = 512
+	errRestartNoIntr       = 513
+	errRestartNoHand       = 514
+	errRestartRestartBlock = 516
+)
+
 func isRestart(ret int64) bool {
-	// ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK
-	return ret == -512 || ret == -513 || ret == -514 || ret == -516
+	switch -ret {
+	case errRestartSys, errRestartNoIntr, errRestartNoHand, errRestartRestartBlock:
+		return true
+	}
+	return false
 }
 
 // onSyscallExit runs the pending exit work and lets the thread go on.
@@ -180,12 +192,12 @@ func (t *Tracer) rewrite(th *thread, r *regs, c *Call, v Verdict) {
 func rewriteArgs(th *thread, r *regs, c *Call, v Verdict, slot uint64) ([]byte, map[int]uint64, bool) {
 	info := syscallTable[int(r.nr())]
 	if v.path != nil {
-		if info.family != FamilyPath || len(*v.path) >= slotSize {
+		if info.class != ClassPath || len(*v.path) >= slotSize {
 			return nil, nil, false
 		}
 		return append([]byte(*v.path), 0), map[int]uint64{info.pathArg: slot}, true
 	}
-	if info.family != FamilySocket || !c.HasAddr {
+	if info.class != ClassSocket || !c.HasAddr {
 		return nil, nil, false
 	}
 	sa := encodeSockaddr(c.SockFamily, *v.addr)
