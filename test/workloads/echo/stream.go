@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 )
 
 // serveConns runs handle, on a goroutine of its own, for every connection to
@@ -26,11 +27,12 @@ func serveConns(addr string, handle func(net.Conn)) error {
 	}
 }
 
-// serveTCP greets each connection with "remote=ADDR\n" and then echoes every
-// byte back until the client half-closes, then half-closes in turn.
+// serveTCP greets each connection with "remote=ADDR pod=NAME\n" (the caller
+// as this pod sees it, and this pod) and then echoes every byte back until
+// the client half-closes, then half-closes in turn.
 func serveTCP(addr string) error {
 	return serveConns(addr, func(c net.Conn) {
-		if _, err := fmt.Fprintf(c, "remote=%s\n", c.RemoteAddr()); err != nil {
+		if _, err := fmt.Fprintf(c, "remote=%s pod=%s\n", c.RemoteAddr(), os.Getenv("POD_NAME")); err != nil {
 			return
 		}
 		if _, err := io.Copy(c, c); err == nil {
@@ -51,7 +53,7 @@ func serveUDP(addr string) error {
 		if err != nil {
 			return err
 		}
-		reply := append([]byte(fmt.Sprintf("remote=%s\n", from)), buf[:n]...)
+		reply := append([]byte(fmt.Sprintf("remote=%s pod=%s\n", from, os.Getenv("POD_NAME"))), buf[:n]...)
 		_, _ = pc.WriteTo(reply, from)
 	}
 }
