@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -56,7 +55,7 @@ func serveIncoming(ctx context.Context, cfg Config, sess *smux.Session, st *smux
 
 // newSubscriber is req's claim, without its way to the program yet.
 func newSubscriber(req protocol.Request) (*subscriber, error) {
-	filters, err := compileFilters(req.Filters)
+	filters, err := protocol.CompileFilters(req.Filters)
 	if err != nil {
 		return nil, err
 	}
@@ -77,43 +76,6 @@ func claimResponse(err error) protocol.Response {
 		return protocol.Response{Error: err.Error(), Errno: "ENOENT"}
 	}
 	return errorResponse(err)
-}
-
-type filter struct {
-	kind, name string
-	re         *regexp.Regexp
-}
-
-func compileFilters(fs []protocol.HTTPFilter) ([]filter, error) {
-	var out []filter
-	for _, f := range fs {
-		re, err := regexp.Compile(f.Pattern)
-		if err != nil {
-			return nil, fmt.Errorf("http filter %q: %w", f.Pattern, err)
-		}
-		if f.Kind != "header" && f.Kind != "path" && f.Kind != "method" {
-			return nil, fmt.Errorf("http filter kind %q: use header, path or method", f.Kind)
-		}
-		out = append(out, filter{kind: f.Kind, name: f.Name, re: re})
-	}
-	return out, nil
-}
-
-// matches: every filter must hold.
-func matches(fs []filter, r *http.Request) bool {
-	for _, f := range fs {
-		v := r.URL.Path
-		switch f.kind {
-		case "header":
-			v = r.Header.Get(f.name)
-		case "method":
-			v = r.Method
-		}
-		if !f.re.MatchString(v) {
-			return false
-		}
-	}
-	return true
 }
 
 // incomingConn is one redirected connection of a port's router.

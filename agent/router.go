@@ -20,7 +20,7 @@ type subscriber struct {
 	session, holder string
 	since           time.Time
 	mode            string
-	filters         []filter
+	filters         []protocol.RequestFilter
 	probes          []string
 	takeover        bool
 	req             protocol.Request // the claim as asked, for asking another agent
@@ -38,7 +38,7 @@ func (s *subscriber) request(port int) protocol.Request {
 }
 
 // takes: the session would take this request (filters hold; no filters take all).
-func (s *subscriber) takes(r *http.Request) bool { return matches(s.filters, r) }
+func (s *subscriber) takes(r *http.Request) bool { return protocol.MatchAll(s.filters, r) }
 
 // errPortHeld: the port is served to a session this one cannot share it with.
 var errPortHeld = errors.New("the pod's port is taken")

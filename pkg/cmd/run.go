@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -255,18 +254,18 @@ func parseHTTPFilter(s string) (protocol.HTTPFilter, error) {
 	kind, rest, _ := strings.Cut(s, ":")
 	var f protocol.HTTPFilter
 	switch kind {
-	case "path", "method":
+	case protocol.FilterPath, protocol.FilterMethod:
 		f = protocol.HTTPFilter{Kind: kind, Pattern: rest}
-	case "header":
+	case protocol.FilterHeader:
 		name, pattern, ok := strings.Cut(rest, ":")
 		if !ok || strings.TrimSpace(name) == "" {
 			return f, fmt.Errorf("--http-filter %q: use 'header:NAME: REGEXP'", s)
 		}
-		f = protocol.HTTPFilter{Kind: "header", Name: strings.TrimSpace(name), Pattern: strings.TrimSpace(pattern)}
+		f = protocol.HTTPFilter{Kind: protocol.FilterHeader, Name: strings.TrimSpace(name), Pattern: strings.TrimSpace(pattern)}
 	default:
 		return f, fmt.Errorf("--http-filter %q: use 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP'", s)
 	}
-	if _, err := regexp.Compile(f.Pattern); err != nil {
+	if _, err := f.Compile(); err != nil {
 		return f, fmt.Errorf("--http-filter %q: %w", s, err)
 	}
 	return f, nil

@@ -2,7 +2,6 @@ package kube
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -87,14 +86,10 @@ func AgentContainer(pod *corev1.Pod, s AgentSpec) corev1.EphemeralContainer {
 	return corev1.EphemeralContainer{
 		TargetContainerName: s.Target,
 		EphemeralContainerCommon: corev1.EphemeralContainerCommon{
-			Name:            s.Name,
-			Image:           s.Image,
-			ImagePullPolicy: s.PullPolicy,
-			Args: []string{
-				"--listen=127.0.0.1:" + strconv.Itoa(s.Port),
-				"--idle-timeout=" + s.IdleTimeout.String(),
-				protocol.AuthorizedKeyFlag + "=" + s.Key,
-			},
+			Name:                     s.Name,
+			Image:                    s.Image,
+			ImagePullPolicy:          s.PullPolicy,
+			Args:                     protocol.AgentArgs{Port: s.Port, IdleTimeout: s.IdleTimeout, Key: s.Key}.Args(),
 			SecurityContext:          sc,
 			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		},
@@ -196,34 +191,25 @@ func parseAgent(ec corev1.EphemeralContainer) (foundAgent, bool) {
 		return foundAgent{}, false
 	}
 	a := foundAgent{Name: ec.Name, Image: ec.Image, Target: ec.TargetContainerName}
-	for _, arg := range ec.Args {
-		if k, ok := strings.CutPrefix(arg, protocol.AuthorizedKeyFlag+"="); ok {
-			a.Key = k
-		}
+	args, err := protocol.ParseAgentArgs(ec.Args)
+	if err != nil {
+		return a, false // an agent of a release that spoke otherwise: not ours to reuse
 	}
-	port, ok := agentPortOf(ec)
-	a.Port = port
+	a.Key, a.Port = args.Key, args.Port
 	if sc := ec.SecurityContext; sc != nil && sc.Capabilities != nil {
 		for _, c := range sc.Capabilities.Add {
 			a.NetAdmin = a.NetAdmin || c == "NET_ADMIN"
 		}
 	}
-	return a, ok && a.Key != ""
+	return a, a.Key != ""
 }
 
 func agentPortOf(ec corev1.EphemeralContainer) (int, bool) {
 	if !strings.HasPrefix(ec.Name, AgentNamePrefix) {
 		return 0, false
 	}
-	for _, arg := range ec.Args {
-		if addr, ok := strings.CutPrefix(arg, "--listen="); ok {
-			_, port, found := strings.Cut(addr, ":")
-			if n, err := strconv.Atoi(port); found && err == nil {
-				return n, true
-			}
-		}
-	}
-	return 0, false
+	args, err := protocol.ParseAgentArgs(ec.Args)
+	return args.Port, err == nil
 }
 
 // agentName returns the container name for a new agent.

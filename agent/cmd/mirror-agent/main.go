@@ -6,14 +6,12 @@ package main
 
 import (
 	"context"
-	"flag"
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -27,21 +25,22 @@ import (
 const agentMemoryLimit = 32 << 20
 
 func main() {
-	cfg := agent.Config{}
-	flag.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:47000", "address to listen on (loopback only)")
-	flag.DurationVar(&cfg.IdleTimeout, "idle-timeout", 5*time.Minute, "exit after this long with no session")
-	flag.IntVar(&cfg.TargetPID, "target-pid", 1, "the target container's process in this agent's PID namespace")
-	flag.Func(strings.TrimPrefix(protocol.AuthorizedKeyFlag, "--"), "the public key of the user who may open sessions (ed25519:BASE64URL)", func(s string) error {
-		k, err := protocol.ParseKey(s)
-		cfg.AuthorizedKeys = append(cfg.AuthorizedKeys, k)
-		return err
-	})
-	showVersion := flag.Bool("version", false, "print the version and exit")
-	flag.Parse()
-	if *showVersion {
+	args, err := protocol.ParseAgentArgs(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mirror-agent:", err)
+		os.Exit(2)
+	}
+	if args.Version {
 		fmt.Println("mirror-agent", version.Version)
 		return
 	}
+	key, err := protocol.ParseKey(args.Key)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mirror-agent:", err)
+		os.Exit(2)
+	}
+	cfg := agent.Config{ListenAddr: args.ListenAddr(), IdleTimeout: args.IdleTimeout, TargetPID: args.TargetPID,
+		AuthorizedKeys: []ed25519.PublicKey{key}}
 	logger, err := zap.NewProduction()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mirror-agent:", err)
