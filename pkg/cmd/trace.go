@@ -14,7 +14,7 @@ import (
 	"go.uber.org/zap"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-mirror/kubectl-mirror/pkg/mirror"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/launch"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/syscalllog"
@@ -99,22 +99,12 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 			syscalllog.WriteText(o.ErrOut, ev)
 		}
 	}}
-	// The program outlives a Ctrl-C of the plugin: it gets its own signals.
-	t, err := tracer.Start(context.WithoutCancel(ctx), tracer.Config{
+	status, err := launch.Run(ctx, tracer.Config{
 		Path: o.Command[0], Args: o.Command,
 		Stdin: fileOr(o.In, os.Stdin), Stdout: fileOr(o.Out, os.Stdout), Stderr: fileOr(o.ErrOut, os.Stderr),
 		Handler: rec,
 		Logger:  o.logger,
 	})
-	if err != nil {
-		if errors.Is(err, tracer.ErrNotFound) {
-			return fmt.Errorf("%w: check the command name and your PATH", err)
-		}
-		return err
-	}
-	stop := mirror.ForwardSignals(t.PID(), fileOr(o.In, os.Stdin))
-	status, err := t.Wait()
-	stop()
 	if err != nil {
 		return err
 	}

@@ -11,9 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +22,7 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/incoming"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/launch"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
@@ -31,7 +30,6 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 	"go.uber.org/zap"
-	"golang.org/x/term"
 )
 
 // Config is one run, as the command filled it in.
@@ -354,49 +352,11 @@ func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernete
 // runProgram runs the command under the tracer. A Ctrl-C reaches the program
 // straight from the terminal; SIGTERM and SIGHUP to the plugin are passed on.
 func runProgram(ctx context.Context, cfg Config, env []string, hostname, domainname string, h tracer.Handler) (tracer.Status, error) {
-	t, err := tracer.Start(context.WithoutCancel(ctx), tracer.Config{
+	return launch.Run(ctx, tracer.Config{
 		Path: cfg.Command[0], Args: cfg.Command, Env: env,
 		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
 		Handler: h, Hostname: hostname, Domainname: domainname, Logger: cfg.Logger,
 	})
-	if err != nil {
-		if errors.Is(err, tracer.ErrNotFound) {
-			return tracer.Status{}, fmt.Errorf("%w: check the command name and your PATH", err)
-		}
-		return tracer.Status{}, err
-	}
-	stop := ForwardSignals(t.PID(), cfg.Stdin)
-	defer stop()
-	if ctx.Err() != nil {
-		// Interrupted while the program was being launched, before signals were
-		// passed on: pass this one on now.
-		_ = syscall.Kill(t.PID(), syscall.SIGINT)
-	}
-	return t.Wait()
-}
-
-// ForwardSignals passes SIGTERM and SIGHUP to the program. SIGINT is passed
-// on only when stdin is not a terminal: from a terminal, Ctrl-C already
-// reached the program, which shares the plugin's process group.
-func ForwardSignals(pid int, stdin *os.File) (stop func()) {
-	sigs := []os.Signal{syscall.SIGTERM, syscall.SIGHUP}
-	if stdin == nil || !term.IsTerminal(int(stdin.Fd())) {
-		sigs = append(sigs, os.Interrupt)
-	}
-	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, sigs...)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-ch:
-				_ = syscall.Kill(pid, s.(syscall.Signal))
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() { signal.Stop(ch); close(done) }
 }
 
 func progress(cfg Config, line string) {
