@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"sync"
 
@@ -125,17 +123,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 // hostsResolvedHere completes the address rules with the host rules,
 // resolved by this machine (run resolves --remote hosts in the pod).
 func (o *TraceOptions) hostsResolvedHere(ctx context.Context) (outgoing.Rules, error) {
-	rules := o.rules
-	lookup := func(ctx context.Context, host string) ([]netip.Addr, error) {
-		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	}
-	local, err := outgoing.ResolveHosts(ctx, o.localHosts, lookup)
-	if err != nil {
-		return rules, err
-	}
-	remote, err := outgoing.ResolveHosts(ctx, o.remoteHosts, lookup)
-	rules.Local, rules.Remote = append(rules.Local, local...), append(rules.Remote, remote...)
-	return rules, err
+	return o.rules.Resolve(ctx, o.localHosts, o.remoteHosts, outgoing.LookupHere, outgoing.LookupHere)
 }
 
 // fileOr returns v as a file when it is one (the program gets the real fd,

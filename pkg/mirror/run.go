@@ -260,29 +260,15 @@ func (h handler) Path(c *tracer.Call) tracer.Verdict {
 // completeRules resolves the host rules: --local names here, --remote names
 // in the pod.
 func completeRules(ctx context.Context, cfg Config, sess *session.Session) (outgoing.Rules, error) {
-	rules := cfg.Outgoing
-	local, err := outgoing.ResolveHosts(ctx, cfg.LocalHosts, func(ctx context.Context, host string) ([]netip.Addr, error) {
-		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	})
-	if err != nil {
-		return rules, err
-	}
-	rules.Local = append(rules.Local, local...)
+	var inPod func(context.Context, string) ([]netip.Addr, error)
 	if len(cfg.RemoteHosts) > 0 {
-		rcData, _, err := sess.File("/etc/resolv.conf")
+		rc, _, err := sess.File("/etc/resolv.conf")
 		if err != nil {
-			return rules, err
+			return cfg.Outgoing, err
 		}
-		rc := parseResolvConf(rcData)
-		remote, err := outgoing.ResolveHosts(ctx, cfg.RemoteHosts, func(ctx context.Context, host string) ([]netip.Addr, error) {
-			return podLookup(ctx, sess, rc, host)
-		})
-		if err != nil {
-			return rules, err
-		}
-		rules.Remote = append(rules.Remote, remote...)
+		inPod = outgoing.PodLookup(sess, rc)
 	}
-	return rules, nil
+	return cfg.Outgoing.Resolve(ctx, cfg.LocalHosts, cfg.RemoteHosts, outgoing.LookupHere, inPod)
 }
 
 func resolve(ctx context.Context, cfg Config, cs kubernetes.Interface) (kube.Target, error) {

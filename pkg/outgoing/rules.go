@@ -7,6 +7,7 @@ package outgoing
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -91,6 +92,26 @@ func ResolveHosts(ctx context.Context, hosts []HostRule, lookup func(context.Con
 		}
 	}
 	return rules, nil
+}
+
+// Resolve adds host rules to rs: local names resolved with here, remote
+// names with pod (nil when there are none to resolve).
+func (rs Rules) Resolve(ctx context.Context, local, remote []HostRule, here, pod func(context.Context, string) ([]netip.Addr, error)) (Rules, error) {
+	l, err := ResolveHosts(ctx, local, here)
+	if err != nil {
+		return rs, err
+	}
+	r, err := ResolveHosts(ctx, remote, pod)
+	if err != nil {
+		return rs, err
+	}
+	rs.Local, rs.Remote = append(rs.Local, l...), append(rs.Remote, r...)
+	return rs, nil
+}
+
+// LookupHere resolves with this machine's resolver.
+func LookupHere(ctx context.Context, host string) ([]netip.Addr, error) {
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
 
 // ParseRule reads one --local/--remote value. A value that is not an address,

@@ -1,4 +1,4 @@
-package mirror
+package outgoing
 
 import (
 	"bufio"
@@ -40,9 +40,15 @@ func parseResolvConf(b []byte) resolvConf {
 	return rc
 }
 
-// podLookup resolves host names as the pod would (its nameserver and search
-// domains), through the session: for --remote rules that name hosts.
-func podLookup(ctx context.Context, sess *session.Session, rc resolvConf, host string) ([]netip.Addr, error) {
+// PodLookup resolves host names as the pod would (the first nameserver and
+// the search domains of its /etc/resolv.conf, given), through remote: for
+// --remote rules that name hosts.
+func PodLookup(remote Remote, resolvConf []byte) func(context.Context, string) ([]netip.Addr, error) {
+	rc := parseResolvConf(resolvConf)
+	return func(ctx context.Context, host string) ([]netip.Addr, error) { return podLookup(ctx, remote, rc, host) }
+}
+
+func podLookup(ctx context.Context, sess Remote, rc resolvConf, host string) ([]netip.Addr, error) {
 	if len(rc.nameservers) == 0 {
 		return nil, fmt.Errorf("the pod's /etc/resolv.conf names no nameserver")
 	}
