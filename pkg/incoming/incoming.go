@@ -41,12 +41,12 @@ type Config struct {
 	// Session names this run to the agents (the same across reconnects);
 	// Holder describes it to other users whose steal it refuses.
 	Session, Holder string
-	// Establish links to an agent in the pod that may install redirects
-	// (NET_ADMIN); it is called the first time a port is served there, and
-	// after a link drops.
-	Establish func(pod string) session.Establish
-	Progress  func(string)
-	Logger    *zap.Logger
+	// NewSession links to an agent in the pod that may install redirects
+	// (NET_ADMIN): it is called the first time a port is served there, and
+	// the session calls reconnected after it replaced a dropped link.
+	NewSession func(pod string, reconnected func()) (*session.Session, error)
+	Progress   func(string)
+	Logger     *zap.Logger
 }
 
 // Manager follows the program's listening ports and the target's pods.

@@ -1,12 +1,9 @@
 package incoming
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
-
-	"go.uber.org/zap"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 )
@@ -30,10 +27,7 @@ func (pl *podLink) session(m *Manager) (*session.Session, error) {
 	pl.once.Lock()
 	defer pl.once.Unlock()
 	if pl.sess == nil && pl.sessErr == nil {
-		pl.sess, pl.sessErr = session.New(context.Background(), m.cfg.Establish(pl.name), session.Options{
-			Progress: m.cfg.Progress, Logger: m.cfg.Logger.With(zap.String("pod", pl.name)),
-			Reconnected: func() { m.reregister(pl) },
-		})
+		pl.sess, pl.sessErr = m.cfg.NewSession(pl.name, func() { m.reregister(pl) })
 		if pl.sessErr == nil {
 			if pl.isClosed(m) { // the pod left while its agent started
 				pl.sess.Close()

@@ -10,7 +10,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
@@ -24,9 +23,9 @@ var ErrPodGone = errors.New("the target pod is gone")
 // moves to another Ready pod of the workload; a pod/NAME session says once
 // that the pod is gone and keeps trying, in case it comes back.
 type follower struct {
-	cfg     Config
-	restCfg *rest.Config
-	cs      kubernetes.Interface
+	cfg  Config
+	dial agentDialer
+	cs   kubernetes.Interface
 
 	mu     sync.Mutex
 	target kube.Target
@@ -34,8 +33,8 @@ type follower struct {
 	said   bool                  // "gone" was said for the current pod
 }
 
-func newFollower(cfg Config, restCfg *rest.Config, cs kubernetes.Interface, t kube.Target) *follower {
-	return &follower{cfg: cfg, restCfg: restCfg, cs: cs, target: t, gates: map[string]*startGate{}}
+func newFollower(dial agentDialer, t kube.Target) *follower {
+	return &follower{cfg: dial.cfg, dial: dial, cs: dial.cs, target: t, gates: map[string]*startGate{}}
 }
 
 func (f *follower) current() (kube.Target, *startGate) {
@@ -53,7 +52,7 @@ func (f *follower) current() (kube.Target, *startGate) {
 // it is gone, move on.
 func (f *follower) establish(ctx context.Context) (*session.Link, error) {
 	t, gate := f.current()
-	l, err := connect(ctx, f.cfg, f.restCfg, f.cs, t, false, gate.mayStart)
+	l, err := f.dial.connect(ctx, t, false, gate.mayStart)
 	if err == nil {
 		return l, nil
 	}
@@ -74,7 +73,7 @@ func (f *follower) establish(ctx context.Context) (*session.Link, error) {
 	f.mu.Unlock()
 	progress(f.cfg, fmt.Sprintf("pod/%s is gone; the session moves to pod/%s", t.Pod.Name, next.Name))
 	t, gate = f.current()
-	return connect(ctx, f.cfg, f.restCfg, f.cs, t, false, gate.mayStart)
+	return f.dial.connect(ctx, t, false, gate.mayStart)
 }
 
 func (f *follower) sayOnce(line string) {

@@ -8,10 +8,9 @@ import (
 	"os"
 	"sync"
 
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/incoming"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
@@ -21,7 +20,8 @@ import (
 // startIncoming serves the program's listening ports on every Ready pod of
 // the target (the named pod for pod/NAME), each through an agent of its own
 // that holds NET_ADMIN, made the first time a port is served there.
-func startIncoming(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernetes.Interface, target kube.Target) (*incoming.Manager, func()) {
+func startIncoming(ctx context.Context, dial agentDialer, target kube.Target) (*incoming.Manager, func()) {
+	cfg, cs := dial.cfg, dial.cs
 	// The pods are followed for the session's whole life: a Ctrl-C the
 	// program survives does not end it.
 	podCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -42,13 +42,16 @@ func startIncoming(ctx context.Context, cfg Config, restCfg *rest.Config, cs kub
 		Workload:   target.Selector != nil,
 		Session:    randomID(),
 		Holder:     holder(cfg),
-		Establish: func(pod string) session.Establish {
+		NewSession: func(pod string, reconnected func()) (*session.Session, error) {
 			g, _ := gates.LoadOrStore(pod, &startGate{})
 			t := target
 			t.Pod = &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: target.Namespace}}
-			return func(ctx context.Context) (*session.Link, error) {
-				return connect(ctx, cfg, restCfg, cs, t, true, g.(*startGate).mayStart)
+			establish := func(ctx context.Context) (*session.Link, error) {
+				return dial.connect(ctx, t, true, g.(*startGate).mayStart)
 			}
+			// The session lives as long as incoming does, not the run's ctx.
+			return session.New(podCtx, establish, session.Options{Progress: cfg.Progress,
+				Logger: cfg.Logger.With(zap.String("pod", pod)), Reconnected: reconnected})
 		},
 		Progress: cfg.Progress,
 		Logger:   cfg.Logger,

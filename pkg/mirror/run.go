@@ -6,9 +6,7 @@ package mirror
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -17,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/incoming"
@@ -27,7 +24,6 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
-	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 	"go.uber.org/zap"
 )
@@ -111,7 +107,8 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	// A dropped port-forward is made again (the agent found again, or a new
 	// one started if it is gone); connections in flight on it are reset.
 	// A workload's session moves to another Ready pod when its pod goes.
-	follow := newFollower(cfg, restCfg, cs, target)
+	dial := agentDialer{cfg: cfg, restCfg: restCfg, cs: cs}
+	follow := newFollower(dial, target)
 	sess, err := session.New(ctx, follow.establish, session.Options{Progress: cfg.Progress, Logger: cfg.Logger})
 	if err != nil {
 		return tracer.Status{}, err
@@ -164,7 +161,7 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	var in *incoming.Manager
 	if cfg.Incoming != "off" {
 		var stop func()
-		in, stop = startIncoming(ctx, cfg, restCfg, cs, target)
+		in, stop = startIncoming(ctx, dial, target)
 		defer stop()
 	}
 	if err := ctx.Err(); err != nil {
@@ -297,42 +294,6 @@ func resolve(ctx context.Context, cfg Config, cs kubernetes.Interface) (kube.Tar
 	}
 	progress(cfg, fmt.Sprintf("target %s: pod/%s, container %s", ref, pod.Name, container))
 	return kube.Target{Namespace: ns, Pod: pod, Container: container, Ref: ref, Selector: sel}, nil
-}
-
-// connect reaches the pod's agent, starting one when none is usable. A reused
-// agent that refuses us (another release, or it just exited) is replaced.
-func connect(ctx context.Context, cfg Config, restCfg *rest.Config, cs kubernetes.Interface, t kube.Target, netAdmin bool, mayStart func() bool) (*session.Link, error) {
-	opts := kube.AgentOptions{
-		Image: cfg.Agent.Image, PullPolicy: cfg.Agent.PullPolicy,
-		IdleTimeout: cfg.Agent.IdleTimeout, StartupTimeout: cfg.Agent.StartupTimeout,
-		NetAdmin: netAdmin, Progress: cfg.Progress, MayStart: mayStart,
-		Key: protocol.EncodeKey(cfg.Agent.Key.Public().(ed25519.PublicKey)),
-	}
-	for attempt := 0; ; attempt++ {
-		agent, err := kube.EnsureAgent(ctx, cs, t.Pod, t.Container, opts)
-		if err != nil {
-			return nil, err
-		}
-		dial := func() (net.Conn, error) { return kube.DialPod(restCfg, cs, t.Namespace, t.Pod.Name, agent.Port) }
-		wait := 10 * time.Second
-		if agent.Reused {
-			wait = 2 * time.Second
-		}
-		cctx, cancel := context.WithTimeout(ctx, wait)
-		sess, err := session.Connect(cctx, dial, version.Version, cfg.Agent.Key)
-		cancel()
-		if err == nil {
-			return sess, nil
-		}
-		if !agent.Reused || attempt > 0 {
-			if errors.Is(err, protocol.ErrVersionMismatch) {
-				return nil, fmt.Errorf("%w: use --agent-image with the image of this plugin's version (%s)", err, version.AgentImage())
-			}
-			return nil, err
-		}
-		progress(cfg, fmt.Sprintf("agent %s did not answer (%v); starting a new one", agent.Name, err))
-		opts.Avoid = agent.Name
-	}
 }
 
 // runProgram runs the command under the tracer. A Ctrl-C reaches the program
