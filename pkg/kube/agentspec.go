@@ -21,8 +21,10 @@ const (
 	nonRootFallbackUID int64 = 65532
 )
 
-// AgentSpec is everything that goes into the agent's ephemeral container.
-type AgentSpec struct {
+// Agent is one agent container of ours: what goes into the pod spec
+// (AgentContainer), what is read back from a pod (findAgent) and what a
+// session needs to reach it.
+type Agent struct {
 	Name       string
 	Image      string
 	PullPolicy corev1.PullPolicy
@@ -34,15 +36,19 @@ type AgentSpec struct {
 	IdleTimeout time.Duration
 	// NetAdmin: the agent may install redirects in the pod's network
 	// namespace (incoming traffic). It then runs as root with NET_ADMIN added,
-	// since a non-root user cannot use an added capability.
+	// since a non-root user cannot use an added capability. A session without
+	// incoming traffic never runs on an agent that holds it.
 	NetAdmin bool
+	Reused   bool // it was running already: it should answer at once
+
+	state agentState // read back from the pod's status
 }
 
 // AgentContainer builds the ephemeral container. It runs as the target
 // container runs (user, group, capabilities, seccomp profile): reading the
 // target's /proc entries needs the same credentials, and copying them adds
 // nothing the pod's policy did not already admit.
-func AgentContainer(pod *corev1.Pod, s AgentSpec) corev1.EphemeralContainer {
+func AgentContainer(pod *corev1.Pod, s Agent) corev1.EphemeralContainer {
 	f := false
 	t := true
 	sc := &corev1.SecurityContext{AllowPrivilegeEscalation: &f, ReadOnlyRootFilesystem: &t}
@@ -120,12 +126,6 @@ func AgentPort(pod *corev1.Pod, r func(n int) int) int {
 	return agentPortBase + start
 }
 
-// AgentWanted is what makes an agent usable for a session.
-type AgentWanted struct {
-	Target, Image, Key string
-	NetAdmin           bool // a session without incoming traffic never runs on an agent that holds NET_ADMIN
-}
-
 // agentState is where an agent container is in its life.
 type agentState int
 
@@ -135,25 +135,17 @@ const (
 	agentRunning
 )
 
-// foundAgent is an agent container of ours and what the plugin needs to reach it.
-type foundAgent struct {
-	Name, Image, Target, Key string
-	Port                     int
-	NetAdmin                 bool
-	State                    agentState
-}
-
 // findAgent returns the pod's usable agent for w: a running one first, else
 // one that is still starting (another run of the same user just added it).
-func findAgent(pod *corev1.Pod, w AgentWanted) (foundAgent, bool) {
-	var starting *foundAgent
+func findAgent(pod *corev1.Pod, w Agent) (Agent, bool) {
+	var starting *Agent
 	for _, ec := range pod.Spec.EphemeralContainers {
 		a, ok := parseAgent(ec)
 		if !ok || a.Target != w.Target || a.Image != w.Image || a.Key != w.Key || a.NetAdmin != w.NetAdmin {
 			continue
 		}
-		a.State = stateOf(pod, a.Name)
-		switch a.State {
+		a.state = stateOf(pod, a.Name)
+		switch a.state {
 		case agentRunning:
 			return a, true
 		case agentStarting:
@@ -165,7 +157,7 @@ func findAgent(pod *corev1.Pod, w AgentWanted) (foundAgent, bool) {
 	if starting != nil {
 		return *starting, true
 	}
-	return foundAgent{}, false
+	return Agent{}, false
 }
 
 func stateOf(pod *corev1.Pod, name string) agentState {
@@ -186,11 +178,11 @@ func stateOf(pod *corev1.Pod, name string) agentState {
 	return agentStarting // the kubelet has not reported it yet
 }
 
-func parseAgent(ec corev1.EphemeralContainer) (foundAgent, bool) {
+func parseAgent(ec corev1.EphemeralContainer) (Agent, bool) {
 	if !strings.HasPrefix(ec.Name, AgentNamePrefix) {
-		return foundAgent{}, false
+		return Agent{}, false
 	}
-	a := foundAgent{Name: ec.Name, Image: ec.Image, Target: ec.TargetContainerName}
+	a := Agent{Name: ec.Name, Image: ec.Image, Target: ec.TargetContainerName}
 	args, err := protocol.ParseAgentArgs(ec.Args)
 	if err != nil {
 		return a, false // an agent of a release that spoke otherwise: not ours to reuse

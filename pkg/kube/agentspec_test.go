@@ -11,7 +11,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestAgentContainer(t *testing.T) {
-	spec := AgentSpec{Name: "mirror-agent-abc123", Image: "agent:v1", PullPolicy: corev1.PullIfNotPresent,
+	spec := Agent{Name: "mirror-agent-abc123", Image: "agent:v1", PullPolicy: corev1.PullIfNotPresent,
 		Target: "app", Port: 47123, Key: "ed25519:alice", IdleTimeout: 5 * time.Minute}
 	base := corev1.EphemeralContainer{
 		TargetContainerName: "app",
@@ -84,16 +84,16 @@ func TestFindAgentAndPort(t *testing.T) {
 			{Name: "mirror-agent-v0", State: running}, {Name: "debugger", State: running},
 		}},
 	}
-	alice := AgentWanted{Target: "app", Image: "agent:v1", Key: "ed25519:alice"}
+	alice := Agent{Target: "app", Image: "agent:v1", Key: "ed25519:alice"}
 	got, ok := findAgent(pod, alice)
-	want := foundAgent{Name: "mirror-agent-new", Image: "agent:v1", Target: "app", Key: "ed25519:alice", Port: 47002, State: agentRunning}
+	want := Agent{Name: "mirror-agent-new", Image: "agent:v1", Target: "app", Key: "ed25519:alice", Port: 47002, state: agentRunning}
 	if !ok || got != want {
 		t.Fatalf("got %+v %v, want %+v", got, ok, want)
 	}
-	if got, ok := findAgent(pod, AgentWanted{Target: "app", Image: "agent:v1", Key: "ed25519:carol"}); ok {
+	if got, ok := findAgent(pod, Agent{Target: "app", Image: "agent:v1", Key: "ed25519:carol"}); ok {
 		t.Fatalf("another user's agent must not be used: %+v", got)
 	}
-	for name, w := range map[string]AgentWanted{
+	for name, w := range map[string]Agent{
 		"another container": {Target: "side", Image: "agent:v1", Key: "ed25519:alice"},
 		"another image":     {Target: "app", Image: "agent:v2", Key: "ed25519:alice"},
 		"incoming traffic":  {Target: "app", Image: "agent:v1", Key: "ed25519:alice", NetAdmin: true},
@@ -107,7 +107,7 @@ func TestFindAgentAndPort(t *testing.T) {
 	withAdmin := pod.DeepCopy()
 	withAdmin.Spec.EphemeralContainers = []corev1.EphemeralContainer{admin}
 	withAdmin.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: "mirror-agent-admin", State: running}}
-	if got, ok := findAgent(withAdmin, AgentWanted{Target: "app", Image: "agent:v1", Key: "ed25519:alice", NetAdmin: true}); !ok || got.Name != "mirror-agent-admin" {
+	if got, ok := findAgent(withAdmin, Agent{Target: "app", Image: "agent:v1", Key: "ed25519:alice", NetAdmin: true}); !ok || got.Name != "mirror-agent-admin" {
 		t.Fatalf("the agent with NET_ADMIN was not found for incoming traffic: %+v", got)
 	}
 	if _, ok := findAgent(withAdmin, alice); ok {
@@ -116,7 +116,7 @@ func TestFindAgentAndPort(t *testing.T) {
 	// An agent another run just added (no status yet) is waited for, not duplicated.
 	starting := pod.DeepCopy()
 	starting.Spec.EphemeralContainers = append(starting.Spec.EphemeralContainers, agent("mirror-agent-fresh", "side", "agent:v1", "47006", "ed25519:alice"))
-	if got, ok := findAgent(starting, AgentWanted{Target: "side", Image: "agent:v1", Key: "ed25519:alice"}); !ok || got.State != agentStarting || got.Name != "mirror-agent-fresh" {
+	if got, ok := findAgent(starting, Agent{Target: "side", Image: "agent:v1", Key: "ed25519:alice"}); !ok || got.state != agentStarting || got.Name != "mirror-agent-fresh" {
 		t.Fatalf("starting agent: %+v %v", got, ok)
 	}
 	// Ports 47000 (declared), 47001-47003 and 47005 (agents) are taken; 47004

@@ -33,13 +33,6 @@ type AgentOptions struct {
 	Progress func(string) // one line per step; nil: quiet
 }
 
-// Agent is a running agent the plugin can connect to.
-type Agent struct {
-	Name   string
-	Port   int
-	Reused bool // it was running already: it should answer at once
-}
-
 // ErrAgentStart is returned when the agent container does not come up.
 var ErrAgentStart = errors.New("agent did not start")
 
@@ -59,7 +52,7 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 	if progress == nil {
 		progress = func(string) {}
 	}
-	want := AgentWanted{Target: target, Image: o.Image, Key: o.Key, NetAdmin: o.NetAdmin}
+	want := Agent{Target: target, Image: o.Image, Key: o.Key, NetAdmin: o.NetAdmin}
 	for try := 0; try < injectTries; try++ {
 		cur, err := cs.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 		if err != nil {
@@ -69,15 +62,16 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 			cur = withoutAgent(cur, o.Avoid)
 		}
 		if a, ok := findAgent(cur, want); ok {
-			if a.State == agentRunning {
+			if a.state == agentRunning {
 				progress(fmt.Sprintf("reusing agent %s", a.Name))
-				return Agent{Name: a.Name, Port: a.Port, Reused: true}, nil
+				a.Reused = true
+				return a, nil
 			}
 			progress(fmt.Sprintf("waiting for agent %s, which another run is starting", a.Name))
 			if err := waitRunning(ctx, cs, cur.Namespace, cur.Name, a.Name, o.StartupTimeout); err != nil {
 				return Agent{}, err
 			}
-			return Agent{Name: a.Name, Port: a.Port}, nil
+			return a, nil
 		}
 		if o.MayStart != nil && !o.MayStart() {
 			return Agent{}, ErrNoAgentNow
@@ -93,8 +87,8 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 
 // inject adds a new agent to pod as it was read: the patch carries its
 // resourceVersion, so it fails with a conflict if the pod changed since.
-func inject(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, w AgentWanted, o AgentOptions, progress func(string)) (Agent, error) {
-	spec := AgentSpec{
+func inject(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, w Agent, o AgentOptions, progress func(string)) (Agent, error) {
+	spec := Agent{
 		Name:        agentName(randomHex(3)),
 		Image:       o.Image,
 		PullPolicy:  o.PullPolicy,
@@ -125,7 +119,7 @@ func inject(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, w Age
 		return Agent{}, err
 	}
 	progress(fmt.Sprintf("agent %s running", spec.Name))
-	return Agent{Name: spec.Name, Port: spec.Port}, nil
+	return spec, nil
 }
 
 // agentPatch adds ec to the pod's ephemeral containers (merged by name) on
