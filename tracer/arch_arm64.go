@@ -63,6 +63,7 @@ func (r *regs) rearm() {
 	r.r.Regs[8] = r.sysNr
 }
 
+// Precondition: on the tracer's thread.
 func getRegs(tid int, r *regs) error {
 	if err := unix.PtraceGetRegs(tid, &r.r); err != nil {
 		return err

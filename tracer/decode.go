@@ -17,6 +17,7 @@ const sizeofMsghdr = 56
 // decodeCall reads what a handler needs to know about the syscall th is
 // stopped in. ok is false when the arguments cannot be read; the syscall then
 // runs unchanged and fails as it would have.
+// Precondition: on the tracer's thread.
 func (t *Tracer) decodeCall(th *thread, r *regs) (*Call, bool) {
 	info, known := syscallTable[int(r.nr())]
 	if !known {
@@ -48,6 +49,7 @@ func (t *Tracer) decodeCall(th *thread, r *regs) (*Call, bool) {
 	return c, true
 }
 
+// Precondition: on the tracer's thread.
 func readSockaddr(tid int, ptr, size uint64) (netip.AddrPort, uint16, bool) {
 	if ptr == 0 || size < 2 || size > 128 {
 		return netip.AddrPort{}, 0, false
@@ -61,6 +63,7 @@ func readSockaddr(tid int, ptr, size uint64) (netip.AddrPort, uint16, bool) {
 }
 
 // decodeMsghdr reads sendmsg's destination, or where recvmsg puts the source.
+// Precondition: on the tracer's thread.
 func (t *Tracer) decodeMsghdr(c *Call, info sysInfo) bool {
 	var mh [sizeofMsghdr]byte
 	if readMem(c.TID, c.Args[info.msghdrArg], mh[:]) != nil {
@@ -78,6 +81,7 @@ func (t *Tracer) decodeMsghdr(c *Call, info sysInfo) bool {
 
 // decodePath reads the path argument and makes it absolute the way the kernel
 // will: against the dirfd, or the thread's working directory.
+// Precondition: on the tracer's thread.
 func (t *Tracer) decodePath(c *Call, info sysInfo) bool {
 	if info.fdPath {
 		p, err := os.Readlink("/proc/" + strconv.Itoa(c.PID) + "/fd/" + strconv.Itoa(int(int32(c.Args[0]))))

@@ -11,6 +11,7 @@ const (
 // identity answers uname: the kernel fills the struct, then the node name is
 // replaced with Config.Hostname, so hostname(1), gethostname() and the name
 // lookups built on them give the pod's name.
+// Precondition: on the tracer's thread.
 func (t *Tracer) identity(c *Call) Verdict {
 	if t.cfg.Hostname == "" && t.cfg.Domainname == "" {
 		return Allow()

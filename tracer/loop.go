@@ -83,6 +83,8 @@ func startWaiter() *waiter {
 	return w
 }
 
+// onWait serves one stop or end of a traced task.
+// Precondition: on the tracer's thread.
 func (t *Tracer) onWait(pid int, ws unix.WaitStatus) {
 	if ws.Exited() || ws.Signaled() {
 		t.onGone(pid, ws)
@@ -134,6 +136,7 @@ func (t *Tracer) onWait(pid int, ws unix.WaitStatus) {
 // onGone forgets a task that exited or was killed. When the program itself
 // (the first process) ends, whatever it left running is killed: it could not
 // outlive the tracer anyway (PTRACE_O_EXITKILL).
+// Precondition: on the tracer's thread.
 func (t *Tracer) onGone(pid int, ws unix.WaitStatus) {
 	if th := t.threads[pid]; th != nil {
 		t.setHeld(th, nil)
@@ -153,6 +156,7 @@ func (t *Tracer) onGone(pid int, ws unix.WaitStatus) {
 }
 
 // setHeld records the call a thread waits on (nil: none), keeping count.
+// Precondition: on the tracer's thread.
 func (t *Tracer) setHeld(th *thread, c *Call) {
 	if (th.held == nil) != (c == nil) {
 		if c == nil {
@@ -164,6 +168,7 @@ func (t *Tracer) setHeld(th *thread, c *Call) {
 	th.held = c
 }
 
+// Precondition: on the tracer's thread.
 func (t *Tracer) killAll() {
 	for tid, th := range t.threads {
 		_ = unix.Tgkill(th.proc.pid, tid, unix.SIGKILL)
@@ -201,6 +206,7 @@ func (t *Tracer) ptrace(th *thread, req, sig int) {
 	}
 }
 
+// Precondition: on the tracer's thread.
 func ptraceListen(tid int) error {
 	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
 	if e != 0 {

@@ -92,6 +92,7 @@ func (t *Tracer) apply(th *thread, r *regs, c *Call, v Verdict) {
 
 // setExit arranges the exit-stop work: restore rewritten argument registers
 // (the ABI promises callers they are preserved) and run the handler's f.
+// Precondition: on the tracer's thread.
 func (t *Tracer) setExit(th *thread, c *Call, f func(*Exit), restore map[int]uint64) {
 	if f == nil && len(restore) == 0 {
 		th.atExit = nil
@@ -150,6 +151,7 @@ func (t *Tracer) onSyscallExit(th *thread) {
 }
 
 // rewrite points the sockaddr or path argument at a copy in scratch memory.
+// Precondition: on the tracer's thread.
 func (t *Tracer) rewrite(th *thread, r *regs, c *Call, v Verdict) {
 	slot, ok := th.proc.mm.slot(th.tid)
 	if !ok && th.proc.mm.noMem {
@@ -189,6 +191,7 @@ func (t *Tracer) rewrite(th *thread, r *regs, c *Call, v Verdict) {
 }
 
 // rewriteArgs returns the bytes for the slot and the new argument registers.
+// Precondition: on the tracer's thread.
 func rewriteArgs(th *thread, r *regs, c *Call, v Verdict, slot uint64) ([]byte, map[int]uint64, bool) {
 	info := syscallTable[int(r.nr())]
 	if v.path != nil {
@@ -217,6 +220,7 @@ func rewriteArgs(th *thread, r *regs, c *Call, v Verdict, slot uint64) ([]byte, 
 
 // injectMmap turns the current syscall into an mmap of a scratch region; at its
 // exit the original registers come back and the syscall instruction runs again.
+// Precondition: on the tracer's thread.
 func (t *Tracer) injectMmap(th *thread, r *regs) {
 	t.stats.Injections++
 	saved := *r

@@ -41,6 +41,7 @@ func (t *Tracer) onNewTask(parent *thread, event int) {
 }
 
 // cloneFlags reads the flags of the clone the parent is in.
+// Precondition: on the tracer's thread.
 func (t *Tracer) cloneFlags(parent *thread) uint64 {
 	var r regs
 	if getRegs(parent.tid, &r) != nil {

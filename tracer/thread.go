@@ -40,6 +40,7 @@ func (a *addrSpace) forkCopy() *addrSpace {
 
 // slot returns tid's slot, taking a free one if needed; ok is false when the
 // address space has none left and a region must be mapped first.
+// Precondition: on the tracer's thread.
 func (a *addrSpace) slot(tid int) (uint64, bool) {
 	if s, ok := a.slotOf[tid]; ok {
 		return s, true
@@ -54,6 +55,7 @@ func (a *addrSpace) slot(tid int) (uint64, bool) {
 	return s, true
 }
 
+// Precondition: on the tracer's thread.
 func (a *addrSpace) release(tid int) {
 	if s, ok := a.slotOf[tid]; ok {
 		delete(a.slotOf, tid)

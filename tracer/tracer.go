@@ -173,6 +173,7 @@ func (allowAll) Path(*Call) Verdict   { return Allow() }
 
 // run is the tracer's thread: it starts the launcher, seizes it and serves
 // stops and resumes until every traced task is gone.
+// Precondition: on the tracer's thread.
 func (t *Tracer) run(path string) {
 	// Every ptrace request must come from the thread that seized the tracee.
 	// The goroutine never unlocks, so the thread ends with it, after the
@@ -187,6 +188,7 @@ func (t *Tracer) run(path string) {
 	t.loop()
 }
 
+// Precondition: on the tracer's thread.
 func (t *Tracer) startLauncher(path string) error {
 	self, err := os.Executable()
 	if err != nil {
