@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,52 +23,29 @@ import (
 )
 
 // RunOptions runs a local program as if it lived in a pod of the target.
+// Its flags land, parsed and typed, in cfg; Complete adds what comes from
+// the arguments and the kubeconfig; Validate checks what no single flag can.
 type RunOptions struct {
 	genericiooptions.IOStreams
 	kube   *genericclioptions.ConfigFlags
 	logger *zap.Logger
 
-	Container           string
-	AgentImage          string
-	AgentPullPolicy     string
-	AgentIdleTimeout    time.Duration
-	AgentStartupTimeout time.Duration
-	EnvOverrides        []string
-	EnvInclude          []string
-	EnvExclude          []string
-	EnvImport           bool
-	EnvFile             string
-	ruleFlags
-	DialTimeout      time.Duration
-	FSMaps           []string
-	FSWrite          bool
-	Incoming         string
-	HTTPFilters      []string
-	IncomingPorts    []int
-	IncomingTakeover bool
-	PortMaps         []string
-
-	targetArgs []string
-	filters    []protocol.HTTPFilter
-	portMap    map[int]int
-	fsMap      map[string]string
-	command    []string
+	cfg       mirror.Config
+	envImport bool // --env-import; cfg.Env.None is its opposite
 }
 
 // NewRunOptions returns the defaults.
 func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags, logger *zap.Logger) *RunOptions {
-	return &RunOptions{
-		IOStreams:           streams,
-		kube:                kube,
-		logger:              logger,
-		AgentImage:          version.AgentImage(),
-		AgentPullPolicy:     string(corev1.PullIfNotPresent),
-		AgentIdleTimeout:    5 * time.Minute,
-		AgentStartupTimeout: 60 * time.Second,
-		DialTimeout:         30 * time.Second,
-		EnvImport:           true,
-		Incoming:            protocol.ModeMirror,
-	}
+	return &RunOptions{IOStreams: streams, kube: kube, logger: logger, envImport: true, cfg: mirror.Config{
+		Agent: mirror.AgentConfig{Image: version.AgentImage(), PullPolicy: corev1.PullIfNotPresent,
+			IdleTimeout: 5 * time.Minute, StartupTimeout: 60 * time.Second},
+		Env:         envmerge.Rules{Overrides: map[string]string{}},
+		DialTimeout: 30 * time.Second,
+		FSMode:      "remote",
+		FSMap:       map[string]string{},
+		Incoming:    protocol.ModeMirror,
+		PortMap:     map[int]int{},
+	}}
 }
 
 // NewRunCommand builds `kubectl mirror run`.
@@ -136,148 +110,70 @@ when the session ends.`,
 	return c
 }
 
-// AddFlags binds the command's flags.
+// AddFlags binds the command's flags to the run's config.
 func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Container, "container", "c", "", "container of the pod to mirror (default: the kubectl.kubernetes.io/default-container annotation, else the first)")
-	fs.StringVar(&o.AgentImage, "agent-image", o.AgentImage, "agent image injected into the pod")
-	fs.StringVar(&o.AgentPullPolicy, "agent-image-pull-policy", o.AgentPullPolicy, "pull policy of the agent image: Always, IfNotPresent or Never")
-	fs.DurationVar(&o.AgentIdleTimeout, "agent-idle-timeout", o.AgentIdleTimeout, "the agent exits after this long without a session")
-	fs.DurationVar(&o.AgentStartupTimeout, "agent-startup-timeout", o.AgentStartupTimeout, "give up when the agent is not running after this long")
-	fs.StringArrayVar(&o.EnvOverrides, "env", nil, "set KEY=VALUE in the program's environment, over the pod's (repeatable)")
-	fs.StringArrayVar(&o.EnvInclude, "env-include", nil, "take only the pod's variables matching this glob (repeatable)")
-	fs.StringArrayVar(&o.EnvExclude, "env-exclude", nil, "leave out the pod's variables matching this glob (repeatable)")
-	fs.BoolVar(&o.EnvImport, "env-import", o.EnvImport, "take the pod's environment; --env-import=false takes none of it (--env still applies)")
-	fs.StringVar(&o.EnvFile, "env-file", "", "also write the pod's variables (after the env rules) to FILE in dotenv syntax, mode 0600; with no COMMAND, write it and exit")
-	o.ruleFlags.addFlags(fs)
-	fs.BoolVar(&o.FSWrite, "fs-write", false, "carry the program's changes of the pod's files (write, create, mkdir, rename, unlink, chmod, truncate) out in the pod, as the container's user")
-	fs.StringArrayVar(&o.FSMaps, "fs-map", nil, "serve the pod's REMOTE path (file or directory) from LOCAL on this machine, read-only: REMOTE=LOCAL (repeatable)")
-	fs.StringVar(&o.Incoming, "incoming", o.Incoming, "what the program's listening ports get from the pod's: mirror, steal or off")
-	fs.StringArrayVar(&o.HTTPFilters, "http-filter", nil, "with steal, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match)")
-	fs.IntSliceVar(&o.IncomingPorts, "incoming-ports", nil, "local listening ports that take part (default: all)")
-	fs.BoolVar(&o.IncomingTakeover, "incoming-takeover", false, "take a pod port another session holds instead of being refused (that session is told)")
-	fs.StringArrayVar(&o.PortMaps, "port-map", nil, "LOCAL:REMOTE: the program's port LOCAL gets the pod's port REMOTE (repeatable)")
-	fs.DurationVar(&o.DialTimeout, "dial-timeout", o.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
+	c := &o.cfg
+	fs.StringVarP(&c.Container, "container", "c", "", "container of the pod to mirror (default: the kubectl.kubernetes.io/default-container annotation, else the first)")
+	fs.StringVar(&c.Agent.Image, "agent-image", c.Agent.Image, "agent image injected into the pod")
+	fs.Var(choiceValue[corev1.PullPolicy]{&c.Agent.PullPolicy, []corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}}, "agent-image-pull-policy", "pull policy of the agent image: Always, IfNotPresent or Never")
+	fs.DurationVar(&c.Agent.IdleTimeout, "agent-idle-timeout", c.Agent.IdleTimeout, "the agent exits after this long without a session")
+	fs.DurationVar(&c.Agent.StartupTimeout, "agent-startup-timeout", c.Agent.StartupTimeout, "give up when the agent is not running after this long")
+	fs.Var(envValue(c.Env.Overrides), "env", "set KEY=VALUE in the program's environment, over the pod's (repeatable)")
+	fs.StringArrayVar(&c.Env.Include, "env-include", nil, "take only the pod's variables matching this glob (repeatable)")
+	fs.StringArrayVar(&c.Env.Exclude, "env-exclude", nil, "leave out the pod's variables matching this glob (repeatable)")
+	fs.BoolVar(&o.envImport, "env-import", o.envImport, "take the pod's environment; --env-import=false takes none of it (--env still applies)")
+	fs.StringVar(&c.EnvFile, "env-file", "", "also write the pod's variables (after the env rules) to FILE in dotenv syntax, mode 0600; with no COMMAND, write it and exit")
+	addRuleFlags(fs, sessionRules{Local: &c.Outgoing.Local, Remote: &c.Outgoing.Remote, LocalHosts: &c.LocalHosts, RemoteHosts: &c.RemoteHosts,
+		FSMode: &c.FSMode, FSRemote: &c.FSRemote, FSLocal: &c.FSLocal})
+	fs.BoolVar(&c.FSWrite, "fs-write", false, "carry the program's changes of the pod's files (write, create, mkdir, rename, unlink, chmod, truncate) out in the pod, as the container's user")
+	fs.Var(fsMapValue(c.FSMap), "fs-map", "serve the pod's REMOTE path (file or directory) from LOCAL on this machine, read-only: REMOTE=LOCAL (repeatable)")
+	fs.Var(choiceValue[string]{&c.Incoming, []string{protocol.ModeMirror, protocol.ModeSteal, "off"}}, "incoming", "what the program's listening ports get from the pod's: mirror, steal or off")
+	fs.Var(filterValue{&c.HTTPFilters}, "http-filter", "with steal, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match)")
+	fs.IntSliceVar(&c.IncomingPorts, "incoming-ports", nil, "local listening ports that take part (default: all)")
+	fs.BoolVar(&c.Takeover, "incoming-takeover", false, "take a pod port another session holds instead of being refused (that session is told)")
+	fs.Var(portMapValue(c.PortMap), "port-map", "LOCAL:REMOTE: the program's port LOCAL gets the pod's port REMOTE (repeatable)")
+	fs.DurationVar(&c.DialTimeout, "dial-timeout", c.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
 }
 
-// Complete splits TARGET from the command after "--".
+// Complete splits TARGET from the command after "--" and fills in what the
+// flags do not say.
 func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
+	c := &o.cfg
 	dash := cmd.ArgsLenAtDash()
 	switch {
 	case dash >= 0:
-		o.targetArgs, o.command = args[:dash], args[dash:]
-	case o.EnvFile != "":
-		o.targetArgs = args // write the environment file and exit
+		c.TargetArgs, c.Command = args[:dash], args[dash:]
+	case c.EnvFile != "":
+		c.TargetArgs = args // write the environment file and exit
 	default:
 		return errors.New("no command given; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
+	}
+	c.Env.None = !o.envImport
+	c.Getter, c.ContextName = o.kube, contextName(o.kube)
+	c.FilesDir = remotefiles.BaseDir()
+	c.Stdin, c.Stdout, c.Stderr = fileOr(o.In, os.Stdin), fileOr(o.Out, os.Stdout), fileOr(o.ErrOut, os.Stderr)
+	c.Progress = func(line string) { fmt.Fprintf(o.ErrOut, "kubectl mirror: %s\n", line) }
+	c.Logger = o.logger
+	return nil
+}
+
+// Validate checks what no single flag can.
+func (o *RunOptions) Validate() error {
+	c := &o.cfg
+	if len(c.TargetArgs) == 0 || len(c.TargetArgs) > 2 {
+		return errors.New("name one target, such as deploy/api or pod/api-0; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
+	}
+	if len(c.Command) == 0 && c.EnvFile == "" {
+		return errors.New("no command given; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
+	}
+	if len(c.HTTPFilters) > 0 && c.Incoming != protocol.ModeSteal {
+		return errors.New("--http-filter chooses what to steal: add --incoming steal")
 	}
 	return nil
 }
 
-// Validate checks the arguments and flags.
-func (o *RunOptions) Validate() error {
-	if len(o.targetArgs) == 0 || len(o.targetArgs) > 2 {
-		return errors.New("name one target, such as deploy/api or pod/api-0; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
-	}
-	if len(o.command) == 0 && o.EnvFile == "" {
-		return errors.New("no command given; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
-	}
-	switch corev1.PullPolicy(o.AgentPullPolicy) {
-	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-	default:
-		return fmt.Errorf("--agent-image-pull-policy %q: use Always, IfNotPresent or Never", o.AgentPullPolicy)
-	}
-	for _, kv := range o.EnvOverrides {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return fmt.Errorf("--env %q: use KEY=VALUE", kv)
-		}
-	}
-	switch o.Incoming {
-	case protocol.ModeMirror, protocol.ModeSteal, "off":
-	default:
-		return fmt.Errorf("--incoming %q: use mirror, steal or off", o.Incoming)
-	}
-	for _, f := range o.HTTPFilters {
-		hf, err := parseHTTPFilter(f)
-		if err != nil {
-			return err
-		}
-		o.filters = append(o.filters, hf)
-	}
-	if len(o.filters) > 0 && o.Incoming != protocol.ModeSteal {
-		return errors.New("--http-filter chooses what to steal: add --incoming steal")
-	}
-	o.portMap = map[int]int{}
-	for _, pm := range o.PortMaps {
-		l, r, ok := strings.Cut(pm, ":")
-		lp, lerr := strconv.Atoi(l)
-		rp, rerr := strconv.Atoi(r)
-		if !ok || lerr != nil || rerr != nil || lp < 1 || lp > 65535 || rp < 1 || rp > 65535 {
-			return fmt.Errorf("--port-map %q: use LOCAL:REMOTE, such as 3000:8080", pm)
-		}
-		o.portMap[lp] = rp
-	}
-	if err := o.ruleFlags.validate(); err != nil {
-		return err
-	}
-	var err error
-	o.fsMap, err = parseFSMaps(o.FSMaps)
-	return err
-}
-
-// parseFSMaps reads --fs-map REMOTE=LOCAL values: an absolute pod path and
-// a file or directory that exists here.
-func parseFSMaps(values []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, v := range values {
-		remote, local, ok := strings.Cut(v, "=")
-		if !ok || local == "" {
-			return nil, fmt.Errorf("--fs-map %q: use REMOTE=LOCAL, e.g. /app/config=./config", v)
-		}
-		r, err := remotefiles.ParsePattern(remote)
-		if err != nil {
-			return nil, fmt.Errorf("--fs-map %w", err)
-		}
-		l, err := filepath.Abs(local)
-		if err == nil {
-			_, err = os.Stat(l)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("--fs-map %q: %s must exist on this machine", v, local)
-		}
-		out[r] = l
-	}
-	return out, nil
-}
-
-// parseHTTPFilter reads 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP'.
-func parseHTTPFilter(s string) (protocol.HTTPFilter, error) {
-	kind, rest, _ := strings.Cut(s, ":")
-	var f protocol.HTTPFilter
-	switch kind {
-	case protocol.FilterPath, protocol.FilterMethod:
-		f = protocol.HTTPFilter{Kind: kind, Pattern: rest}
-	case protocol.FilterHeader:
-		name, pattern, ok := strings.Cut(rest, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			return f, fmt.Errorf("--http-filter %q: use 'header:NAME: REGEXP'", s)
-		}
-		f = protocol.HTTPFilter{Kind: protocol.FilterHeader, Name: strings.TrimSpace(name), Pattern: strings.TrimSpace(pattern)}
-	default:
-		return f, fmt.Errorf("--http-filter %q: use 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP'", s)
-	}
-	if _, err := f.Compile(); err != nil {
-		return f, fmt.Errorf("--http-filter %q: %w", s, err)
-	}
-	return f, nil
-}
-
 // Run carries the session out and passes the program's exit code on.
 func (o *RunOptions) Run(ctx context.Context) error {
-	overrides := map[string]string{}
-	for _, kv := range o.EnvOverrides {
-		k, v, _ := strings.Cut(kv, "=")
-		overrides[k] = v
-	}
 	keyPath, err := userkey.DefaultPath()
 	if err != nil {
 		return err
@@ -286,42 +182,8 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("your kubectl mirror key: %w", err)
 	}
-	cfg := mirror.Config{
-		Getter:      o.kube,
-		ContextName: contextName(o.kube),
-		TargetArgs:  o.targetArgs,
-		Container:   o.Container,
-		Command:     o.command,
-		Agent: mirror.AgentConfig{
-			Image:          o.AgentImage,
-			PullPolicy:     corev1.PullPolicy(o.AgentPullPolicy),
-			IdleTimeout:    o.AgentIdleTimeout,
-			StartupTimeout: o.AgentStartupTimeout,
-			Key:            key,
-		},
-		Env:           envmerge.Rules{Include: o.EnvInclude, Exclude: o.EnvExclude, Overrides: overrides, None: !o.EnvImport},
-		EnvFile:       o.EnvFile,
-		Outgoing:      o.rules,
-		LocalHosts:    o.localHosts,
-		RemoteHosts:   o.remoteHosts,
-		DialTimeout:   o.DialTimeout,
-		FSMode:        o.FSMode,
-		FSRemote:      o.FSRemote,
-		FSLocal:       o.FSLocal,
-		FSMap:         o.fsMap,
-		FSWrite:       o.FSWrite,
-		FilesDir:      remotefiles.BaseDir(),
-		Incoming:      o.Incoming,
-		HTTPFilters:   o.filters,
-		IncomingPorts: o.IncomingPorts,
-		Takeover:      o.IncomingTakeover,
-		PortMap:       o.portMap,
-		Stdin:         fileOr(o.In, os.Stdin),
-		Stdout:        fileOr(o.Out, os.Stdout),
-		Stderr:        fileOr(o.ErrOut, os.Stderr),
-		Progress:      func(line string) { fmt.Fprintf(o.ErrOut, "kubectl mirror: %s\n", line) },
-		Logger:        o.logger,
-	}
+	cfg := o.cfg
+	cfg.Agent.Key = key
 	status, err := mirror.Run(ctx, cfg)
 	if err != nil {
 		return err

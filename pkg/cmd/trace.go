@@ -23,10 +23,14 @@ import (
 // what a session would send to the pod.
 type TraceOptions struct {
 	genericiooptions.IOStreams
-	ruleFlags // the session's rules, by which "would go remote" is said
-	JSON      bool
-	Command   []string
-	logger    *zap.Logger
+	JSON bool
+	// The session's rules, by which "would go remote" is said.
+	rules                   outgoing.Rules
+	localHosts, remoteHosts []outgoing.HostRule
+	fsMode                  string
+	fsRemote, fsLocal       []string
+	Command                 []string
+	logger                  *zap.Logger
 }
 
 // NewTraceOptions returns the defaults.
@@ -60,7 +64,8 @@ unknown (name them with --fs-remote). The exit code is COMMAND's.`,
 // AddFlags binds the command's flags.
 func (o *TraceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.JSON, "json", false, "print events and the summary as JSON lines")
-	o.ruleFlags.addFlags(fs)
+	addRuleFlags(fs, sessionRules{Local: &o.rules.Local, Remote: &o.rules.Remote, LocalHosts: &o.localHosts, RemoteHosts: &o.remoteHosts,
+		FSMode: &o.fsMode, FSRemote: &o.fsRemote, FSLocal: &o.fsLocal})
 }
 
 // Complete takes the command after "--".
@@ -77,7 +82,7 @@ func (o *TraceOptions) Validate() error {
 	if len(o.Command) == 0 {
 		return errors.New("no command given; usage: kubectl mirror trace -- COMMAND [ARGS...]")
 	}
-	return o.ruleFlags.validate()
+	return nil
 }
 
 // Run traces the command and passes its exit code on.
@@ -86,7 +91,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	files := remotefiles.NewMatcher(o.FSMode, o.FSRemote, o.FSLocal, o.Command[0])
+	files := remotefiles.NewMatcher(o.fsMode, o.fsRemote, o.fsLocal, o.Command[0])
 	var mu sync.Mutex
 	rec := &syscalllog.Recorder{RemoteAddr: rules.IsRemote, RemotePath: files.Remote, Sink: func(ev syscalllog.Event) {
 		mu.Lock()
