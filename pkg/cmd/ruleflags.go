@@ -8,7 +8,7 @@ import (
 
 // sessionRules are the session's rules, which `run` follows and `trace`
 // reports by: where connections go and which files come from the pod. The
-// two commands bind the same flags to them (run: in its mirror.Config).
+// two commands bind the same flags to them (run: in its run.Config).
 type sessionRules struct {
 	Local, Remote           *[]outgoing.Rule
 	LocalHosts, RemoteHosts *[]outgoing.HostRule

@@ -15,7 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
-	"github.com/kubectl-mirror/kubectl-mirror/pkg/mirror"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/run"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/userkey"
@@ -30,14 +30,14 @@ type RunOptions struct {
 	kube   *genericclioptions.ConfigFlags
 	logger *zap.Logger
 
-	cfg       mirror.Config
+	cfg       run.Config
 	envImport bool // --env-import; cfg.Env.None is its opposite
 }
 
 // NewRunOptions returns the defaults.
 func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags, logger *zap.Logger) *RunOptions {
-	return &RunOptions{IOStreams: streams, kube: kube, logger: logger, envImport: true, cfg: mirror.Config{
-		Agent: mirror.AgentConfig{Image: version.AgentImage(), PullPolicy: corev1.PullIfNotPresent,
+	return &RunOptions{IOStreams: streams, kube: kube, logger: logger, envImport: true, cfg: run.Config{
+		Agent: run.AgentConfig{Image: version.AgentImage(), PullPolicy: corev1.PullIfNotPresent,
 			IdleTimeout: 5 * time.Minute, StartupTimeout: 60 * time.Second},
 		Env:         envmerge.Rules{Overrides: map[string]string{}},
 		DialTimeout: 30 * time.Second,
@@ -184,7 +184,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	cfg := o.cfg
 	cfg.Agent.Key = key
-	status, err := mirror.Run(ctx, cfg)
+	status, err := run.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
-// Package mirror carries out `kubectl mirror run`: resolve the target, make
+// Package run carries out `kubectl mirror run`: resolve the target, make
 // sure an agent runs in its pod, connect, and run the program under the
 // tracer with the pod's environment.
-package mirror
+package run
 
 import (
 	"context"
