@@ -15,9 +15,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
-	"github.com/kubectl-mirror/kubectl-mirror/pkg/run"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/run"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/userkey"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
