@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
 )
 
 // netnsEnv marks the test binary re-executed inside its own network namespace.
@@ -14,7 +14,6 @@ const netnsEnv = "TRACER_TEST_IN_NETNS"
 
 // progs holds the test programs built once for the suite.
 var progs struct {
-	dir                            string
 	goStatic, goCgo, cGlibc, cMusl string
 }
 
@@ -38,47 +37,30 @@ func TestMain(m *testing.M) {
 	}
 	code := 0
 	if os.Geteuid() == 0 {
-		dir, err := os.MkdirTemp("", "tracer-progs")
-		if err != nil {
-			panic(err)
-		}
-		progs.dir = dir
-		if err := buildPrograms(dir); err != nil {
+		if err := buildPrograms(); err != nil {
 			fmt.Fprintln(os.Stderr, "tracer tests: building test programs:", err)
 			os.Exit(1)
 		}
 		code = m.Run()
-		os.RemoveAll(dir)
+		testbin.Remove()
 	} else {
 		code = m.Run()
 	}
 	os.Exit(code)
 }
 
-func repoDir() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..")
-}
+func repoDir() string { return testbin.Repo() }
 
-func buildPrograms(dir string) error {
-	repo := repoDir()
-	progs.goStatic = filepath.Join(dir, "netprobe-static")
-	progs.goCgo = filepath.Join(dir, "netprobe-cgo")
-	progs.cGlibc = filepath.Join(dir, "cprobe-glibc")
-	progs.cMusl = filepath.Join(dir, "cprobe-musl")
-	src := filepath.Join(repo, "test", "programs", "cprobe", "cprobe.c")
-	steps := [][]string{
-		{"env", "CGO_ENABLED=0", "go", "build", "-o", progs.goStatic, "./test/programs/netprobe"},
-		{"env", "CGO_ENABLED=1", "go", "build", "-tags", "netcgo", "-o", progs.goCgo, "./test/programs/netprobe"},
-		{"gcc", "-O2", "-o", progs.cGlibc, src},
-		{"musl-gcc", "-static", "-O2", "-o", progs.cMusl, src},
-	}
-	for _, s := range steps {
-		cmd := exec.Command(s[0], s[1:]...)
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%v: %v\n%s", s, err, out)
+func buildPrograms() error {
+	for _, p := range []struct {
+		dst  *string
+		name string
+	}{{&progs.goStatic, "netprobe"}, {&progs.goCgo, "netprobe-cgo"}, {&progs.cGlibc, "cprobe"}, {&progs.cMusl, "cprobe-musl"}} {
+		path, err := testbin.Path(p.name)
+		if err != nil {
+			return err
 		}
+		*p.dst = path
 	}
 	return nil
 }

@@ -2,15 +2,14 @@ package cmd
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
 )
 
 // TestMain removes the plugin binary the trace tests built.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if plugin.path != "" {
-		os.RemoveAll(filepath.Dir(plugin.path))
-	}
+	testbin.Remove()
 	os.Exit(code)
 }

@@ -10,41 +10,23 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
-
-var plugin struct {
-	once sync.Once
-	path string
-	err  error
-}
 
 // pluginBinary builds kubectl-mirror once: these tests run it the way a user does.
 func pluginBinary(t *testing.T) string {
 	t.Helper()
 	testenv.NeedRoot(t)
-	plugin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "kubectl-mirror-test")
-		if err != nil {
-			plugin.err = err
-			return
-		}
-		plugin.path = filepath.Join(dir, "kubectl-mirror")
-		out, err := exec.Command("go", "build", "-o", plugin.path, "../../cmd/kubectl-mirror").CombinedOutput()
-		if err != nil {
-			plugin.err = err
-			t.Log(string(out))
-		}
-	})
-	if plugin.err != nil {
-		t.Fatal(plugin.err)
+	path, err := testbin.Path("kubectl-mirror")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return plugin.path
+	return path
 }
 
 func runPlugin(t *testing.T, args ...string) (stdout, stderr string, code int) {

@@ -5,13 +5,13 @@ package e2e
 import (
 	"os"
 	"testing"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
 )
 
 // TestMain removes the programs the suite built.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if testProgs.dir != "" {
-		os.RemoveAll(testProgs.dir)
-	}
+	testbin.Remove()
 	os.Exit(code)
 }

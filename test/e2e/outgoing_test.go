@@ -5,8 +5,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,46 +14,28 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
 )
 
 var testProgs struct {
-	once                               sync.Once
-	dir, netprobe, cMusl, c, incluster string
-	httpserve                          string
-	err                                error
+	once                          sync.Once
+	netprobe, cMusl, c, incluster string
+	httpserve                     string
+	err                           error
 }
 
-// programs builds the test programs once: static Go, glibc and musl C.
+// programs builds the test programs once (internal/testbin): static Go,
+// glibc and musl C, the local HTTP server, the in-cluster client.
 func programs(t *testing.T) (netprobe, cGlibc, cMusl string) {
 	t.Helper()
 	testProgs.once.Do(func() {
-		dir, err := os.MkdirTemp("", "e2e-progs")
-		if err != nil {
-			testProgs.err = err
-			return
-		}
-		testProgs.dir = dir
-		// Another local user (the security suite's stranger) runs them too.
-		if err := os.Chmod(dir, 0o755); err != nil {
-			testProgs.err = err
-			return
-		}
-		repo := repoRoot(t)
-		testProgs.netprobe, testProgs.c, testProgs.cMusl = filepath.Join(dir, "netprobe"), filepath.Join(dir, "cprobe"), filepath.Join(dir, "cprobe-musl")
-		testProgs.incluster = filepath.Join(dir, "incluster")
-		testProgs.httpserve = filepath.Join(dir, "httpserve")
-		src := filepath.Join(repo, "test", "programs", "cprobe", "cprobe.c")
-		for _, step := range [][]string{
-			{"env", "CGO_ENABLED=0", "go", "build", "-o", testProgs.netprobe, "./test/programs/netprobe"},
-			{"env", "CGO_ENABLED=0", "go", "build", "-o", testProgs.incluster, "./test/programs/incluster"},
-			{"env", "CGO_ENABLED=0", "go", "build", "-o", testProgs.httpserve, "./test/programs/httpserve"},
-			{"gcc", "-O2", "-o", testProgs.c, src},
-			{"musl-gcc", "-static", "-O2", "-o", testProgs.cMusl, src},
-		} {
-			cmd := exec.Command(step[0], step[1:]...)
-			cmd.Dir = repo
-			if out, err := cmd.CombinedOutput(); err != nil {
-				testProgs.err = fmt.Errorf("%v: %v\n%s", step, err, out)
+		for _, p := range []struct {
+			dst  *string
+			name string
+		}{{&testProgs.netprobe, "netprobe"}, {&testProgs.c, "cprobe"}, {&testProgs.cMusl, "cprobe-musl"},
+			{&testProgs.incluster, "incluster"}, {&testProgs.httpserve, "httpserve"}} {
+			if *p.dst, testProgs.err = testbin.Path(p.name); testProgs.err != nil {
 				return
 			}
 		}
