@@ -42,7 +42,7 @@ type Call struct {
 	t          *Tracer
 	th         *thread
 	seq        uint64 // which stop of th this call belongs to
-	outAddr    uint64 // where getpeername/recvfrom/recvmsg write the address
+	outAddr    taddr  // where getpeername/recvfrom/recvmsg write the address
 	outAddrCap int    // the size of that buffer at entry
 }
 
@@ -58,11 +58,11 @@ func (c *Call) Resume(v Verdict) {
 // String reads the NUL-terminated string argument arg points at (a
 // symlink's target, say).
 func (c *Call) String(arg int) (string, error) {
-	return readCString(c.TID, c.Args[arg], make([]byte, pageSize))
+	return readCString(c.TID, taddr(c.Args[arg]), make([]byte, pageSize))
 }
 
 // Read fills b from the program's memory at addr (a struct argument).
-func (c *Call) Read(addr uint64, b []byte) error { return readMem(c.TID, addr, b) }
+func (c *Call) Read(addr uint64, b []byte) error { return readMem(c.TID, taddr(addr), b) }
 
 // Verdict is a handler's decision.
 type Verdict struct {
@@ -120,13 +120,13 @@ func (e *Exit) SetSockoptInt(v int32) bool {
 	}
 	var b [4]byte
 	binary.LittleEndian.PutUint32(b[:], uint32(v))
-	return writeMem(e.Call.TID, e.Call.Args[3], b[:]) == nil
+	return writeMem(e.Call.TID, taddr(e.Call.Args[3]), b[:]) == nil
 }
 
 // SockoptInt reads the int a successful getsockopt wrote.
 func (e *Exit) SockoptInt() (int32, bool) {
 	var b [4]byte
-	if e.Call.Name != "getsockopt" || e.Result != 0 || readMem(e.Call.TID, e.Call.Args[3], b[:]) != nil {
+	if e.Call.Name != "getsockopt" || e.Result != 0 || readMem(e.Call.TID, taddr(e.Call.Args[3]), b[:]) != nil {
 		return 0, false
 	}
 	return int32(binary.LittleEndian.Uint32(b[:])), true
@@ -139,7 +139,7 @@ func (e *Exit) ResultAddr() (netip.AddrPort, bool) {
 		return netip.AddrPort{}, false
 	}
 	b := make([]byte, min(size, sizeofSockaddrInet6))
-	if readMem(e.Call.TID, ptr, b) != nil {
+	if readMem(e.Call.TID, taddr(ptr), b) != nil {
 		return netip.AddrPort{}, false
 	}
 	ap, _, ok := decodeSockaddr(b)
@@ -155,9 +155,9 @@ func (e *Exit) SetResultAddr(ap netip.AddrPort) bool {
 		return false
 	}
 	var fam [2]byte
-	if readMem(e.Call.TID, ptr, fam[:]) != nil {
+	if readMem(e.Call.TID, taddr(ptr), fam[:]) != nil {
 		return false
 	}
 	b := encodeSockaddr(uint16(fam[0])|uint16(fam[1])<<8, ap)
-	return writeMem(e.Call.TID, ptr, b[:min(len(b), size)]) == nil
+	return writeMem(e.Call.TID, taddr(ptr), b[:min(len(b), size)]) == nil
 }

@@ -38,24 +38,24 @@ func (t *Tracer) decodeCall(th *thread, r *regs) (*Call, bool) {
 	case info.msghdrArg >= 0:
 		return c, t.decodeMsghdr(c, info)
 	case info.addrArg >= 0 && info.lenIsPtr:
-		c.outAddr = c.Args[info.addrArg]
+		c.outAddr = taddr(c.Args[info.addrArg])
 		var lb [4]byte
-		if c.outAddr != 0 && readMem(th.tid, c.Args[info.addrLenArg], lb[:]) == nil {
+		if c.outAddr != 0 && readMem(th.tid, taddr(c.Args[info.addrLenArg]), lb[:]) == nil {
 			c.outAddrCap = int(binary.LittleEndian.Uint32(lb[:]))
 		}
 	case info.addrArg >= 0:
-		c.Addr, c.SockFamily, c.HasAddr = readSockaddr(th.tid, c.Args[info.addrArg], c.Args[info.addrLenArg])
+		c.Addr, c.SockFamily, c.HasAddr = readSockaddr(th.tid, taddr(c.Args[info.addrArg]), c.Args[info.addrLenArg])
 	}
 	return c, true
 }
 
 // Precondition: on the tracer's thread.
-func readSockaddr(tid int, ptr, size uint64) (netip.AddrPort, uint16, bool) {
+func readSockaddr(tid int, ptr taddr, size uint64) (netip.AddrPort, uint16, bool) {
 	if ptr == 0 || size < 2 || size > 128 {
 		return netip.AddrPort{}, 0, false
 	}
 	b := make([]byte, size)
-	if readMem(tid, ptr, b) != nil {
+	if readMem(tid, taddr(ptr), b) != nil {
 		return netip.AddrPort{}, 0, false
 	}
 	ap, fam, ok := decodeSockaddr(b)
@@ -66,16 +66,16 @@ func readSockaddr(tid int, ptr, size uint64) (netip.AddrPort, uint16, bool) {
 // Precondition: on the tracer's thread.
 func (t *Tracer) decodeMsghdr(c *Call, info sysInfo) bool {
 	var mh [sizeofMsghdr]byte
-	if readMem(c.TID, c.Args[info.msghdrArg], mh[:]) != nil {
+	if readMem(c.TID, taddr(c.Args[info.msghdrArg]), mh[:]) != nil {
 		return true // the kernel reports EFAULT itself
 	}
 	name := binary.LittleEndian.Uint64(mh[0:])
 	nameLen := uint64(binary.LittleEndian.Uint32(mh[8:]))
 	if c.Name == "recvmsg" {
-		c.outAddr, c.outAddrCap = name, int(nameLen)
+		c.outAddr, c.outAddrCap = taddr(name), int(nameLen)
 		return true
 	}
-	c.Addr, c.SockFamily, c.HasAddr = readSockaddr(c.TID, name, nameLen)
+	c.Addr, c.SockFamily, c.HasAddr = readSockaddr(c.TID, taddr(name), nameLen)
 	return true
 }
 
@@ -90,14 +90,14 @@ func (t *Tracer) decodePath(c *Call, info sysInfo) bool {
 		}
 		return true
 	}
-	raw, err := readCString(c.TID, c.Args[info.pathArg], t.page[:])
+	raw, err := readCString(c.TID, taddr(c.Args[info.pathArg]), t.page[:])
 	if err != nil {
 		return false
 	}
 	c.RawPath = raw
 	c.Mutates = info.mutates
 	if info.twoPaths {
-		if raw2, err := readCString(c.TID, c.Args[info.path2Arg], t.page[:]); err == nil && raw2 != "" {
+		if raw2, err := readCString(c.TID, taddr(c.Args[info.path2Arg]), t.page[:]); err == nil && raw2 != "" {
 			c.Path2 = c.absolute(raw2, info.dirfd2Arg)
 		}
 	}
@@ -105,7 +105,7 @@ func (t *Tracer) decodePath(c *Call, info sysInfo) bool {
 		c.OpenFlag = int(c.Args[info.flagsArg])
 	} else if c.Name == "openat2" {
 		var how [8]byte // struct open_how starts with the flags
-		if readMem(c.TID, c.Args[2], how[:]) == nil {
+		if readMem(c.TID, taddr(c.Args[2]), how[:]) == nil {
 			c.OpenFlag = int(binary.LittleEndian.Uint64(how[:]))
 		}
 	}

@@ -15,7 +15,12 @@ const maxPath = 4096
 var errShortIO = errors.New("short tracee memory access")
 
 // readMem fills buf from the tracee's memory at addr.
-func readMem(pid int, addr uint64, buf []byte) error {
+// taddr is an address in a traced process's memory: never to be
+// dereferenced here, only passed to the memory calls below (or written to
+// the process's registers).
+type taddr uint64
+
+func readMem(pid int, addr taddr, buf []byte) error {
 	if len(buf) == 0 {
 		return nil
 	}
@@ -34,7 +39,7 @@ func readMem(pid int, addr uint64, buf []byte) error {
 
 // writeMem writes buf into the tracee's memory at addr. Page protections apply,
 // which suits our own scratch pages and the program's output buffers.
-func writeMem(pid int, addr uint64, buf []byte) error {
+func writeMem(pid int, addr taddr, buf []byte) error {
 	if len(buf) == 0 {
 		return nil
 	}
@@ -55,7 +60,7 @@ func writeMem(pid int, addr uint64, buf []byte) error {
 // chunk's storage (one page, reused by the caller across calls). It never asks
 // across a page boundary in one request, since a request that touches an
 // unmapped page fails whole even when the string ended before it.
-func readCString(pid int, addr uint64, chunk []byte) (string, error) {
+func readCString(pid int, addr taddr, chunk []byte) (string, error) {
 	var out []byte
 	for len(out) < maxPath {
 		n := int(pageSize - addr%pageSize)
@@ -66,7 +71,7 @@ func readCString(pid int, addr uint64, chunk []byte) (string, error) {
 			return string(append(out, chunk[:i]...)), nil
 		}
 		out = append(out, chunk[:n]...)
-		addr += uint64(n)
+		addr += taddr(n)
 	}
 	return "", unix.ENAMETOOLONG
 }

@@ -13,5 +13,5 @@ func (e *Exit) SetStatfs(st unix.Statfs_t) bool {
 		return false
 	}
 	b := unsafe.Slice((*byte)(unsafe.Pointer(&st)), unsafe.Sizeof(st))
-	return writeMem(e.Call.TID, e.Call.Args[1], b) == nil
+	return writeMem(e.Call.TID, taddr(e.Call.Args[1]), b) == nil
 }

@@ -170,7 +170,7 @@ func (t *Tracer) rewrite(th *thread, r *regs, c *Call, v Verdict) {
 		t.resume(th, 0)
 		return
 	}
-	if err := writeMem(th.tid, slot, data); err != nil {
+	if err := writeMem(th.tid, taddr(slot), data); err != nil {
 		t.log.Warn("write scratch", zap.Int("tid", th.tid), zap.Error(err))
 		t.setExit(th, c, v.atExit, nil)
 		t.resume(th, 0)
@@ -192,30 +192,30 @@ func (t *Tracer) rewrite(th *thread, r *regs, c *Call, v Verdict) {
 
 // rewriteArgs returns the bytes for the slot and the new argument registers.
 // Precondition: on the tracer's thread.
-func rewriteArgs(th *thread, r *regs, c *Call, v Verdict, slot uint64) ([]byte, map[int]uint64, bool) {
+func rewriteArgs(th *thread, r *regs, c *Call, v Verdict, slot taddr) ([]byte, map[int]uint64, bool) {
 	info := syscallTable[int(r.nr())]
 	if v.path != nil {
 		if info.class != ClassPath || len(*v.path) >= slotSize {
 			return nil, nil, false
 		}
-		return append([]byte(*v.path), 0), map[int]uint64{info.pathArg: slot}, true
+		return append([]byte(*v.path), 0), map[int]uint64{info.pathArg: uint64(slot)}, true
 	}
 	if info.class != ClassSocket || !c.HasAddr {
 		return nil, nil, false
 	}
 	sa := encodeSockaddr(c.SockFamily, *v.addr)
 	if info.addrArg >= 0 {
-		return sa, map[int]uint64{info.addrArg: slot, info.addrLenArg: uint64(len(sa))}, true
+		return sa, map[int]uint64{info.addrArg: uint64(slot), info.addrLenArg: uint64(len(sa))}, true
 	}
 	// sendmsg: the address sits inside the msghdr, so copy the msghdr into the
 	// slot with msg_name pointing at the new sockaddr just after it.
 	mh := make([]byte, sizeofMsghdr, sizeofMsghdr+len(sa))
-	if readMem(th.tid, c.Args[info.msghdrArg], mh) != nil {
+	if readMem(th.tid, taddr(c.Args[info.msghdrArg]), mh) != nil {
 		return nil, nil, false
 	}
-	binary.LittleEndian.PutUint64(mh[0:], slot+sizeofMsghdr)
+	binary.LittleEndian.PutUint64(mh[0:], uint64(slot+sizeofMsghdr))
 	binary.LittleEndian.PutUint32(mh[8:], uint32(len(sa)))
-	return append(mh, sa...), map[int]uint64{info.msghdrArg: slot}, true
+	return append(mh, sa...), map[int]uint64{info.msghdrArg: uint64(slot)}, true
 }
 
 // injectMmap turns the current syscall into an mmap of a scratch region; at its
@@ -248,7 +248,7 @@ func (t *Tracer) injectMmap(th *thread, r *regs) {
 			t.log.Warn("scratch mmap failed", zap.Int("tid", th.tid), zap.Int64("errno", -addr))
 			th.proc.mm.noMem = true
 		} else {
-			th.proc.mm.addRegion(uint64(addr))
+			th.proc.mm.addRegion(taddr(addr))
 		}
 		saved.rearm()
 		if err := setRegs(th.tid, &saved); err != nil {

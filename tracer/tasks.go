@@ -52,7 +52,7 @@ func (t *Tracer) cloneFlags(parent *thread) uint64 {
 		return r.arg(0)
 	case unix.SYS_CLONE3:
 		var b [8]byte // struct clone_args starts with the flags
-		if readMem(parent.tid, r.arg(0), b[:]) == nil {
+		if readMem(parent.tid, taddr(r.arg(0)), b[:]) == nil {
 			return binary.LittleEndian.Uint64(b[:])
 		}
 	case sysVfork:

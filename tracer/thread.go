@@ -13,18 +13,18 @@ const (
 // addrSpace is one mm: shared by threads and by CLONE_VM children (vfork),
 // copied by fork, replaced by exec.
 type addrSpace struct {
-	free   []uint64
-	slotOf map[int]uint64 // tid -> slot
-	bases  []uint64
+	free   []taddr
+	slotOf map[int]taddr // tid -> slot
+	bases  []taddr
 	noMem  bool // mapping a region failed: rewrites in this mm are given up
 }
 
-func newAddrSpace() *addrSpace { return &addrSpace{slotOf: map[int]uint64{}} }
+func newAddrSpace() *addrSpace { return &addrSpace{slotOf: map[int]taddr{}} }
 
-func (a *addrSpace) addRegion(base uint64) {
+func (a *addrSpace) addRegion(base taddr) {
 	a.bases = append(a.bases, base)
 	for i := regionSlots - 1; i >= 0; i-- {
-		a.free = append(a.free, base+uint64(i*slotSize))
+		a.free = append(a.free, base+taddr(i*slotSize))
 	}
 }
 
@@ -41,7 +41,7 @@ func (a *addrSpace) forkCopy() *addrSpace {
 // slot returns tid's slot, taking a free one if needed; ok is false when the
 // address space has none left and a region must be mapped first.
 // Precondition: on the tracer's thread.
-func (a *addrSpace) slot(tid int) (uint64, bool) {
+func (a *addrSpace) slot(tid int) (taddr, bool) {
 	if s, ok := a.slotOf[tid]; ok {
 		return s, true
 	}
