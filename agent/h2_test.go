@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testnet"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
@@ -61,21 +62,9 @@ func routedPortWith(t *testing.T, filters []protocol.HTTPFilter, probes []string
 		return c.(*net.TCPConn), nil
 	}
 	r := &portRouter{port: port, subs: []*subscriber{s}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go incomingConn{router: r, client: c, port: port, probes: probes}.serve(r.current())
-		}
-	}()
-	return ln.Addr().String()
+	return testnet.Serve(t, func(c net.Conn) {
+		incomingConn{router: r, client: c, port: port, probes: probes}.serve(r.current())
+	}).String()
 }
 
 func TestH2PriorKnowledgeIsRoutedStreamByStream(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testnet"
 )
 
 // redirector is a test Handler standing in for a session: destinations and
@@ -86,22 +87,10 @@ func (r *redirector) Path(c *Call) Verdict {
 // tcpGreeter serves one line on loopback and returns its address.
 func tcpGreeter(t *testing.T, line string) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = c.Write([]byte(line + "\n"))
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).AddrPort()
+	return testnet.Serve(t, func(c net.Conn) {
+		_, _ = c.Write([]byte(line + "\n"))
+		c.Close()
+	})
 }
 
 // udpEcho answers each datagram with "echo:" + payload on loopback.

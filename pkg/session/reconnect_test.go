@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kubectl-mirror/kubectl-mirror/agent"
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testnet"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 )
@@ -86,22 +87,11 @@ func (tr *transports) cut() {
 // greeter accepts connections, greets each and then keeps it open.
 func greeter(t *testing.T) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = io.WriteString(c, "hello\n")
-			go func() { _, _ = io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
-	return netip.MustParseAddrPort(ln.Addr().String())
+	return testnet.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		_, _ = io.WriteString(c, "hello\n")
+		_, _ = io.Copy(io.Discard, c)
+	})
 }
 
 func TestSessionSurvivesADroppedTransport(t *testing.T) {
