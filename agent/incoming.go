@@ -44,7 +44,7 @@ func serveIncoming(ctx context.Context, cfg Config, sess *smux.Session, st *smux
 		return
 	}
 	defer leave()
-	cfg.Logger.Info("incoming on", zap.Int("port", req.Port), zap.String("mode", req.Mode), zap.Int("filters", len(req.Filters)))
+	cfg.Logger.Info("incoming on", zap.Int("port", req.Port), zap.String("mode", string(req.Mode)), zap.Int("filters", len(req.Filters)))
 	defer cfg.Logger.Info("incoming off", zap.Int("port", req.Port))
 	if err := protocol.Write(st, protocol.Response{}); err != nil {
 		return

@@ -19,7 +19,7 @@ import (
 type subscriber struct {
 	session, holder string
 	since           time.Time
-	mode            string
+	mode            protocol.Mode
 	filters         []protocol.RequestFilter
 	probes          []string
 	takeover        bool

@@ -10,7 +10,7 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
-func claim(t *testing.T, session, mode string, takeover bool, filters ...protocol.HTTPFilter) (*subscriber, chan string) {
+func claim(t *testing.T, session string, mode protocol.Mode, takeover bool, filters ...protocol.HTTPFilter) (*subscriber, chan string) {
 	t.Helper()
 	s, err := newSubscriber(protocol.Request{Kind: protocol.KindIncoming, Port: 8080, Mode: mode, Filters: filters,
 		Session: session, Holder: "kubectl mirror of " + session, Takeover: takeover})

@@ -127,7 +127,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 		FSMode: &c.FSMode, FSRemote: &c.FSRemote, FSLocal: &c.FSLocal})
 	fs.BoolVar(&c.FSWrite, "fs-write", false, "carry the program's changes of the pod's files (write, create, mkdir, rename, unlink, chmod, truncate) out in the pod, as the container's user")
 	fs.Var(fsMapValue(c.FSMap), "fs-map", "serve the pod's REMOTE path (file or directory) from LOCAL on this machine, read-only: REMOTE=LOCAL (repeatable)")
-	fs.Var(choiceValue[string]{&c.Incoming, []string{protocol.ModeMirror, protocol.ModeSteal, "off"}}, "incoming", "what the program's listening ports get from the pod's: mirror, steal or off")
+	fs.Var(choiceValue[protocol.Mode]{&c.Incoming, []protocol.Mode{protocol.ModeMirror, protocol.ModeSteal, run.IncomingOff}}, "incoming", "what the program's listening ports get from the pod's: mirror, steal or off")
 	fs.Var(filterValue{&c.HTTPFilters}, "http-filter", "with steal, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match)")
 	fs.IntSliceVar(&c.IncomingPorts, "incoming-ports", nil, "local listening ports that take part (default: all)")
 	fs.BoolVar(&c.Takeover, "incoming-takeover", false, "take a pod port another session holds instead of being refused (that session is told)")

@@ -23,7 +23,7 @@ import (
 
 // Config is what to do with listening ports.
 type Config struct {
-	Mode    string                // protocol.ModeMirror or ModeSteal
+	Mode    protocol.Mode         // mirror or steal
 	Filters []protocol.HTTPFilter // steal only these HTTP requests
 	Ports   []int                 // local ports that take part; empty: all
 	PortMap map[int]int           // local -> pod port; unmapped ports are the same
@@ -207,7 +207,7 @@ func (m *Manager) redirectOn(pl *podLink, podPort, local int) bool {
 	pl.serving[podPort] = st
 	m.mu.Unlock()
 	go m.watchClaim(pl, podPort, st)
-	m.cfg.Logger.Info("incoming on", zap.String("pod", pl.name), zap.Int("podPort", podPort), zap.Int("local", local), zap.String("mode", m.cfg.Mode))
+	m.cfg.Logger.Info("incoming on", zap.String("pod", pl.name), zap.Int("podPort", podPort), zap.Int("local", local), zap.String("mode", string(m.cfg.Mode)))
 	return true
 }
 

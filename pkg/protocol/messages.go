@@ -72,10 +72,13 @@ const (
 	OpMknod    = "mknod"       // Path made with Perm (file type and permission bits) and Dev
 )
 
+// Mode is what an incoming claim does with the pod's port.
+type Mode string
+
 // Incoming modes.
 const (
-	ModeMirror = "mirror"
-	ModeSteal  = "steal"
+	ModeMirror Mode = "mirror" // copies to the program; the pod's app answers
+	ModeSteal  Mode = "steal"  // the program answers (with filters: the requests that match)
 )
 
 // HTTPFilter selects the HTTP/1.x requests a steal takes: Kind "header"
@@ -91,7 +94,7 @@ type HTTPFilter struct {
 type IncomingConn struct {
 	Port   int    `json:"port"`   // the pod's port it reached
 	Client string `json:"client"` // the caller, as the pod saw it
-	Mode   string `json:"mode"`
+	Mode   Mode   `json:"mode"`
 }
 
 // TreeEntry is one file, directory or symlink of a tree, by its path
@@ -139,7 +142,7 @@ type Request struct {
 	Dev   uint64  `json:"dev,omitempty"`
 	// incoming
 	Port    int          `json:"port,omitempty"`
-	Mode    string       `json:"mode,omitempty"`
+	Mode    Mode         `json:"mode,omitempty"`
 	Filters []HTTPFilter `json:"filters,omitempty"`
 	// ProbePaths are the kubelet's HTTP probe paths on Port (from the pod
 	// spec): a request for one of them from "kube-probe/" is always the

@@ -28,6 +28,9 @@ import (
 	"go.uber.org/zap"
 )
 
+// IncomingOff: the program's listening ports stay local.
+const IncomingOff protocol.Mode = "off"
+
 // Config is one run, as the command filled it in.
 type Config struct {
 	Getter genericclioptions.RESTClientGetter
@@ -58,8 +61,8 @@ type Config struct {
 	FSWrite  bool              // the program's changes of the pod's files are made in the pod
 	// FilesDir holds the sessions' private copies (remotefiles.BaseDir).
 	FilesDir string
-	// Incoming: "mirror", "steal" or "off" for the program's listening ports.
-	Incoming      string
+	// Incoming: mirror, steal or IncomingOff for the program's listening ports.
+	Incoming      protocol.Mode
 	HTTPFilters   []protocol.HTTPFilter
 	IncomingPorts []int
 	Takeover      bool // take ports other sessions hold
@@ -159,7 +162,7 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	out := outgoing.New(sess, outgoing.Config{Rules: rules, DialTimeout: cfg.DialTimeout, Logger: cfg.Logger})
 	defer out.Close()
 	var in *incoming.Manager
-	if cfg.Incoming != "off" {
+	if cfg.Incoming != IncomingOff {
 		var stop func()
 		in, stop = startIncoming(ctx, dial, target)
 		defer stop()

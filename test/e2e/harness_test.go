@@ -109,8 +109,7 @@ func kubectl(t *testing.T, args ...string) string {
 // inLaptop runs a command in the laptop network namespace.
 func inLaptop(t *testing.T, timeout time.Duration, name string, args ...string) (string, error) {
 	t.Helper()
-	script := filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh")
-	return run(t, timeout, script, append([]string{"exec", name}, args...)...)
+	return run(t, timeout, laptopScript(t), append([]string{"exec", name}, args...)...)
 }
 
 // processesIn lists, on this machine, the live processes whose cgroup path
@@ -129,4 +128,21 @@ func processesIn(id string) []int {
 		}
 	}
 	return pids
+}
+
+// pluginCommand is the one way the suite runs the plugin: laptop.sh's
+// arguments to run it in the laptop namespace with KUBECONFIG (and env)
+// set, and, for run, the agent image never pulled (it is imported).
+func pluginCommand(t *testing.T, kubeconfigPath string, env []string, args ...string) []string {
+	t.Helper()
+	if len(args) > 0 && args[0] == "run" {
+		args = append([]string{"run", "--agent-image-pull-policy=Never"}, args[1:]...)
+	}
+	full := append(append([]string{"exec", "env", "KUBECONFIG=" + kubeconfigPath}, env...), filepath.Join(repoRoot(t), "bin", "kubectl-mirror"))
+	return append(full, args...)
+}
+
+// laptopScript runs a command in the laptop network namespace.
+func laptopScript(t *testing.T) string {
+	return filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh")
 }

@@ -58,11 +58,7 @@ func startPlugin(t *testing.T, args ...string) *session {
 // startPluginWithEnv is startPlugin with extra KEY=VALUE variables.
 func startPluginWithEnv(t *testing.T, env []string, args ...string) *session {
 	t.Helper()
-	plugin := filepath.Join(repoRoot(t), "bin", "kubectl-mirror")
-	script := filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh")
-	full := append(append([]string{"exec", "env", "KUBECONFIG=" + kubeconfig(t)}, env...), plugin, "run", "--agent-image-pull-policy=Never")
-	full = append(full, args...)
-	s := &session{cmd: exec.Command(script, full...)}
+	s := &session{cmd: exec.Command(laptopScript(t), pluginCommand(t, kubeconfig(t), env, append([]string{"run"}, args...)...)...)}
 	s.cmd.Stdout = lockedWriter{&s.mu, &s.stdout}
 	s.cmd.Stderr = lockedWriter{&s.mu, &s.stderr}
 	if err := s.cmd.Start(); err != nil {

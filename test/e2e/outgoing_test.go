@@ -241,7 +241,7 @@ func TestLoopbackAndLocalRulesStayLocal(t *testing.T) {
 	netprobe, _, _ := programs(t)
 	target, other := echoPods(t)
 	// A server on the laptop's own loopback: the program reaches it directly.
-	server := exec.Command(filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh"), "exec",
+	server := exec.Command(laptopScript(t), "exec",
 		"socat", "TCP-LISTEN:18555,bind=127.0.0.1,reuseaddr,fork", "SYSTEM:echo local-server")
 	if err := server.Start(); err != nil {
 		t.Fatal(err)

@@ -21,13 +21,7 @@ import (
 // registry here). It returns stdout, stderr and the exit code.
 func mirror(t *testing.T, kubeconfigPath string, args ...string) (string, string, int) {
 	t.Helper()
-	plugin := filepath.Join(repoRoot(t), "bin", "kubectl-mirror")
-	if len(args) > 0 && args[0] == "run" {
-		args = append([]string{"run", "--agent-image-pull-policy=Never"}, args[1:]...)
-	}
-	script := filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh")
-	full := append([]string{"exec", "env", "KUBECONFIG=" + kubeconfigPath, plugin}, args...)
-	return runSplit(t, 3*time.Minute, script, full...)
+	return runSplit(t, 3*time.Minute, laptopScript(t), pluginCommand(t, kubeconfigPath, nil, args...)...)
 }
 
 func TestRunSeesThePodsEnvironment(t *testing.T) {
