@@ -1,5 +1,5 @@
 // Package tracer runs a program under ptrace with a seccomp-bpf filter, so that
-// only the syscalls kubectl mirror cares about stop, and lets a Handler decide
+// only the syscalls its Handler cares about stop, and lets the Handler decide
 // what each of them does: go through, fail with an errno, have its sockaddr or
 // path argument rewritten, have its result fixed up at syscall exit, or wait
 // while the decision is made elsewhere (the other threads keep running).
