@@ -77,7 +77,7 @@ func (in incomingConn) upgradeH2(br *bufio.Reader, req *http.Request) {
 
 // serveH2 serves one HTTP/2 connection, each stream to where pick sends it.
 func (in incomingConn) serveH2(c net.Conn, upgrade *http.Request, settings []byte) {
-	ups := &h2Upstreams{in: in, transports: map[*subscriber]*http.Transport{}}
+	ups := &h2Upstreams{in: in, proxies: map[*subscriber]*httputil.ReverseProxy{}}
 	defer ups.close()
 	// x/net's server, not net/http's: only it takes an h2c upgrade's first
 	// request as stream 1, and clients (curl --http2, older gRPC stacks)
@@ -91,9 +91,9 @@ func (in incomingConn) serveH2(c net.Conn, upgrade *http.Request, settings []byt
 // h2Upstreams are one client connection's HTTP/2 connections onward: one per
 // destination, made on first use.
 type h2Upstreams struct {
-	in         incomingConn
-	mu         sync.Mutex
-	transports map[*subscriber]*http.Transport // nil key: the pod's app
+	in      incomingConn
+	mu      sync.Mutex
+	proxies map[*subscriber]*httputil.ReverseProxy // nil key: the pod's app
 }
 
 // quietLog keeps the proxy's per-request errors (a client gone mid-stream)
@@ -101,30 +101,28 @@ type h2Upstreams struct {
 var quietLog = log.New(io.Discard, "", 0)
 
 func (u *h2Upstreams) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "upstream" // the dial ignores it
-			pr.Out.Host = pr.In.Host
-			// Forwarding headers are the client's: the proxy adds none and drops none.
-			for k, v := range pr.In.Header {
-				if k == "Forwarded" || strings.HasPrefix(k, "X-Forwarded-") {
-					pr.Out.Header[k] = v
-				}
-			}
-		},
-		Transport:     u.transport(u.in.pick(r)),
-		FlushInterval: -1, // streams (gRPC) flow as they come
-		ErrorLog:      quietLog,
-	}
-	rp.ServeHTTP(w, r)
+	u.proxy(u.in.pick(r)).ServeHTTP(w, r)
 }
 
-// transport is the HTTP/2 connection to to's program (nil: the pod's app).
-func (u *h2Upstreams) transport(to *subscriber) *http.Transport {
+// rewrite sends a request on unchanged: its authority, and forwarding
+// headers as the client sent them (the proxy adds none and drops none).
+func rewrite(pr *httputil.ProxyRequest) {
+	pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "upstream" // the dial ignores it
+	pr.Out.Host = pr.In.Host
+	for k, v := range pr.In.Header {
+		if k == "Forwarded" || strings.HasPrefix(k, "X-Forwarded-") {
+			pr.Out.Header[k] = v
+		}
+	}
+}
+
+// proxy is the proxy onto one HTTP/2 connection to to's program (nil: the
+// pod's app), made on first use.
+func (u *h2Upstreams) proxy(to *subscriber) *httputil.ReverseProxy {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if t := u.transports[to]; t != nil {
-		return t
+	if rp := u.proxies[to]; rp != nil {
+		return rp
 	}
 	var p http.Protocols
 	p.SetUnencryptedHTTP2(true)
@@ -143,8 +141,10 @@ func (u *h2Upstreams) transport(to *subscriber) *http.Transport {
 		}
 		return nc, nil
 	}}
-	u.transports[to] = t
-	return t
+	rp := &httputil.ReverseProxy{Rewrite: rewrite, Transport: t, ErrorLog: quietLog,
+		FlushInterval: -1} // streams (gRPC) flow as they come
+	u.proxies[to] = rp
+	return rp
 }
 
 var errNotConn = errors.New("the session's stream is not a connection")
@@ -152,7 +152,7 @@ var errNotConn = errors.New("the session's stream is not a connection")
 func (u *h2Upstreams) close() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	for _, t := range u.transports {
-		t.CloseIdleConnections()
+	for _, rp := range u.proxies {
+		rp.Transport.(*http.Transport).CloseIdleConnections()
 	}
 }

@@ -246,14 +246,7 @@ func (c *Cache) isMissingAncestor(p string) bool {
 	return errors.Is(err, os.ErrNotExist)
 }
 
-func (c *Cache) isLocal(p string) bool {
-	for _, l := range c.local {
-		if under(p, l) {
-			return true
-		}
-	}
-	return false
-}
+func (c *Cache) isLocal(p string) bool { return underAny(p, c.local) }
 
 // outermost cleans the roots and drops those inside another: a tree fetch of
 // the outer one brings them along.

@@ -69,16 +69,11 @@ func (c *Cache) lazyPath(call *tracer.Call) tracer.Verdict {
 		return tracer.ReplacePath(filepath.Join(c.dir, p))
 	}
 	go func() {
-		err := c.lazy.resolve(c, p, wantBytes)
-		var re *session.RemoteError
-		switch {
-		case err == nil:
-			call.Resume(tracer.ReplacePath(filepath.Join(c.dir, p)))
-		case errors.As(err, &re) && re.Errno != 0:
-			call.Resume(tracer.Fail(re.Errno))
-		default:
-			call.Resume(tracer.Fail(unix.EIO))
+		if err := c.lazy.resolve(c, p, wantBytes); err != nil {
+			call.Resume(tracer.Fail(errnoOf(err)))
+			return
 		}
+		call.Resume(tracer.ReplacePath(filepath.Join(c.dir, p)))
 	}()
 	return tracer.Hold()
 }

@@ -1,14 +1,12 @@
 package remotefiles
 
 import (
-	"errors"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
-	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
 
@@ -52,11 +50,10 @@ func (c *Cache) Statfs(call *tracer.Call, pod StatfsAsker) tracer.Verdict {
 // statfsVerdict fails the call as the pod did, or lets it succeed (on "/"
 // for statfs: the answer is the pod's either way) and writes the pod's answer.
 func statfsVerdict(call *tracer.Call, st *protocol.Statfs, err error) tracer.Verdict {
-	var re *session.RemoteError
 	switch {
-	case errors.As(err, &re) && re.Errno != 0:
-		return tracer.Fail(re.Errno)
-	case err != nil || st == nil:
+	case err != nil:
+		return tracer.Fail(errnoOf(err))
+	case st == nil:
 		return tracer.Fail(unix.EIO)
 	}
 	v := tracer.Allow()
