@@ -77,3 +77,13 @@ func getRegs(tid int, r *regs) error { return unix.PtraceGetRegs(tid, &r.r) }
 
 // Precondition: called on the tracer's locked thread; tid is in a ptrace-stop.
 func setRegs(tid int, r *regs) error { return unix.PtraceSetRegs(tid, &r.r) }
+
+// callAgain sets up the registers of a thread at a syscall-exit stop so that,
+// resumed, it runs syscall nr with args through the same syscall instruction.
+func (r *regs) callAgain(nr uint64, args ...uint64) {
+	r.setNr(nr)
+	for i, a := range args {
+		r.setArg(i, a)
+	}
+	r.rearm()
+}

@@ -71,3 +71,16 @@ func getRegs(tid int, r *regs) error {
 	r.sysNr, r.x0, r.nrSet = r.r.Regs[8], r.r.Regs[0], false
 	return nil
 }
+
+// callAgain sets up the registers of a thread at a syscall-exit stop so that,
+// resumed, it runs syscall nr with args through the same svc instruction.
+func (r *regs) callAgain(nr uint64, args ...uint64) {
+	r.sysNr = nr
+	for i, a := range args {
+		r.setArg(i, a)
+	}
+	if len(args) > 0 {
+		r.x0 = args[0]
+	}
+	r.rearm()
+}

@@ -120,3 +120,36 @@ func buildFilter(traced []uint32, tracedIf map[uint32]argCheck) []unix.SockFilte
 	}
 	return prog
 }
+
+// filterAction is the filter's verdict, computed here for a stepped
+// launcher's call: RET_TRACE, RET_ALLOW, or RET_ERRNO (ENOSYS).
+func filterAction(nr uint64, args [6]uint64) uint32 {
+	if nr == unix.SYS_IO_URING_SETUP {
+		return unix.SECCOMP_RET_ERRNO
+	}
+	if _, ok := syscallTable[int(nr)]; !ok {
+		return unix.SECCOMP_RET_ALLOW
+	}
+	c, conditional := tracedIfSet[uint32(nr)]
+	if !conditional || c.holds(args) {
+		return unix.SECCOMP_RET_TRACE
+	}
+	return unix.SECCOMP_RET_ALLOW
+}
+
+// holds is the argument check as the filter makes it (on low words, where
+// it compares values).
+func (c argCheck) holds(args [6]uint64) bool {
+	switch {
+	case len(c.Equal) > 0:
+		for _, eq := range c.Equal {
+			if uint32(args[eq[0]]) != eq[1] {
+				return false
+			}
+		}
+		return true
+	case c.ClearBit != 0:
+		return uint32(args[c.Arg])&c.ClearBit == 0
+	}
+	return args[c.Arg] != 0
+}

@@ -43,6 +43,20 @@ func runNative(t *testing.T, dir string, argv ...string) result {
 // runTraced runs argv under the tracer with handler h (nil: allow all).
 func runTraced(t *testing.T, h Handler, dir string, argv ...string) result {
 	t.Helper()
+	return runTracedWith(t, Config{Handler: h, Dir: dir}, argv...)
+}
+
+// runTracedWith runs argv under the tracer configured as cfg (its Path,
+// Args and output are set here).
+func runTracedWith(t *testing.T, cfg Config, argv ...string) result {
+	t.Helper()
+	_, r := traceFull(t, cfg, argv...)
+	return r
+}
+
+// traceFull is runTracedWith that also returns the tracer, for its Stats.
+func traceFull(t *testing.T, cfg Config, argv ...string) (*Tracer, result) {
+	t.Helper()
 	out, err := os.CreateTemp(t.TempDir(), "stdout")
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +64,12 @@ func runTraced(t *testing.T, h Handler, dir string, argv ...string) result {
 	defer out.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	st, err := Trace(ctx, Config{Path: argv[0], Args: argv, Dir: dir, Stdout: out, Stderr: os.Stderr, Handler: h})
+	cfg.Path, cfg.Args, cfg.Stdout, cfg.Stderr = argv[0], argv, out, os.Stderr
+	tr, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("trace %v: %v", argv, err)
+	}
+	st, err := tr.Wait()
 	if err != nil {
 		t.Fatalf("trace %v: %v", argv, err)
 	}
@@ -58,7 +77,7 @@ func runTraced(t *testing.T, h Handler, dir string, argv ...string) result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return result{stdout: string(b), status: st}
+	return tr, result{stdout: string(b), status: st}
 }
 
 // needPtrace skips when this process may not ptrace and load seccomp filters.

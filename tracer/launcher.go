@@ -1,10 +1,12 @@
 package tracer
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -29,8 +31,9 @@ func init() {
 	launch(path)
 }
 
-// launch installs the filter on this thread, waits for the tracer's go-ahead
-// and execs the program in place (argv after "--"). It never returns.
+// launch waits for the tracer's go-ahead and execs the program in place
+// (argv after "--"); the tracer decides at that exec how the program runs.
+// It never returns.
 func launch(path string) {
 	fail := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, filepath.Base(os.Args[0])+": "+format+"\n", args...)
@@ -49,9 +52,6 @@ func launch(path string) {
 			env = append(env, kv)
 		}
 	}
-	if err := installFilter(); err != nil {
-		fail("install seccomp filter: %v", err)
-	}
 	// read() is not filtered; EOF means the tracer has seized us.
 	var b [1]byte
 	for {
@@ -62,4 +62,14 @@ func launch(path string) {
 	unix.Close(launcherGoFD)
 	err := syscall.Exec(path, argv, env)
 	fail("exec %s: %v", path, err)
+}
+
+// isLauncher reports whether pid runs our launcher (its environment, as it
+// exec'd, carries the marker).
+func isLauncher(pid int) bool {
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return false
+	}
+	return bytes.HasPrefix(env, []byte(launcherEnv+"=")) || bytes.Contains(env, []byte("\x00"+launcherEnv+"="))
 }

@@ -104,13 +104,17 @@ func (t *Tracer) onWait(pid int, ws unix.WaitStatus) {
 			return
 		}
 		t.log.Debug("stop of an unknown task; adopting it", zap.Int("pid", pid))
-		th = &thread{tid: pid, proc: &process{pid: pid, mm: newAddrSpace()}}
+		filtered := hasFilter(pid)
+		th = &thread{tid: pid, proc: &process{pid: pid, mm: newAddrSpace(), mode: Intercepted, filtered: filtered, install: !filtered}}
 		t.threads[pid] = th
 	}
 	switch {
-	case sig == unix.SIGTRAP|0x80:
+	case sig == unix.SIGTRAP|0x80 && th.proc.filtered:
+		// A filtered thread is stepped only to its exit stop.
 		t.stats.ExitStops++
 		t.onSyscallExit(th)
+	case sig == unix.SIGTRAP|0x80:
+		t.onSyscallStop(th)
 	case event == unix.PTRACE_EVENT_SECCOMP:
 		t.stats.SeccompStops++
 		t.onSeccomp(th)
@@ -179,11 +183,11 @@ func (t *Tracer) killAll() {
 }
 
 // resume continues a stopped thread, delivering sig, and asks for the next
-// syscall-exit stop while an exit action is pending.
+// syscall stop while an exit action is pending or the process is stepped.
 // Precondition: on the tracer's thread; th is in a ptrace-stop.
 func (t *Tracer) resume(th *thread, sig int) {
 	req := unix.PTRACE_CONT
-	if th.atExit != nil {
+	if th.atExit != nil || th.proc.stepped() {
 		req = unix.PTRACE_SYSCALL
 	}
 	t.ptrace(th, req, sig)

@@ -41,14 +41,18 @@ print(subprocess.run(["sh", "-c", "echo sub; exit 3"], capture_output=True).stdo
 		{"death by signal", []string{"sh", "-c", "kill -SEGV $$"}},
 		{"missing file", []string{progs.goStatic, "cat", "/nonexistent/file"}},
 	}
+	// Every process intercepted, and shells stepped as launchers.
+	policies := map[string]Policy{"all intercepted": {}, "default policy": DefaultPolicy()}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			native := runNative(t, "", tc.argv...)
-			traced := runTraced(t, nil, "", tc.argv...)
-			if native != traced {
-				t.Fatalf("native and traced differ\nnative: %+v\ntraced: %+v", native, traced)
-			}
-		})
+		native := runNative(t, "", tc.argv...)
+		for pname, policy := range policies {
+			t.Run(tc.name+"/"+pname, func(t *testing.T) {
+				traced := runTracedWith(t, Config{Policy: policy}, tc.argv...)
+				if native != traced {
+					t.Fatalf("native and traced differ\nnative: %+v\ntraced: %+v", native, traced)
+				}
+			})
+		}
 	}
 }
 

@@ -16,16 +16,28 @@ func (t *Tracer) onSeccomp(th *thread) {
 		t.resume(th, 0)
 		return
 	}
+	if th.proc.mode == Native {
+		t.stats.NativeStops++
+		t.resume(th, 0)
+		return
+	}
+	t.decide(th, &r)
+}
+
+// decide asks the handler about the call th is stopped in and applies the
+// verdict, or holds the thread for it.
+// Precondition: on the tracer's thread; th is stopped before the call runs.
+func (t *Tracer) decide(th *thread, r *regs) {
 	// A rewrite that waited for scratch memory: the same syscall is back.
 	if p := th.pending; p != nil {
 		th.pending = nil
 		if p.nr == r.nr() {
 			p.call.seq = th.seq
-			t.apply(th, &r, p.call, p.v)
+			t.apply(th, r, p.call, p.v)
 			return
 		}
 	}
-	c, ok := t.decodeCall(th, &r)
+	c, ok := t.decodeCall(th, r)
 	// A path call without a path is about an fd, except fstatfs, whose
 	// Call.Path is the file its fd names.
 	if !ok || (c.Class == ClassPath && c.RawPath == "" && c.Name != "fstatfs") {
@@ -45,7 +57,7 @@ func (t *Tracer) onSeccomp(th *thread) {
 		t.setHeld(th, c)
 		return
 	}
-	t.apply(th, &r, c, v)
+	t.apply(th, r, c, v)
 }
 
 // onResume applies a held call's verdict, unless its thread moved on or died.

@@ -27,9 +27,9 @@ func (t *Tracer) onNewTask(parent *thread, event int) {
 	case flags&unix.CLONE_THREAD != 0:
 		p = parent.proc
 	case flags&unix.CLONE_VM != 0:
-		p = &process{pid: child, mm: parent.proc.mm}
+		p = parent.proc.child(child, parent.proc.mm)
 	default:
-		p = &process{pid: child, mm: parent.proc.mm.forkCopy()}
+		p = parent.proc.child(child, parent.proc.mm.forkCopy())
 	}
 	th := &thread{tid: child, proc: p}
 	t.threads[child] = th
@@ -61,11 +61,11 @@ func (t *Tracer) cloneFlags(parent *thread) uint64 {
 	return 0
 }
 
-// onExec gives the process a fresh address space. When a non-leader thread
-// execs it takes over the leader's tid, and the old tid is gone.
+// onExec gives the process a fresh address space and decides how it runs by
+// the program it became. When a non-leader thread execs it takes over the
+// leader's tid, and the old tid is gone.
 // Precondition: on the tracer's thread; th is in its exec event stop.
 func (t *Tracer) onExec(th *thread) {
-	t.stats.Execs++
 	if msg, err := unix.PtraceGetEventMsg(th.tid); err == nil && int(msg) != th.tid {
 		former := int(msg)
 		if old := t.threads[former]; old != nil {
@@ -73,9 +73,38 @@ func (t *Tracer) onExec(th *thread) {
 			delete(t.threads, former)
 		}
 	}
-	th.proc = &process{pid: th.tid, mm: newAddrSpace()}
+	if th.tid == t.rootPID && isLauncher(th.tid) {
+		// Our launcher's own exec, seen when the seize came before it
+		// ended: it stays native until it execs the program.
+		t.resume(th, 0)
+		return
+	}
+	exe, comm := procNames(th.tid)
+	p := &process{pid: th.tid, mm: newAddrSpace(), filtered: th.proc.filtered, mode: t.cfg.Policy.ModeOf(exe, comm)}
+	if p.filtered && p.mode == Launcher {
+		p.mode = Intercepted // a filter stays: its calls stop there anyway
+	}
+	p.install = !p.filtered && p.mode == Intercepted
+	th.proc = p
 	t.setHeld(th, nil)
-	th.atExit, th.pending = nil, nil
-	t.log.Debug("exec", zap.Int("pid", th.tid))
+	th.atExit, th.pending, th.passEntry = nil, nil, false
+	t.countExec(p.mode)
+	t.log.Debug("exec", zap.Int("pid", th.tid), zap.String("exe", exe), zap.Stringer("mode", p.mode))
+	if t.cfg.OnExec != nil {
+		t.cfg.OnExec(Exec{PID: th.tid, Path: exe, Name: comm, Mode: p.mode})
+	}
 	t.resume(th, 0)
+}
+
+// Precondition: on the tracer's thread.
+func (t *Tracer) countExec(m Mode) {
+	t.stats.Execs++
+	switch m {
+	case Intercepted:
+		t.stats.InterceptedExecs++
+	case Launcher:
+		t.stats.LauncherExecs++
+	case Native:
+		t.stats.NativeExecs++
+	}
 }

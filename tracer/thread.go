@@ -64,8 +64,24 @@ func (a *addrSpace) release(tid int) {
 }
 
 type process struct {
-	pid int
-	mm  *addrSpace
+	pid  int
+	mm   *addrSpace
+	mode Mode
+	// filtered: the process carries the seccomp filter (inherited by its
+	// children and kept across exec).
+	filtered bool
+	// install: the filter goes in at the process's next syscall.
+	install bool
+}
+
+// stepped: the process has no filter but its syscalls are seen, each one
+// stopping at entry and exit (PTRACE_SYSCALL): a launcher, or a process
+// waiting for its filter.
+func (p *process) stepped() bool { return !p.filtered && (p.mode == Launcher || p.install) }
+
+// child is the process a fork or vfork makes: the same mode and filter.
+func (p *process) child(pid int, mm *addrSpace) *process {
+	return &process{pid: pid, mm: mm, mode: p.mode, filtered: p.filtered}
 }
 
 // thread is one traced task and what the tracer is in the middle of with it.
@@ -80,6 +96,9 @@ type thread struct {
 	// pending is a verdict whose rewrite waits for the scratch region being
 	// mapped; it applies when the same syscall stops again.
 	pending *pendingVerdict
+	// passEntry: the next syscall-entry stop is of a call the tracer
+	// injected, to be let through.
+	passEntry bool
 }
 
 type pendingVerdict struct {

@@ -28,7 +28,13 @@ type Config struct {
 	Hostname string
 	// Domainname is the NIS domain name uname() reports; "" leaves it.
 	Domainname string
-	Logger     *zap.Logger
+	// Policy decides at each exec whether a process is intercepted, stepped
+	// as a launcher or runs native; the zero Policy intercepts all.
+	Policy Policy
+	// OnExec, when set, is told each exec and its Mode, on the tracer's
+	// thread (it must return quickly).
+	OnExec func(Exec)
+	Logger *zap.Logger
 }
 
 // Status is how the program ended.
@@ -91,6 +97,11 @@ type Tracer struct {
 type Stats struct {
 	SeccompStops, ExitStops, SignalStops, GroupStops int
 	NewTasks, Execs, Rewrites, Failed, Injections    int
+	// Execs by the Mode they got; Installs counts filters put in.
+	InterceptedExecs, LauncherExecs, NativeExecs, Installs int
+	// EntryStops: launchers' syscall-entry stops; NativeStops: seccomp stops
+	// of native programs under an inherited filter, let through unasked.
+	EntryStops, NativeStops int
 }
 
 type waitResult struct {
@@ -224,6 +235,7 @@ func (t *Tracer) startLauncher(path string) error {
 		return &TraceError{PID: pid, Err: os.NewSyscallError("ptrace(PTRACE_SEIZE)", e)}
 	}
 	t.rootPID = pid
-	t.threads[pid] = &thread{tid: pid, proc: &process{pid: pid, mm: newAddrSpace()}}
+	// Our own launcher runs native until it execs the program.
+	t.threads[pid] = &thread{tid: pid, proc: &process{pid: pid, mm: newAddrSpace(), mode: Native}}
 	return nil // closing goW lets the launcher exec
 }

@@ -1,0 +1,142 @@
+package tracer
+
+import (
+	"encoding/binary"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// The filter goes into a process by the process itself: at its first
+// syscall after an exec that needs it, the tracer turns that syscall into
+// mmap (scratch memory, kept for rewrites), writes the filter there, and has
+// the same syscall instruction run prctl(PR_SET_NO_NEW_PRIVS) and
+// seccomp(SECCOMP_SET_MODE_FILTER); then the first syscall runs again, now
+// under the filter. Nothing the program does is observable before its first
+// syscall, so this is as good as installing it at the exec.
+
+// fprogSize is struct sock_fprog: a u16 length, padding, a pointer.
+const fprogSize = 16
+
+// filterImage is the filter as the kernel reads it: sock_fprog, then the
+// instructions it points at (relocated to the slot on each install).
+var filterImage = func() []byte {
+	always, tracedIf := filterLists()
+	prog := buildFilter(always, tracedIf)
+	b := make([]byte, fprogSize, fprogSize+8*len(prog))
+	binary.LittleEndian.PutUint16(b, uint16(len(prog)))
+	for _, f := range prog {
+		b = binary.LittleEndian.AppendUint16(b, f.Code)
+		b = append(b, f.Jt, f.Jf)
+		b = binary.LittleEndian.AppendUint32(b, f.K)
+	}
+	return b
+}()
+
+// startInstall begins the injection at th's first syscall-entry stop.
+// Precondition: on the tracer's thread; th is at a syscall-entry stop.
+func (t *Tracer) startInstall(th *thread, r *regs) {
+	th.proc.install = false
+	saved := *r
+	m := *r
+	m.setNr(uint64(sysMmap))
+	for i, a := range []uint64{0, regionSize, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_PRIVATE | unix.MAP_ANONYMOUS, ^uint64(0), 0} {
+		m.setArg(i, a)
+	}
+	if err := setRegs(th.tid, &m); err != nil {
+		t.installFailed(th, "set registers", err)
+		return
+	}
+	th.atExit = func(th *thread) {
+		addr, ok := t.injectedResult(th, "mmap")
+		if !ok {
+			return
+		}
+		th.proc.mm.addRegion(taddr(addr))
+		slot, _ := th.proc.mm.slot(th.tid)
+		img := append([]byte(nil), filterImage...)
+		binary.LittleEndian.PutUint64(img[8:], uint64(slot)+fprogSize)
+		if err := writeMem(th.tid, slot, img); err != nil {
+			t.installFailed(th, "write the filter", err)
+			return
+		}
+		t.injectNext(th, saved, "prctl", unix.SYS_PRCTL, []uint64{unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}, func() {
+			t.injectSeccomp(th, saved, uint64(slot), unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW)
+		})
+	}
+	t.resume(th, 0)
+}
+
+// injectSeccomp loads the filter. SPEC_ALLOW: where the kernel mitigates
+// Speculative Store Bypass for every seccomp task (a common default), the
+// program would run slower everywhere, not only in syscalls; the filter
+// routes syscalls, it is no sandbox. Kernels before 4.17 lack the flag.
+// Precondition: on the tracer's thread, in an exit-stop callback.
+func (t *Tracer) injectSeccomp(th *thread, saved regs, fprog, flags uint64) {
+	t.injectNext(th, saved, "seccomp", unix.SYS_SECCOMP, []uint64{unix.SECCOMP_SET_MODE_FILTER, flags, fprog}, func() {
+		th.proc.filtered = true
+		t.stats.Installs++
+		// The program's first syscall runs again, under the filter.
+		r := saved
+		r.rearm()
+		if err := setRegs(th.tid, &r); err != nil {
+			t.installFailed(th, "restore registers", err)
+		}
+	})
+	if flags != 0 {
+		// Retry without the flag on EINVAL.
+		next := th.atExit
+		th.atExit = func(th *thread) {
+			var r regs
+			if getRegs(th.tid, &r) == nil && r.ret() == -int64(unix.EINVAL) {
+				t.injectSeccomp(th, saved, fprog, 0)
+				return
+			}
+			next(th)
+		}
+	}
+}
+
+// injectNext makes the thread, now at an injected call's exit stop, run
+// syscall nr next; done runs at that call's exit stop if it succeeded.
+// Precondition: on the tracer's thread, in an exit-stop callback.
+func (t *Tracer) injectNext(th *thread, saved regs, name string, nr uint64, args []uint64, done func()) {
+	r := saved
+	r.callAgain(nr, args...)
+	if err := setRegs(th.tid, &r); err != nil {
+		t.installFailed(th, "set registers", err)
+		return
+	}
+	th.passEntry = true // its entry stop is ours, not the program's
+	th.atExit = func(th *thread) {
+		if _, ok := t.injectedResult(th, name); ok {
+			done()
+		}
+	}
+}
+
+// injectedResult reads an injected call's result; a failure ends the
+// process, which must not run unfiltered.
+// Precondition: on the tracer's thread, at the call's exit stop.
+func (t *Tracer) injectedResult(th *thread, name string) (int64, bool) {
+	var r regs
+	if err := getRegs(th.tid, &r); err != nil {
+		t.installFailed(th, name, err)
+		return 0, false
+	}
+	if ret := r.ret(); ret < 0 && ret > -4096 {
+		t.installFailed(th, name, unix.Errno(-ret))
+		return 0, false
+	}
+	return r.ret(), true
+}
+
+// installFailed kills a process the filter could not go into: running it
+// unfiltered would reach this machine's network and files.
+// Precondition: on the tracer's thread.
+func (t *Tracer) installFailed(th *thread, step string, err error) {
+	t.log.Error("cannot install the seccomp filter; the process is killed",
+		zap.Int("pid", th.proc.pid), zap.String("step", step), zap.Error(err))
+	th.atExit = nil
+	_ = unix.Kill(th.proc.pid, unix.SIGKILL)
+}

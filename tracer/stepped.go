@@ -1,0 +1,69 @@
+package tracer
+
+import (
+	"os"
+	"strconv"
+	"strings"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// Stepped processes (launchers, and processes waiting for their filter)
+// stop at every syscall's entry and exit. At entry, a launcher's call is
+// decided as the filter would have stopped it; a process waiting for its
+// filter gets it here, at its first syscall.
+
+// onSyscallStop serves a syscall stop of a thread with no filter.
+// Precondition: on the tracer's thread; th is at a syscall-entry or -exit stop.
+func (t *Tracer) onSyscallStop(th *thread) {
+	entry, err := atSyscallEntry(th.tid)
+	if err != nil {
+		t.log.Warn("read syscall stop", zap.Int("tid", th.tid), zap.Error(err))
+		t.resume(th, 0)
+		return
+	}
+	if !entry {
+		t.stats.ExitStops++
+		t.onSyscallExit(th)
+		return
+	}
+	t.stats.EntryStops++
+	if th.passEntry {
+		th.passEntry = false
+		t.resume(th, 0)
+		return
+	}
+	var r regs
+	if err := getRegs(th.tid, &r); err != nil {
+		t.resume(th, 0)
+		return
+	}
+	if th.proc.install {
+		t.startInstall(th, &r)
+		return
+	}
+	if th.proc.mode != Launcher {
+		t.resume(th, 0)
+		return
+	}
+	var args [6]uint64
+	for i := range args {
+		args[i] = r.arg(i)
+	}
+	switch filterAction(r.nr(), args) {
+	case unix.SECCOMP_RET_TRACE:
+		th.seq++
+		t.decide(th, &r)
+	case unix.SECCOMP_RET_ALLOW:
+		t.resume(th, 0)
+	default:
+		t.apply(th, &r, nil, Fail(unix.ENOSYS))
+	}
+}
+
+// hasFilter reads whether a process runs under a seccomp filter.
+func hasFilter(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	return err == nil && strings.Contains(string(b), "\nSeccomp:\t2\n")
+}

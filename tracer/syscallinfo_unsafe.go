@@ -1,0 +1,32 @@
+package tracer
+
+import (
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ptraceSyscallInfo is the head of struct ptrace_syscall_info; only op is read.
+type ptraceSyscallInfo struct {
+	op   uint8
+	_    [7]byte
+	arch uint32
+	_    [4]byte
+	ip   uint64
+	sp   uint64
+	nr   uint64
+	args [6]uint64
+}
+
+// atSyscallEntry tells an entry stop from an exit stop (Linux 5.3+).
+// Precondition: on the tracer's thread; tid is at a syscall stop.
+func atSyscallEntry(tid int) (bool, error) {
+	var info ptraceSyscallInfo
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(tid),
+		unsafe.Sizeof(info), uintptr(unsafe.Pointer(&info)), 0, 0)
+	if e != 0 {
+		return false, os.NewSyscallError("ptrace(PTRACE_GET_SYSCALL_INFO)", e)
+	}
+	return info.op == unix.PTRACE_SYSCALL_INFO_ENTRY, nil
+}
