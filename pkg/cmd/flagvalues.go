@@ -154,3 +154,16 @@ func (v fsMapValue) Set(s string) error {
 	v[r] = l
 	return nil
 }
+
+// processNameValue reads a program's name: a file name, not a path.
+type processNameValue struct{ p *[]string }
+
+func (v processNameValue) String() string { return strings.Join(*v.p, ",") }
+func (v processNameValue) Type() string   { return "NAME" }
+func (v processNameValue) Set(s string) error {
+	if s == "" || strings.Contains(s, "/") {
+		return fmt.Errorf("name the program by its file name, such as %q, not a path", filepath.Base(s))
+	}
+	*v.p = append(*v.p, s)
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
+	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
 
 // sessionRules are the session's rules, which `run` follows and `trace`
@@ -14,6 +15,27 @@ type sessionRules struct {
 	LocalHosts, RemoteHosts *[]outgoing.HostRule
 	FSMode                  *string
 	FSRemote, FSLocal       *[]string
+	Processes               *processRules
+}
+
+// processRules are the flags that decide which programs run native.
+type processRules struct {
+	buildTools bool     // --skip-build-tools
+	extra      []string // --skip-process
+}
+
+// policy is the tracer's Policy the flags ask for. With build tools not
+// skipped every program is intercepted, as before skipping existed, unless
+// some are named: they still run native, and shells are stepped so that
+// their children can.
+func (p processRules) policy() tracer.Policy {
+	switch {
+	case p.buildTools:
+		return tracer.DefaultPolicy(p.extra...)
+	case len(p.extra) > 0:
+		return tracer.Policy{Skip: p.extra, Launchers: tracer.DefaultLaunchers}
+	}
+	return tracer.Policy{}
 }
 
 func addRuleFlags(fs *pflag.FlagSet, r sessionRules) {
@@ -25,4 +47,7 @@ func addRuleFlags(fs *pflag.FlagSet, r sessionRules) {
 	fs.Var(choiceValue[string]{r.FSMode, []string{"remote", "local", "all"}}, "fs-mode", "remote: read the pod's default files and config mounts; local: only --fs-remote paths; all: every path but the program's own, the system's libraries and tools, home, cwd and /tmp (on first use)")
 	fs.Var(pathValue{r.FSRemote}, "fs-remote", "also read this path (file or directory, optionally ending in /**) from the pod (repeatable)")
 	fs.Var(pathValue{r.FSLocal}, "fs-local", "keep this path (file or directory) local even where it would be read from the pod (repeatable)")
+	r.Processes.buildTools = true
+	fs.BoolVar(&r.Processes.buildTools, "skip-build-tools", true, "run toolchains, compilers, linkers and git native, with this machine's network and files (go, compile, link, gcc, cargo, git, ...; see the README); =false intercepts every program")
+	fs.Var(processNameValue{&r.Processes.extra}, "skip-process", "also run this program native, by its file name or the name it runs as (repeatable)")
 }

@@ -32,6 +32,7 @@ type RunOptions struct {
 
 	cfg       run.Config
 	envImport bool // --env-import; cfg.Env.None is its opposite
+	processes processRules
 }
 
 // NewRunOptions returns the defaults.
@@ -124,7 +125,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.envImport, "env-import", o.envImport, "take the pod's environment; --env-import=false takes none of it (--env still applies)")
 	fs.StringVar(&c.EnvFile, "env-file", "", "also write the pod's variables (after the env rules) to FILE in dotenv syntax, mode 0600; with no COMMAND, write it and exit")
 	addRuleFlags(fs, sessionRules{Local: &c.Outgoing.Local, Remote: &c.Outgoing.Remote, LocalHosts: &c.LocalHosts, RemoteHosts: &c.RemoteHosts,
-		FSMode: &c.FSMode, FSRemote: &c.FSRemote, FSLocal: &c.FSLocal})
+		FSMode: &c.FSMode, FSRemote: &c.FSRemote, FSLocal: &c.FSLocal, Processes: &o.processes})
 	fs.BoolVar(&c.FSWrite, "fs-write", false, "carry the program's changes of the pod's files (write, create, mkdir, rename, unlink, chmod, truncate) out in the pod, as the container's user")
 	fs.Var(fsMapValue(c.FSMap), "fs-map", "serve the pod's REMOTE path (file or directory) from LOCAL on this machine, read-only: REMOTE=LOCAL (repeatable)")
 	fs.Var(choiceValue[protocol.Mode]{&c.Incoming, []protocol.Mode{protocol.ModeMirror, protocol.ModeSteal, run.IncomingOff}}, "incoming", "what the program's listening ports get from the pod's: mirror, steal or off")
@@ -149,6 +150,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 		return errors.New("no command given; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
 	}
 	c.Env.None = !o.envImport
+	c.Processes = o.processes.policy()
 	c.Getter, c.ContextName = o.kube, contextName(o.kube)
 	c.FilesDir = remotefiles.BaseDir()
 	c.Stdin, c.Stdout, c.Stderr = fileOr(o.In, os.Stdin), fileOr(o.Out, os.Stdout), fileOr(o.ErrOut, os.Stderr)

@@ -29,6 +29,7 @@ type TraceOptions struct {
 	localHosts, remoteHosts []outgoing.HostRule
 	fsMode                  string
 	fsRemote, fsLocal       []string
+	processes               processRules
 	Command                 []string
 	logger                  *zap.Logger
 }
@@ -65,7 +66,7 @@ unknown (name them with --fs-remote). The exit code is COMMAND's.`,
 func (o *TraceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.JSON, "json", false, "print events and the summary as JSON lines")
 	addRuleFlags(fs, sessionRules{Local: &o.rules.Local, Remote: &o.rules.Remote, LocalHosts: &o.localHosts, RemoteHosts: &o.remoteHosts,
-		FSMode: &o.fsMode, FSRemote: &o.fsRemote, FSLocal: &o.fsLocal})
+		FSMode: &o.fsMode, FSRemote: &o.fsRemote, FSLocal: &o.fsLocal, Processes: &o.processes})
 }
 
 // Complete takes the command after "--".
@@ -106,6 +107,8 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		Path: o.Command[0], Args: o.Command,
 		Stdin: fileOr(o.In, os.Stdin), Stdout: fileOr(o.Out, os.Stdout), Stderr: fileOr(o.ErrOut, os.Stderr),
 		Handler: rec,
+		Policy:  o.processes.policy(),
+		OnExec:  rec.Exec,
 		Logger:  o.logger,
 	})
 	if err != nil {

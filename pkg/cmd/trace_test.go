@@ -192,3 +192,33 @@ func TestCtrlCOnARealTerminal(t *testing.T) {
 		t.Fatalf("after ^C: output %q, exit %v; want one got-int and exit 1", rest, err)
 	}
 }
+
+// TestTraceSaysWhichProcessesRanNative: the exec lines and the summary say
+// which programs were intercepted, stepped as launchers or ran native, and
+// the two switches change it.
+func TestTraceSaysWhichProcessesRanNative(t *testing.T) {
+	script := "go version >/dev/null && cat /etc/hostname >/dev/null"
+	for _, tc := range []struct {
+		flags []string
+		want  []string
+	}{
+		{nil, []string{"[pid ", " sh] exec ", ": launcher", " go] exec ", "go: native", " cat] exec ", "cat: intercepted",
+			`[pid `, ` cat] openat "/etc/hostname"`, "processes: 1 intercepted, 1 launchers, 1 native"}},
+		{[]string{"--skip-process", "cat"}, []string{"cat: native", "processes: 0 intercepted, 1 launchers, 2 native"}},
+		{[]string{"--skip-build-tools=false"}, []string{"go: intercepted", "processes: 3 intercepted, 0 launchers, 0 native"}},
+	} {
+		args := append(append([]string{"trace"}, tc.flags...), "--", "sh", "-c", script)
+		_, errOut, code := runPlugin(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.flags, code, errOut)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%v: no %q in:\n%s", tc.flags, w, errOut)
+			}
+		}
+	}
+	if _, errOut, code := runPlugin(t, "trace", "--skip-process", "/usr/bin/go", "--", "true"); code == 0 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, `"go"`) {
+		t.Errorf("a path given to --skip-process: exit %d, %q; want one line naming the fix", code, errOut)
+	}
+}

@@ -67,6 +67,9 @@ type Config struct {
 	IncomingPorts []int
 	Takeover      bool // take ports other sessions hold
 	PortMap       map[int]int
+	// Processes decides which programs run native (build tools) and
+	// which are intercepted.
+	Processes tracer.Policy
 
 	Stdin, Stdout, Stderr *os.File
 	Progress              func(string)
@@ -305,7 +308,7 @@ func runProgram(ctx context.Context, cfg Config, env []string, hostname, domainn
 	return launch.Run(ctx, tracer.Config{
 		Path: cfg.Command[0], Args: cfg.Command, Env: env,
 		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
-		Handler: h, Hostname: hostname, Domainname: domainname, Logger: cfg.Logger,
+		Handler: h, Hostname: hostname, Domainname: domainname, Policy: cfg.Processes, Logger: cfg.Logger,
 	})
 }
 

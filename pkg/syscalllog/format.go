@@ -8,8 +8,17 @@ import (
 	"strings"
 )
 
-// WriteText writes one event as a line: `[pid 12] connect 10.0.0.1:80 = 0  remote`.
+// WriteText writes one event as a line: `[pid 12 api] connect 10.0.0.1:80 = 0  remote`,
+// or for an exec `[pid 12 go] exec /usr/local/go/bin/go: native`.
 func WriteText(w io.Writer, ev Event) {
+	who := fmt.Sprintf("pid %d", ev.PID)
+	if ev.Process != "" {
+		who += " " + ev.Process
+	}
+	if ev.Syscall == "exec" {
+		fmt.Fprintf(w, "[%s] exec %s: %s\n", who, ev.Path, ev.Mode)
+		return
+	}
 	target := ev.Addr
 	if ev.Path != "" {
 		target = fmt.Sprintf("%q", ev.Path)
@@ -22,7 +31,7 @@ func WriteText(w io.Writer, ev Event) {
 	if ev.Remote {
 		where = "remote"
 	}
-	fmt.Fprintf(w, "[pid %d] %s %s = %s  %s\n", ev.PID, ev.Syscall, target, result, where)
+	fmt.Fprintf(w, "[%s] %s %s = %s  %s\n", who, ev.Syscall, target, result, where)
 }
 
 // WriteJSON writes one event as a JSON line.
@@ -42,6 +51,8 @@ func WriteSummary(w io.Writer, s Summary) {
 	for _, n := range names {
 		counts = append(counts, fmt.Sprintf("%s %d", n, s.Calls[n]))
 	}
+	fmt.Fprintf(w, "processes: %d intercepted, %d launchers, %d native\n",
+		s.Processes["intercepted"], s.Processes["launcher"], s.Processes["native"])
 	fmt.Fprintf(w, "intercepted: %s\n", orNone(strings.Join(counts, ", ")))
 	fmt.Fprintf(w, "would go remote: %d destinations%s, %d listen calls, %d files%s\n",
 		len(s.RemoteAddrs), list(s.RemoteAddrs), s.ListenCalls, len(s.RemotePaths), list(s.RemotePaths))

@@ -4,6 +4,7 @@
 package syscalllog
 
 import (
+	"maps"
 	"net/netip"
 	"sync"
 
@@ -12,14 +13,19 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
 
-// Event is one intercepted syscall and how it returned.
+// Event is one intercepted syscall and how it returned, or (Syscall
+// "exec") a process that ran a program and how that program runs.
 type Event struct {
 	PID     int    `json:"pid"`
+	Process string `json:"process,omitempty"` // the program the process runs, when its exec was seen
 	Syscall string `json:"syscall"`
-	Addr    string `json:"addr,omitempty"`
-	Path    string `json:"path,omitempty"`
-	Result  int64  `json:"result"`
-	Error   string `json:"error,omitempty"`
+	// Mode of an exec: intercepted, launcher (a shell: its own calls are
+	// seen, each child decides at its exec) or native (a build tool).
+	Mode   string `json:"mode,omitempty"`
+	Addr   string `json:"addr,omitempty"`
+	Path   string `json:"path,omitempty"`
+	Result int64  `json:"result"`
+	Error  string `json:"error,omitempty"`
 	// Remote: a session would send this to the pod (an outgoing connection or
 	// datagram, a listening port served from the pod, or a remote file).
 	Remote bool `json:"remote"`
@@ -36,6 +42,22 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	summary Summary
+	names   map[int]string // pid -> the program it exec'd
+}
+
+// Exec records a process's exec (tracer.Config.OnExec).
+func (r *Recorder) Exec(e tracer.Exec) {
+	ev := Event{PID: e.PID, Process: e.Name, Syscall: "exec", Path: e.Path, Mode: e.Mode.String()}
+	r.mu.Lock()
+	if r.names == nil {
+		r.names = map[int]string{}
+	}
+	r.names[e.PID] = e.Name
+	r.summary.add(ev)
+	r.mu.Unlock()
+	if r.Sink != nil {
+		r.Sink(ev)
+	}
 }
 
 var _ tracer.Handler = (*Recorder)(nil)
@@ -71,6 +93,7 @@ func (r *Recorder) record(e *tracer.Exit, ev Event) {
 		ev.Error = unix.ErrnoName(unix.Errno(-e.Result))
 	}
 	r.mu.Lock()
+	ev.Process = r.names[ev.PID]
 	r.summary.add(ev)
 	r.mu.Unlock()
 	if r.Sink != nil {
@@ -91,13 +114,19 @@ type Summary struct {
 	RemoteAddrs []string       `json:"remoteAddrs"`
 	RemotePaths []string       `json:"remotePaths"`
 	ListenCalls int            `json:"listenCalls"`
-	seenAddr    map[string]bool
-	seenPath    map[string]bool
+	// Processes counts the programs exec'd by how they ran.
+	Processes map[string]int `json:"processes"`
+	seenAddr  map[string]bool
+	seenPath  map[string]bool
 }
 
 func (s *Summary) add(ev Event) {
 	if s.Calls == nil {
-		s.Calls, s.seenAddr, s.seenPath = map[string]int{}, map[string]bool{}, map[string]bool{}
+		s.Calls, s.Processes, s.seenAddr, s.seenPath = map[string]int{}, map[string]int{}, map[string]bool{}, map[string]bool{}
+	}
+	if ev.Syscall == "exec" {
+		s.Processes[ev.Mode]++
+		return
 	}
 	s.Calls[ev.Syscall]++
 	switch {
@@ -113,9 +142,9 @@ func (s *Summary) add(ev Event) {
 }
 
 func (s Summary) clone() Summary {
-	c := Summary{Calls: map[string]int{}, ListenCalls: s.ListenCalls}
-	for k, v := range s.Calls {
-		c.Calls[k] = v
+	c := Summary{Calls: maps.Clone(s.Calls), Processes: maps.Clone(s.Processes), ListenCalls: s.ListenCalls}
+	if c.Calls == nil {
+		c.Calls, c.Processes = map[string]int{}, map[string]int{}
 	}
 	c.RemoteAddrs = append(c.RemoteAddrs, s.RemoteAddrs...)
 	c.RemotePaths = append(c.RemotePaths, s.RemotePaths...)
