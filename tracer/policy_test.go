@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -147,11 +148,14 @@ func TestShellBuiltinsSeenWhileItsBuildRunsNative(t *testing.T) {
 	w := newWatched()
 	w.route(unroutableTCP, tcpGreeter(t, "redirected"))
 	w.paths["/probe/config"] = data
+	w.refuse[closedTCP] = true
 	script := `[ -f /probe/config ] && echo "config seen"
 exec 3<>/dev/tcp/` + unroutableTCP.Addr().String() + `/80 && read -r line <&3 && echo "bash got: $line"
+err=$( (exec 4<>/dev/tcp/` + closedTCP.Addr().String() + `/` + strconv.Itoa(int(closedTCP.Port())) + `) 2>&1 )
+case "$err" in *"Connection refused"*) echo "bash was refused" ;; esac
 go build -o app . && ./app`
 	got := runTracedWith(t, w.config(dir, "PROBE_ADDR="+unroutableTCP.String()), "bash", "-c", script)
-	want := "config seen\nbash got: redirected\nprogram got: redirected\n"
+	want := "config seen\nbash got: redirected\nbash was refused\nprogram got: redirected\n"
 	if got.stdout != want || got.status.Code != 0 {
 		t.Fatalf("got %+v, want %q", got, want)
 	}

@@ -16,6 +16,10 @@ func TestDifferential(t *testing.T) {
 	if err := os.WriteFile(data, []byte("some file content\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	mk := filepath.Join(t.TempDir(), "Makefile")
+	if err := os.WriteFile(mk, []byte("all:\n\t@echo from make; cat "+data+"\n\t@sh -c 'exit 4'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	pyScript := `import os, socket, threading, subprocess
 print(open("` + data + `").read().strip(), os.path.exists("/nonexistent"))
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1); port = s.getsockname()[1]
@@ -38,6 +42,7 @@ print(subprocess.run(["sh", "-c", "echo sub; exit 3"], capture_output=True).stdo
 		{"sh pipeline", []string{"sh", "-c", "printf 'b\\na\\nc\\n' | sort | tr a-z A-Z | head -2; cat " + data + " | wc -c"}},
 		{"exec from a non-leader thread", []string{progs.goStatic, "threadexec", "sh", "-c", "echo exec from a thread; exit 3"}},
 		{"exit code", []string{"sh", "-c", "exit 7"}},
+		{"make", []string{"make", "-s", "-f", mk}},
 		{"death by signal", []string{"sh", "-c", "kill -SEGV $$"}},
 		{"missing file", []string{progs.goStatic, "cat", "/nonexistent/file"}},
 	}
@@ -96,10 +101,14 @@ func TestHeldCallsLetOtherThreadsRun(t *testing.T) {
 // 32-bit int 0x80 gate uses other syscall numbers; both fail with ENOSYS.
 func TestBypassesAreClosed(t *testing.T) {
 	needPtrace(t)
-	for mode, want := range map[string]string{"iouring": "io_uring_setup: ENOSYS\n", "int80": "int80: ENOSYS\n"} {
-		got := runTraced(t, nil, "", progs.cGlibc, mode)
-		if got.stdout != want {
-			t.Errorf("%s: got %q, want %q (native: %q)", mode, got.stdout, want, runNative(t, "", progs.cGlibc, mode).stdout)
+	// Filtered, and stepped as a launcher (the tracer applies the filter's rules).
+	stepped := Policy{Launchers: []string{filepath.Base(progs.cGlibc)}}
+	for _, policy := range []Policy{{}, stepped} {
+		for mode, want := range map[string]string{"iouring": "io_uring_setup: ENOSYS\n", "int80": "int80: ENOSYS\n"} {
+			got := runTracedWith(t, Config{Policy: policy}, progs.cGlibc, mode)
+			if got.stdout != want {
+				t.Errorf("%s, %+v: got %q, want %q (native: %q)", mode, policy, got.stdout, want, runNative(t, "", progs.cGlibc, mode).stdout)
+			}
 		}
 	}
 }

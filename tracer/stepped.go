@@ -17,7 +17,7 @@ import (
 // onSyscallStop serves a syscall stop of a thread with no filter.
 // Precondition: on the tracer's thread; th is at a syscall-entry or -exit stop.
 func (t *Tracer) onSyscallStop(th *thread) {
-	entry, err := atSyscallEntry(th.tid)
+	entry, nativeABI, err := syscallStop(th.tid)
 	if err != nil {
 		t.log.Warn("read syscall stop", zap.Int("tid", th.tid), zap.Error(err))
 		t.resume(th, 0)
@@ -45,6 +45,12 @@ func (t *Tracer) onSyscallStop(th *thread) {
 	}
 	if th.proc.mode != Launcher {
 		t.resume(th, 0)
+		return
+	}
+	if !nativeABI {
+		// i386 int 0x80 or x32 numbers mean other syscalls: refused, as
+		// the filter refuses them.
+		t.apply(th, &r, nil, Fail(unix.ENOSYS))
 		return
 	}
 	var args [6]uint64
