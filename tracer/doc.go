@@ -8,11 +8,21 @@
 // all other syscalls, and the kernel caches that verdict per syscall number.
 //
 // The program is started through a launcher: the plugin's own binary re-executed
-// with a marker in its environment. The launcher installs the filter on its main
-// thread, waits until the tracer has seized it, and execs the program, which
-// inherits the filter. The tracer follows every thread, fork, vfork, clone and
+// with a marker in its environment, which waits until the tracer has seized it
+// and execs the program. The tracer follows every thread, fork, vfork, clone and
 // exec, never detaches (a RET_TRACE filter without a tracer fails syscalls with
 // ENOSYS) and sets PTRACE_O_EXITKILL, so the program dies if the tracer does.
+//
+// At each exec, Config.Policy gives the process a Mode by the program it
+// became (policy.go). An Intercepted program gets the filter at its first
+// syscall, injected through that syscall's own instruction (inject.go), and
+// its children inherit it. A Native one (a build tool) runs unfiltered and
+// stops only at fork, clone and exec, so each program it runs decides again.
+// A Launcher (a shell) runs unfiltered too but is stepped with PTRACE_SYSCALL:
+// its own calls are decided as the filter would stop them (stepped.go), and
+// its children decide at their exec. A filter can never be removed, so a
+// build tool run by an intercepted program runs under the inherited filter,
+// its calls let through without asking the Handler.
 //
 // Every ptrace request is made from one locked OS thread, which also waits for
 // the stops itself; only while a call is held for a decision made elsewhere
@@ -23,7 +33,7 @@
 // (wait4(-1)).
 //
 // Files: stops.go serves the seccomp stops and applies verdicts; filter.go
-// builds the BPF program and install_unsafe.go loads it; mem.go reads and
+// builds the BPF program and inject.go puts it into a process; mem.go reads and
 // writes the tracee's memory; syscalls.go lists what stops and decode.go reads
 // a stop's arguments.
 package tracer

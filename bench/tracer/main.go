@@ -86,6 +86,12 @@ func run() error {
 	ours, theirs := trcO-natO, straceO-natO
 	fmt.Printf("openat (intercepted): native %.0f ns, traced %.0f ns, strace %.0f ns; cost per stop %.1f us vs strace %.1f us, ratio %.2fx (target <= 0.55x)\n",
 		natO, trcO, straceO, ours/1000, theirs/1000, ours/theirs)
+	getregs, readPath, err := stopParts(sysbench)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("one stop's parts: PTRACE_GETREGS %.2f us, reading a path (process_vm_readv, one page) %.2f us; the other %.1f us are the stop and wake-up of tracee and tracer (two context switches, wait4, PTRACE_CONT) and the handler\n",
+		getregs/1000, readPath/1000, (ours-getregs-readPath)/1000)
 
 	// 3. The edit-run loop, warm caches: build tools native (the default),
 	// against every process intercepted (--skip-build-tools=false).
