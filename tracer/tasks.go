@@ -5,6 +5,8 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/tracer/internal/launcher"
 )
 
 // onNewTask registers a thread or process the tracee just created. Whether it
@@ -73,7 +75,7 @@ func (t *Tracer) onExec(th *thread) {
 			delete(t.threads, former)
 		}
 	}
-	if th.tid == t.rootPID && isLauncher(th.tid) {
+	if th.tid == t.rootPID && launcher.Is(th.tid) {
 		// Our launcher's own exec, seen when the seize came before it
 		// ended: it stays native until it execs the program.
 		t.resume(th, 0)

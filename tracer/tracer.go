@@ -11,6 +11,8 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/tracer/internal/launcher"
 )
 
 // Config is what Trace needs: the program and the handler. Libraries and the
@@ -216,7 +218,7 @@ func (t *Tracer) startLauncher(path string) error {
 	if env == nil {
 		env = os.Environ()
 	}
-	cmd.Env = append(append([]string{}, env...), launcherEnv+"="+path)
+	cmd.Env = append(append([]string{}, env...), launcher.Env+"="+path)
 	cmd.Dir = t.cfg.Dir
 	cmd.ExtraFiles = []*os.File{goR}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = t.cfg.Stdin, t.cfg.Stdout, t.cfg.Stderr

@@ -20,7 +20,7 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
 
-const rounds = 5 // alternate native/traced runs; report medians
+const rounds = 7 // alternate native/traced runs; report medians
 
 func main() {
 	if err := run(); err != nil {

@@ -1,4 +1,10 @@
-package tracer
+// Package launcher is the start of every traced program: the plugin's own
+// binary re-executed with Env set waits, in this package's init, for the
+// tracer to seize it, then execs the program. It imports the standard
+// library alone, so that its init runs before most of the binary's others
+// (Go initializes packages in import path order, dependencies first) and
+// each run pays little of the plugin's start-up.
+package launcher
 
 import (
 	"bytes"
@@ -9,19 +15,18 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
-// launcherEnv marks a re-executed binary as the launcher; its value is the
+// Env marks a re-executed binary as the launcher; its value is the
 // program's resolved path.
-const launcherEnv = "KUBECTL_MIRROR_TRACER_LAUNCH"
+const Env = "KUBECTL_MIRROR_TRACER_LAUNCH"
 
-// launcherGoFD is the pipe the tracer closes once it has seized the launcher.
-const launcherGoFD = 3
+// GoFD is the pipe the tracer closes once it has seized the launcher: the
+// first of exec.Cmd's ExtraFiles.
+const GoFD = 3
 
 func init() {
-	path := os.Getenv(launcherEnv)
+	path := os.Getenv(Env)
 	if path == "" {
 		return
 	}
@@ -48,28 +53,28 @@ func launch(path string) {
 	}
 	env := make([]string, 0, len(os.Environ()))
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, launcherEnv+"=") {
+		if !strings.HasPrefix(kv, Env+"=") {
 			env = append(env, kv)
 		}
 	}
 	// read() is not filtered; EOF means the tracer has seized us.
 	var b [1]byte
 	for {
-		if _, err := unix.Read(launcherGoFD, b[:]); err != unix.EINTR {
+		if _, err := syscall.Read(GoFD, b[:]); err != syscall.EINTR {
 			break
 		}
 	}
-	unix.Close(launcherGoFD)
+	syscall.Close(GoFD)
 	err := syscall.Exec(path, argv, env)
 	fail("exec %s: %v", path, err)
 }
 
-// isLauncher reports whether pid runs our launcher (its environment, as it
+// Is reports whether pid runs our launcher (its environment, as it
 // exec'd, carries the marker).
-func isLauncher(pid int) bool {
+func Is(pid int) bool {
 	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 	if err != nil {
 		return false
 	}
-	return bytes.HasPrefix(env, []byte(launcherEnv+"=")) || bytes.Contains(env, []byte("\x00"+launcherEnv+"="))
+	return bytes.HasPrefix(env, []byte(Env+"=")) || bytes.Contains(env, []byte("\x00"+Env+"="))
 }
