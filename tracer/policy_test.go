@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // watched is a redirector that also notes which program made each call it
@@ -65,8 +67,7 @@ func (w *watched) noCallsFrom(t *testing.T, names ...string) {
 // print the line they read.
 func probeModule(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	files := map[string]string{
+	dir := testenv.WriteFiles(t, map[string]string{
 		"go.mod": "module probe\n\ngo 1.22\n",
 		"probe.go": `package main
 
@@ -98,12 +99,7 @@ import (
 
 func TestDial(t *testing.T) { fmt.Print("test got: ", dial()) }
 `,
-	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	return dir
 }
 

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // laptopAddr is the laptop namespace's own address (test/cluster/config.sh):
@@ -131,8 +133,7 @@ func (p *moduleProxy) asked(path string) bool {
 // directory and the go environment that fetches into a fresh module cache.
 func greetModule(t *testing.T, proxy *moduleProxy) (string, []string) {
 	t.Helper()
-	dir := t.TempDir()
-	files := map[string]string{
+	dir := testenv.WriteFiles(t, map[string]string{
 		"go.mod": "module app\n\ngo 1.22\n\nrequire example.test/greet v1.0.0\n",
 		"main.go": `package main
 
@@ -157,12 +158,7 @@ func main() {
 	fmt.Println("the program reached the proxy's address:", resp.Status)
 }
 `,
-	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	modcache := t.TempDir()
 	env := []string{"GOPROXY=" + proxy.url, "GOSUMDB=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "GOMODCACHE=" + modcache}
 	t.Cleanup(func() {
