@@ -15,7 +15,7 @@ STATICCHECK_VERSION := v0.8.2
 CLUSTER      := test/cluster
 KUBECONFIG_FILE := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: all build agent agent-image test unit e2e lint tidy-check cluster-up cluster-down demo bench dist krew-check clean deps
+.PHONY: all build schema agent agent-image test unit e2e lint tidy-check cluster-up cluster-down demo bench dist krew-check clean deps
 
 all: build
 
@@ -24,6 +24,9 @@ deps: ## Debian packages the cluster and the tests need (installed only when mis
 
 build: ## the plugin, as a static binary in bin/
 	$(GOBUILD) -o bin/kubectl-mirror ./cmd/kubectl-mirror
+
+schema: ## regenerate schema/kubectl-mirror.schema.json, the project file's JSON Schema
+	go run ./cmd/kubectl-mirror config schema > schema/kubectl-mirror.schema.json
 
 agent: ## the in-pod agent, as a static binary in bin/
 	$(GOBUILD) -o bin/mirror-agent ./agent/cmd/mirror-agent

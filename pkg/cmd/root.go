@@ -65,6 +65,7 @@ stolen to it. Interception is done with ptrace and seccomp, so static Go binarie
 	root.AddCommand(NewVersionCommand(streams))
 	root.AddCommand(NewRunCommand(streams, kube, logging.Logger))
 	root.AddCommand(NewTraceCommand(streams, logging.Logger))
+	root.AddCommand(NewConfigCommand(streams))
 	return root
 }
 

@@ -15,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/projectfile"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/run"
@@ -33,6 +34,7 @@ type RunOptions struct {
 	cfg       run.Config
 	envImport bool // --env-import; cfg.Env.None is its opposite
 	processes processRules
+	config    string // --config: the project file, else the one found from here up
 }
 
 // NewRunOptions returns the defaults.
@@ -134,12 +136,24 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.Takeover, "incoming-takeover", false, "take a pod port another session holds instead of being refused (that session is told)")
 	fs.Var(portMapValue(c.PortMap), "port-map", "LOCAL:REMOTE: the program's port LOCAL gets the pod's port REMOTE (repeatable)")
 	fs.DurationVar(&c.DialTimeout, "dial-timeout", c.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
+	fs.StringVar(&o.config, "config", "", "the project file (default: "+projectfile.Name+" in this directory or a parent, up to the repository root); flags given here win over its keys")
 }
 
 // Complete splits TARGET from the command after "--" and fills in what the
 // flags do not say.
 func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	c := &o.cfg
+	var fileTarget []string
+	project, err := loadProjectFile(o.config)
+	if err != nil {
+		return err
+	}
+	if project != nil {
+		fmt.Fprintf(o.ErrOut, "kubectl mirror: settings from %s\n", project.Path)
+		if fileTarget, err = applyProjectFile(cmd, project); err != nil {
+			return err
+		}
+	}
 	dash := cmd.ArgsLenAtDash()
 	switch {
 	case dash >= 0:
@@ -148,6 +162,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 		c.TargetArgs = args // write the environment file and exit
 	default:
 		return errors.New("no command given; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
+	}
+	if len(c.TargetArgs) == 0 {
+		c.TargetArgs = fileTarget
 	}
 	c.Env.None = !o.envImport
 	c.Processes = o.processes.policy()
@@ -163,7 +180,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 func (o *RunOptions) Validate() error {
 	c := &o.cfg
 	if len(c.TargetArgs) == 0 || len(c.TargetArgs) > 2 {
-		return errors.New("name one target, such as deploy/api or pod/api-0; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
+		return errors.New("name one target, such as deploy/api or pod/api-0 (or target: in " + projectfile.Name + "); usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
 	}
 	if len(c.Command) == 0 && c.EnvFile == "" {
 		return errors.New("no command given; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")

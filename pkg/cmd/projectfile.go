@@ -1,0 +1,99 @@
+package cmd
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/projectfile"
+)
+
+// loadProjectFile reads the file --config names, else the project file
+// found from the working directory up; nil when there is none.
+func loadProjectFile(explicit string) (*projectfile.Loaded, error) {
+	path := explicit
+	if path == "" {
+		dir, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		found, ok := projectfile.Find(dir)
+		if !ok {
+			return nil, nil
+		}
+		path = found
+	}
+	return projectfile.Load(path)
+}
+
+// applyProjectFile sets the flags the file's keys stand for, each one the
+// command line did not set itself (flags win), and returns the file's
+// target. A value a flag refuses is an error naming the file, line and key.
+func applyProjectFile(cmd *cobra.Command, l *projectfile.Loaded) ([]string, error) {
+	onCommandLine := map[string]bool{}
+	cmd.Flags().Visit(func(f *pflag.Flag) { onCommandLine[f.Name] = true })
+	if err := applyStruct(cmd, l, reflect.ValueOf(l.File), "", onCommandLine); err != nil {
+		return nil, err
+	}
+	return strings.Fields(l.File.Target), nil
+}
+
+func applyStruct(cmd *cobra.Command, l *projectfile.Loaded, v reflect.Value, prefix string, onCommandLine map[string]bool) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f, fv := t.Field(i), v.Field(i)
+		key := prefix + projectfile.KeyOf(f)
+		if f.Type.Kind() == reflect.Struct {
+			if err := applyStruct(cmd, l, fv, key+".", onCommandLine); err != nil {
+				return err
+			}
+			continue
+		}
+		name := f.Tag.Get("flag")
+		if name == "" || fv.IsZero() || onCommandLine[name] {
+			continue
+		}
+		fl := cmd.Flags().Lookup(name)
+		if fl == nil {
+			return fmt.Errorf("%s:%d: %s: the command has no --%s", l.Path, l.Lines[key], key, name)
+		}
+		for _, s := range flagStrings(fv, f.Tag.Get("sep")) {
+			if err := fl.Value.Set(s); err != nil {
+				if !strings.Contains(err.Error(), s) {
+					err = fmt.Errorf("%q: %w", s, err)
+				}
+				return fmt.Errorf("%s:%d: %s: %w", l.Path, l.Lines[key], key, err)
+			}
+			fl.Changed = true
+		}
+	}
+	return nil
+}
+
+// flagStrings spells a value as the flag's arguments: one per item of a
+// list, KEY<sep>VALUE per entry of a map (in key order).
+func flagStrings(v reflect.Value, sep string) []string {
+	switch v.Kind() {
+	case reflect.Pointer:
+		return flagStrings(v.Elem(), sep)
+	case reflect.Slice:
+		var out []string
+		for i := 0; i < v.Len(); i++ {
+			out = append(out, fmt.Sprint(v.Index(i).Interface()))
+		}
+		return out
+	case reflect.Map:
+		var out []string
+		for _, k := range v.MapKeys() {
+			out = append(out, fmt.Sprint(k.Interface())+sep+fmt.Sprint(v.MapIndex(k).Interface()))
+		}
+		slices.Sort(out)
+		return out
+	}
+	return []string{fmt.Sprint(v.Interface())}
+}

@@ -1,0 +1,86 @@
+package cmd
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/projectfile"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+)
+
+// TestFlagsWinOverTheProjectFile: keys fill the flags the command line did
+// not give; a flag given wins, and lists from the file are not added to it.
+func TestFlagsWinOverTheProjectFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), projectfile.Name)
+	text := "target: deploy/api\nnamespace: shop\nenv:\n  set: {X: from-file, Y: y}\n  exclude: ['AWS_*']\nincoming:\n  mode: steal\n  portMap: {3000: 8080}\nprocesses:\n  skipBuildTools: false\n  skip: [air]\n"
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := projectfile.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kube := genericclioptions.NewConfigFlags(true)
+	o := NewRunOptions(genericiooptions.NewTestIOStreamsDiscard(), kube, nil)
+	c := &cobra.Command{}
+	kube.AddFlags(c.Flags())
+	o.AddFlags(c.Flags())
+	if err := c.ParseFlags([]string{"--incoming", "mirror", "--env-exclude", "SECRET_*"}); err != nil {
+		t.Fatal(err)
+	}
+	target, err := applyProjectFile(c, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := o.cfg
+	switch {
+	case strings.Join(target, " ") != "deploy/api":
+		t.Errorf("target %v", target)
+	case *kube.Namespace != "shop":
+		t.Errorf("namespace %q", *kube.Namespace)
+	case cfg.Incoming != protocol.ModeMirror:
+		t.Errorf("incoming %q: the flag must win", cfg.Incoming)
+	case strings.Join(cfg.Env.Exclude, ",") != "SECRET_*":
+		t.Errorf("env exclude %v: the flag's list, not the file's added to it", cfg.Env.Exclude)
+	case cfg.Env.Overrides["X"] != "from-file" || cfg.Env.Overrides["Y"] != "y":
+		t.Errorf("env set %v", cfg.Env.Overrides)
+	case cfg.PortMap[3000] != 8080:
+		t.Errorf("port map %v", cfg.PortMap)
+	case o.processes.buildTools || strings.Join(o.processes.extra, ",") != "air":
+		t.Errorf("processes %+v", o.processes)
+	}
+}
+
+// TestConfigValidateFromASubdirectory: the plugin finds the project file of
+// the repository from a subdirectory, and a bad value is one line with its
+// file and line.
+func TestConfigValidateFromASubdirectory(t *testing.T) {
+	repo := t.TempDir()
+	sub := filepath.Join(repo, "cmd", "api")
+	for path, text := range map[string]string{
+		filepath.Join(repo, ".git", "HEAD"):   "ref: refs/heads/main\n",
+		filepath.Join(repo, projectfile.Name): "target: deploy/api\nfiles:\n  mode: everything\n",
+		filepath.Join(sub, "main.go"):         "package main\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(pluginBinary(t), "config", "validate")
+	cmd.Dir = sub
+	out, err := cmd.CombinedOutput()
+	want := "error: " + filepath.Join(repo, projectfile.Name) + `:3: files.mode: "everything": use remote, local, all` + "\n"
+	if err == nil || string(out) != want {
+		t.Fatalf("got %q (%v), want %q", out, err, want)
+	}
+}
