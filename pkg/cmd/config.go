@@ -79,4 +79,3 @@ func validateProjectFile(streams genericiooptions.IOStreams, args []string) erro
 	fmt.Fprintf(streams.Out, "%s: ok\n", l.Path)
 	return nil
 }
-

@@ -49,9 +49,9 @@ func TestLoadNamesTheLineOfABadKey(t *testing.T) {
 	dir := t.TempDir()
 	for text, want := range map[string]string{
 		"target: deploy/api\noutgoing:\n  locl: [x]\n": `:3: unknown key "outgoing.locl"; keys here: dialTimeout, local, remote`,
-		"incoming:\n  ports: [abc]\n":                   ":2: cannot unmarshal",
-		"env: [1]\n":                                    ":1: env must be a mapping",
-		"target: [\n":                                   "did not find expected node content",
+		"incoming:\n  ports: [abc]\n":                  ":2: cannot unmarshal",
+		"env: [1]\n":                                   ":1: env must be a mapping",
+		"target: [\n":                                  "did not find expected node content",
 	} {
 		path := filepath.Join(dir, Name)
 		write(t, path, text)

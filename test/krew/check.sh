@@ -34,6 +34,10 @@ done
 export KREW_ROOT=$work/krew-amd64 PATH=$work/krew-amd64/bin:$PATH
 out=$(kubectl mirror version)
 echo "$out"
+# Completion through kubectl itself, as the caveats say to set it up.
+ln -s "$(ls -d "$KREW_ROOT"/store/mirror/*/)kubectl_complete-mirror" "$KREW_ROOT/bin/"
+comps=$(kubectl __complete mirror run deploy 2>/dev/null)
+echo "$comps" | grep -qx deployment || { echo "krew-check: kubectl __complete mirror run deploy gave: $comps" >&2; exit 1; }
 version=$(echo "$out" | awk '/^kubectl-mirror /{print $2}')
 tag=$(echo "$out" | awk '/^agent image: /{print $3}'); tag=${tag##*:}
 if [ -z "$version" ] || [ "$version" != "$tag" ] || ! grep -q "version: \"$version\"" "$manifest"; then
@@ -45,4 +49,4 @@ fi
 mkdir -p "$KREW_ROOT/index/default/plugins" && git -C "$KREW_ROOT/index/default" init -q
 kubectl krew uninstall mirror >/dev/null
 [ ! -e "$KREW_ROOT/bin/kubectl-mirror" ] || { echo "krew-check: uninstall left kubectl-mirror behind" >&2; exit 1; }
-echo "krew-check: manifest valid; installed through krew, version $version = agent image tag; uninstalled"
+echo "krew-check: manifest valid; installed through krew, version $version = agent image tag; kubectl completes through kubectl_complete-mirror; uninstalled"

@@ -1,0 +1,39 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestProjectFileIsTheWholeCommand: with a project file at the root of a
+// repository, `kubectl mirror run -- CMD` from a subdirectory takes its
+// target, namespace and environment; a flag overrides a key.
+func TestProjectFileIsTheWholeCommand(t *testing.T) {
+	repo := t.TempDir()
+	sub := filepath.Join(repo, "services", "api")
+	for path, text := range map[string]string{
+		filepath.Join(repo, ".git", "HEAD"):         "ref: refs/heads/main\n",
+		filepath.Join(repo, ".kubectl-mirror.yaml"): "target: deploy/echo\nnamespace: default\nenv:\n  set:\n    X: from-the-file\n  exclude: [FROM_*]\n",
+		filepath.Join(sub, "README"):                "the api\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := `echo "$X|$LITERAL|$FROM_CONFIGMAP"`
+	out, errOut, code := mirrorIn(t, sub, nil, "run", "--", "sh", "-c", script)
+	if code != 0 || out != "from-the-file|literal-value|\n" || !strings.Contains(errOut, "settings from "+filepath.Join(repo, ".kubectl-mirror.yaml")) {
+		t.Fatalf("exit %d, stdout %q\nstderr: %s", code, out, errOut)
+	}
+	out, errOut, code = mirrorIn(t, sub, []string{"X=from-the-flag"}, "run", "--", "sh", "-c", script)
+	if code != 0 || out != "from-the-flag|literal-value|\n" {
+		t.Fatalf("a flag over the file: exit %d, stdout %q\nstderr: %s", code, out, errOut)
+	}
+}
