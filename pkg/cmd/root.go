@@ -66,6 +66,7 @@ stolen to it. Interception is done with ptrace and seccomp, so static Go binarie
 	root.AddCommand(NewRunCommand(streams, kube, logging.Logger))
 	root.AddCommand(NewTraceCommand(streams, logging.Logger))
 	root.AddCommand(NewConfigCommand(streams))
+	root.AddCommand(NewLsCommand(streams, kube))
 	root.AddCommand(NewCompletionCommand(streams))
 	addCompletions(root, kube)
 	return root

@@ -45,6 +45,10 @@ func LoadOrCreate(path string) (ed25519.PrivateKey, error) {
 	return load(path)
 }
 
+// Load reads the key at path and never creates one (an error wrapping
+// fs.ErrNotExist when there is none).
+func Load(path string) (ed25519.PrivateKey, error) { return load(path) }
+
 func load(path string) (ed25519.PrivateKey, error) {
 	fi, err := os.Stat(path)
 	if err != nil {

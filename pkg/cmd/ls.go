@@ -1,0 +1,157 @@
+package cmd
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/userkey"
+)
+
+// LsOptions lists what `run` can target and the agents living there.
+type LsOptions struct {
+	genericiooptions.IOStreams
+	kube          *genericclioptions.ConfigFlags
+	allNamespaces bool
+	output        string
+}
+
+// NewLsCommand builds `kubectl mirror ls`.
+func NewLsCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &LsOptions{IOStreams: streams, kube: kube}
+	c := &cobra.Command{
+		Use:   "ls [-A] [-o wide|json]",
+		Short: "List the workloads and pods run can target, and the agents living in them",
+		Long: `List the deployments, statefulsets, daemonsets and jobs of the namespace (-A: of every
+namespace), and the pods no controller owns, with their containers and declared ports and the
+agents of kubectl mirror in their pods: the container each targets, its tier (outgoing; incoming,
+which holds NET_ADMIN), whose it is (yours, or the fingerprint of the key it answers to), its
+state and age. -o wide lists every pod and agent; -o json is for scripts and editors.`,
+		Example: `  kubectl mirror ls
+  kubectl mirror ls -A -o wide
+  kubectl mirror ls -n shop -o json`,
+		Args: cobra.NoArgs,
+		RunE: completeValidateRun(o),
+	}
+	c.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "list every namespace")
+	c.Flags().VarP(choiceValue[string]{&o.output, []string{"wide", "json"}}, "output", "o", "wide: every pod and agent; json: everything, for scripts")
+	return c
+}
+
+// Complete has nothing to add.
+func (o *LsOptions) Complete(*cobra.Command, []string) error { return nil }
+
+// Validate has nothing to check that the flags did not.
+func (o *LsOptions) Validate() error { return nil }
+
+// Run lists and prints.
+func (o *LsOptions) Run(ctx context.Context) error {
+	cfg, err := o.kube.ToRESTConfig()
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ns := ""
+	if !o.allNamespaces {
+		if ns, _, err = o.kube.ToRawKubeConfigLoader().Namespace(); err != nil {
+			return err
+		}
+	}
+	list, err := kube.ListTargets(ctx, cs, ns, yourKey())
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Targets []kube.Listed `json:"targets"`
+		}{list})
+	}
+	w := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	if o.output == "wide" {
+		fmt.Fprintln(w, "NAMESPACE\tTARGET\tPOD\tREADY\tAGENT\tCONTAINER\tTIER\tOWNER\tSTATE\tAGE")
+		for _, l := range list {
+			for _, p := range l.Pods {
+				if len(p.Agents) == 0 {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%v\t-\t-\t-\t-\t-\t-\n", l.Namespace, l.Target, p.Name, p.Ready)
+				}
+				for _, a := range p.Agents {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Namespace, l.Target, p.Name, p.Ready, a.Name, a.Container, a.Tier, owner(a), a.State, age(a.Started))
+				}
+			}
+		}
+		return nil
+	}
+	fmt.Fprintln(w, "NAMESPACE\tTARGET\tPODS\tCONTAINERS (PORTS)\tAGENTS")
+	for _, l := range list {
+		ready, agents, yours := 0, 0, 0
+		for _, p := range l.Pods {
+			if p.Ready {
+				ready++
+			}
+			for _, a := range p.Agents {
+				if a.State != "exited" {
+					agents++
+					if a.Yours {
+						yours++
+					}
+				}
+			}
+		}
+		var cs []string
+		for _, c := range l.Containers {
+			if len(c.Ports) == 0 {
+				cs = append(cs, c.Container)
+			} else {
+				cs = append(cs, c.Container+" ("+strings.Join(c.Ports, ",")+")")
+			}
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d/%d\t%s\t%d (%d yours)\n", l.Namespace, l.Target, ready, len(l.Pods), strings.Join(cs, " "), agents, yours)
+	}
+	return nil
+}
+
+// yourKey is the caller's public key as agents name it, or "" when this
+// user has none yet (ls never creates one).
+func yourKey() string {
+	path, err := userkey.DefaultPath()
+	if err != nil {
+		return ""
+	}
+	k, err := userkey.Load(path)
+	if err != nil {
+		return ""
+	}
+	return protocol.EncodeKey(k.Public().(ed25519.PublicKey))
+}
+
+func owner(a kube.ListedAgent) string {
+	if a.Yours {
+		return "you"
+	}
+	return a.Owner
+}
+
+func age(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return duration.HumanDuration(time.Since(t))
+}

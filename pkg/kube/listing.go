@@ -1,0 +1,177 @@
+package kube
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Listed is one thing `kubectl mirror run` can target: a workload with its
+// pods, or a pod no controller owns.
+type Listed struct {
+	Namespace  string          `json:"namespace"`
+	Target     string          `json:"target"` // as run takes it: deployment/echo
+	Kind       string          `json:"kind"`
+	Name       string          `json:"name"`
+	Containers []ListedPort    `json:"containers"`
+	Pods       []ListedPod     `json:"pods"`
+	selector   labels.Selector // nil: the one pod Name
+}
+
+// ListedPort is a container and the ports it declares.
+type ListedPort struct {
+	Container string   `json:"container"`
+	Ports     []string `json:"ports"` // 8080/TCP
+}
+
+// ListedPod is one pod of a target and the agents living in it.
+type ListedPod struct {
+	Name   string        `json:"name"`
+	Ready  bool          `json:"ready"`
+	Agents []ListedAgent `json:"agents"`
+}
+
+// ListedAgent is an agent container in a pod.
+type ListedAgent struct {
+	Name      string `json:"name"`
+	Container string `json:"container"` // the container it targets
+	// Tier: "outgoing" (outgoing traffic, DNS, files: the target's own
+	// rights) or "incoming" (also redirects: NET_ADMIN, root).
+	Tier string `json:"tier"`
+	// Owner: the fingerprint of the key it answers to; Yours when that key is
+	// the caller's.
+	Owner   string    `json:"owner"`
+	Yours   bool      `json:"yours"`
+	State   string    `json:"state"` // starting, running, exited
+	Started time.Time `json:"started,omitzero"`
+}
+
+// ListTargets lists the workloads (deployments, statefulsets, daemonsets,
+// jobs) and the pods no controller owns in namespace ("" for all), with
+// their pods and agents. yourKey marks the caller's agents.
+func ListTargets(ctx context.Context, cs kubernetes.Interface, namespace, yourKey string) ([]Listed, error) {
+	var out []Listed
+	deps, err := cs.AppsV1().Deployments(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range deps.Items {
+		out = append(out, workload(d.Namespace, "deployment", d.Name, d.Spec.Selector, d.Spec.Template.Spec))
+	}
+	sts, err := cs.AppsV1().StatefulSets(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sts.Items {
+		out = append(out, workload(s.Namespace, "statefulset", s.Name, s.Spec.Selector, s.Spec.Template.Spec))
+	}
+	dss, err := cs.AppsV1().DaemonSets(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dss.Items {
+		out = append(out, workload(d.Namespace, "daemonset", d.Name, d.Spec.Selector, d.Spec.Template.Spec))
+	}
+	jobs, err := cs.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, j := range jobs.Items {
+		out = append(out, workload(j.Namespace, "job", j.Name, j.Spec.Selector, j.Spec.Template.Spec))
+	}
+	pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		for j := range pods.Items {
+			p := &pods.Items[j]
+			if p.Namespace == out[i].Namespace && out[i].selector.Matches(labels.Set(p.Labels)) {
+				out[i].Pods = append(out[i].Pods, listedPod(p, yourKey))
+			}
+		}
+	}
+	for j := range pods.Items {
+		p := &pods.Items[j]
+		if metav1.GetControllerOf(p) == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			l := Listed{Namespace: p.Namespace, Target: "pod/" + p.Name, Kind: "pod", Name: p.Name, Containers: ports(p.Spec),
+				Pods: []ListedPod{listedPod(p, yourKey)}}
+			out = append(out, l)
+		}
+	}
+	slices.SortFunc(out, func(a, b Listed) int {
+		if a.Namespace != b.Namespace {
+			return cmp.Compare(a.Namespace, b.Namespace)
+		}
+		return cmp.Compare(a.Target, b.Target)
+	})
+	return out, nil
+}
+
+func workload(ns, kind, name string, sel *metav1.LabelSelector, spec corev1.PodSpec) Listed {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil || sel == nil {
+		s = labels.Nothing()
+	}
+	return Listed{Namespace: ns, Target: kind + "/" + name, Kind: kind, Name: name, Containers: ports(spec), selector: s}
+}
+
+func ports(spec corev1.PodSpec) []ListedPort {
+	var out []ListedPort
+	for _, c := range spec.Containers {
+		lp := ListedPort{Container: c.Name, Ports: []string{}}
+		for _, p := range c.Ports {
+			proto := p.Protocol
+			if proto == "" {
+				proto = corev1.ProtocolTCP
+			}
+			lp.Ports = append(lp.Ports, fmt.Sprintf("%d/%s", p.ContainerPort, proto))
+		}
+		out = append(out, lp)
+	}
+	return out
+}
+
+func listedPod(p *corev1.Pod, yourKey string) ListedPod {
+	lp := ListedPod{Name: p.Name, Ready: IsReady(p), Agents: []ListedAgent{}}
+	for _, ec := range p.Spec.EphemeralContainers {
+		a, ok := parseAgent(ec)
+		if !ok {
+			continue
+		}
+		la := ListedAgent{Name: a.Name, Container: a.Target, Tier: "outgoing", Owner: KeyFingerprint(a.Key), Yours: yourKey != "" && a.Key == yourKey}
+		if a.NetAdmin {
+			la.Tier = "incoming"
+		}
+		switch stateOf(p, a.Name) {
+		case agentRunning:
+			la.State = "running"
+		case agentStarting:
+			la.State = "starting"
+		default:
+			la.State = "exited"
+		}
+		for _, st := range p.Status.EphemeralContainerStatuses {
+			if st.Name == a.Name && st.State.Running != nil {
+				la.Started = st.State.Running.StartedAt.Time
+			}
+		}
+		lp.Agents = append(lp.Agents, la)
+	}
+	return lp
+}
+
+// KeyFingerprint names a user's key shortly, as ssh does: SHA256:base64.
+func KeyFingerprint(encoded string) string {
+	sum := sha256.Sum256([]byte(encoded))
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])[:16]
+}
