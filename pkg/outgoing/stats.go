@@ -19,14 +19,32 @@ type Stats struct {
 	Parked atomic.Int64
 }
 
-// String is the one-line summary printed when the program ends.
-func (s *Stats) String() string {
-	return fmt.Sprintf("%d connections through the pod (%d failed), %s out, %s in; %d UDP flows, %d datagrams; %d DNS queries",
-		s.Connections.Load(), s.Refused.Load()+s.Parked.Load(), size(s.BytesOut.Load()), size(s.BytesIn.Load()),
-		s.UDPFlows.Load(), s.Datagrams.Load(), s.DNSQueries.Load())
+// Parts are the summary's non-zero parts, for the line printed when the
+// program ends.
+func (s *Stats) Parts() []string {
+	var parts []string
+	conns, failed := s.Connections.Load(), s.Refused.Load()+s.Parked.Load()
+	switch {
+	case conns > 0:
+		p := fmt.Sprintf("%d connections through the pod, %s out, %s in", conns, Size(s.BytesOut.Load()), Size(s.BytesIn.Load()))
+		if failed > 0 {
+			p += fmt.Sprintf(" (%d more failed)", failed)
+		}
+		parts = append(parts, p)
+	case failed > 0:
+		parts = append(parts, fmt.Sprintf("%d connections through the pod failed", failed))
+	}
+	if flows := s.UDPFlows.Load(); flows > 0 {
+		parts = append(parts, fmt.Sprintf("%d UDP flows, %d datagrams", flows, s.Datagrams.Load()))
+	}
+	if q := s.DNSQueries.Load(); q > 0 {
+		parts = append(parts, fmt.Sprintf("%d DNS queries", q))
+	}
+	return parts
 }
 
-func size(n int64) string {
+// Size says a byte count the way people read it.
+func Size(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))

@@ -179,15 +179,22 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 		_ = files.Provide("/proc/sys/kernel/domainname", []byte(domainname+"\n"))
 	}
 	status, err := runProgram(ctx, cfg, env, hostname, domainname, handler{out: out, files: files, pod: sess, in: in})
-	fetches, bytes := files.Stats()
-	summary := fmt.Sprintf("%s; %d remote file fetches (%d bytes)", out.Stats.String(), fetches, bytes)
+	parts := out.Stats.Parts()
+	if fetches, bytes := files.Stats(); fetches > 0 {
+		parts = append(parts, fmt.Sprintf("%d files from the pod (%s)", fetches, outgoing.Size(bytes)))
+	}
 	if cfg.FSWrite {
 		files.Flush()
-		sent, failed := files.Written()
-		summary += fmt.Sprintf("; %d files written to the pod (%d refused)", sent, failed)
+		if sent, failed := files.Written(); sent+failed > 0 {
+			parts = append(parts, fmt.Sprintf("%d files written to the pod (%d refused)", sent, failed))
+		}
 	}
-	if in != nil {
-		summary += fmt.Sprintf("; %d incoming connections", in.Connections())
+	if in != nil && in.Connections() > 0 {
+		parts = append(parts, fmt.Sprintf("%d incoming connections", in.Connections()))
+	}
+	summary := "nothing went through the pod"
+	if len(parts) > 0 {
+		summary = strings.Join(parts, "; ")
 	}
 	progress(cfg, summary)
 	return status, err
