@@ -6,22 +6,34 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 k=$repo/test/cluster/kubectl
 echo "== kubectl mirror version"
 "$k" mirror version
-echo "== the target: deploy/echo"
-"$k" get deploy/echo -o wide
-"$k" get pods -l app=echo -o wide
-echo "== kubectl mirror run, from the laptop namespace: a local shell with the pod's environment"
-lap() { "$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" PATH="$repo/bin:$PATH" "$@"; }
 export KUBECONFIG=${KUBECONFIG:-$repo/.cluster/kubeconfig}
-lap kubectl-mirror run deploy/echo --agent-image-pull-policy=Never -- \
-  sh -c 'echo "LITERAL=$LITERAL FROM_CONFIGMAP=$FROM_CONFIGMAP POD_NAME=$POD_NAME (local HOME=$HOME)"'
-echo "== outgoing traffic and DNS through the pod: curl http://echo/ from the laptop, which has no route to it"
-lap kubectl-mirror run deploy/echo --agent-image-pull-policy=Never -- curl -sS --max-time 10 http://echo/from-the-laptop
-echo "== the pod's mounted ConfigMap, Secret and service-account token, at their paths"
-lap kubectl-mirror run deploy/echo --agent-image-pull-policy=Never -- \
-  sh -c 'cat /etc/echo/config/app.conf; ls /var/run/secrets/kubernetes.io/serviceaccount'
-echo "== a second run reuses the agent"
-time lap kubectl-mirror run deploy/echo --agent-image-pull-policy=Never -- sh -c 'exit 3' || echo "exit code $?"
-echo "== kubectl mirror trace, from the laptop namespace (no route to the cluster's pods or Services)"
-svc=$("$k" get svc echo -o jsonpath='{.spec.clusterIP}')
-lap kubectl-mirror trace -- \
-  sh -c "cat /etc/hostname >/dev/null; curl -s --max-time 2 http://$svc/ || echo 'curl: no route from the laptop (kubectl mirror run will carry this through the pod)'" || true
+lap() { "$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" PATH="$repo/bin:$PATH" "$@"; }
+echo "== kubectl mirror ls: what can be a target, and the agents living there"
+lap kubectl-mirror ls
+echo
+echo "== the main job, from the laptop namespace (no route to any pod or Service):"
+echo "   cd test/demo/app && kubectl mirror run -- go run .   (target and settings from .kubectl-mirror.yaml)"
+(cd "$repo/test/demo/app" && lap kubectl-mirror run -- go run .)
+echo
+echo "== steal only alice's requests: hers are answered by this machine, everyone else's by the pod"
+echo "   kubectl mirror run deploy/echo --incoming steal --http-filter 'header:x-user: ^alice\$' -- go run ./test/programs/httpserve 8080"
+log=$(mktemp)
+cd "$repo"
+# Not through lap: $! must be the plugin itself (laptop.sh, ip and env exec it).
+"$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" PATH="$repo/bin:$PATH" \
+  kubectl-mirror run deploy/echo --agent-image-pull-policy=Never --incoming steal \
+  --http-filter 'header:x-user: ^alice$' -- go run ./test/programs/httpserve 8080 >"$log" 2>&1 &
+plugin=$!
+trap 'kill -TERM $plugin 2>/dev/null || true; wait $plugin 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 60); do
+  "$k" exec toolbox -- timeout 2 wget -qO- --header 'x-user: alice' http://echo/ 2>/dev/null | grep -q '"local":true' && break
+  sleep 0.5
+done
+echo "-- from a pod in the cluster, as alice:"
+"$k" exec toolbox -- timeout 5 wget -qO- --header 'x-user: alice' http://echo/as-alice
+echo "-- as bob:"
+"$k" exec toolbox -- timeout 5 wget -qO- --header 'x-user: bob' http://echo/as-bob | cut -c1-120
+echo
+kill -TERM $plugin; wait $plugin || true
+echo "-- the session's own output:"
+cat "$log"
