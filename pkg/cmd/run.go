@@ -55,10 +55,19 @@ func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.C
 func NewRunCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags, logger *zap.Logger) *cobra.Command {
 	o := NewRunOptions(streams, kube, logger)
 	c := &cobra.Command{
-		Use:   "run TARGET -- COMMAND [ARGS...]",
+		Use:   "run [TARGET] -- COMMAND [ARGS...]",
 		Short: "Run a local program as if it lived inside a pod of TARGET",
 		Long: `Run COMMAND on this machine with the environment of a pod of TARGET, through a small
 agent injected into that pod as an ephemeral container (reused by later runs while it lives).
+
+Settings come from the flags and from ` + projectfile.Name + ` (in this directory or a parent, up to
+the repository root, or --config FILE), whose keys stand for these flags; flags win. With a
+target in that file, 'kubectl mirror run -- go run .' is the whole command.
+
+With no TARGET at all, the agent runs in a short-lived pod of its own in the namespace (a Job
+that passes Pod Security "restricted", reused by your next runs, gone at its idle timeout):
+outgoing traffic and DNS go through it, cluster names resolve as in the namespace, and the
+environment and files stay local; incoming traffic needs a target.
 
 TARGET is pod/NAME, deploy/NAME, statefulset/NAME, daemonset/NAME, replicaset/NAME, job/NAME
 or service/NAME (a pod behind it), in the KIND/NAME or KIND NAME form; a Ready pod is picked.
@@ -106,7 +115,10 @@ when the session ends.`,
   kubectl mirror run deploy/api --port-map 3000:8080 -- npm start
 
   # Send only cluster Services and one external host through the pod
-  kubectl mirror run deploy/api --remote 10.96.0.0/12 --remote payments.internal:443 -- go run .`,
+  kubectl mirror run deploy/api --remote 10.96.0.0/12 --remote payments.internal:443 -- go run .
+
+  # No target: reach the namespace's Services by name from this machine
+  kubectl mirror run -n shop -- curl http://api/healthz`,
 		RunE: completeValidateRun(o),
 	}
 	o.AddFlags(c.Flags())
@@ -166,6 +178,11 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	if len(c.TargetArgs) == 0 {
 		c.TargetArgs = fileTarget
 	}
+	if len(c.TargetArgs) == 0 {
+		if err := targetlessOnly(cmd, c); err != nil {
+			return err
+		}
+	}
 	c.Env.None = !o.envImport
 	c.Processes = o.processes.policy()
 	c.Getter, c.ContextName = o.kube, contextName(o.kube)
@@ -176,14 +193,31 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// targetlessOnly refuses, for a run with no target, the flags that need a
+// pod of a workload (incoming traffic, the pod's files, its environment),
+// and turns incoming traffic off.
+func targetlessOnly(cmd *cobra.Command, c *run.Config) error {
+	for _, name := range []string{"container", "incoming", "http-filter", "incoming-ports", "incoming-takeover", "port-map", "fs-remote", "fs-map", "fs-write", "env-file"} {
+		f := cmd.Flags().Lookup(name)
+		if f.Changed && !(name == "incoming" && c.Incoming == run.IncomingOff) {
+			return fmt.Errorf("--%s needs a target: a run with no target carries outgoing traffic and DNS only; name one, such as deploy/api", name)
+		}
+	}
+	if c.FSMode == "all" {
+		return errors.New("--fs-mode all needs a target: a run with no target reads local files; name one, such as deploy/api")
+	}
+	c.Incoming = run.IncomingOff
+	return nil
+}
+
 // Validate checks what no single flag can.
 func (o *RunOptions) Validate() error {
 	c := &o.cfg
-	if len(c.TargetArgs) == 0 || len(c.TargetArgs) > 2 {
+	if len(c.TargetArgs) > 2 {
 		return errors.New("name one target, such as deploy/api or pod/api-0 (or target: in " + projectfile.Name + "); usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
 	}
 	if len(c.Command) == 0 && c.EnvFile == "" {
-		return errors.New("no command given; usage: kubectl mirror run TARGET -- COMMAND [ARGS...]")
+		return errors.New("no command given; usage: kubectl mirror run [TARGET] -- COMMAND [ARGS...]")
 	}
 	if len(c.HTTPFilters) > 0 && c.Incoming != protocol.ModeSteal {
 		return errors.New("--http-filter chooses what to steal: add --incoming steal")

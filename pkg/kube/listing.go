@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
 // Listed is one thing `kubectl mirror run` can target: a workload with its
@@ -86,6 +88,9 @@ func ListTargets(ctx context.Context, cs kubernetes.Interface, namespace, yourKe
 		return nil, err
 	}
 	for _, j := range jobs.Items {
+		if j.Labels[labelManagedBy] == managedBy {
+			continue // a targetless run's agent: listed with the agents
+		}
 		out = append(out, workload(j.Namespace, "job", j.Name, j.Spec.Selector, j.Spec.Template.Spec))
 	}
 	pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
@@ -102,6 +107,10 @@ func ListTargets(ctx context.Context, cs kubernetes.Interface, namespace, yourKe
 	}
 	for j := range pods.Items {
 		p := &pods.Items[j]
+		if p.Labels[labelManagedBy] == managedBy && p.Labels[labelName] == agentPodName {
+			out = append(out, agentPodListed(p, yourKey))
+			continue
+		}
 		if metav1.GetControllerOf(p) == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
 			l := Listed{Namespace: p.Namespace, Target: "pod/" + p.Name, Kind: "pod", Name: p.Name, Containers: ports(p.Spec),
 				Pods: []ListedPod{listedPod(p, yourKey)}}
@@ -115,6 +124,31 @@ func ListTargets(ctx context.Context, cs kubernetes.Interface, namespace, yourKe
 		return cmp.Compare(a.Target, b.Target)
 	})
 	return out, nil
+}
+
+// agentPodListed is a targetless run's agent pod: listed as a target-less
+// entry whose one pod holds the agent.
+func agentPodListed(p *corev1.Pod, yourKey string) Listed {
+	key := ""
+	for _, c := range p.Spec.Containers {
+		if args, err := protocol.ParseAgentArgs(c.Args); err == nil {
+			key = args.Key
+		}
+	}
+	a := ListedAgent{Name: p.Name, Container: agentPodContainer, Tier: "targetless", Owner: KeyFingerprint(key), Yours: yourKey != "" && key == yourKey, State: "exited"}
+	switch {
+	case containerRunning(p, agentPodContainer):
+		a.State = "running"
+		for _, st := range p.Status.ContainerStatuses {
+			if st.State.Running != nil {
+				a.Started = st.State.Running.StartedAt.Time
+			}
+		}
+	case p.Status.Phase == corev1.PodPending:
+		a.State = "starting"
+	}
+	return Listed{Namespace: p.Namespace, Target: "(none)", Kind: "agent-pod", Name: p.Name, Containers: ports(p.Spec),
+		Pods: []ListedPod{{Name: p.Name, Ready: IsReady(p), Agents: []ListedAgent{a}}}}
 }
 
 func workload(ns, kind, name string, sel *metav1.LabelSelector, spec corev1.PodSpec) Listed {

@@ -11,21 +11,37 @@ import (
 
 // permission is one RBAC check the plugin needs to pass before it changes anything.
 type permission struct {
-	verb, resource, subresource string
+	group, verb, resource, subresource string
 }
 
 var needed = []permission{
-	{"get", "pods", ""},
-	{"patch", "pods", "ephemeralcontainers"},
-	{"create", "pods", "portforward"},
+	{"", "get", "pods", ""},
+	{"", "patch", "pods", "ephemeralcontainers"},
+	{"", "create", "pods", "portforward"},
+}
+
+// neededTargetless: a targetless run starts its agent as a Job's pod.
+var neededTargetless = []permission{
+	{"batch", "create", "jobs", ""},
+	{"", "list", "pods", ""},
+	{"", "create", "pods", "portforward"},
 }
 
 // Preflight asks the API server (SelfSubjectAccessReview) whether the user may
 // do what a session needs in the namespace, and names the missing RBAC rule.
 func Preflight(ctx context.Context, cs kubernetes.Interface, namespace string) error {
-	for _, p := range needed {
+	return preflight(ctx, cs, namespace, needed)
+}
+
+// PreflightTargetless is Preflight for a run with no target.
+func PreflightTargetless(ctx context.Context, cs kubernetes.Interface, namespace string) error {
+	return preflight(ctx, cs, namespace, neededTargetless)
+}
+
+func preflight(ctx context.Context, cs kubernetes.Interface, namespace string, perms []permission) error {
+	for _, p := range perms {
 		review := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{
-			ResourceAttributes: &authv1.ResourceAttributes{Namespace: namespace, Verb: p.verb, Resource: p.resource, Subresource: p.subresource},
+			ResourceAttributes: &authv1.ResourceAttributes{Namespace: namespace, Group: p.group, Verb: p.verb, Resource: p.resource, Subresource: p.subresource},
 		}}
 		res, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 		if err != nil {
@@ -36,8 +52,8 @@ func Preflight(ctx context.Context, cs kubernetes.Interface, namespace string) e
 			if p.subresource != "" {
 				res += "/" + p.subresource
 			}
-			return fmt.Errorf("you may not %s %s in namespace %q: ask for an RBAC rule {apiGroups: [\"\"], resources: [%q], verbs: [%q]} (note: pods/ephemeralcontainers is not in the default edit/admin roles)",
-				p.verb, res, namespace, res, p.verb)
+			return fmt.Errorf("you may not %s %s in namespace %q: ask for an RBAC rule {apiGroups: [%q], resources: [%q], verbs: [%q]} (note: pods/ephemeralcontainers is not in the default edit/admin roles)",
+				p.verb, res, namespace, p.group, res, p.verb)
 		}
 	}
 	return nil

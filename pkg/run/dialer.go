@@ -25,24 +25,58 @@ type agentDialer struct {
 	cs      kubernetes.Interface
 }
 
-// connect reaches the pod's agent, starting one when none is usable. A reused
-// agent that refuses us (another release, or it just exited) is replaced.
-func (d agentDialer) connect(ctx context.Context, t kube.Target, netAdmin bool, mayStart func() bool) (*session.Link, error) {
-	cfg, restCfg, cs := d.cfg, d.restCfg, d.cs
-	opts := kube.AgentOptions{
+// agentOptions is how this run's agents are started.
+func (d agentDialer) agentOptions(netAdmin bool, mayStart func() bool) kube.AgentOptions {
+	cfg := d.cfg
+	return kube.AgentOptions{
 		Image: cfg.Agent.Image, PullPolicy: cfg.Agent.PullPolicy,
 		IdleTimeout: cfg.Agent.IdleTimeout, StartupTimeout: cfg.Agent.StartupTimeout,
 		NetAdmin: netAdmin, Progress: cfg.Progress, MayStart: mayStart,
 		Key: protocol.EncodeKey(cfg.Agent.Key.Public().(ed25519.PublicKey)),
 	}
+}
+
+// connect reaches the pod's agent, starting one when none is usable.
+func (d agentDialer) connect(ctx context.Context, t kube.Target, netAdmin bool, mayStart func() bool) (*session.Link, error) {
+	opts := d.agentOptions(netAdmin, mayStart)
+	return d.link(ctx, func(avoid string) (agentAt, error) {
+		opts.Avoid = avoid
+		a, err := kube.EnsureAgent(ctx, d.cs, t.Pod, t.Container, opts)
+		return agentAt{namespace: t.Namespace, pod: t.Pod.Name, name: a.Name, port: a.Port, reused: a.Reused}, err
+	})
+}
+
+// connectTargetless reaches the user's agent pod in namespace, starting one
+// when none is usable (a run with no target).
+func (d agentDialer) connectTargetless(ctx context.Context, namespace string) (*session.Link, error) {
+	opts := d.agentOptions(false, nil)
+	return d.link(ctx, func(avoid string) (agentAt, error) {
+		a, err := kube.EnsureAgentPod(ctx, d.cs, namespace, opts, avoid)
+		return agentAt{namespace: namespace, pod: a.Pod, name: a.Pod, port: a.Port, reused: a.Reused}, err
+	})
+}
+
+// agentAt is where an agent listens.
+type agentAt struct {
+	namespace, pod, name string
+	port                 int
+	reused               bool
+}
+
+// link connects to the agent ensure returns. A reused agent that refuses us
+// (another release, or it just exited) is replaced: ensure is asked again,
+// told to avoid it.
+func (d agentDialer) link(ctx context.Context, ensure func(avoid string) (agentAt, error)) (*session.Link, error) {
+	cfg, restCfg, cs := d.cfg, d.restCfg, d.cs
+	avoid := ""
 	for attempt := 0; ; attempt++ {
-		agent, err := kube.EnsureAgent(ctx, cs, t.Pod, t.Container, opts)
+		agent, err := ensure(avoid)
 		if err != nil {
 			return nil, err
 		}
-		dial := func() (net.Conn, error) { return kube.DialPod(restCfg, cs, t.Namespace, t.Pod.Name, agent.Port) }
+		dial := func() (net.Conn, error) { return kube.DialPod(restCfg, cs, agent.namespace, agent.pod, agent.port) }
 		wait := 10 * time.Second
-		if agent.Reused {
+		if agent.reused {
 			wait = 2 * time.Second
 		}
 		cctx, cancel := context.WithTimeout(ctx, wait)
@@ -51,13 +85,13 @@ func (d agentDialer) connect(ctx context.Context, t kube.Target, netAdmin bool, 
 		if err == nil {
 			return sess, nil
 		}
-		if !agent.Reused || attempt > 0 {
+		if !agent.reused || attempt > 0 {
 			if errors.Is(err, protocol.ErrVersionMismatch) {
 				return nil, fmt.Errorf("%w: use --agent-image with the image of this plugin's version (%s)", err, version.AgentImage())
 			}
 			return nil, err
 		}
-		progress(cfg, fmt.Sprintf("agent %s did not answer (%v); starting a new one", agent.Name, err))
-		opts.Avoid = agent.Name
+		progress(cfg, fmt.Sprintf("agent %s did not answer (%v); starting a new one", agent.name, err))
+		avoid = agent.name
 	}
 }

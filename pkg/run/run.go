@@ -76,6 +76,10 @@ type Config struct {
 	Logger                *zap.Logger // nil: quiet
 }
 
+// Targetless: no target was named; the run's agent lives in a pod of its
+// own, and only outgoing traffic and DNS go through it.
+func (c Config) Targetless() bool { return len(c.TargetArgs) == 0 }
+
 // AgentConfig is how the agent is injected.
 type AgentConfig struct {
 	Image          string
@@ -103,26 +107,21 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	if err := kube.CheckReachable(restCfg, cfg.ContextName); err != nil {
 		return tracer.Status{}, err
 	}
-	target, err := resolve(ctx, cfg, cs)
+	dial := agentDialer{cfg: cfg, restCfg: restCfg, cs: cs}
+	target, establish, err := prepare(ctx, cfg, dial)
 	if err != nil {
 		return tracer.Status{}, err
 	}
-	if err := kube.Preflight(ctx, cs, target.Namespace); err != nil {
-		return tracer.Status{}, err
-	}
-	// A dropped port-forward is made again (the agent found again, or a new
-	// one started if it is gone); connections in flight on it are reset.
-	// A workload's session moves to another Ready pod when its pod goes.
-	dial := agentDialer{cfg: cfg, restCfg: restCfg, cs: cs}
-	follow := newFollower(dial, target)
-	sess, err := session.New(ctx, follow.establish, session.Options{Progress: cfg.Progress, Logger: cfg.Logger})
+	sess, err := session.New(ctx, establish, session.Options{Progress: cfg.Progress, Logger: cfg.Logger})
 	if err != nil {
 		return tracer.Status{}, err
 	}
 	defer sess.Close()
-	remoteEnv, err := sess.Env()
-	if err != nil {
-		return tracer.Status{}, err
+	var remoteEnv []string
+	if !cfg.Targetless() {
+		if remoteEnv, err = sess.Env(); err != nil {
+			return tracer.Status{}, err
+		}
 	}
 	env := envmerge.Merge(os.Environ(), remoteEnv, cfg.Env)
 	if cfg.EnvFile != "" {
@@ -214,7 +213,42 @@ func podHostname(files *remotefiles.Cache) string {
 }
 
 // remoteRoots lists what is read from the pod.
+// prepare resolves the target and checks permissions, and returns how the
+// session reaches its agent. A dropped port-forward is made again (the agent
+// found again, or a new one started if it is gone); connections in flight on
+// it are reset. A workload's session moves to another Ready pod when its pod
+// goes. A targetless run has its own agent pod.
+func prepare(ctx context.Context, cfg Config, dial agentDialer) (kube.Target, func(context.Context) (*session.Link, error), error) {
+	if cfg.Targetless() {
+		ns, _, err := cfg.Getter.ToRawKubeConfigLoader().Namespace()
+		if err != nil {
+			return kube.Target{}, nil, err
+		}
+		if err := kube.PreflightTargetless(ctx, dial.cs, ns); err != nil {
+			return kube.Target{}, nil, err
+		}
+		progress(cfg, fmt.Sprintf("no target: outgoing traffic and DNS leave from an agent pod in namespace %s; environment and files stay local", ns))
+		establish := func(ctx context.Context) (*session.Link, error) { return dial.connectTargetless(ctx, ns) }
+		return kube.Target{Namespace: ns}, establish, nil
+	}
+	target, err := resolve(ctx, cfg, dial.cs)
+	if err != nil {
+		return kube.Target{}, nil, err
+	}
+	if err := kube.Preflight(ctx, dial.cs, target.Namespace); err != nil {
+		return kube.Target{}, nil, err
+	}
+	return target, newFollower(dial, target).establish, nil
+}
+
+// targetlessRoots: a run with no target reads the agent pod's resolv.conf
+// alone, so that cluster names resolve as in the namespace.
+var targetlessRoots = []string{"/etc/resolv.conf"}
+
 func remoteRoots(cfg Config, t kube.Target) []string {
+	if cfg.Targetless() {
+		return targetlessRoots
+	}
 	roots := append([]string{}, cfg.FSRemote...)
 	if cfg.FSMode != "local" {
 		roots = append(append(roots, remotefiles.DefaultRoots...), remotefiles.MountRoots(t.Pod, t.Container)...)
