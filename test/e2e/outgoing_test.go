@@ -291,7 +291,7 @@ func TestProgramsOwnConnectTimeoutWins(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("%s: want its own timeout (%q), got:\n%s", name, want, all)
 		}
-		if !strings.Contains(errOut, "(1 failed)") {
+		if !strings.Contains(errOut, "1 connections through the pod failed") {
 			t.Errorf("%s: the summary does not count the connect that timed out:\n%s", name, errOut)
 		}
 	}
