@@ -73,7 +73,7 @@ func validateProjectFile(streams genericiooptions.IOStreams, args []string) erro
 	if err := run.ParseFlags(nil); err != nil {
 		return err
 	}
-	if _, err := applyProjectFile(run, l); err != nil {
+	if _, err := applyProjectFile(run, l, false); err != nil {
 		return err
 	}
 	fmt.Fprintf(streams.Out, "%s: ok\n", l.Path)

@@ -33,23 +33,28 @@ func loadProjectFile(explicit string) (*projectfile.Loaded, error) {
 
 // applyProjectFile sets the flags the file's keys stand for, each one the
 // command line did not set itself (flags win), and returns the file's
-// target. A value a flag refuses is an error naming the file, line and key.
-func applyProjectFile(cmd *cobra.Command, l *projectfile.Loaded) ([]string, error) {
+// target. A value a flag refuses is an error naming the file, line and key;
+// so is a key whose flag cmd lacks, unless only some apply (trace takes the
+// rules and skips the rest).
+func applyProjectFile(cmd *cobra.Command, l *projectfile.Loaded, only someApply) ([]string, error) {
 	onCommandLine := map[string]bool{}
 	cmd.Flags().Visit(func(f *pflag.Flag) { onCommandLine[f.Name] = true })
-	if err := applyStruct(cmd, l, reflect.ValueOf(l.File), "", onCommandLine); err != nil {
+	if err := applyStruct(cmd, l, reflect.ValueOf(l.File), "", onCommandLine, only); err != nil {
 		return nil, err
 	}
 	return strings.Fields(l.File.Target), nil
 }
 
-func applyStruct(cmd *cobra.Command, l *projectfile.Loaded, v reflect.Value, prefix string, onCommandLine map[string]bool) error {
+// someApply says whether keys for flags the command lacks are skipped.
+type someApply bool
+
+func applyStruct(cmd *cobra.Command, l *projectfile.Loaded, v reflect.Value, prefix string, onCommandLine map[string]bool, only someApply) error {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f, fv := t.Field(i), v.Field(i)
 		key := prefix + projectfile.KeyOf(f)
 		if f.Type.Kind() == reflect.Struct {
-			if err := applyStruct(cmd, l, fv, key+".", onCommandLine); err != nil {
+			if err := applyStruct(cmd, l, fv, key+".", onCommandLine, only); err != nil {
 				return err
 			}
 			continue
@@ -59,6 +64,9 @@ func applyStruct(cmd *cobra.Command, l *projectfile.Loaded, v reflect.Value, pre
 			continue
 		}
 		fl := cmd.Flags().Lookup(name)
+		if fl == nil && only {
+			continue
+		}
 		if fl == nil {
 			return fmt.Errorf("%s:%d: %s: the command has no --%s", l.Path, l.Lines[key], key, name)
 		}

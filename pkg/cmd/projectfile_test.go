@@ -35,7 +35,7 @@ func TestFlagsWinOverTheProjectFile(t *testing.T) {
 	if err := c.ParseFlags([]string{"--incoming", "mirror", "--env-exclude", "SECRET_*"}); err != nil {
 		t.Fatal(err)
 	}
-	target, err := applyProjectFile(c, l)
+	target, err := applyProjectFile(c, l, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,5 +82,23 @@ func TestConfigValidateFromASubdirectory(t *testing.T) {
 	want := "error: " + filepath.Join(repo, projectfile.Name) + `:3: files.mode: "everything": use remote, local, all` + "\n"
 	if err == nil || string(out) != want {
 		t.Fatalf("got %q (%v), want %q", out, err, want)
+	}
+}
+
+// TestTraceReportsByTheProjectFilesRules: trace takes the file's rules (here
+// a program to skip) and passes over keys only run has (target).
+func TestTraceReportsByTheProjectFilesRules(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, projectfile.Name), []byte("target: deploy/api\nprocesses:\n  skip: [cat]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(pluginBinary(t), "trace", "--", "sh", "-c", "cat /etc/hostname >/dev/null")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "rules from "+filepath.Join(dir, projectfile.Name)) || !strings.Contains(string(out), "cat: native") {
+		t.Fatalf("%v:\n%s", err, out)
 	}
 }

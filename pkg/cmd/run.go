@@ -162,7 +162,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	if project != nil {
 		fmt.Fprintf(o.ErrOut, "kubectl mirror: settings from %s\n", project.Path)
-		if fileTarget, err = applyProjectFile(cmd, project); err != nil {
+		if fileTarget, err = applyProjectFile(cmd, project, false); err != nil {
 			return err
 		}
 	}

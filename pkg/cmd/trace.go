@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/launch"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/projectfile"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/syscalllog"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
@@ -30,6 +31,7 @@ type TraceOptions struct {
 	fsMode                  string
 	fsRemote, fsLocal       []string
 	processes               processRules
+	config                  string
 	Command                 []string
 	logger                  *zap.Logger
 }
@@ -67,6 +69,7 @@ func (o *TraceOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.JSON, "json", false, "print events and the summary as JSON lines")
 	addRuleFlags(fs, sessionRules{Local: &o.rules.Local, Remote: &o.rules.Remote, LocalHosts: &o.localHosts, RemoteHosts: &o.remoteHosts,
 		FSMode: &o.fsMode, FSRemote: &o.fsRemote, FSLocal: &o.fsLocal, Processes: &o.processes})
+	fs.StringVar(&o.config, "config", "", "the project file whose rules (outgoing, files, processes) to report by (default: "+projectfile.Name+" found from here up)")
 }
 
 // Complete takes the command after "--".
@@ -75,7 +78,13 @@ func (o *TraceOptions) Complete(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("unexpected arguments before --: %v; usage: kubectl mirror trace -- COMMAND [ARGS...]", args[:cmd.ArgsLenAtDash()])
 	}
 	o.Command = args
-	return nil
+	project, err := loadProjectFile(o.config)
+	if err != nil || project == nil {
+		return err
+	}
+	fmt.Fprintf(o.ErrOut, "kubectl mirror trace: rules from %s\n", project.Path)
+	_, err = applyProjectFile(cmd, project, true)
+	return err
 }
 
 // Validate checks there is a command.
