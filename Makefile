@@ -15,7 +15,7 @@ STATICCHECK_VERSION := v0.8.2
 CLUSTER      := test/cluster
 KUBECONFIG_FILE := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: all build schema agent agent-image test unit e2e lint tidy-check cluster-up cluster-down demo bench dist krew-check clean deps
+.PHONY: all build schema release agent agent-image test unit e2e lint tidy-check cluster-up cluster-down demo bench dist krew-check clean deps
 
 all: build
 
@@ -79,6 +79,8 @@ bench: cluster-up ## benchmarks: ratios measured side by side in one run (root: 
 
 # Release artefacts, reproducibly: the same commit gives the same bytes.
 DIST_PLATFORMS := amd64 arm64
+comma := ,
+space := $(empty) $(empty)
 TAR := tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner
 
 dist: ## release archives for linux/amd64 and linux/arm64, agent images, checksums, krew manifest
@@ -98,6 +100,15 @@ dist: ## release archives for linux/amd64 and linux/arm64, agent images, checksu
 	  -checksums dist/sha256sums.txt -o dist/mirror.yaml
 	rm -rf dist/build
 	@cat dist/sha256sums.txt
+
+release: ## push the agent's multi-arch index (linux/amd64, linux/arm64) to REGISTRY (host[:port]/path) and print its digest
+	@[ -n "$(REGISTRY)" ] || { echo "make release REGISTRY=host[:port]/path"; exit 2; }
+	go build -o bin/ociimage ./hack/ociimage
+	for arch in $(DIST_PLATFORMS); do \
+	  GOARCH=$$arch $(GOBUILD) -buildvcs=false -o bin/release/linux_$$arch/mirror-agent ./agent/cmd/mirror-agent; \
+	done
+	bin/ociimage -ref $(AGENT_IMAGE) -arch $(subst $(space),$(comma),$(DIST_PLATFORMS)) -entrypoint /mirror-agent \
+	  -file '/mirror-agent=bin/release/linux_{arch}/mirror-agent' -dir /tmp -push $(REGISTRY)/mirror-agent:$(VERSION)
 
 krew-check: dist ## krew's own validator and installer accept the release; the installed plugin runs
 	test/krew/check.sh dist/mirror.yaml dist

@@ -21,7 +21,7 @@ log=$(mktemp)
 cd "$repo"
 # Not through lap: $! must be the plugin itself (laptop.sh, ip and env exec it).
 "$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" PATH="$repo/bin:$PATH" \
-  kubectl-mirror run deploy/echo --agent-image-pull-policy=Never --incoming steal \
+  kubectl-mirror run deploy/echo --incoming steal \
   --http-filter 'header:x-user: ^alice$' -- go run ./test/programs/httpserve 8080 >"$log" 2>&1 &
 plugin=$!
 trap 'kill -TERM $plugin 2>/dev/null || true; wait $plugin 2>/dev/null || true; rm -f "$log"' EXIT

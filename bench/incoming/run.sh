@@ -32,7 +32,7 @@ spid=
 trap '[ -z "$spid" ] || kill "$spid" 2>/dev/null || true' EXIT # no session outlives the script
 session() {
   "$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" "$repo/bin/kubectl-mirror" run "pod/$pod" \
-    --agent-image-pull-policy=Never --incoming steal --http-filter 'header:X-User: ^me$' -- "$repo/bin/httpserve" 8080 \
+    --incoming steal --http-filter 'header:X-User: ^me$' -- "$repo/bin/httpserve" 8080 \
     >/dev/null 2>"$1" &
   echo $!
 }

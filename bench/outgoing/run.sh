@@ -12,7 +12,7 @@ rounds=${ROUNDS:-3} requests=${REQUESTS:-2000} mib=${MIB:-1024} conns=${CONNS:-1
 netload=$repo/bin/netload
 CGO_ENABLED=0 go build -o "$netload" "$repo/bench/netload"
 lap() { "$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" PATH="$repo/bin:$BIN:$PATH" "$@"; }
-mirror() { lap kubectl-mirror run "pod/$pod" --agent-image-pull-policy=Never -- "$@" 2>/dev/null; }
+mirror() { lap kubectl-mirror run "pod/$pod" -- "$@" 2>/dev/null; }
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 field() { awk -v k="$1" '{for(i=1;i<NF;i++) if($i==k) print $(i+1)}'; }
 
@@ -44,7 +44,7 @@ echo "bulk $mib MiB: port-forward $a MiB/s; mirror $b MiB/s; ratio $(awk -v a="$
 # RSS while $conns connections are held open.
 out=$(mktemp)
 "$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" "$repo/bin/kubectl-mirror" run "pod/$pod" \
-  --agent-image-pull-policy=Never -- "$netload" hold "$ip:9000" "$conns" 5 >"$out" 2>/dev/null &
+  -- "$netload" hold "$ip:9000" "$conns" 5 >"$out" 2>/dev/null &
 run=$!
 until grep -q holding "$out" 2>/dev/null; do sleep 0.2; done
 uid=$("$k" get pod "$pod" -o jsonpath='{.metadata.uid}')

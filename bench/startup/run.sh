@@ -16,7 +16,7 @@ median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
 new_pod() { # a fresh pod with no agent in it
   local name=bench-$RANDOM$RANDOM
-  "$k" run "$name" --image=mirror.test/busybox:v1 --image-pull-policy=Never --restart=Never \
+  "$k" run "$name" --image=mirror.test/busybox:v1 --image-pull-policy=IfNotPresent --restart=Never \
     --command -- sh -c "trap 'exit 0' TERM; while true; do sleep 1; done" >/dev/null
   "$k" wait --for=condition=Ready "pod/$name" --timeout=60s >/dev/null
   echo "$name"
@@ -26,14 +26,14 @@ fresh=() reuse=() debug=()
 for _ in $(seq "$rounds"); do
   p=$(new_pod)
   t0=$(now)
-  "$plugin" run "pod/$p" --agent-image-pull-policy=Never -- echo first-line 2>/dev/null | head -1 >/dev/null
+  "$plugin" run "pod/$p" -- echo first-line 2>/dev/null | head -1 >/dev/null
   t1=$(now)
-  "$plugin" run "pod/$p" --agent-image-pull-policy=Never -- echo first-line 2>/dev/null | head -1 >/dev/null
+  "$plugin" run "pod/$p" -- echo first-line 2>/dev/null | head -1 >/dev/null
   t2=$(now)
   fresh+=("$(ms "$t0" "$t1")") reuse+=("$(ms "$t1" "$t2")")
   q=$(new_pod)
   t0=$(now)
-  "$k" debug "pod/$q" --image="$image" --image-pull-policy=Never --target="$q" -c dbg \
+  "$k" debug "pod/$q" --image="$image" --image-pull-policy=IfNotPresent --target="$q" -c dbg \
     -- /mirror-agent --listen=127.0.0.1:47999 --idle-timeout=30s \
     --authorized-key=ed25519:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA >/dev/null 2>&1
   "$k" wait "pod/$q" --timeout=60s \

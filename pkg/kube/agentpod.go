@@ -160,7 +160,7 @@ func waitAgentPod(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job
 					return p.Name, nil
 				}
 				if reason, fatal := podStuck(p); fatal {
-					return "", fmt.Errorf("%w: pod/%s: %s", ErrAgentStart, p.Name, reason)
+					return "", fmt.Errorf("%w: pod/%s: %s%s", ErrAgentStart, p.Name, reason, pullAdvice(strings.SplitN(reason, ":", 2)[0], false))
 				} else if reason != "" {
 					last = reason
 				}

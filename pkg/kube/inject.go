@@ -167,7 +167,7 @@ func waitRunning(ctx context.Context, cs kubernetes.Interface, ns, pod, name str
 					w := st.State.Waiting
 					last = w.Reason
 					if fatalWaiting(w.Reason) {
-						return fmt.Errorf("%w: %s: %s", ErrAgentStart, w.Reason, w.Message)
+						return fmt.Errorf("%w: %s: %s%s", ErrAgentStart, w.Reason, w.Message, pullAdvice(w.Reason, true))
 					}
 				}
 			}
@@ -190,6 +190,20 @@ func fatalWaiting(reason string) bool {
 		return true
 	}
 	return false
+}
+
+// pullAdvice says what to do when the agent image cannot be pulled. An
+// ephemeral container is pulled with its pod's own imagePullSecrets.
+func pullAdvice(reason string, ephemeral bool) string {
+	switch reason {
+	case "ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName":
+	default:
+		return ""
+	}
+	if ephemeral {
+		return "; the agent is an ephemeral container, pulled with the pod's own imagePullSecrets: copy the image to a registry those reach, or name another with --agent-image"
+	}
+	return "; the agent pod is pulled with the namespace's default service account's imagePullSecrets: copy the image to a registry those reach, or name another with --agent-image"
 }
 
 func randomHex(n int) string {

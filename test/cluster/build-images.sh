@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the test cluster's images from scratch as OCI archives in .cluster/images:
 # pause (the sandbox), echo (the workload), busybox (a shell for client pods) and
-# CoreDNS. No container engine, no registry: hack/ociimage writes the archives.
+# CoreDNS. No container engine: hack/ociimage writes the archives, and push-images.sh
+# pushes them to the harness's registry, from which the kubelet pulls them.
 set -euo pipefail
 source "$(dirname "$0")/config.sh"
 trap 'log "$(basename "$0"): failed at line $LINENO: $BASH_COMMAND"' ERR
@@ -13,6 +14,7 @@ export CGO_ENABLED=0
 go build -trimpath -ldflags '-s -w' -o "$work/ociimage" ./hack/ociimage
 go build -trimpath -ldflags '-s -w' -o "$work/pause" ./test/workloads/pause
 go build -trimpath -ldflags '-s -w' -o "$work/echo" ./test/workloads/echo
+go build -trimpath -ldflags '-s -w' -o "$work/registry" ./test/cluster/registry
 oci=$work/ociimage
 $oci -ref "$PAUSE_IMAGE" -o "$out/pause.tar" -entrypoint /pause -file "/pause=$work/pause" >/dev/null
 # /data for the remote-files suite: a 1 MiB file with deterministic content, and

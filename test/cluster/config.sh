@@ -26,6 +26,11 @@ CLUSTER_DOMAIN=cluster.local
 APISERVER=https://$NODE_IP:6443
 CONTAINERD_SOCK=$RUN/containerd/containerd.sock
 PAUSE_IMAGE=mirror.test/pause:3.10
+# The image registry (test/cluster/registry) on the node's address: containerd pulls
+# mirror.test/* and ghcr.io/* from it; a second one asks for basic auth.
+REGISTRY=$NODE_IP:5000
+AUTH_REGISTRY=$NODE_IP:5001
+AUTH_REGISTRY_CREDS=mirror-test:pull-secret-test
 # The "laptop": a network namespace that reaches the API server and nothing else.
 LAPTOP_NS=mirror-laptop
 LAPTOP_HOST_IF=mirror-lap0

@@ -21,7 +21,7 @@ stop_pid kube-proxy; stop_pid kube-scheduler; stop_pid kube-controller-manager; 
 # Remove pod sandboxes through CRI so CNI DEL runs: veths, IP leases, netns files go.
 [ -S "$CONTAINERD_SOCK" ] && { timeout 120 crictl-lite -r "unix://$CONTAINERD_SOCK" remove-all-pods >"$LOGS/remove-pods.log" 2>&1 || log "removing pod sandboxes: $(tail -1 "$LOGS/remove-pods.log")"; }
 stop_pid containerd
-stop_pid kube-apiserver; stop_pid etcd
+stop_pid kube-apiserver; stop_pid etcd; stop_pid registry
 # Shims outlive containerd; ours carry our socket path in their arguments.
 for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" || true); do kill -KILL "$p" 2>/dev/null; done
 # unmount_ours: mounts under our state dir and CNI's netns files, deepest first.

@@ -52,6 +52,15 @@ ip link show "$NODE_IF" >/dev/null 2>&1 || {
 # The laptop first: `ip netns add` bind-mounts /run/netns onto itself, and doing that
 # after containerd has made pod netns mounts duplicates them so they can never be removed.
 "$here/laptop.sh" setup
+# The registry, and containerd's hosts for it: server = the registry itself, so a
+# pull never falls back to the real mirror.test or ghcr.io.
+for host in mirror.test ghcr.io "$REGISTRY" "$AUTH_REGISTRY"; do
+  server=http://$REGISTRY; [ "$host" = "$AUTH_REGISTRY" ] && server=http://$AUTH_REGISTRY
+  mkdir -p "$STATE/etc/containerd/certs.d/$host"
+  printf 'server = "%s"\n\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n' "$server" "$server" \
+    > "$STATE/etc/containerd/certs.d/$host/hosts.toml"
+done
+start registry "$REPO/.cluster/image-build/registry" -listen "$REGISTRY" -auth-listen "$AUTH_REGISTRY" -auth "$AUTH_REGISTRY_CREDS"
 start etcd etcd --name mirror --data-dir "$RUN/etcd" \
   --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
   --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
@@ -75,8 +84,9 @@ start kube-apiserver kube-apiserver \
   --allow-privileged=true --profiling=false --v=1
 
 waitfor "containerd up" 60 ctr -a "$CONTAINERD_SOCK" version
-"$here/import-images.sh"
-mark "images imported"
+waitfor "registry up" 30 curl -sf "http://$REGISTRY/v2/"
+"$here/push-images.sh"
+mark "images pushed to the registry"
 waitfor "kube-apiserver ready" 120 $K get --raw /readyz
 
 start kube-controller-manager kube-controller-manager \

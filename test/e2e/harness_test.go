@@ -132,12 +132,10 @@ func processesIn(id string) []int {
 
 // pluginCommand is the one way the suite runs the plugin: laptop.sh's
 // arguments to run it in the laptop namespace with KUBECONFIG (and env)
-// set, and, for run, the agent image never pulled (it is imported).
+// set. The agent image is pulled from the harness's registry, as a user's
+// nodes pull it (the default pull policy, IfNotPresent).
 func pluginCommand(t *testing.T, kubeconfigPath string, env []string, args ...string) []string {
 	t.Helper()
-	if len(args) > 0 && args[0] == "run" {
-		args = append([]string{"run", "--agent-image-pull-policy=Never"}, args[1:]...)
-	}
 	full := append(append([]string{"exec", "env", "KUBECONFIG=" + kubeconfigPath}, env...), filepath.Join(repoRoot(t), "bin", "kubectl-mirror"))
 	return append(full, args...)
 }

@@ -142,7 +142,7 @@ func TestRunErrorsAreOneClearLine(t *testing.T) {
 		{"unknown kind", kc, []string{"frobs/x"}, `doesn't have a resource type "frobs"`},
 		{"no Ready pod", kc, []string{"deploy/notready"}, "no Ready pod"},
 		{"no permission for ephemeral containers", limited, []string{"deploy/echo"}, "pods/ephemeralcontainers"},
-		{"agent image missing", kc, []string{"pod/toolbox", "--agent-image=mirror.test/no-such-agent:v0"}, "ErrImageNeverPull"},
+		{"agent image missing", kc, []string{"pod/toolbox", "--agent-image=mirror.test/no-such-agent:v0"}, "pulled with the pod's own imagePullSecrets"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -80,7 +80,7 @@ func TestClusterDNSResolvesService(t *testing.T) {
 func TestEphemeralContainerSeesTargetEnviron(t *testing.T) {
 	pod := firstEchoPod(t)
 	name := fmt.Sprintf("smoke%d", time.Now().UnixNano()%1_000_000)
-	kubectl(t, "debug", pod, "--image=mirror.test/busybox:v1", "--image-pull-policy=Never",
+	kubectl(t, "debug", pod, "--image=mirror.test/busybox:v1", "--image-pull-policy=IfNotPresent",
 		"--target=echo", "-c", name, "--profile=general", "--", "sh", "-c", "tr '\\0' '\\n' < /proc/1/environ")
 	kubectl(t, "wait", "pod/"+pod, "--timeout=60s",
 		fmt.Sprintf("--for=jsonpath={.status.ephemeralContainerStatuses[?(@.name==%q)].state.terminated.reason}=Completed", name))
