@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -88,6 +89,9 @@ func run() error {
 		}
 		tag, err := name.NewTag(spec.Ref)
 		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 			return err
 		}
 		if err := tarball.WriteToFile(*out, tag, img); err != nil {
