@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
-	"k8s.io/kubectl/pkg/util/completion"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
 )
 
 // binaryName is the name shells call the plugin by when it is not run
@@ -18,39 +18,94 @@ import (
 // the plugin), which calls `kubectl-mirror __complete`.
 const binaryName = "kubectl-mirror"
 
-// targetTypes are the kinds run takes as TARGET.
-var targetTypes = []string{"deployment", "statefulset", "daemonset", "replicaset", "job", "service", "pod"}
+// targetKinds are the kinds run takes as TARGET, as completion offers them.
+var targetKinds = []string{"deployment", "statefulset", "daemonset", "replicaset", "job", "service", "pod"}
 
-// addCompletions completes TARGET, -c, -n and --context from the cluster and
-// the kubeconfig with kubectl's own completion helpers.
-func addCompletions(root *cobra.Command, kube *genericclioptions.ConfigFlags) {
-	f := cmdutil.NewFactory(cmdutil.NewMatchVersionFlags(kube))
-	completion.SetFactoryForCompletion(f)
-	targets := completion.SpecifiedResourceTypeAndNameNoRepeatCompletionFunc(f, targetTypes)
-	containers := completion.ContainerCompletionFunc(f)
+// addCompletions completes TARGET, -c, -n and the kubeconfig's contexts,
+// clusters and users from the cluster and the kubeconfig, through
+// cli-runtime (the resource builder kubectl itself lists with).
+func addCompletions(root *cobra.Command, flags *genericclioptions.ConfigFlags) {
+	namespace := func() string { return *flags.Namespace }
 	_ = root.RegisterFlagCompletionFunc("namespace", func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		return completion.CompGetResource(f, "namespace", toComplete), cobra.ShellCompDirectiveNoFileComp
+		return kubeNames(flags, "", "namespaces", toComplete), cobra.ShellCompDirectiveNoFileComp
 	})
-	_ = root.RegisterFlagCompletionFunc("context", completion.ContextCompletionFunc)
-	_ = root.RegisterFlagCompletionFunc("cluster", completion.ClusterCompletionFunc)
-	_ = root.RegisterFlagCompletionFunc("user", completion.UserCompletionFunc)
+	for flag, list := range map[string]func() []string{
+		"context": func() []string { return configNames(flags, "context") },
+		"cluster": func() []string { return configNames(flags, "cluster") },
+		"user":    func() []string { return configNames(flags, "user") },
+	} {
+		_ = root.RegisterFlagCompletionFunc(flag, func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return withPrefix(list(), toComplete), cobra.ShellCompDirectiveNoFileComp
+		})
+	}
 	for _, c := range root.Commands() {
 		if c.Name() != "run" {
 			continue
 		}
 		c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-			if dashTyped() || len(args) > 1 || len(args) == 1 && strings.Contains(args[0], "/") {
+			switch {
+			case dashTyped() || len(args) > 1 || len(args) == 1 && strings.Contains(args[0], "/"):
 				return nil, cobra.ShellCompDirectiveDefault // the command after TARGET: files
+			case len(args) == 1: // KIND NAME
+				return kubeNames(flags, namespace(), args[0], toComplete), cobra.ShellCompDirectiveNoFileComp
 			}
-			return targets(cmd, args, toComplete)
+			if kind, prefix, ok := strings.Cut(toComplete, "/"); ok {
+				var comps []string
+				for _, n := range kubeNames(flags, namespace(), kind, prefix) {
+					comps = append(comps, kind+"/"+n)
+				}
+				return comps, cobra.ShellCompDirectiveNoFileComp
+			}
+			return withPrefix(targetKinds, toComplete), cobra.ShellCompDirectiveNoFileComp
 		}
 		_ = c.RegisterFlagCompletionFunc("container", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-			if len(args) == 2 { // KIND NAME
-				args = []string{args[0] + "/" + args[1]}
+			if len(args) == 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
 			}
-			return containers(cmd, args, toComplete)
+			return kube.ContainersOf(cmd.Context(), flags, namespace(), args, toComplete), cobra.ShellCompDirectiveNoFileComp
 		})
 	}
+}
+
+// kubeNames lists objects of a kind for completion (none on any error:
+// completion never prints one).
+func kubeNames(getter *genericclioptions.ConfigFlags, namespace, kind, prefix string) []string {
+	return kube.NamesOf(getter, namespace, kind, prefix)
+}
+
+// configNames lists the kubeconfig's contexts, clusters or users.
+func configNames(flags *genericclioptions.ConfigFlags, what string) []string {
+	cfg, err := flags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return nil
+	}
+	var names []string
+	switch what {
+	case "context":
+		for n := range cfg.Contexts {
+			names = append(names, n)
+		}
+	case "cluster":
+		for n := range cfg.Clusters {
+			names = append(names, n)
+		}
+	case "user":
+		for n := range cfg.AuthInfos {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+func withPrefix(words []string, prefix string) []string {
+	var out []string
+	for _, w := range words {
+		if strings.HasPrefix(w, prefix) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // dashTyped reports whether the line being completed has "--" before the
