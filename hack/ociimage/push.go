@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -22,11 +23,7 @@ func pushSpec(spec imageSpec, ref string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := remote.Write(r, img); err != nil {
-			return "", err
-		}
-		d, err := img.Digest()
-		return r.Context().Name() + "@" + d.String(), err
+		return pushImage(r, img)
 	}
 	idx, err := buildIndex(spec)
 	if err != nil {
@@ -65,6 +62,11 @@ func pushTarball(path, ref, mirrorTo string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return pushImage(r, img)
+}
+
+// pushImage writes img to r and returns REPO@DIGEST.
+func pushImage(r name.Reference, img v1.Image) (string, error) {
 	if err := remote.Write(r, img); err != nil {
 		return "", err
 	}
