@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -70,7 +71,15 @@ func applyStruct(cmd *cobra.Command, l *projectfile.Loaded, v reflect.Value, pre
 		if fl == nil {
 			return fmt.Errorf("%s:%d: %s: the command has no --%s", l.Path, l.Lines[key], key, name)
 		}
-		for _, s := range flagStrings(fv, f.Tag.Get("sep")) {
+		values := flagStrings(fv, f.Tag.Get("sep"))
+		for i, v := range values {
+			local, err := localPath(l, f.Tag.Get("local"), f.Tag.Get("sep"), v)
+			if err != nil {
+				return fmt.Errorf("%s:%d: %s: %w", l.Path, l.Lines[key], key, err)
+			}
+			values[i] = local
+		}
+		for _, s := range values {
 			if err := fl.Value.Set(s); err != nil {
 				if !strings.Contains(err.Error(), s) {
 					err = fmt.Errorf("%q: %w", s, err)
@@ -104,4 +113,32 @@ func flagStrings(v reflect.Value, sep string) []string {
 		return out
 	}
 	return []string{fmt.Sprint(v.Interface())}
+}
+
+// localPath resolves a local path the file names against the file's own
+// directory (for a map value, the part after sep). "inside": the path must
+// not leave that directory (a file the plugin writes).
+func localPath(l *projectfile.Loaded, how, sep, v string) (string, error) {
+	if how == "" {
+		return v, nil
+	}
+	prefix, p := "", v
+	if sep != "" {
+		var ok bool
+		if prefix, p, ok = strings.Cut(v, sep); !ok {
+			return v, nil
+		}
+		prefix += sep
+	}
+	dir := filepath.Dir(l.Path)
+	if how == "inside" {
+		rel := filepath.Clean(p)
+		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
+			return "", fmt.Errorf("%q: the project file may only name a file inside its own directory (%s); give another with the flag", p, dir)
+		}
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	return prefix + p, nil
 }

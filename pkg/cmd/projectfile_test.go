@@ -102,3 +102,44 @@ func TestTraceReportsByTheProjectFilesRules(t *testing.T) {
 		t.Fatalf("%v:\n%s", err, out)
 	}
 }
+
+// TestProjectFilePathsAreTheFilesOwn: local paths in the file are relative
+// to its directory, and the file the plugin writes may not leave it.
+func TestProjectFilePathsAreTheFilesOwn(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "templates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(text string) *projectfile.Loaded {
+		path := filepath.Join(dir, projectfile.Name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		l, err := projectfile.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	apply := func(l *projectfile.Loaded) (*RunOptions, error) {
+		kube := genericclioptions.NewConfigFlags(true)
+		o := NewRunOptions(genericiooptions.NewTestIOStreamsDiscard(), kube, nil)
+		c := &cobra.Command{}
+		kube.AddFlags(c.Flags())
+		o.AddFlags(c.Flags())
+		if err := c.ParseFlags(nil); err != nil {
+			t.Fatal(err)
+		}
+		_, err := applyProjectFile(c, l, false)
+		return o, err
+	}
+	o, err := apply(write("env:\n  file: .env.pod\nfiles:\n  map: {/app/templates: ./templates}\n"))
+	if err != nil || o.cfg.EnvFile != filepath.Join(dir, ".env.pod") || o.cfg.FSMap["/app/templates"] != filepath.Join(dir, "templates") {
+		t.Fatalf("env file %q, map %v, %v: want both under %s", o.cfg.EnvFile, o.cfg.FSMap, err, dir)
+	}
+	for _, bad := range []string{"/home/someone/.bashrc", "../outside.env", "sub/../../outside.env"} {
+		if _, err := apply(write("env:\n  file: " + bad + "\n")); err == nil || !strings.Contains(err.Error(), ":2: env.file:") {
+			t.Errorf("env.file %s: %v; want refused with its line", bad, err)
+		}
+	}
+}

@@ -7,7 +7,10 @@ package projectfile
 // Name is the project file's name.
 const Name = ".kubectl-mirror.yaml"
 
-// File is the project file. Keys are YAML; every one is optional.
+// File is the project file. Keys are YAML; every one is optional. Local
+// paths in it are relative to the file's directory, wherever run starts
+// (`local` tags); the one the plugin writes must stay inside that directory,
+// so a checked-in file cannot make a run write elsewhere on this machine.
 type File struct {
 	Target    string    `yaml:"target,omitempty" doc:"what to mirror, as TARGET on the command line: deploy/api, statefulset/db, pod/api-0, service/api"`
 	Namespace string    `yaml:"namespace,omitempty" flag:"namespace" doc:"the target's namespace (default: the kubeconfig context's)"`
@@ -27,7 +30,7 @@ type Env struct {
 	Include []string          `yaml:"include,omitempty" flag:"env-include" doc:"take only the pod's variables matching these globs"`
 	Exclude []string          `yaml:"exclude,omitempty" flag:"env-exclude" doc:"leave out the pod's variables matching these globs"`
 	Set     map[string]string `yaml:"set,omitempty" flag:"env" sep:"=" doc:"variables set over the pod's"`
-	File    string            `yaml:"file,omitempty" flag:"env-file" doc:"also write the pod's variables to this file, dotenv syntax, mode 0600"`
+	File    string            `yaml:"file,omitempty" flag:"env-file" local:"inside" doc:"also write the pod's variables to this file, dotenv syntax, mode 0600; a path relative to this file's directory, inside it"`
 }
 
 // Outgoing decides which connections leave from the pod.
@@ -42,7 +45,7 @@ type Files struct {
 	Mode   string            `yaml:"mode,omitempty" flag:"fs-mode" enum:"remote,local,all" doc:"remote: the pod's default files and config mounts; local: only the remote paths; all: every path but the local set"`
 	Remote []string          `yaml:"remote,omitempty" flag:"fs-remote" doc:"more paths (files or directories) read from the pod"`
 	Local  []string          `yaml:"local,omitempty" flag:"fs-local" doc:"paths kept local even where they would be read from the pod"`
-	Map    map[string]string `yaml:"map,omitempty" flag:"fs-map" sep:"=" doc:"pod path -> local file or directory serving it, read-only"`
+	Map    map[string]string `yaml:"map,omitempty" flag:"fs-map" sep:"=" local:"relative" doc:"pod path -> local file or directory serving it, read-only; relative to this file's directory"`
 	Write  *bool             `yaml:"write,omitempty" flag:"fs-write" doc:"carry the program's changes of the pod's files out in the pod"`
 }
 
