@@ -72,9 +72,12 @@ func (o *LsOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	list, err := kube.ListTargets(ctx, cs, ns, yourKey())
+	list, skipped, err := kube.ListTargets(ctx, cs, ns, yourKey())
 	if err != nil {
 		return err
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(o.ErrOut, "kubectl mirror ls: not listed, you may not list them: %s\n", strings.Join(skipped, ", "))
 	}
 	if o.output == "json" {
 		enc := json.NewEncoder(o.Out)

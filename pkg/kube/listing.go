@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
@@ -59,43 +60,55 @@ type ListedAgent struct {
 
 // ListTargets lists the workloads (deployments, statefulsets, daemonsets,
 // jobs) and the pods no controller owns in namespace ("" for all), with
-// their pods and agents. yourKey marks the caller's agents.
-func ListTargets(ctx context.Context, cs kubernetes.Interface, namespace, yourKey string) ([]Listed, error) {
-	var out []Listed
-	deps, err := cs.AppsV1().Deployments(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, err
+// their pods and agents. yourKey marks the caller's agents. Kinds the caller
+// may not list are left out and named in skipped; pods are needed.
+func ListTargets(ctx context.Context, cs kubernetes.Interface, namespace, yourKey string) (out []Listed, skipped []string, err error) {
+	// keep takes one kind's list: a Forbidden one is skipped, not fatal.
+	keep := func(kind string, err error) (bool, error) {
+		if apierrors.IsForbidden(err) {
+			skipped = append(skipped, kind)
+			return false, nil
+		}
+		return err == nil, err
 	}
-	for _, d := range deps.Items {
-		out = append(out, workload(d.Namespace, "deployment", d.Name, d.Spec.Selector, d.Spec.Template.Spec))
+	deps, err := cs.AppsV1().Deployments(namespace).List(ctx, metav1.ListOptions{})
+	if ok, err := keep("deployments", err); err != nil {
+		return nil, nil, err
+	} else if ok {
+		for _, d := range deps.Items {
+			out = append(out, workload(d.Namespace, "deployment", d.Name, d.Spec.Selector, d.Spec.Template.Spec))
+		}
 	}
 	sts, err := cs.AppsV1().StatefulSets(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range sts.Items {
-		out = append(out, workload(s.Namespace, "statefulset", s.Name, s.Spec.Selector, s.Spec.Template.Spec))
+	if ok, err := keep("statefulsets", err); err != nil {
+		return nil, nil, err
+	} else if ok {
+		for _, s := range sts.Items {
+			out = append(out, workload(s.Namespace, "statefulset", s.Name, s.Spec.Selector, s.Spec.Template.Spec))
+		}
 	}
 	dss, err := cs.AppsV1().DaemonSets(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range dss.Items {
-		out = append(out, workload(d.Namespace, "daemonset", d.Name, d.Spec.Selector, d.Spec.Template.Spec))
+	if ok, err := keep("daemonsets", err); err != nil {
+		return nil, nil, err
+	} else if ok {
+		for _, d := range dss.Items {
+			out = append(out, workload(d.Namespace, "daemonset", d.Name, d.Spec.Selector, d.Spec.Template.Spec))
+		}
 	}
 	jobs, err := cs.BatchV1().Jobs(namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, err
-	}
-	for _, j := range jobs.Items {
-		if j.Labels[labelManagedBy] == managedBy {
-			continue // a targetless run's agent: listed with the agents
+	if ok, err := keep("jobs", err); err != nil {
+		return nil, nil, err
+	} else if ok {
+		for _, j := range jobs.Items {
+			if j.Labels[labelManagedBy] == managedBy {
+				continue // a targetless run's agent: listed with the agents
+			}
+			out = append(out, workload(j.Namespace, "job", j.Name, j.Spec.Selector, j.Spec.Template.Spec))
 		}
-		out = append(out, workload(j.Namespace, "job", j.Name, j.Spec.Selector, j.Spec.Template.Spec))
 	}
 	pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i := range out {
 		for j := range pods.Items {
@@ -123,7 +136,7 @@ func ListTargets(ctx context.Context, cs kubernetes.Interface, namespace, yourKe
 		}
 		return cmp.Compare(a.Target, b.Target)
 	})
-	return out, nil
+	return out, skipped, nil
 }
 
 // agentPodListed is a targetless run's agent pod: listed as a target-less

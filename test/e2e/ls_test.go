@@ -67,3 +67,13 @@ func TestLsListsTargetsAndTheAgentsARunLeft(t *testing.T) {
 		t.Fatalf("want deployment/echo, pod/toolbox and the run's agent in %s as yours and running; got %s", pod, out)
 	}
 }
+
+// TestLsWithFewerRights: a user who may list pods and deployments but no
+// other workload kind gets what they may see and one line naming the rest.
+func TestLsWithFewerRights(t *testing.T) {
+	out, errOut, code := runSplit(t, time.Minute, laptopScript(t), pluginCommand(t, limitedKubeconfig(t), nil, "ls")...)
+	if code != 0 || !strings.Contains(out, "deployment/echo") || !strings.Contains(out, "pod/toolbox") ||
+		strings.TrimSpace(errOut) != "kubectl mirror ls: not listed, you may not list them: statefulsets, daemonsets, jobs" {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)
+	}
+}
