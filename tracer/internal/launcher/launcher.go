@@ -57,7 +57,8 @@ func launch(path string) {
 			env = append(env, kv)
 		}
 	}
-	// read() is not filtered; EOF means the tracer has seized us.
+	// EOF means the tracer has seized us, or that the plugin died first:
+	// then the program must not run at all, since nothing would intercept it.
 	var b [1]byte
 	for {
 		if _, err := syscall.Read(GoFD, b[:]); err != syscall.EINTR {
@@ -65,6 +66,9 @@ func launch(path string) {
 		}
 	}
 	syscall.Close(GoFD)
+	if !traced() {
+		fail("the tracer is gone; %s was not started", path)
+	}
 	err := syscall.Exec(path, argv, env)
 	fail("exec %s: %v", path, err)
 }
@@ -77,4 +81,18 @@ func Is(pid int) bool {
 		return false
 	}
 	return bytes.HasPrefix(env, []byte(Env+"=")) || bytes.Contains(env, []byte("\x00"+Env+"="))
+}
+
+// traced reports whether this process has a tracer (TracerPid in its status).
+func traced() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
+			return strings.TrimSpace(v) != "0"
+		}
+	}
+	return false
 }
