@@ -29,13 +29,18 @@ func NeedRoot(t testing.TB) {
 	}
 }
 
-// WriteFiles writes each name's text into a new temporary directory and
-// returns it (a module for the go command, say).
+// WriteFiles writes each name's text into a new temporary directory, making
+// the directories a name has ("services/api/main.go"), and returns it (a
+// module for the go command, a repository, say).
 func WriteFiles(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

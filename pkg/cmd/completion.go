@@ -27,7 +27,7 @@ var targetKinds = []string{"deployment", "statefulset", "daemonset", "replicaset
 func addCompletions(root *cobra.Command, flags *genericclioptions.ConfigFlags) {
 	namespace := func() string { return *flags.Namespace }
 	_ = root.RegisterFlagCompletionFunc("namespace", func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		return kubeNames(flags, "", "namespaces", toComplete), cobra.ShellCompDirectiveNoFileComp
+		return kube.NamesOf(flags, "", "namespaces", toComplete), cobra.ShellCompDirectiveNoFileComp
 	})
 	for flag, list := range map[string]func() []string{
 		"context": func() []string { return configNames(flags, "context") },
@@ -47,11 +47,11 @@ func addCompletions(root *cobra.Command, flags *genericclioptions.ConfigFlags) {
 			case dashTyped() || len(args) > 1 || len(args) == 1 && strings.Contains(args[0], "/"):
 				return nil, cobra.ShellCompDirectiveDefault // the command after TARGET: files
 			case len(args) == 1: // KIND NAME
-				return kubeNames(flags, namespace(), args[0], toComplete), cobra.ShellCompDirectiveNoFileComp
+				return kube.NamesOf(flags, namespace(), args[0], toComplete), cobra.ShellCompDirectiveNoFileComp
 			}
 			if kind, prefix, ok := strings.Cut(toComplete, "/"); ok {
 				var comps []string
-				for _, n := range kubeNames(flags, namespace(), kind, prefix) {
+				for _, n := range kube.NamesOf(flags, namespace(), kind, prefix) {
 					comps = append(comps, kind+"/"+n)
 				}
 				return comps, cobra.ShellCompDirectiveNoFileComp
@@ -65,12 +65,6 @@ func addCompletions(root *cobra.Command, flags *genericclioptions.ConfigFlags) {
 			return kube.ContainersOf(cmd.Context(), flags, namespace(), args, toComplete), cobra.ShellCompDirectiveNoFileComp
 		})
 	}
-}
-
-// kubeNames lists objects of a kind for completion (none on any error:
-// completion never prints one).
-func kubeNames(getter *genericclioptions.ConfigFlags, namespace, kind, prefix string) []string {
-	return kube.NamesOf(getter, namespace, kind, prefix)
 }
 
 // configNames lists the kubeconfig's contexts, clusters or users.

@@ -11,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/projectfile"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
@@ -62,20 +63,12 @@ func TestFlagsWinOverTheProjectFile(t *testing.T) {
 // the repository from a subdirectory, and a bad value is one line with its
 // file and line.
 func TestConfigValidateFromASubdirectory(t *testing.T) {
-	repo := t.TempDir()
+	repo := testenv.WriteFiles(t, map[string]string{
+		".git/HEAD":       "ref: refs/heads/main\n",
+		projectfile.Name:  "target: deploy/api\nfiles:\n  mode: everything\n",
+		"cmd/api/main.go": "package main\n",
+	})
 	sub := filepath.Join(repo, "cmd", "api")
-	for path, text := range map[string]string{
-		filepath.Join(repo, ".git", "HEAD"):   "ref: refs/heads/main\n",
-		filepath.Join(repo, projectfile.Name): "target: deploy/api\nfiles:\n  mode: everything\n",
-		filepath.Join(sub, "main.go"):         "package main\n",
-	} {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	cmd := exec.Command(pluginBinary(t), "config", "validate")
 	cmd.Dir = sub
 	out, err := cmd.CombinedOutput()
@@ -88,13 +81,10 @@ func TestConfigValidateFromASubdirectory(t *testing.T) {
 // TestTraceReportsByTheProjectFilesRules: trace takes the file's rules (here
 // a program to skip) and passes over keys only run has (target).
 func TestTraceReportsByTheProjectFilesRules(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, ".git"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, projectfile.Name), []byte("target: deploy/api\nprocesses:\n  skip: [cat]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir := testenv.WriteFiles(t, map[string]string{
+		".git/HEAD":      "ref: refs/heads/main\n",
+		projectfile.Name: "target: deploy/api\nprocesses:\n  skip: [cat]\n",
+	})
 	cmd := exec.Command(pluginBinary(t), "trace", "--", "sh", "-c", "cat /etc/hostname >/dev/null")
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()

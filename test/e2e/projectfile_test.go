@@ -3,30 +3,23 @@
 package e2e
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // TestProjectFileIsTheWholeCommand: with a project file at the root of a
 // repository, `kubectl mirror run -- CMD` from a subdirectory takes its
 // target, namespace and environment; a flag overrides a key.
 func TestProjectFileIsTheWholeCommand(t *testing.T) {
-	repo := t.TempDir()
+	repo := testenv.WriteFiles(t, map[string]string{
+		".git/HEAD":            "ref: refs/heads/main\n",
+		".kubectl-mirror.yaml": "target: deploy/echo\nnamespace: default\nenv:\n  set:\n    X: from-the-file\n  exclude: [FROM_*]\n",
+		"services/api/README":  "the api\n",
+	})
 	sub := filepath.Join(repo, "services", "api")
-	for path, text := range map[string]string{
-		filepath.Join(repo, ".git", "HEAD"):         "ref: refs/heads/main\n",
-		filepath.Join(repo, ".kubectl-mirror.yaml"): "target: deploy/echo\nnamespace: default\nenv:\n  set:\n    X: from-the-file\n  exclude: [FROM_*]\n",
-		filepath.Join(sub, "README"):                "the api\n",
-	} {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	script := `echo "$X|$LITERAL|$FROM_CONFIGMAP"`
 	out, errOut, code := mirrorIn(t, sub, nil, "run", "--", "sh", "-c", script)
 	if code != 0 || out != "from-the-file|literal-value|\n" || !strings.Contains(errOut, "settings from "+filepath.Join(repo, ".kubectl-mirror.yaml")) {
