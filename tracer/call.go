@@ -40,10 +40,11 @@ type Call struct {
 	Path2   string
 
 	t          *Tracer
-	th         *thread
-	seq        uint64 // which stop of th this call belongs to
-	outAddr    taddr  // where getpeername/recvfrom/recvmsg write the address
-	outAddrCap int    // the size of that buffer at entry
+	th         *thread       // ptrace engine: the stopped thread
+	notif      *notification // notification engine: the waiting call
+	seq        uint64        // which stop of th this call belongs to
+	outAddr    taddr         // where getpeername/recvfrom/recvmsg write the address
+	outAddrCap int           // the size of that buffer at entry
 }
 
 // Resume applies the verdict of a call whose handler returned Hold(). It is
@@ -51,6 +52,10 @@ type Call struct {
 func (c *Call) Resume(v Verdict) {
 	if v.hold {
 		panic("tracer: Resume(Hold())")
+	}
+	if c.notif != nil {
+		go c.t.answer(c, v)
+		return
 	}
 	c.t.resumeQueue <- resume{call: c, v: v}
 }
@@ -106,12 +111,10 @@ func (v Verdict) AtExit(f func(*Exit)) Verdict {
 type Exit struct {
 	Call   *Call
 	Result int64 // the return value, -errno on failure
-
-	resultSet bool
 }
 
 // SetResult changes what the syscall returns (-errno to fail it).
-func (e *Exit) SetResult(v int64) { e.Result, e.resultSet = v, true }
+func (e *Exit) SetResult(v int64) { e.Result = v }
 
 // SetSockoptInt replaces the int a successful getsockopt wrote (SO_ERROR).
 func (e *Exit) SetSockoptInt(v int32) bool {

@@ -19,37 +19,48 @@ const sizeofMsghdr = 56
 // runs unchanged and fails as it would have.
 // Precondition: on the tracer's thread.
 func (t *Tracer) decodeCall(th *thread, r *regs) (*Call, bool) {
-	info, known := syscallTable[int(r.nr())]
+	var args [6]uint64
+	for i := range args {
+		args[i] = r.arg(i)
+	}
+	c, ok := t.newCall(th.proc.pid, th.tid, r.nr(), args, t.page[:])
+	if ok {
+		c.th, c.seq = th, th.seq
+	}
+	return c, ok
+}
+
+// newCall reads what a handler needs to know about syscall nr of thread
+// tid (of process pid) with args, either engine's; page is scratch for
+// reading paths.
+func (t *Tracer) newCall(pid, tid int, nr uint64, args [6]uint64, page []byte) (*Call, bool) {
+	info, known := syscallTable[int(nr)]
 	if !known {
 		return nil, false
 	}
-	c := &Call{PID: th.proc.pid, TID: th.tid, Name: info.name, Nr: r.nr(), Class: info.class, t: t, th: th, seq: th.seq}
-	for i := range c.Args {
-		c.Args[i] = r.arg(i)
-	}
+	c := &Call{PID: pid, TID: tid, Name: info.name, Nr: nr, Args: args, Class: info.class, t: t}
 	switch info.class {
 	case ClassPath:
-		return c, t.decodePath(c, info)
+		return c, decodePath(c, info, page)
 	case ClassIdentity:
 		return c, true
 	}
 	c.FD = int(int32(c.Args[0]))
 	switch {
 	case info.msghdrArg >= 0:
-		return c, t.decodeMsghdr(c, info)
+		return c, decodeMsghdr(c, info)
 	case info.addrArg >= 0 && info.lenIsPtr:
 		c.outAddr = taddr(c.Args[info.addrArg])
 		var lb [4]byte
-		if c.outAddr != 0 && readMem(th.tid, taddr(c.Args[info.addrLenArg]), lb[:]) == nil {
+		if c.outAddr != 0 && readMem(tid, taddr(c.Args[info.addrLenArg]), lb[:]) == nil {
 			c.outAddrCap = int(binary.LittleEndian.Uint32(lb[:]))
 		}
 	case info.addrArg >= 0:
-		c.Addr, c.SockFamily, c.HasAddr = readSockaddr(th.tid, taddr(c.Args[info.addrArg]), c.Args[info.addrLenArg])
+		c.Addr, c.SockFamily, c.HasAddr = readSockaddr(tid, taddr(c.Args[info.addrArg]), c.Args[info.addrLenArg])
 	}
 	return c, true
 }
 
-// Precondition: on the tracer's thread.
 func readSockaddr(tid int, ptr taddr, size uint64) (netip.AddrPort, uint16, bool) {
 	if ptr == 0 || size < 2 || size > 128 {
 		return netip.AddrPort{}, 0, false
@@ -63,8 +74,7 @@ func readSockaddr(tid int, ptr taddr, size uint64) (netip.AddrPort, uint16, bool
 }
 
 // decodeMsghdr reads sendmsg's destination, or where recvmsg puts the source.
-// Precondition: on the tracer's thread.
-func (t *Tracer) decodeMsghdr(c *Call, info sysInfo) bool {
+func decodeMsghdr(c *Call, info sysInfo) bool {
 	var mh [sizeofMsghdr]byte
 	if readMem(c.TID, taddr(c.Args[info.msghdrArg]), mh[:]) != nil {
 		return true // the kernel reports EFAULT itself
@@ -81,8 +91,7 @@ func (t *Tracer) decodeMsghdr(c *Call, info sysInfo) bool {
 
 // decodePath reads the path argument and makes it absolute the way the kernel
 // will: against the dirfd, or the thread's working directory.
-// Precondition: on the tracer's thread.
-func (t *Tracer) decodePath(c *Call, info sysInfo) bool {
+func decodePath(c *Call, info sysInfo, page []byte) bool {
 	if info.fdPath {
 		p, err := os.Readlink("/proc/" + strconv.Itoa(c.PID) + "/fd/" + strconv.Itoa(int(int32(c.Args[0]))))
 		if err == nil && strings.HasPrefix(p, "/") {
@@ -90,14 +99,14 @@ func (t *Tracer) decodePath(c *Call, info sysInfo) bool {
 		}
 		return true
 	}
-	raw, err := readCString(c.TID, taddr(c.Args[info.pathArg]), t.page[:])
+	raw, err := readCString(c.TID, taddr(c.Args[info.pathArg]), page)
 	if err != nil {
 		return false
 	}
 	c.RawPath = raw
 	c.Mutates = info.mutates
 	if info.twoPaths {
-		if raw2, err := readCString(c.TID, taddr(c.Args[info.path2Arg]), t.page[:]); err == nil && raw2 != "" {
+		if raw2, err := readCString(c.TID, taddr(c.Args[info.path2Arg]), page); err == nil && raw2 != "" {
 			c.Path2 = c.absolute(raw2, info.dirfd2Arg)
 		}
 	}

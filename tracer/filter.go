@@ -40,15 +40,16 @@ type argCheck struct {
 	Equal [][2]uint32
 }
 
-// buildFilter returns the seccomp program: RET_TRACE for the syscalls in
-// traced, RET_TRACE for those in tracedIf when their argCheck holds, ENOSYS for
+// buildFilter returns the seccomp program: act (RET_TRACE for the ptrace
+// engine, RET_USER_NOTIF for the notification engine) for the syscalls in
+// traced, act for those in tracedIf when their argCheck holds, ENOSYS for
 // io_uring_setup (runtimes fall back to plain syscalls, which the filter sees)
 // and for any foreign ABI (i386 int 0x80, x32), which would bypass the filter's
 // syscall numbers; RET_ALLOW for everything else.
 //
 // Only the argument checks depend on more than the syscall number, so the
 // kernel (5.11+) caches the ALLOW verdict of every other syscall.
-func buildFilter(traced []uint32, tracedIf map[uint32]argCheck) []unix.SockFilter {
+func buildFilter(traced []uint32, tracedIf map[uint32]argCheck, act uint32) []unix.SockFilter {
 	enosys := uint32(unix.SECCOMP_RET_ERRNO) | uint32(unix.ENOSYS)
 	prog := []unix.SockFilter{
 		stmt(bpfLdWAbs, seccompDataArch),
@@ -80,7 +81,7 @@ func buildFilter(traced []uint32, tracedIf map[uint32]argCheck) []unix.SockFilte
 	}
 	prog = append(prog, stmt(bpfRetK, unix.SECCOMP_RET_ALLOW))
 	traceAt := len(prog)
-	prog = append(prog, stmt(bpfRetK, unix.SECCOMP_RET_TRACE))
+	prog = append(prog, stmt(bpfRetK, act))
 	for _, f := range fixups {
 		prog[f.at].Jt = uint8(traceAt - f.at - 1)
 	}
@@ -97,7 +98,7 @@ func buildFilter(traced []uint32, tracedIf map[uint32]argCheck) []unix.SockFilte
 					jump(bpfJeqK, eq[1], 0, toAllow),
 				)
 			}
-			prog = append(prog, stmt(bpfRetK, unix.SECCOMP_RET_TRACE), stmt(bpfRetK, unix.SECCOMP_RET_ALLOW))
+			prog = append(prog, stmt(bpfRetK, act), stmt(bpfRetK, unix.SECCOMP_RET_ALLOW))
 			continue
 		}
 		if c.ClearBit != 0 {
@@ -105,7 +106,7 @@ func buildFilter(traced []uint32, tracedIf map[uint32]argCheck) []unix.SockFilte
 				stmt(bpfLdWAbs, lo),
 				jump(bpfJsetK, c.ClearBit, 0, 1), // bit set: allow
 				stmt(bpfRetK, unix.SECCOMP_RET_ALLOW),
-				stmt(bpfRetK, unix.SECCOMP_RET_TRACE),
+				stmt(bpfRetK, act),
 			)
 			continue
 		}
@@ -114,7 +115,7 @@ func buildFilter(traced []uint32, tracedIf map[uint32]argCheck) []unix.SockFilte
 			jump(bpfJeqK, 0, 0, 2), // low word set: trace
 			stmt(bpfLdWAbs, lo+4),
 			jump(bpfJeqK, 0, 1, 0), // both words zero: allow
-			stmt(bpfRetK, unix.SECCOMP_RET_TRACE),
+			stmt(bpfRetK, act),
 			stmt(bpfRetK, unix.SECCOMP_RET_ALLOW),
 		)
 	}

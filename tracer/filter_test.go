@@ -50,7 +50,7 @@ func runFilter(t *testing.T, prog []unix.SockFilter, arch uint32, nr int, args [
 
 func TestFilterVerdicts(t *testing.T) {
 	always, tracedIf := filterLists()
-	prog := buildFilter(always, tracedIf)
+	prog := buildFilter(always, tracedIf, unix.SECCOMP_RET_TRACE)
 	const (
 		allow  = unix.SECCOMP_RET_ALLOW
 		trace  = unix.SECCOMP_RET_TRACE

@@ -18,11 +18,17 @@ import (
 // fprogSize is struct sock_fprog: a u16 length, padding, a pointer.
 const fprogSize = 16
 
-// filterImage is the filter as the kernel reads it: sock_fprog, then the
-// instructions it points at (relocated to the slot on each install).
-var filterImage = func() []byte {
+// traceFilter and notifyFilter are the two engines' filters as the kernel
+// reads them: sock_fprog, then the instructions it points at (relocated to
+// the slot on each install).
+var (
+	traceFilter  = filterImage(unix.SECCOMP_RET_TRACE)
+	notifyFilter = filterImage(unix.SECCOMP_RET_USER_NOTIF)
+)
+
+func filterImage(act uint32) []byte {
 	always, tracedIf := filterLists()
-	prog := buildFilter(always, tracedIf)
+	prog := buildFilter(always, tracedIf, act)
 	b := make([]byte, fprogSize, fprogSize+8*len(prog))
 	binary.LittleEndian.PutUint16(b, uint16(len(prog)))
 	for _, f := range prog {
@@ -31,14 +37,32 @@ var filterImage = func() []byte {
 		b = binary.LittleEndian.AppendUint32(b, f.K)
 	}
 	return b
-}()
+}
 
 // startInstall begins the injection at th's first syscall-entry stop.
 // Precondition: on the tracer's thread; th is at a syscall-entry stop.
 func (t *Tracer) startInstall(th *thread, r *regs) {
 	th.proc.install = false
-	saved := *r
-	m := *r
+	t.injectFilter(th, *r, traceFilter, unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, func(saved regs, _ int64) {
+		th.proc.filtered = true
+		t.stats.Installs++
+		// The program's first syscall runs again, under the filter.
+		r := saved
+		r.rearm()
+		if err := setRegs(th.tid, &r); err != nil {
+			t.installFailed(th, "restore registers", err)
+		}
+	})
+}
+
+// injectFilter turns the syscall th is stopped at (its registers saved)
+// into mmap of scratch memory, writes the filter image there and has the
+// same instruction run prctl(PR_SET_NO_NEW_PRIVS) and seccomp(flags); done
+// runs at the seccomp call's exit stop with its result (a listener fd, for
+// SECCOMP_FILTER_FLAG_NEW_LISTENER).
+// Precondition: on the tracer's thread; th is at a syscall-entry stop.
+func (t *Tracer) injectFilter(th *thread, saved regs, img []byte, flags uint64, done func(saved regs, ret int64)) {
+	m := saved
 	m.setNr(uint64(sysMmap))
 	for i, a := range []uint64{0, regionSize, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_PRIVATE | unix.MAP_ANONYMOUS, ^uint64(0), 0} {
 		m.setArg(i, a)
@@ -54,14 +78,14 @@ func (t *Tracer) startInstall(th *thread, r *regs) {
 		}
 		th.proc.mm.addRegion(taddr(addr))
 		slot, _ := th.proc.mm.slot(th.tid)
-		img := append([]byte(nil), filterImage...)
+		img := append([]byte(nil), img...)
 		binary.LittleEndian.PutUint64(img[8:], uint64(slot)+fprogSize)
 		if err := writeMem(th.tid, slot, img); err != nil {
 			t.installFailed(th, "write the filter", err)
 			return
 		}
-		t.injectNext(th, saved, "prctl", unix.SYS_PRCTL, []uint64{unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}, func() {
-			t.injectSeccomp(th, saved, uint64(slot), unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW)
+		t.injectNext(th, saved, "prctl", unix.SYS_PRCTL, []uint64{unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}, func(int64) {
+			t.injectSeccomp(th, saved, uint64(slot), flags, done)
 		})
 	}
 	t.resume(th, 0)
@@ -72,24 +96,17 @@ func (t *Tracer) startInstall(th *thread, r *regs) {
 // program would run slower everywhere, not only in syscalls; the filter
 // routes syscalls, it is no sandbox. Kernels before 4.17 lack the flag.
 // Precondition: on the tracer's thread, in an exit-stop callback.
-func (t *Tracer) injectSeccomp(th *thread, saved regs, fprog, flags uint64) {
-	t.injectNext(th, saved, "seccomp", unix.SYS_SECCOMP, []uint64{unix.SECCOMP_SET_MODE_FILTER, flags, fprog}, func() {
-		th.proc.filtered = true
-		t.stats.Installs++
-		// The program's first syscall runs again, under the filter.
-		r := saved
-		r.rearm()
-		if err := setRegs(th.tid, &r); err != nil {
-			t.installFailed(th, "restore registers", err)
-		}
+func (t *Tracer) injectSeccomp(th *thread, saved regs, fprog, flags uint64, done func(saved regs, ret int64)) {
+	t.injectNext(th, saved, "seccomp", unix.SYS_SECCOMP, []uint64{unix.SECCOMP_SET_MODE_FILTER, flags, fprog}, func(ret int64) {
+		done(saved, ret)
 	})
-	if flags != 0 {
+	if flags&unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW != 0 {
 		// Retry without the flag on EINVAL.
 		next := th.atExit
 		th.atExit = func(th *thread) {
 			var r regs
 			if getRegs(th.tid, &r) == nil && r.ret() == -int64(unix.EINVAL) {
-				t.injectSeccomp(th, saved, fprog, 0)
+				t.injectSeccomp(th, saved, fprog, flags&^unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, done)
 				return
 			}
 			next(th)
@@ -100,7 +117,7 @@ func (t *Tracer) injectSeccomp(th *thread, saved regs, fprog, flags uint64) {
 // injectNext makes the thread, now at an injected call's exit stop, run
 // syscall nr next; done runs at that call's exit stop if it succeeded.
 // Precondition: on the tracer's thread, in an exit-stop callback.
-func (t *Tracer) injectNext(th *thread, saved regs, name string, nr uint64, args []uint64, done func()) {
+func (t *Tracer) injectNext(th *thread, saved regs, name string, nr uint64, args []uint64, done func(ret int64)) {
 	r := saved
 	r.callAgain(nr, args...)
 	if err := setRegs(th.tid, &r); err != nil {
@@ -109,8 +126,8 @@ func (t *Tracer) injectNext(th *thread, saved regs, name string, nr uint64, args
 	}
 	th.passEntry = true // its entry stop is ours, not the program's
 	th.atExit = func(th *thread) {
-		if _, ok := t.injectedResult(th, name); ok {
-			done()
+		if ret, ok := t.injectedResult(th, name); ok {
+			done(ret)
 		}
 	}
 }

@@ -17,7 +17,10 @@ import (
 // Precondition: runs on the tracer's locked thread.
 func (t *Tracer) loop() {
 	root := t.rootPID
-	stop := context.AfterFunc(t.ctx, func() { _ = unix.Kill(root, unix.SIGKILL) })
+	stop := context.AfterFunc(t.ctx, func() {
+		_ = unix.Kill(root, unix.SIGKILL)
+		t.endHandedOff()
+	})
 	defer stop()
 	var w *waiter
 	for {
@@ -157,6 +160,7 @@ func (t *Tracer) onGone(pid int, ws unix.WaitStatus) {
 		t.status = Status{Code: ws.ExitStatus()}
 	}
 	t.killAll()
+	t.endHandedOff()
 }
 
 // setHeld records the call a thread waits on (nil: none), keeping count.

@@ -26,6 +26,11 @@ const (
 	// filter inherited from an intercepted parent its calls are let through
 	// without asking the Handler.
 	Native
+	// Debugger: runs native like a build tool; the program it starts under
+	// its own ptrace (the child that calls PTRACE_TRACEME) is handed from
+	// ptrace to the notification engine before that call, so the debugger
+	// can trace it while the Handler still decides its calls (handoff.go).
+	Debugger
 )
 
 func (m Mode) String() string {
@@ -36,6 +41,8 @@ func (m Mode) String() string {
 		return "launcher"
 	case Native:
 		return "native"
+	case Debugger:
+		return "debugger"
 	}
 	return "mode" + strconv.Itoa(int(m))
 }
@@ -54,9 +61,11 @@ var DefaultSkip = []string{
 	"rustc", "cargo", "rustup", "rustdoc", "cargo-watch",
 	// Version control, as the module and crate fetchers run it.
 	"git", "git-remote-http", "git-remote-https", "ssh", "hg", "svn", "bzr", "fossil", "gpg",
-	// Debuggers (they trace their debuggee themselves).
-	"dlv", "gdb", "lldb", "lldb-server",
 }
+
+// DefaultDebuggers lists debuggers: they trace their debuggee themselves,
+// which a process can allow only one tracer to do.
+var DefaultDebuggers = []string{"dlv", "gdb", "lldb", "lldb-server"}
 
 // DefaultLaunchers lists shells and launchers: few calls of their own, and
 // each program they run decides at its own exec.
@@ -70,26 +79,30 @@ var DefaultLaunchers = []string{
 type Policy struct {
 	Skip      []string // names of programs that run Native
 	Launchers []string // names of programs that run as Launcher
+	Debuggers []string // names of programs that run as Debugger
 }
 
-// DefaultPolicy skips DefaultSkip and steps DefaultLaunchers, plus the
-// extra names given to skip.
+// DefaultPolicy skips DefaultSkip, steps DefaultLaunchers and hands the
+// debuggees of DefaultDebuggers over, plus the extra names given to skip.
 func DefaultPolicy(extraSkip ...string) Policy {
 	return Policy{
 		Skip:      append(slices.Clone(DefaultSkip), extraSkip...),
 		Launchers: slices.Clone(DefaultLaunchers),
+		Debuggers: slices.Clone(DefaultDebuggers),
 	}
 }
 
 // ModeOf says how a program runs, by its executable's base name or the name
 // it was started as (its comm: a script's own name, busybox's applet):
-// either one named in Skip makes it Native, then either one named in
-// Launchers makes it Launcher, and everything else is Intercepted.
+// either one named in Skip makes it Native, then Debuggers make it
+// Debugger, Launchers make it Launcher, and everything else is Intercepted.
 func (p Policy) ModeOf(exe, comm string) Mode {
 	names := []string{filepath.Base(exe), comm}
 	switch {
 	case matchAny(p.Skip, names):
 		return Native
+	case matchAny(p.Debuggers, names):
+		return Debugger
 	case matchAny(p.Launchers, names):
 		return Launcher
 	}

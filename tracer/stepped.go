@@ -43,6 +43,10 @@ func (t *Tracer) onSyscallStop(th *thread) {
 		t.startInstall(th, &r)
 		return
 	}
+	if th.proc.debugChild {
+		t.onDebugChildCall(th, &r)
+		return
+	}
 	if th.proc.mode != Launcher {
 		t.resume(th, 0)
 		return

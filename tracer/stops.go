@@ -38,26 +38,36 @@ func (t *Tracer) decide(th *thread, r *regs) {
 		}
 	}
 	c, ok := t.decodeCall(th, r)
-	// A path call without a path is about an fd, except fstatfs, whose
-	// Call.Path is the file its fd names.
-	if !ok || (c.Class == ClassPath && c.RawPath == "" && c.Name != "fstatfs") {
+	if !ok || !c.decidable() {
 		t.resume(th, 0)
 		return
 	}
-	var v Verdict
-	switch c.Class {
-	case ClassSocket:
-		v = t.handler.Socket(c)
-	case ClassIdentity:
-		v = t.identity(c)
-	default:
-		v = t.handler.Path(c)
-	}
+	v := t.ask(c)
 	if v.hold {
 		t.setHeld(th, c)
 		return
 	}
 	t.apply(th, r, c, v)
+}
+
+// decidable: a path call without a path is about an fd, except fstatfs,
+// whose Call.Path is the file its fd names; it runs unchanged.
+func (c *Call) decidable() bool {
+	return c.Class != ClassPath || c.RawPath != "" || c.Name == "fstatfs"
+}
+
+// ask gets the Handler's verdict on c. Both engines ask through here, one
+// call at a time: handlers are written for one caller.
+func (t *Tracer) ask(c *Call) Verdict {
+	t.handlerMu.Lock()
+	defer t.handlerMu.Unlock()
+	switch c.Class {
+	case ClassSocket:
+		return t.handler.Socket(c)
+	case ClassIdentity:
+		return t.identity(c)
+	}
+	return t.handler.Path(c)
 }
 
 // onResume applies a held call's verdict, unless its thread moved on or died.
@@ -122,16 +132,22 @@ func (t *Tracer) setExit(th *thread, c *Call, f func(*Exit), restore map[int]uin
 		// A syscall interrupted by a signal restarts and stops again at seccomp,
 		// where the handler decides anew: run f only on a real result.
 		if f != nil && !isRestart(ret) {
-			e := &Exit{Call: c, Result: ret}
-			f(e)
-			if e.resultSet {
-				r.setRet(e.Result)
-			}
+			r.setRet(t.runAtExit(c, f, ret))
 		}
 		if err := setRegs(th.tid, &r); err != nil {
 			t.log.Warn("restore registers", zap.Int("tid", th.tid), zap.Error(err))
 		}
 	}
+}
+
+// runAtExit runs a verdict's exit work on the call's result and returns the
+// result the program gets.
+func (t *Tracer) runAtExit(c *Call, f func(*Exit), ret int64) int64 {
+	t.handlerMu.Lock()
+	defer t.handlerMu.Unlock()
+	e := &Exit{Call: c, Result: ret}
+	f(e)
+	return e.Result
 }
 
 // The kernel's internal restart codes (include/linux/errno.h): a syscall
@@ -158,6 +174,10 @@ func (t *Tracer) onSyscallExit(th *thread) {
 	th.atExit = nil
 	if f != nil {
 		f(th)
+	}
+	if th.handOff != nil {
+		t.detach(th)
+		return
 	}
 	t.resume(th, 0)
 }

@@ -33,6 +33,9 @@ func (t *Tracer) onNewTask(parent *thread, event int) {
 	default:
 		p = parent.proc.child(child, parent.proc.mm.forkCopy())
 	}
+	// A debugger's fork may become its debuggee: it is watched until it
+	// execs (a build the debugger runs) or asks to be traced.
+	p.debugChild = flags&unix.CLONE_THREAD == 0 && parent.proc.mode == Debugger && !parent.proc.filtered
 	th := &thread{tid: child, proc: p}
 	t.threads[child] = th
 	if t.early[child] {
@@ -106,7 +109,7 @@ func (t *Tracer) countExec(m Mode) {
 		t.stats.InterceptedExecs++
 	case Launcher:
 		t.stats.LauncherExecs++
-	case Native:
+	case Native, Debugger:
 		t.stats.NativeExecs++
 	}
 }

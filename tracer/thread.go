@@ -72,12 +72,17 @@ type process struct {
 	filtered bool
 	// install: the filter goes in at the process's next syscall.
 	install bool
+	// debugChild: a fork of a Debugger, stepped until it execs or asks to
+	// be traced by it (PTRACE_TRACEME), when it is handed over.
+	debugChild bool
 }
 
 // stepped: the process has no filter but its syscalls are seen, each one
 // stopping at entry and exit (PTRACE_SYSCALL): a launcher, or a process
 // waiting for its filter.
-func (p *process) stepped() bool { return !p.filtered && (p.mode == Launcher || p.install) }
+func (p *process) stepped() bool {
+	return !p.filtered && (p.mode == Launcher || p.install || p.debugChild)
+}
 
 // child is the process a fork or vfork makes: the same mode and filter.
 func (p *process) child(pid int, mm *addrSpace) *process {
@@ -99,6 +104,9 @@ type thread struct {
 	// passEntry: the next syscall-entry stop is of a call the tracer
 	// injected, to be let through.
 	passEntry bool
+	// handOff, when set, is the listener the thread is handed to: it is
+	// detached at its next syscall-exit stop.
+	handOff *listener
 }
 
 type pendingVerdict struct {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"go.uber.org/zap"
@@ -93,6 +95,16 @@ type Tracer struct {
 	status      Status
 	err         error
 	ctx         context.Context
+
+	// handlerMu makes the two engines ask the Handler one call at a time.
+	handlerMu sync.Mutex
+	// The notification engine's listeners (notify.go) and what they share.
+	listeners     sync.WaitGroup
+	notifyMu      sync.Mutex
+	listening     map[*listener]bool
+	tgids         map[int]int
+	notifications atomic.Int64
+	emulated      atomic.Int64
 }
 
 // Stats counts what the tracer did.
@@ -104,6 +116,9 @@ type Stats struct {
 	// EntryStops: launchers' syscall-entry stops; NativeStops: seccomp stops
 	// of native programs under an inherited filter, let through unasked.
 	EntryStops, NativeStops int
+	// Handoffs: debuggees handed to the notification engine; Notifications:
+	// their calls it served, Emulated of them made here on their behalf.
+	Handoffs, Notifications, Emulated int
 }
 
 type waitResult struct {
@@ -129,6 +144,8 @@ func Start(ctx context.Context, cfg Config) (*Tracer, error) {
 		handler:     cfg.Handler,
 		threads:     map[int]*thread{},
 		early:       map[int]bool{},
+		listening:   map[*listener]bool{},
+		tgids:       map[int]int{},
 		resumeQueue: make(chan resume, 64),
 		started:     make(chan error, 1),
 		done:        make(chan struct{}),
@@ -166,7 +183,11 @@ func (t *Tracer) Wait() (Status, error) {
 }
 
 // Stats returns the counters; valid after Wait.
-func (t *Tracer) Stats() Stats { return t.stats }
+func (t *Tracer) Stats() Stats {
+	s := t.stats
+	s.Notifications, s.Emulated = int(t.notifications.Load()), int(t.emulated.Load())
+	return s
+}
 
 func lookPath(cfg Config) (string, error) {
 	if cfg.Path == "" || len(cfg.Args) == 0 {
@@ -199,6 +220,11 @@ func (t *Tracer) run(path string) {
 	}
 	t.started <- nil
 	t.loop()
+	// A debuggee handed over is not ours to wait for: its listener ends
+	// when it and every process it started are gone.
+	stop := context.AfterFunc(t.ctx, t.endHandedOff)
+	t.listeners.Wait()
+	stop()
 }
 
 // Precondition: on the tracer's thread.

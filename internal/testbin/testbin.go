@@ -32,6 +32,7 @@ var recipes = map[string][]string{
 	"netprobe-cgo":   {"env", "CGO_ENABLED=1", "go", "build", "-tags", "netcgo", "-o", "{out}", "./test/programs/netprobe"},
 	"httpserve":      {"env", "CGO_ENABLED=0", "go", "build", "-o", "{out}", "./test/programs/httpserve"},
 	"incluster":      {"env", "CGO_ENABLED=0", "go", "build", "-o", "{out}", "./test/programs/incluster"},
+	"ptraceparent":   {"env", "CGO_ENABLED=0", "go", "build", "-o", "{out}", "./test/programs/ptraceparent"},
 	"cprobe":         {"gcc", "-O2", "-o", "{out}", "test/programs/cprobe/cprobe.c"},
 	"cprobe-musl":    {"musl-gcc", "-static", "-O2", "-o", "{out}", "test/programs/cprobe/cprobe.c"},
 }

@@ -33,9 +33,10 @@ func (p processRules) policy() tracer.Policy {
 	case p.buildTools:
 		return tracer.DefaultPolicy(p.extra...)
 	case len(p.extra) > 0:
-		return tracer.Policy{Skip: p.extra, Launchers: tracer.DefaultLaunchers}
+		return tracer.Policy{Skip: p.extra, Launchers: tracer.DefaultLaunchers, Debuggers: tracer.DefaultDebuggers}
 	}
-	return tracer.Policy{}
+	// A debugger can trace its program only when it is handed over.
+	return tracer.Policy{Debuggers: tracer.DefaultDebuggers}
 }
 
 func addRuleFlags(fs *pflag.FlagSet, r sessionRules) {

@@ -1,0 +1,45 @@
+package tracer
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// kernelVersion is this kernel's major and minor version.
+var kernelVersion = sync.OnceValues(func() (int, int) {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return 0, 0
+	}
+	release := unix.ByteSliceToString(u.Release[:])
+	major, rest, _ := strings.Cut(release, ".")
+	minor, _, _ := strings.Cut(rest, ".")
+	ma, _ := strconv.Atoi(major)
+	mi, _ := strconv.Atoi(strings.TrimRightFunc(minor, func(r rune) bool { return r < '0' || r > '9' }))
+	return ma, mi
+})
+
+func kernelAtLeast(major, minor int) bool {
+	ma, mi := kernelVersion()
+	return ma > major || ma == major && mi >= minor
+}
+
+// NotifySupport says whether this kernel can run the notification engine
+// a debugger's program is handed to: seccomp user notification with
+// SECCOMP_IOCTL_NOTIF_ADDFD, which opens need (Linux 5.9). From 5.14 an fd
+// and the call's answer arrive together (SECCOMP_ADDFD_FLAG_SEND); before,
+// a program whose open is interrupted at that moment keeps an unused fd.
+func NotifySupport() error {
+	if !kernelAtLeast(5, 9) {
+		ma, mi := kernelVersion()
+		return fmt.Errorf("debugging a program needs Linux 5.9 or newer (seccomp user notification with ADDFD); this kernel is %d.%d", ma, mi)
+	}
+	return nil
+}
+
+// addfdSendOK: SECCOMP_ADDFD_FLAG_SEND (Linux 5.14).
+func addfdSendOK() bool { return kernelAtLeast(5, 14) }
