@@ -70,4 +70,8 @@ func (t *Tracer) detach(th *thread) {
 	delete(t.threads, th.tid)
 	t.stats.Handoffs++
 	t.log.Debug("debuggee handed to the notification engine", zap.Int("pid", th.tid))
+	if t.cfg.OnExec != nil {
+		_, comm := procNames(th.tid)
+		t.cfg.OnExec(Exec{PID: th.tid, Name: comm, Mode: Debuggee})
+	}
 }

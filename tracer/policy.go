@@ -31,6 +31,10 @@ const (
 	// ptrace to the notification engine before that call, so the debugger
 	// can trace it while the Handler still decides its calls (handoff.go).
 	Debugger
+	// Debuggee is no Policy's answer: a Debugger's child handed to the
+	// notification engine, told to Config.OnExec when it is (before it
+	// execs the program, which is then its debugger's to follow).
+	Debuggee
 )
 
 func (m Mode) String() string {
@@ -43,6 +47,8 @@ func (m Mode) String() string {
 		return "native"
 	case Debugger:
 		return "debugger"
+	case Debuggee:
+		return "debuggee"
 	}
 	return "mode" + strconv.Itoa(int(m))
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 )
 
@@ -33,8 +34,10 @@ var recipes = map[string][]string{
 	"httpserve":      {"env", "CGO_ENABLED=0", "go", "build", "-o", "{out}", "./test/programs/httpserve"},
 	"incluster":      {"env", "CGO_ENABLED=0", "go", "build", "-o", "{out}", "./test/programs/incluster"},
 	"ptraceparent":   {"env", "CGO_ENABLED=0", "go", "build", "-o", "{out}", "./test/programs/ptraceparent"},
-	"cprobe":         {"gcc", "-O2", "-o", "{out}", "test/programs/cprobe/cprobe.c"},
-	"cprobe-musl":    {"musl-gcc", "-static", "-O2", "-o", "{out}", "test/programs/cprobe/cprobe.c"},
+	// Delve, from the module proxy: the debugger the end-to-end tests drive.
+	"dlv":         {"env", "GOBIN={dir}", "GOFLAGS=", "go", "install", "github.com/go-delve/delve/cmd/dlv@v1.27.2"},
+	"cprobe":      {"gcc", "-O2", "-o", "{out}", "test/programs/cprobe/cprobe.c"},
+	"cprobe-musl": {"musl-gcc", "-static", "-O2", "-o", "{out}", "test/programs/cprobe/cprobe.c"},
 }
 
 // Path builds the named program the first time it is asked for and returns
@@ -65,7 +68,7 @@ func Path(name string) (string, error) {
 		if a == "{out}" {
 			a = out
 		}
-		args[i] = a
+		args[i] = strings.ReplaceAll(a, "{dir}", dir)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = Repo()

@@ -15,7 +15,11 @@ func WriteText(w io.Writer, ev Event) {
 	if ev.Process != "" {
 		who += " " + ev.Process
 	}
-	if ev.Syscall == "exec" {
+	switch {
+	case ev.Syscall == "exec" && ev.Mode == "debuggee":
+		fmt.Fprintf(w, "[%s] handed to its debugger: its calls are served by seccomp user notification\n", who)
+		return
+	case ev.Syscall == "exec":
 		fmt.Fprintf(w, "[%s] exec %s: %s\n", who, ev.Path, ev.Mode)
 		return
 	}
@@ -51,8 +55,12 @@ func WriteSummary(w io.Writer, s Summary) {
 	for _, n := range names {
 		counts = append(counts, fmt.Sprintf("%s %d", n, s.Calls[n]))
 	}
-	fmt.Fprintf(w, "processes: %d intercepted, %d launchers, %d native\n",
-		s.Processes["intercepted"], s.Processes["launcher"], s.Processes["native"])
+	debugged := ""
+	if n := s.Processes["debugger"]; n > 0 {
+		debugged = fmt.Sprintf(", %d debuggers, %d debuggees", n, s.Processes["debuggee"])
+	}
+	fmt.Fprintf(w, "processes: %d intercepted, %d launchers, %d native%s\n",
+		s.Processes["intercepted"], s.Processes["launcher"], s.Processes["native"], debugged)
 	fmt.Fprintf(w, "intercepted: %s\n", orNone(strings.Join(counts, ", ")))
 	fmt.Fprintf(w, "would go remote: %d destinations%s, %d listen calls, %d files%s\n",
 		len(s.RemoteAddrs), list(s.RemoteAddrs), s.ListenCalls, len(s.RemotePaths), list(s.RemotePaths))

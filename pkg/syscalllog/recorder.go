@@ -20,7 +20,8 @@ type Event struct {
 	Process string `json:"process,omitempty"` // the program the process runs, when its exec was seen
 	Syscall string `json:"syscall"`
 	// Mode of an exec: intercepted, launcher (a shell: its own calls are
-	// seen, each child decides at its exec) or native (a build tool).
+	// seen, each child decides at its exec), native (a build tool),
+	// debugger, or debuggee (a debugger's child, handed over to it).
 	Mode   string `json:"mode,omitempty"`
 	Addr   string `json:"addr,omitempty"`
 	Path   string `json:"path,omitempty"`

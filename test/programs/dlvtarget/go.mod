@@ -1,0 +1,3 @@
+module example.com/dlvtarget
+
+go 1.26
