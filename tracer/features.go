@@ -23,23 +23,23 @@ var kernelVersion = sync.OnceValues(func() (int, int) {
 	return ma, mi
 })
 
-func kernelAtLeast(major, minor int) bool {
-	ma, mi := kernelVersion()
-	return ma > major || ma == major && mi >= minor
-}
 
 // NotifySupport says whether this kernel can run the notification engine
 // a debugger's program is handed to: seccomp user notification with
 // SECCOMP_IOCTL_NOTIF_ADDFD, which opens need (Linux 5.9). From 5.14 an fd
 // and the call's answer arrive together (SECCOMP_ADDFD_FLAG_SEND); before,
 // a program whose open is interrupted at that moment keeps an unused fd.
-func NotifySupport() error {
-	if !kernelAtLeast(5, 9) {
-		ma, mi := kernelVersion()
-		return fmt.Errorf("debugging a program needs Linux 5.9 or newer (seccomp user notification with ADDFD); this kernel is %d.%d", ma, mi)
+func NotifySupport() error { return notifySupportOn(kernelVersion()) }
+
+func notifySupportOn(major, minor int) error {
+	if major < 5 || major == 5 && minor < 9 {
+		return fmt.Errorf("debugging a program needs Linux 5.9 or newer (seccomp user notification with ADDFD); this kernel is %d.%d", major, minor)
 	}
 	return nil
 }
 
 // addfdSendOK: SECCOMP_ADDFD_FLAG_SEND (Linux 5.14).
-func addfdSendOK() bool { return kernelAtLeast(5, 14) }
+func addfdSendOK() bool {
+	ma, mi := kernelVersion()
+	return ma > 5 || ma == 5 && mi >= 14
+}

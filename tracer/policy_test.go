@@ -207,3 +207,21 @@ func TestSkipListNames(t *testing.T) {
 		t.Error("extra names are not added to the skip list")
 	}
 }
+
+func TestNotifySupportNamesTheKernelItNeeds(t *testing.T) {
+	for _, tc := range []struct {
+		major, minor int
+		ok           bool
+	}{{4, 19, false}, {5, 4, false}, {5, 8, false}, {5, 9, true}, {5, 14, true}, {6, 1, true}} {
+		err := notifySupportOn(tc.major, tc.minor)
+		if (err == nil) != tc.ok {
+			t.Errorf("%d.%d: %v, want ok=%v", tc.major, tc.minor, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "Linux 5.9") {
+			t.Errorf("%d.%d: %v does not name the version needed", tc.major, tc.minor, err)
+		}
+	}
+	if got := DefaultPolicy().ModeOf("/usr/local/bin/dlv", "dlv"); got != Debugger {
+		t.Errorf("dlv runs as %v, want debugger", got)
+	}
+}

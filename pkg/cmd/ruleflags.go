@@ -1,6 +1,9 @@
 package cmd
 
 import (
+	"fmt"
+	"path/filepath"
+
 	"github.com/spf13/pflag"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
@@ -28,6 +31,18 @@ type processRules struct {
 // skipped every program is intercepted, as before skipping existed, unless
 // some are named: they still run native, and shells are stepped so that
 // their children can.
+// checkDebugger refuses, in one line, to start a debugger this kernel
+// cannot hand its program to.
+func (p processRules) checkDebugger(command []string) error {
+	if len(command) == 0 || p.policy().ModeOf(command[0], filepath.Base(command[0])) != tracer.Debugger {
+		return nil
+	}
+	if err := tracer.NotifySupport(); err != nil {
+		return fmt.Errorf("%w: run %s without kubectl mirror, or on a newer kernel", err, filepath.Base(command[0]))
+	}
+	return nil
+}
+
 func (p processRules) policy() tracer.Policy {
 	switch {
 	case p.buildTools:

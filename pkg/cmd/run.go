@@ -185,6 +185,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	c.Env.None = !o.envImport
 	c.Processes = o.processes.policy()
+	if err := o.processes.checkDebugger(c.Command); err != nil {
+		return err
+	}
 	c.Getter, c.ContextName = o.kube, contextName(o.kube)
 	c.FilesDir = remotefiles.BaseDir()
 	c.Stdin, c.Stdout, c.Stderr = fileOr(o.In, os.Stdin), fileOr(o.Out, os.Stdout), fileOr(o.ErrOut, os.Stderr)
