@@ -1,7 +1,9 @@
 package tracer
 
 import (
+	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,5 +110,120 @@ print("threads", len(out), set(out))`
 	}
 	if strings.Contains(got.stdout, "No such file") {
 		t.Fatal("a child read this machine's (missing) file")
+	}
+}
+
+// TestNotifyEmulatesEveryReplacedPathCall: tools that stat, statx, access,
+// readlink, statfs and read a replaced path see the same answers under
+// both engines.
+func TestNotifyEmulatesEveryReplacedPathCall(t *testing.T) {
+	needPtrace(t)
+	dir := t.TempDir()
+	substitute := filepath.Join(dir, "substitute.conf")
+	if err := os.WriteFile(substitute, []byte("twelve bytes"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("..data/app.conf", link); err != nil {
+		t.Fatal(err)
+	}
+	const original, originalLink = "/etc/kubectl-mirror-test/app.conf", "/etc/kubectl-mirror-test/link"
+	h := newRedirector()
+	h.paths[original] = substitute
+	h.paths[originalLink] = link
+	script := `P=` + original + `
+stat -c '%s %a %F' $P
+stat -L -c '%s' $P
+test -r $P && echo readable
+test -x $P || echo not-executable
+readlink ` + originalLink + `
+head -c 6 $P; echo
+df --output=target $P >/dev/null && echo statfs-ok
+python3 -c "import os; st=os.stat('$P'); print(st.st_size, os.access('$P', os.R_OK), os.path.exists('$P'))"
+python3 -c "
+import os
+try: os.getxattr('$P', 'user.none')
+except OSError as e: print('getxattr', e.errno)"`
+	viaPtrace := runTraced(t, h, "", "sh", "-c", script)
+	viaNotify, st := debugged(t, h, "sh", "-c", script)
+	want := "12 640 regular file\n12\nreadable\nnot-executable\n..data/app.conf\ntwelve\nstatfs-ok\n12 True True\ngetxattr 61\n"
+	if viaPtrace.stdout != want {
+		t.Errorf("ptrace engine: got %q, want %q", viaPtrace.stdout, want)
+	}
+	if viaNotify != viaPtrace {
+		t.Errorf("notification engine %+v, ptrace engine %+v", viaNotify, viaPtrace)
+	}
+	if st.Emulated == 0 {
+		t.Error("no call was emulated")
+	}
+}
+
+// peerRewriter shows every accepted connection's peer as 192.0.2.99:1234,
+// as incoming traffic from the pod shows its client.
+type peerRewriter struct{ redirector }
+
+func (p *peerRewriter) Socket(c *Call) Verdict {
+	if c.Name == "accept" || c.Name == "accept4" {
+		return Allow().AtExit(func(e *Exit) {
+			if e.Result >= 0 {
+				e.SetResultAddr(netip.MustParseAddrPort("192.0.2.99:1234"))
+			}
+		})
+	}
+	return p.redirector.Socket(c)
+}
+
+// TestNotifyBlockingSocketCalls: a blocking accept gets its connection and
+// the rewritten peer; a blocking recvfrom interrupted by a signal loses no
+// datagram; SO_RCVTIMEO ends a blocking recvfrom as the kernel would.
+func TestNotifyBlockingSocketCalls(t *testing.T) {
+	needPtrace(t)
+	script := `import signal, socket, struct, threading, time
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+threading.Thread(target=lambda: (time.sleep(0.3), socket.create_connection(srv.getsockname()))).start()
+conn, peer = srv.accept()
+print("accepted", peer, conn.getblocking())
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+signal.signal(signal.SIGALRM, lambda *a: print("alarm", flush=True))
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+def later():
+    time.sleep(0.8)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b"ping", u.getsockname())
+threading.Thread(target=later).start()
+data, src = u.recvfrom(100)
+print("got", data)
+u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 300000))
+try: u.recvfrom(100)
+except OSError as e: print("timeout errno", e.errno)`
+	h := &peerRewriter{*newRedirector()}
+	viaPtrace := runTraced(t, h, "", "python3", "-c", script)
+	viaNotify, _ := debugged(t, h, "python3", "-c", script)
+	want := "accepted ('192.0.2.99', 1234) True\nalarm\ngot b'ping'\ntimeout errno 11\n"
+	if viaPtrace.stdout != want {
+		t.Errorf("ptrace engine: got %q, want %q", viaPtrace.stdout, want)
+	}
+	if viaNotify != viaPtrace {
+		t.Errorf("notification engine %+v, ptrace engine %+v", viaNotify, viaPtrace)
+	}
+}
+
+// TestGdbRunsItsProgramInThePodsWorld: gdb starts its program through a
+// shell after PTRACE_TRACEME; the program's connect is redirected.
+func TestGdbRunsItsProgramInThePodsWorld(t *testing.T) {
+	needPtrace(t)
+	if _, err := exec.LookPath("gdb"); err != nil {
+		t.Fatal("gdb is not installed; test/cluster/install-deps.sh installs it")
+	}
+	h := newRedirector()
+	h.route(unroutableTCP, tcpGreeter(t, "hello from the stand-in"))
+	policy := DefaultPolicy()
+	tr, got := traceFull(t, Config{Handler: h, Policy: policy}, "gdb", "-nx", "-batch", "-ex", "run", "--args", progs.goStatic, "tcp", unroutableTCP.String())
+	if !strings.Contains(got.stdout, "peer 192.0.2.10:80\nread hello from the stand-in\n") || got.status != (Status{}) {
+		t.Fatalf("got %+v", got)
+	}
+	// gdb also forks children of its own that ask to be traced (its ptrace
+	// feature checks): each is handed over too.
+	if st := tr.Stats(); st.Handoffs == 0 || st.Notifications == 0 {
+		t.Fatalf("stats %+v: want the program handed over and served", st)
 	}
 }
