@@ -60,6 +60,7 @@ func (t *Tracer) serveListener(l *listener) {
 	t.listening[l] = true
 	t.notifyMu.Unlock()
 	t.listeners.Add(1)
+	l.syncWakeUp()
 	go func() {
 		defer t.listeners.Done()
 		t.serve(l)
@@ -110,11 +111,6 @@ func (t *Tracer) onNotify(l *listener, n *seccompNotif, page []byte) {
 		return
 	}
 	c.notif = &notification{l: l, id: n.ID}
-	// What was read belongs to this call only if it still waits (the id of
-	// a call whose thread moved on is never reused by another).
-	if !l.valid(n.ID) {
-		return
-	}
 	v := t.ask(c)
 	if v.hold {
 		return // Call.Resume answers
@@ -123,7 +119,23 @@ func (t *Tracer) onNotify(l *listener, n *seccompNotif, page []byte) {
 		l.respond(n.ID, a)
 		return
 	}
-	go t.answer(c, v) // made here: it may block as the program's call would
+	if mayBlock(c, v) {
+		go t.answer(c, v) // as the program's call would, without holding up the others
+		return
+	}
+	t.answer(c, v)
+}
+
+// mayBlock: making c here may wait (a blocking socket's receive, accept or
+// connect; an open of a path not in the session's copy, a FIFO perhaps).
+func mayBlock(c *Call, v Verdict) bool {
+	switch c.Name {
+	case "recvfrom", "recvmsg", "accept", "accept4", "connect", "sendto", "sendmsg":
+		return true
+	case "open", "openat", "openat2":
+		return v.path == nil
+	}
+	return false
 }
 
 // answer carries out v for a notified call and sends the result.
@@ -131,6 +143,11 @@ func (t *Tracer) answer(c *Call, v Verdict) {
 	l, id := c.notif.l, c.notif.id
 	a, plain := immediate(v)
 	if !plain {
+		// What the call's memory said is the program's only if the call
+		// still waits: an id whose thread moved on is never reused.
+		if !l.valid(id) {
+			return
+		}
 		t.emulated.Add(1)
 		a = t.emulate(c, v)
 	}

@@ -80,3 +80,11 @@ func (l *listener) addFD(id uint64, fd int, cloexec, send bool) (int, error) {
 	n, err := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_ADDFD, unsafe.Pointer(&a))
 	return int(n), err
 }
+
+// syncWakeUp asks the kernel to switch between the calling thread and the
+// one serving it on one CPU (Linux 6.6): a notification's round trip is
+// two context switches instead of two wake-ups across CPUs. Older kernels
+// refuse it, and serve as before.
+func (l *listener) syncWakeUp() {
+	_, _, _ = unix.Syscall(unix.SYS_IOCTL, uintptr(l.fd), uintptr(unix.SECCOMP_IOCTL_NOTIF_SET_FLAGS), unix.SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
+}

@@ -93,6 +93,15 @@ func run() error {
 	fmt.Printf("one stop's parts: PTRACE_GETREGS %.2f us, reading a path (process_vm_readv, one page) %.2f us; the other %.1f us are the stop and wake-up of tracee and tracer (two context switches, wait4, PTRACE_CONT) and the handler\n",
 		getregs/1000, readPath/1000, (ours-getregs-readPath)/1000)
 
+	// 2b. The same intercepted openat served by each engine: the ptrace
+	// engine (a stop of the thread, PTRACE_CONT) against the notification
+	// engine a debugger's program is handed to (a notification, CONTINUE),
+	// and with the path replaced (ptrace: the argument rewritten in scratch
+	// memory; notification: the open made here, the fd installed by ADDFD).
+	if err := compareEngines(dir, sysbench, n, natO); err != nil {
+		return err
+	}
+
 	// 3. The edit-run loop, warm caches: build tools native (the default),
 	// against every process intercepted (--skip-build-tools=false).
 	gotest := "bench/tracer/testdata/gotest"
@@ -175,6 +184,40 @@ func stats(p tracer.Policy, dir string, argv ...string) (tracer.Stats, error) {
 	return t.Stats(), err
 }
 
+// compareEngines measures one intercepted openat under both engines.
+func compareEngines(dir, sysbench, n string, native float64) error {
+	debugger := filepath.Join(dir, "ptraceparent")
+	if out, err := exec.Command("go", "build", "-o", debugger, "./test/programs/ptraceparent").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	handOver := tracer.Policy{Debuggers: []string{"ptraceparent"}}
+	for _, c := range []struct {
+		name string
+		h    tracer.Handler
+	}{{"allowed", allow{}}, {"path replaced", replace{}}} {
+		viaPtrace, viaNotify, err := medianPair(
+			func() (float64, error) { return nsPerCallWith(c.h, tracer.Policy{}, sysbench, "openat", n) },
+			func() (float64, error) { return nsPerCallWith(c.h, handOver, debugger, sysbench, "openat", n) })
+		if err != nil {
+			return err
+		}
+		p, q := viaPtrace-native, viaNotify-native
+		fmt.Printf("openat %s: cost per call, ptrace engine %.1f us, notification engine %.1f us; notification/ptrace %.2fx\n",
+			c.name, p/1000, q/1000, q/p)
+	}
+	return nil
+}
+
+// replace points every openat of /dev/null at /dev/zero.
+type replace struct{ allow }
+
+func (replace) Path(c *tracer.Call) tracer.Verdict {
+	if c.Path == "/dev/null" {
+		return tracer.ReplacePath("/dev/zero")
+	}
+	return tracer.Allow()
+}
+
 type allow struct{}
 
 func (allow) Socket(*tracer.Call) tracer.Verdict { return tracer.Allow() }
@@ -182,7 +225,12 @@ func (allow) Path(*tracer.Call) tracer.Verdict   { return tracer.Allow() }
 
 // nsPerCall runs a sysbench command (traced when h is set) and parses its figure.
 func nsPerCall(h tracer.Handler, argv ...string) (float64, error) {
-	out, err := runCmd(h, tracer.Policy{}, "", argv...)
+	return nsPerCallWith(h, tracer.Policy{}, argv...)
+}
+
+// nsPerCallWith is nsPerCall under policy p.
+func nsPerCallWith(h tracer.Handler, p tracer.Policy, argv ...string) (float64, error) {
+	out, err := runCmd(h, p, "", argv...)
 	if err != nil {
 		return 0, err
 	}
