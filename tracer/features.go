@@ -23,7 +23,6 @@ var kernelVersion = sync.OnceValues(func() (int, int) {
 	return ma, mi
 })
 
-
 // NotifySupport says whether this kernel can run the notification engine
 // a debugger's program is handed to: seccomp user notification with
 // SECCOMP_IOCTL_NOTIF_ADDFD, which opens need (Linux 5.9). From 5.14 an fd
