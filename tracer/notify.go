@@ -213,12 +213,13 @@ func (l *listener) respond(id uint64, a notifyAnswer) {
 	_ = l.send(&resp)
 }
 
-// tgid is the process a thread belongs to, cached per thread.
+// tgid is the process a thread belongs to, cached per thread; a cached
+// answer is checked, since a thread's id may be reused by another's.
 func (t *Tracer) tgid(tid int) int {
 	t.notifyMu.Lock()
 	pid, ok := t.tgids[tid]
 	t.notifyMu.Unlock()
-	if ok {
+	if ok && (pid == tid || unix.Access("/proc/"+strconv.Itoa(pid)+"/task/"+strconv.Itoa(tid), unix.F_OK) == nil) {
 		return pid
 	}
 	pid = tid
