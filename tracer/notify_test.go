@@ -227,3 +227,19 @@ func TestGdbRunsItsProgramInThePodsWorld(t *testing.T) {
 		t.Fatalf("stats %+v: want the program handed over and served", st)
 	}
 }
+
+// TestNotifyAnswersUnameWithThePodsName: uname is answered by the tracer
+// itself under both engines.
+func TestNotifyAnswersUnameWithThePodsName(t *testing.T) {
+	needPtrace(t)
+	dbg, err := testbin.Path("ptraceparent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Hostname: "echo-7d9f-abcde", Policy: Policy{Debuggers: []string{"ptraceparent"}}}
+	for _, argv := range [][]string{{"uname", "-n"}, {dbg, "uname", "-n"}, {dbg, "python3", "-c", "import socket; print(socket.gethostname())"}} {
+		if got := runTracedWith(t, cfg, argv...); got.stdout != "echo-7d9f-abcde\n" {
+			t.Errorf("%v: got %+v", argv, got)
+		}
+	}
+}
