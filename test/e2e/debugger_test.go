@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
 	"net"
 	"net/rpc"
 	"net/rpc/jsonrpc"
@@ -13,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
 )
@@ -100,9 +104,11 @@ func (d *dlvClient) eval(t *testing.T, expr string) string {
 	return out.Variable.Value
 }
 
-// detach ends the debugger, killing the program if it still runs.
+// detach ends the debugger, killing the program if it still runs (Delve
+// detaches only from a stopped program: halt it first).
 func (d *dlvClient) detach(t *testing.T) {
 	t.Helper()
+	_ = d.c.Call("RPCServer.Command", map[string]string{"name": "halt"}, &struct{ State dlvState }{})
 	_ = d.c.Call("RPCServer.Detach", map[string]bool{"Kill": true}, &struct{}{})
 }
 
@@ -220,5 +226,42 @@ func TestDlvDebugAndDlvTestBuildNativeAndDebugInThePod(t *testing.T) {
 		if code := s.waitEnd(t); code != 0 {
 			t.Fatalf("dlv %s: plugin exit %d\n%s", mode[0], code, s.err())
 		}
+	}
+}
+
+// TestDlvProgramServesStolenRequests: a server started by dlv gets the
+// pod's stolen requests and sees the real client as their peer (accept is
+// made for it by the notification engine).
+func TestDlvProgramServesStolenRequests(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	toolbox, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), "toolbox", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlv, err := testbin.Path("dlv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", dlv, "exec", "--headless", "--continue",
+		"--accept-multiclient", "--listen="+laptopAddr+":0", "--api-version=2", testProgs.httpserve, "--", "8080")
+	out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/debugged")
+	var reply struct {
+		Local  bool   `json:"local"`
+		Remote string `json:"remote"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &reply); err != nil || !reply.Local {
+		t.Fatalf("not stolen: %q %v\n%s", out, err, s.err())
+	}
+	if host, _, _ := strings.Cut(reply.Remote, ":"); host != toolbox.Status.PodIP {
+		t.Fatalf("the program saw %s as the client, want the toolbox pod %s", reply.Remote, toolbox.Status.PodIP)
+	}
+	d := dialDlv(t, dlvAddr(t, s))
+	d.detach(t)
+	if code := s.waitEnd(t); code != 0 {
+		t.Fatalf("plugin exit %d\n%s", code, s.err())
+	}
+	if !strings.Contains(s.out(), "got GET /debugged") {
+		t.Fatalf("the program did not print the request:\n%s", s.out())
 	}
 }
