@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/rpc"
 	"net/rpc/jsonrpc"
@@ -12,7 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,6 +137,9 @@ func startPluginIn(t *testing.T, dir string, args ...string) *session {
 	s := &session{cmd: exec.Command(laptopScript(t), plugin...)}
 	s.cmd.Stdout = lockedWriter{&s.mu, &s.stdout}
 	s.cmd.Stderr = lockedWriter{&s.mu, &s.stderr}
+	// A process the plugin left behind would hold its output open, and a
+	// failing test would wait for it forever.
+	s.cmd.WaitDelay = 10 * time.Second
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -264,4 +270,40 @@ func TestDlvProgramServesStolenRequests(t *testing.T) {
 	if !strings.Contains(s.out(), "got GET /debugged") {
 		t.Fatalf("the program did not print the request:\n%s", s.out())
 	}
+}
+
+// TestKillNineWhileDebuggingLeavesNothing: the plugin killed while dlv's
+// program serves stolen requests takes dlv (PTRACE_O_EXITKILL) and the
+// program (PR_SET_PDEATHSIG) with it, and the pod gets its port back.
+func TestKillNineWhileDebuggingLeavesNothing(t *testing.T) {
+	programs(t)
+	target, _ := echoPods(t)
+	dlv, err := testbin.Path("dlv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", dlv, "exec", "--headless", "--continue",
+		"--accept-multiclient", "--listen="+laptopAddr+":0", "--api-version=2", testProgs.httpserve, "--", "8080")
+	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/before"); !strings.Contains(out, `"local":true`) {
+		t.Fatalf("not stolen: %q\n%s", out, s.err())
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	_ = s.cmd.Wait()
+	waitFor(t, 10*time.Second, func() bool { return len(running(dlv, testProgs.httpserve)) == 0 },
+		func() string { return fmt.Sprintf("still running: %v", running(dlv, testProgs.httpserve)) })
+	checkRestored(t, target.name, target.ip)
+}
+
+// running lists the live processes (not zombies) running one of exes.
+func running(exes ...string) []string {
+	var found []string
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		exe, err := os.Readlink("/proc/" + d.Name() + "/exe")
+		if err != nil || !slices.Contains(exes, exe) {
+			continue
+		}
+		found = append(found, d.Name()+" "+filepath.Base(exe))
+	}
+	return found
 }

@@ -61,6 +61,9 @@ func startPluginWithEnv(t *testing.T, env []string, args ...string) *session {
 	s := &session{cmd: exec.Command(laptopScript(t), pluginCommand(t, kubeconfig(t), env, append([]string{"run"}, args...)...)...)}
 	s.cmd.Stdout = lockedWriter{&s.mu, &s.stdout}
 	s.cmd.Stderr = lockedWriter{&s.mu, &s.stderr}
+	// A process the plugin left behind would hold its output open, and a
+	// failing test would wait for it forever.
+	s.cmd.WaitDelay = 10 * time.Second
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
