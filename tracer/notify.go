@@ -115,7 +115,7 @@ func (t *Tracer) onNotify(l *listener, n *seccompNotif, page []byte) {
 	if v.hold {
 		return // Call.Resume answers
 	}
-	if a, plain := immediate(v); plain {
+	if a, plain := immediate(v); plain && (a.cont || v.atExit == nil) {
 		l.respond(n.ID, a)
 		return
 	}

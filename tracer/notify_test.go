@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // debugged runs argv under the smallest debugger (ptrace, then exec), so
@@ -241,5 +243,33 @@ func TestNotifyAnswersUnameWithThePodsName(t *testing.T) {
 		if got := runTracedWith(t, cfg, argv...); got.stdout != "echo-7d9f-abcde\n" {
 			t.Errorf("%v: got %+v", argv, got)
 		}
+	}
+}
+
+// TestNotifyIPv6ConnectIsRedirected: an AF_INET6 connect is made on the
+// program's socket with an IPv6 address, and getpeername names the original.
+func TestNotifyIPv6ConnectIsRedirected(t *testing.T) {
+	needPtrace(t)
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		testenv.Skip(t, "no IPv6 loopback here: "+err.Error())
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("hello over v6\n"))
+			c.Close()
+		}
+	}()
+	orig := netip.MustParseAddrPort("[2001:db8::10]:80")
+	h := newRedirector()
+	h.route(orig, ln.Addr().(*net.TCPAddr).AddrPort())
+	got, _ := debugged(t, h, progs.goStatic, "tcp", orig.String())
+	if want := runTraced(t, h, "", progs.goStatic, "tcp", orig.String()); got != want || got.stdout != "peer [2001:db8::10]:80\nread hello over v6\n" {
+		t.Fatalf("notification engine %+v, ptrace engine %+v", got, want)
 	}
 }
