@@ -1,0 +1,237 @@
+package tracer
+
+import (
+	"encoding/binary"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Socket calls made for a notified program on its own socket, copied into
+// this process with pidfd_getfd (the same open file: its flags, its
+// pending error, its queue).
+
+// emulateSocket carries out a socket call's verdict on the program's socket.
+func (c *Call) emulateSocket(v Verdict) notifyAnswer {
+	fd, err := c.dupFD(c.FD)
+	if err != nil {
+		return failed(err)
+	}
+	defer unix.Close(fd)
+	if v.addr == nil {
+		// Results are fixed up for IP sockets only; others (a Unix
+		// socket passing fds) run as made.
+		if dom, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN); err != nil || (dom != unix.AF_INET && dom != unix.AF_INET6) {
+			return notifyContinue()
+		}
+	}
+	var sa []byte
+	if v.addr != nil {
+		sa = encodeSockaddr(c.SockFamily, *v.addr)
+	}
+	info := syscallTable[int(c.Nr)]
+	switch c.Name {
+	case "connect", "bind":
+		if sa == nil && c.read(c.Args[1], int(c.Args[2]), &sa) != nil {
+			return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+		}
+		return answerOf(sockaddrCall(c.Nr, fd, sa))
+	case "listen":
+		return answerOf(0, unix.Listen(fd, int(int32(c.Args[1]))))
+	case "sendto":
+		var data []byte
+		if sa == nil && c.read(c.Args[4], int(c.Args[5]), &sa) != nil || c.read(c.Args[1], int(c.Args[2]), &data) != nil {
+			return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+		}
+		return answerOf(sendto(fd, data, int(c.Args[3]), sa))
+	case "sendmsg":
+		return c.sendmsg(fd, sa)
+	case "recvfrom":
+		buf := make([]byte, min(c.Args[2], maxCopy))
+		var n int
+		from, err := c.blockingRecv(fd, int(c.Args[3]), func(flags int) (sa []byte, err error) {
+			n, sa, err = recvfrom(fd, buf, flags)
+			return sa, err
+		})
+		if err != nil {
+			return failed(err)
+		}
+		return c.wrote(n, c.writeAll(c.write(c.Args[1], buf[:min(n, len(buf))]), c.writeAddrOut(from, c.Args[info.addrLenArg])))
+	case "recvmsg":
+		return c.recvmsg(fd)
+	case "getpeername", "getsockname":
+		name, err := sockname(c.Nr, fd)
+		if err != nil {
+			return failed(err)
+		}
+		return c.wrote(0, c.writeAddrOut(name, c.Args[2]))
+	case "getsockopt":
+		return c.getsockopt(fd)
+	case "accept", "accept4":
+		flags := 0
+		if c.Name == "accept4" {
+			flags = int(c.Args[3])
+		}
+		var nfd int
+		peer, err := c.blockingRecv(fd, 0, func(int) (sa []byte, err error) {
+			nfd, sa, err = accept4(fd, flags|unix.SOCK_CLOEXEC)
+			return sa, err
+		})
+		if err != nil {
+			return failed(err)
+		}
+		if err := c.writeAddrOut(peer, c.Args[2]); err != nil {
+			unix.Close(nfd)
+			return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+		}
+		return fdResult(nfd, nil, flags&unix.SOCK_CLOEXEC != 0)
+	}
+	return notifyContinue()
+}
+
+// writeAddrOut gives the program a result address as the kernel would: cut
+// to its buffer, with the full length at lenPtr.
+func (c *Call) writeAddrOut(sa []byte, lenPtr uint64) error {
+	if c.outAddr == 0 || lenPtr == 0 {
+		return nil
+	}
+	if err := c.write(uint64(c.outAddr), sa[:min(len(sa), max(c.outAddrCap, 0))]); err != nil {
+		return err
+	}
+	return c.write(lenPtr, binary.LittleEndian.AppendUint32(nil, uint32(len(sa))))
+}
+
+// blockingRecv runs op (recv or accept) as the program's call would: at
+// once on a non-blocking socket; on a blocking one, waiting until data
+// comes, the socket's receive timeout passes, or the program's call is
+// interrupted (a signal), when nothing is taken from the socket.
+func (c *Call) blockingRecv(fd, flags int, op func(flags int) ([]byte, error)) ([]byte, error) {
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil || fl&unix.O_NONBLOCK != 0 || flags&unix.MSG_DONTWAIT != 0 {
+		return op(flags)
+	}
+	var deadline time.Time
+	if tv, err := unix.GetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO); err == nil && (tv.Sec != 0 || tv.Usec != 0) {
+		deadline = time.Now().Add(time.Duration(tv.Nano()))
+	}
+	for {
+		sa, err := op(flags | unix.MSG_DONTWAIT)
+		if err != unix.EAGAIN {
+			return sa, err
+		}
+		wait := 200 * time.Millisecond
+		if !deadline.IsZero() {
+			if wait = min(wait, time.Until(deadline)); wait <= 0 {
+				return nil, unix.EAGAIN
+			}
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, _ := unix.Poll(fds, int(wait.Milliseconds())+1); n == 0 && !c.notif.l.valid(c.notif.id) {
+			return nil, unix.EINTR // nobody waits for the answer any more
+		}
+	}
+}
+
+// msghdr is the fields of a program's struct msghdr this engine uses.
+type msghdr struct {
+	name       uint64
+	nameLen    uint32
+	iov        uint64
+	iovLen     uint64
+	control    uint64
+	controlLen uint64
+}
+
+func (c *Call) readMsghdr() (msghdr, []unix.RemoteIovec, error) {
+	var b [sizeofMsghdr]byte
+	if err := readMem(c.TID, taddr(c.Args[1]), b[:]); err != nil {
+		return msghdr{}, nil, err
+	}
+	le := binary.LittleEndian
+	m := msghdr{name: le.Uint64(b[0:]), nameLen: le.Uint32(b[8:]), iov: le.Uint64(b[16:]), iovLen: le.Uint64(b[24:]),
+		control: le.Uint64(b[32:]), controlLen: le.Uint64(b[40:])}
+	if m.iovLen > 1024 { // UIO_MAXIOV
+		return m, nil, unix.EMSGSIZE
+	}
+	raw := make([]byte, 16*m.iovLen)
+	if err := readMem(c.TID, taddr(m.iov), raw); err != nil {
+		return m, nil, err
+	}
+	iovs := make([]unix.RemoteIovec, m.iovLen)
+	for i := range iovs {
+		iovs[i] = unix.RemoteIovec{Base: uintptr(le.Uint64(raw[16*i:])), Len: int(le.Uint64(raw[16*i+8:]))}
+	}
+	return m, iovs, nil
+}
+
+// sendmsg sends the program's message to sa (its own address when nil).
+func (c *Call) sendmsg(fd int, sa []byte) notifyAnswer {
+	m, iovs, err := c.readMsghdr()
+	if err != nil {
+		return failed(err)
+	}
+	var data, control []byte
+	for _, iov := range iovs {
+		var part []byte
+		if err := c.read(uint64(iov.Base), iov.Len, &part); err != nil {
+			return failed(err)
+		}
+		data = append(data, part...)
+	}
+	if sa == nil && c.read(m.name, int(m.nameLen), &sa) != nil || c.read(m.control, int(m.controlLen), &control) != nil {
+		return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+	}
+	return answerOf(sendmsg(fd, data, control, sa, int(c.Args[2])))
+}
+
+// recvmsg receives into the program's buffers, address and control data.
+func (c *Call) recvmsg(fd int) notifyAnswer {
+	m, iovs, err := c.readMsghdr()
+	if err != nil {
+		return failed(err)
+	}
+	total := 0
+	for _, iov := range iovs {
+		total += iov.Len
+	}
+	buf := make([]byte, min(total, maxCopy))
+	control := make([]byte, min(m.controlLen, 1<<16))
+	var got recvResult
+	from, err := c.blockingRecv(fd, int(c.Args[2]), func(flags int) ([]byte, error) {
+		got, err = recvmsg(fd, buf, control, flags)
+		return got.from, err
+	})
+	if err != nil {
+		return failed(err)
+	}
+	data := buf[:min(got.n, len(buf))]
+	for _, iov := range iovs {
+		part := data[:min(len(data), iov.Len)]
+		if err := c.write(uint64(iov.Base), part); err != nil {
+			return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+		}
+		data = data[len(part):]
+	}
+	le := binary.LittleEndian
+	werr := c.writeAll(
+		c.writeAddrOut(from, c.Args[1]+8), // msg_namelen
+		c.write(m.control, control[:got.controlLen]),
+		c.write(c.Args[1]+40, le.AppendUint64(nil, uint64(got.controlLen))),
+		c.write(c.Args[1]+48, le.AppendUint32(nil, uint32(got.flags))),
+	)
+	return c.wrote(got.n, werr)
+}
+
+// getsockopt reads the option into the program's buffer and length.
+func (c *Call) getsockopt(fd int) notifyAnswer {
+	var lb [4]byte
+	if err := readMem(c.TID, taddr(c.Args[4]), lb[:]); err != nil {
+		return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+	}
+	buf := make([]byte, min(binary.LittleEndian.Uint32(lb[:]), 1<<16))
+	n, err := getsockopt(fd, int(c.Args[1]), int(c.Args[2]), buf)
+	if err != nil {
+		return failed(err)
+	}
+	return c.wrote(0, c.writeAll(c.write(c.Args[3], buf[:n]), c.write(c.Args[4], binary.LittleEndian.AppendUint32(nil, uint32(n)))))
+}
