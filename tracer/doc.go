@@ -24,6 +24,14 @@
 // build tool run by an intercepted program runs under the inherited filter,
 // its calls let through without asking the Handler.
 //
+// A Debugger (dlv, gdb) runs native, and the child it forks to debug is
+// handed over at its PTRACE_TRACEME: it gets the filter with
+// RET_USER_NOTIF, the tracer keeps the filter's listener and detaches, and
+// from then on its calls (and its children's) wait in the kernel while the
+// same Handler decides them (handoff.go, notify.go); what a verdict
+// rewrites is made by the tracer for the program instead (emulate*.go).
+// Handlers do not know which engine asks them; both ask one call at a time.
+//
 // Every ptrace request is made from one locked OS thread, which also waits for
 // the stops itself; only while a call is held for a decision made elsewhere
 // (Hold, then Call.Resume from another goroutine) does a helper goroutine wait
@@ -35,5 +43,5 @@
 // Files: stops.go serves the seccomp stops and applies verdicts; filter.go
 // builds the BPF program and inject.go puts it into a process; mem.go reads and
 // writes the tracee's memory; syscalls.go lists what stops and decode.go reads
-// a stop's arguments.
+// a stop's arguments; features.go says what the kernel offers.
 package tracer
