@@ -184,7 +184,8 @@ func stats(p tracer.Policy, dir string, argv ...string) (tracer.Stats, error) {
 	return t.Stats(), err
 }
 
-// compareEngines measures one intercepted openat under both engines.
+// compareEngines measures one intercepted openat, and a build with every
+// process intercepted, under both engines.
 func compareEngines(dir, sysbench, n string, native float64) error {
 	debugger := filepath.Join(dir, "ptraceparent")
 	if out, err := exec.Command("go", "build", "-o", debugger, "./test/programs/ptraceparent").CombinedOutput(); err != nil {
@@ -205,6 +206,31 @@ func compareEngines(dir, sysbench, n string, native float64) error {
 		fmt.Printf("openat %s: cost per call, ptrace engine %.1f us, notification engine %.1f us; notification/ptrace %.2fx\n",
 			c.name, p/1000, q/1000, q/p)
 	}
+	// A whole build with every process intercepted (thousands of path
+	// calls): go run . under each engine, against native.
+	argv := []string{"go", "run", "."}
+	const gorun = "test/programs/gorun"
+	if _, err := wallTime(nil, tracer.Policy{}, gorun, argv...); err != nil { // warm caches
+		return err
+	}
+	var nat, viaPtrace, viaNotify []float64
+	for i := 0; i < rounds; i++ {
+		for _, m := range []struct {
+			xs   *[]float64
+			h    tracer.Handler
+			p    tracer.Policy
+			argv []string
+		}{{&nat, nil, tracer.Policy{}, argv}, {&viaPtrace, allow{}, tracer.Policy{}, argv}, {&viaNotify, allow{}, handOver, append([]string{debugger}, argv...)}} {
+			x, err := wallTime(m.h, m.p, gorun, m.argv...)
+			if err != nil {
+				return err
+			}
+			*m.xs = append(*m.xs, x)
+		}
+	}
+	nt, p, q := med(nat), med(viaPtrace), med(viaNotify)
+	fmt.Printf("go run . with every process intercepted: native %.1f ms, ptrace engine %.1f ms (%.2fx), notification engine %.1f ms (%.2fx)\n",
+		nt/1e6, p/1e6, p/nt, q/1e6, q/nt)
 	return nil
 }
 
