@@ -1,7 +1,6 @@
 package tracer
 
 import (
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
-	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // debugged runs argv under the smallest debugger (ptrace, then exec), so
@@ -28,6 +26,22 @@ func debugged(t *testing.T, h Handler, argv ...string) (result, Stats) {
 		t.Fatalf("%v: %d handoffs, want 1", argv, st.Handoffs)
 	}
 	return got, st
+}
+
+// onBothEngines runs argv under the ptrace engine and handed to the
+// notification engine: the first must print want, the second the same.
+// It returns the notification engine's counters.
+func onBothEngines(t *testing.T, h Handler, want string, argv ...string) Stats {
+	t.Helper()
+	viaPtrace := runTraced(t, h, "", argv...)
+	viaNotify, st := debugged(t, h, argv...)
+	if viaPtrace.stdout != want {
+		t.Errorf("ptrace engine: got %q, want %q", viaPtrace.stdout, want)
+	}
+	if viaNotify != viaPtrace {
+		t.Errorf("notification engine %+v, ptrace engine %+v", viaNotify, viaPtrace)
+	}
+	return st
 }
 
 // TestNotifyEngineMatchesPtrace runs the redirect suite's programs under
@@ -85,13 +99,8 @@ func TestNotifyEngineMatchesPtrace(t *testing.T) {
 // inherited by the debuggee's children and shared by its threads.
 func TestDebuggeeChildrenAndThreadsAreServed(t *testing.T) {
 	needPtrace(t)
-	substitute := filepath.Join(t.TempDir(), "sub.txt")
-	if err := os.WriteFile(substitute, []byte("substituted"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	const original = "/etc/kubectl-mirror-test/fork.txt"
-	h := newRedirector()
-	h.paths[original] = substitute
+	h := replacedFile(t, original, "substituted")
 	script := `import os, subprocess, threading
 P = "` + original + `"
 print("parent", open(P).read(), flush=True)
@@ -146,23 +155,15 @@ python3 -c "
 import os
 try: os.getxattr('$P', 'user.none')
 except OSError as e: print('getxattr', e.errno)"`
-	viaPtrace := runTraced(t, h, "", "sh", "-c", script)
-	viaNotify, st := debugged(t, h, "sh", "-c", script)
 	want := "12 640 regular file\n12\nreadable\nnot-executable\n..data/app.conf\ntwelve\nstatfs-ok\n12 True True\ngetxattr 61\n"
-	if viaPtrace.stdout != want {
-		t.Errorf("ptrace engine: got %q, want %q", viaPtrace.stdout, want)
-	}
-	if viaNotify != viaPtrace {
-		t.Errorf("notification engine %+v, ptrace engine %+v", viaNotify, viaPtrace)
-	}
-	if st.Emulated == 0 {
+	if st := onBothEngines(t, h, want, "sh", "-c", script); st.Emulated == 0 {
 		t.Error("no call was emulated")
 	}
 }
 
 // peerRewriter shows every accepted connection's peer as 192.0.2.99:1234,
 // as incoming traffic from the pod shows its client.
-type peerRewriter struct{ redirector }
+type peerRewriter struct{ *redirector }
 
 func (p *peerRewriter) Socket(c *Call) Verdict {
 	if c.Name == "accept" || c.Name == "accept4" {
@@ -197,16 +198,8 @@ print("got", data)
 u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 300000))
 try: u.recvfrom(100)
 except OSError as e: print("timeout errno", e.errno)`
-	h := &peerRewriter{*newRedirector()}
-	viaPtrace := runTraced(t, h, "", "python3", "-c", script)
-	viaNotify, _ := debugged(t, h, "python3", "-c", script)
 	want := "accepted ('192.0.2.99', 1234) True\nalarm\ngot b'ping'\ntimeout errno 11\n"
-	if viaPtrace.stdout != want {
-		t.Errorf("ptrace engine: got %q, want %q", viaPtrace.stdout, want)
-	}
-	if viaNotify != viaPtrace {
-		t.Errorf("notification engine %+v, ptrace engine %+v", viaNotify, viaPtrace)
-	}
+	onBothEngines(t, &peerRewriter{newRedirector()}, want, "python3", "-c", script)
 }
 
 // TestGdbRunsItsProgramInThePodsWorld: gdb starts its program through a
@@ -243,33 +236,5 @@ func TestNotifyAnswersUnameWithThePodsName(t *testing.T) {
 		if got := runTracedWith(t, cfg, argv...); got.stdout != "echo-7d9f-abcde\n" {
 			t.Errorf("%v: got %+v", argv, got)
 		}
-	}
-}
-
-// TestNotifyIPv6ConnectIsRedirected: an AF_INET6 connect is made on the
-// program's socket with an IPv6 address, and getpeername names the original.
-func TestNotifyIPv6ConnectIsRedirected(t *testing.T) {
-	needPtrace(t)
-	ln, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		testenv.Skip(t, "no IPv6 loopback here: "+err.Error())
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = c.Write([]byte("hello over v6\n"))
-			c.Close()
-		}
-	}()
-	orig := netip.MustParseAddrPort("[2001:db8::10]:80")
-	h := newRedirector()
-	h.route(orig, ln.Addr().(*net.TCPAddr).AddrPort())
-	got, _ := debugged(t, h, progs.goStatic, "tcp", orig.String())
-	if want := runTraced(t, h, "", progs.goStatic, "tcp", orig.String()); got != want || got.stdout != "peer [2001:db8::10]:80\nread hello over v6\n" {
-		t.Fatalf("notification engine %+v, ptrace engine %+v", got, want)
 	}
 }

@@ -84,6 +84,19 @@ func (r *redirector) Path(c *Call) Verdict {
 	return Allow()
 }
 
+// replacedFile returns a redirector that replaces original with a
+// temporary file holding content.
+func replacedFile(t *testing.T, original, content string) *redirector {
+	t.Helper()
+	substitute := filepath.Join(t.TempDir(), "substitute")
+	if err := os.WriteFile(substitute, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newRedirector()
+	h.paths[original] = substitute
+	return h
+}
+
 // tcpGreeter serves one line on loopback and returns its address.
 func tcpGreeter(t *testing.T, line string) netip.AddrPort {
 	t.Helper()
@@ -212,13 +225,8 @@ func TestPathIsReplacedAndStatAgrees(t *testing.T) {
 // inherited by a forked child (copied address space) and shared by threads.
 func TestRewritesAcrossForkAndThreads(t *testing.T) {
 	needPtrace(t)
-	substitute := filepath.Join(t.TempDir(), "sub.txt")
-	if err := os.WriteFile(substitute, []byte("substituted"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	const original = "/etc/kubectl-mirror-test/fork.txt"
-	h := newRedirector()
-	h.paths[original] = substitute
+	h := replacedFile(t, original, "substituted")
 	script := `import os, threading
 P = "` + original + `"
 print("parent", open(P).read(), flush=True)  # before fork: a pipe is block-buffered
@@ -239,26 +247,27 @@ print("threads", len(out), set(out))`
 }
 
 // TestIPv6ConnectIsRedirected: an IPv6 destination on an AF_INET6 socket goes
-// to an IPv6 loopback stand-in, and getpeername names the original.
+// to an IPv6 loopback stand-in, and getpeername names the original, under
+// both engines.
 func TestIPv6ConnectIsRedirected(t *testing.T) {
 	needPtrace(t)
 	ln, err := net.Listen("tcp6", "[::1]:0")
 	if err != nil {
 		testenv.Skip(t, "no IPv6 loopback here: "+err.Error())
 	}
+	defer ln.Close()
 	go func() {
-		c, err := ln.Accept()
-		if err == nil {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
 			_, _ = c.Write([]byte("hello over v6\n"))
 			c.Close()
 		}
 	}()
-	defer ln.Close()
 	orig := netip.MustParseAddrPort("[2001:db8::10]:80")
 	h := newRedirector()
 	h.route(orig, ln.Addr().(*net.TCPAddr).AddrPort())
-	got := runTraced(t, h, "", progs.goStatic, "tcp", orig.String())
-	if got.stdout != "peer [2001:db8::10]:80\nread hello over v6\n" {
-		t.Fatalf("got %+v", got)
-	}
+	onBothEngines(t, h, "peer [2001:db8::10]:80\nread hello over v6\n", progs.goStatic, "tcp", orig.String())
 }

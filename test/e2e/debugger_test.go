@@ -134,17 +134,7 @@ func startPluginIn(t *testing.T, dir string, args ...string) *session {
 	t.Helper()
 	plugin := pluginCommand(t, kubeconfig(t), nil, append([]string{"run"}, args...)...)
 	plugin = append([]string{plugin[0], plugin[1], "-C", dir}, plugin[2:]...) // exec env -C DIR ...
-	s := &session{cmd: exec.Command(laptopScript(t), plugin...)}
-	s.cmd.Stdout = lockedWriter{&s.mu, &s.stdout}
-	s.cmd.Stderr = lockedWriter{&s.mu, &s.stderr}
-	// A process the plugin left behind would hold its output open, and a
-	// failing test would wait for it forever.
-	s.cmd.WaitDelay = 10 * time.Second
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
-	return s
+	return startInLaptop(t, plugin)
 }
 
 // waitEnd waits for the plugin to exit after the debugger did.

@@ -58,7 +58,14 @@ func startPlugin(t *testing.T, args ...string) *session {
 // startPluginWithEnv is startPlugin with extra KEY=VALUE variables.
 func startPluginWithEnv(t *testing.T, env []string, args ...string) *session {
 	t.Helper()
-	s := &session{cmd: exec.Command(laptopScript(t), pluginCommand(t, kubeconfig(t), env, append([]string{"run"}, args...)...)...)}
+	return startInLaptop(t, pluginCommand(t, kubeconfig(t), env, append([]string{"run"}, args...)...))
+}
+
+// startInLaptop starts a plugin command line in the laptop namespace,
+// keeping its output; the test's end kills it.
+func startInLaptop(t *testing.T, cmdline []string) *session {
+	t.Helper()
+	s := &session{cmd: exec.Command(laptopScript(t), cmdline...)}
 	s.cmd.Stdout = lockedWriter{&s.mu, &s.stdout}
 	s.cmd.Stderr = lockedWriter{&s.mu, &s.stderr}
 	// A process the plugin left behind would hold its output open, and a
