@@ -1,0 +1,176 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
+)
+
+// dapClient speaks the Debug Adapter Protocol to `dlv dap`, as VS Code's Go
+// extension does: Content-Length framed JSON requests, responses and events.
+type dapClient struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+	seq  int
+}
+
+// dapMessage is the part of a response or event the test reads.
+type dapMessage struct {
+	Type    string          `json:"type"`
+	Command string          `json:"command"`
+	Event   string          `json:"event"`
+	Success bool            `json:"success"`
+	Message string          `json:"message"`
+	Body    json.RawMessage `json:"body"`
+}
+
+func (d *dapClient) send(command string, args any) {
+	d.t.Helper()
+	d.seq++
+	b, err := json.Marshal(map[string]any{"seq": d.seq, "type": "request", "command": command, "arguments": args})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if _, err := fmt.Fprintf(d.conn, "Content-Length: %d\r\n\r\n%s", len(b), b); err != nil {
+		d.t.Fatalf("dap %s: %v", command, err)
+	}
+}
+
+func (d *dapClient) next() dapMessage {
+	d.t.Helper()
+	_ = d.conn.SetReadDeadline(time.Now().Add(2 * time.Minute))
+	hdr, err := textproto.NewReader(d.r).ReadMIMEHeader()
+	if err != nil {
+		d.t.Fatalf("dap: read header: %v", err)
+	}
+	n, err := strconv.Atoi(hdr.Get("Content-Length"))
+	if err != nil {
+		d.t.Fatalf("dap: header %v", hdr)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(d.r, b); err != nil {
+		d.t.Fatalf("dap: read body: %v", err)
+	}
+	var m dapMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		d.t.Fatalf("dap: %v: %s", err, b)
+	}
+	return m
+}
+
+// await reads messages until the response to command or the named event,
+// and fails on a failed response.
+func (d *dapClient) await(kind, name string) dapMessage {
+	d.t.Helper()
+	for {
+		m := d.next()
+		if m.Type == "response" && !m.Success {
+			d.t.Fatalf("dap %s failed: %s", m.Command, m.Message)
+		}
+		if (kind == "response" && m.Type == kind && m.Command == name) || (kind == "event" && m.Type == kind && m.Event == name) {
+			return m
+		}
+	}
+}
+
+func (d *dapClient) call(command string, args any, out any) {
+	d.t.Helper()
+	d.send(command, args)
+	m := d.await("response", command)
+	if out != nil && json.Unmarshal(m.Body, out) != nil {
+		d.t.Fatalf("dap %s: body %s", command, m.Body)
+	}
+}
+
+// TestDlvDapLaunchAsAnIDEDoes: VS Code starts `dlv dap` and launches the
+// program through it; under the plugin the program stops at a function
+// breakpoint with the pod's answer, file and environment in its frame.
+func TestDlvDapLaunchAsAnIDEDoes(t *testing.T) {
+	target, other := echoPods(t)
+	prog := filepath.Join(t.TempDir(), "dlvtarget")
+	build := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", prog, ".")
+	build.Dir, build.Env = dlvTargetDir(), append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	dlv, err := testbin.Path("dlv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startPluginIn(t, t.TempDir(), "pod/"+target.name, "--", dlv, "dap", "--listen="+laptopAddr+":0")
+	var addr string
+	waitFor(t, 2*time.Minute, func() bool {
+		_, rest, ok := strings.Cut(s.out(), "DAP server listening at: ")
+		addr, _, _ = strings.Cut(rest, "\n")
+		return ok && strings.Contains(rest, "\n")
+	}, func() string { return "dlv dap did not listen:\n" + s.out() + s.err() })
+	conn, err := net.DialTimeout("tcp", strings.TrimSpace(addr), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	d := &dapClient{t: t, conn: conn, r: bufio.NewReader(conn)}
+
+	d.call("initialize", map[string]any{"adapterID": "go", "pathFormat": "path", "linesStartAt1": true, "columnsStartAt1": true}, nil)
+	d.send("launch", map[string]any{"request": "launch", "mode": "exec", "program": prog,
+		"args": []string{"http://" + other.ip + ":8080/dap", "/etc/echo/config/app.conf"}})
+	d.await("event", "initialized")
+	d.call("setFunctionBreakpoints", map[string]any{"breakpoints": []map[string]string{{"name": "main.report"}}}, nil)
+	d.call("configurationDone", map[string]any{}, nil)
+	var stopped struct {
+		Reason   string `json:"reason"`
+		ThreadID int    `json:"threadId"`
+	}
+	if err := json.Unmarshal(d.await("event", "stopped").Body, &stopped); err != nil {
+		t.Fatal(err)
+	}
+	var trace struct {
+		StackFrames []struct {
+			ID   int    `json:"id"`
+			Name string `json:"name"`
+		} `json:"stackFrames"`
+	}
+	d.call("stackTrace", map[string]any{"threadId": stopped.ThreadID, "levels": 1}, &trace)
+	if len(trace.StackFrames) == 0 || trace.StackFrames[0].Name != "main.report" {
+		t.Fatalf("stopped (%s) at %+v, want main.report\n%s", stopped.Reason, trace.StackFrames, s.err())
+	}
+	eval := func(expr string) string {
+		var out struct {
+			Result string `json:"result"`
+		}
+		d.call("evaluate", map[string]any{"expression": expr, "frameId": trace.StackFrames[0].ID, "context": "variables"}, &out)
+		v, err := strconv.Unquote(out.Result)
+		if err != nil {
+			return out.Result
+		}
+		return v
+	}
+	checkCaller(t, eval("body"), target.name, target.ip)
+	if got := eval("config"); !strings.Contains(got, "greeting") {
+		t.Errorf("config = %q, want the pod's ConfigMap file", got)
+	}
+	if got := eval("literal"); got != "literal-value" {
+		t.Errorf("LITERAL = %q, want the pod's literal-value", got)
+	}
+	d.call("continue", map[string]any{"threadId": stopped.ThreadID}, nil)
+	d.await("event", "terminated")
+	d.call("disconnect", map[string]any{"terminateDebuggee": true}, nil)
+	if code := s.waitEnd(t); code != 0 {
+		t.Fatalf("plugin exit %d\n%s", code, s.err())
+	}
+}
