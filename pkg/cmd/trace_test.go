@@ -222,3 +222,18 @@ func TestTraceSaysWhichProcessesRanNative(t *testing.T) {
 		t.Errorf("a path given to --skip-process: exit %d, %q; want one line naming the fix", code, errOut)
 	}
 }
+
+// TestTraceTellsTheHandOverToADebugger: gdb runs as a debugger, the program
+// it starts is handed to it, and that program's calls are still traced.
+func TestTraceTellsTheHandOverToADebugger(t *testing.T) {
+	testenv.NeedRoot(t)
+	_, errOut, code := runPlugin(t, "trace", "--", "gdb", "-nx", "-batch", "-ex", "run", "--args", "cat", "/etc/hostname")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, w := range []string{" gdb] exec ", ": debugger", "handed to its debugger", `openat "/etc/hostname"`, "1 debuggers"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("no %q in:\n%s", w, errOut)
+		}
+	}
+}
