@@ -19,11 +19,7 @@ const sizeofMsghdr = 56
 // runs unchanged and fails as it would have.
 // Precondition: on the tracer's thread.
 func (t *Tracer) decodeCall(th *thread, r *regs) (*Call, bool) {
-	var args [6]uint64
-	for i := range args {
-		args[i] = r.arg(i)
-	}
-	c, ok := t.newCall(th.proc.pid, th.tid, r.nr(), args, t.page[:])
+	c, ok := t.newCall(th.proc.pid, th.tid, r.nr(), r.args(), t.page[:])
 	if ok {
 		c.th, c.seq = th, th.seq
 	}

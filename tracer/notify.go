@@ -4,6 +4,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -29,7 +30,12 @@ type listener struct {
 // notification is a call waiting on a listener for its answer.
 type notification struct {
 	l  *listener
-	id uint64
+	mu sync.Mutex
+	id uint64 // changes when the call is interrupted and restarted (restart.go)
+	// parked is a decision that came while the call was interrupted;
+	// answered: the program got its answer.
+	parked   *Verdict
+	answered bool
 }
 
 // takeListener copies the listener fd a process just got into this one.
@@ -105,7 +111,11 @@ func (t *Tracer) serve(l *listener) {
 func (t *Tracer) onNotify(l *listener, n *seccompNotif, page []byte) {
 	t.notifications.Add(1)
 	tid := int(n.Pid)
-	c, ok := t.newCall(t.tgid(tid), tid, uint64(uint32(n.Data.Nr)), n.Data.Args, page)
+	nr := uint64(uint32(n.Data.Nr))
+	if t.restarted(tid, nr, n.Data.Args, n.ID) {
+		return // a held call, interrupted and made again: decided once
+	}
+	c, ok := t.newCall(t.tgid(tid), tid, nr, n.Data.Args, page)
 	if !ok || !c.decidable() {
 		l.respond(n.ID, notifyContinue())
 		return
@@ -113,6 +123,7 @@ func (t *Tracer) onNotify(l *listener, n *seccompNotif, page []byte) {
 	c.notif = &notification{l: l, id: n.ID}
 	v := t.ask(c)
 	if v.hold {
+		t.holdFor(c)
 		return // Call.Resume answers
 	}
 	if a, plain := immediate(v); plain && (a.cont || v.atExit == nil) {
@@ -140,12 +151,13 @@ func mayBlock(c *Call, v Verdict) bool {
 
 // answer carries out v for a notified call and sends the result.
 func (t *Tracer) answer(c *Call, v Verdict) {
-	l, id := c.notif.l, c.notif.id
+	l, id := c.notif.l, c.notif.currentID()
 	a, plain := immediate(v)
 	if !plain {
 		// What the call's memory said is the program's only if the call
 		// still waits: an id whose thread moved on is never reused.
 		if !l.valid(id) {
+			t.gone(c, id, v)
 			return
 		}
 		t.emulated.Add(1)
@@ -156,15 +168,17 @@ func (t *Tracer) answer(c *Call, v Verdict) {
 		if v.atExit == nil && addfdSendOK() {
 			// The fd and the answer arrive at once: no fd left behind in
 			// a program whose call was interrupted meanwhile.
-			if _, err := l.addFD(id, a.fd, a.cloexec, true); err != nil && err != unix.ENOENT {
-				l.respond(id, notifyAnswer{val: -int64(errnoOf(err, unix.EMFILE))})
+			_, err := l.addFD(id, a.fd, a.cloexec, true)
+			t.sent(c, err)
+			if err != nil && err != unix.ENOENT {
+				t.sent(c, l.respond(id, notifyAnswer{val: -int64(errnoOf(err, unix.EMFILE))}))
 			}
 			return
 		}
 		n, err := l.addFD(id, a.fd, a.cloexec, false)
 		if err != nil {
 			if err != unix.ENOENT {
-				l.respond(id, notifyAnswer{val: -int64(errnoOf(err, unix.EMFILE))})
+				t.sent(c, l.respond(id, notifyAnswer{val: -int64(errnoOf(err, unix.EMFILE))}))
 			}
 			return
 		}
@@ -173,7 +187,27 @@ func (t *Tracer) answer(c *Call, v Verdict) {
 	if v.atExit != nil && !a.cont {
 		a.val = t.runAtExit(c, v.atExit, a.val)
 	}
-	l.respond(id, a)
+	err := l.respond(id, a)
+	if err == unix.ENOENT && plain {
+		t.gone(c, id, v) // nothing was made here: the restarted call gets v
+		return
+	}
+	t.sent(c, err)
+}
+
+// gone keeps v for the restart of a call interrupted before its answer,
+// or answers the restart that already came.
+func (t *Tracer) gone(c *Call, id uint64, v Verdict) {
+	if !c.notif.park(id, v) {
+		t.answer(c, v)
+	}
+}
+
+// sent ends a call whose answer was delivered (or failed for good).
+func (t *Tracer) sent(c *Call, err error) {
+	if err != unix.ENOENT {
+		t.delivered(c)
+	}
 }
 
 // notifyAnswer is what a notified call returns.
@@ -199,8 +233,8 @@ func immediate(v Verdict) (notifyAnswer, bool) {
 	return notifyAnswer{}, false
 }
 
-// respond sends the answer; a call that is gone (ENOENT) needs none.
-func (l *listener) respond(id uint64, a notifyAnswer) {
+// respond sends the answer; ENOENT: the call is gone (interrupted or dead).
+func (l *listener) respond(id uint64, a notifyAnswer) error {
 	resp := seccompNotifResp{ID: id}
 	switch {
 	case a.cont:
@@ -210,7 +244,7 @@ func (l *listener) respond(id uint64, a notifyAnswer) {
 	default:
 		resp.Val = a.val
 	}
-	_ = l.send(&resp)
+	return l.send(&resp)
 }
 
 // tgid is the process a thread belongs to, cached per thread; a cached

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
 )
@@ -235,6 +236,31 @@ func TestNotifyAnswersUnameWithThePodsName(t *testing.T) {
 	for _, argv := range [][]string{{"uname", "-n"}, {dbg, "uname", "-n"}, {dbg, "python3", "-c", "import socket; print(socket.gethostname())"}} {
 		if got := runTracedWith(t, cfg, argv...); got.stdout != "echo-7d9f-abcde\n" {
 			t.Errorf("%v: got %+v", argv, got)
+		}
+	}
+}
+
+// TestHeldCallInterruptedBySignalsIsDecidedOnce: a blocking connect held for
+// a 300 ms decision while a 5 ms timer (SA_RESTART) interrupts it again and
+// again is asked of the Handler once under either engine, and connects.
+func TestHeldCallInterruptedBySignalsIsDecidedOnce(t *testing.T) {
+	needPtrace(t)
+	for _, viaNotify := range []bool{false, true} {
+		h := newRedirector()
+		h.async, h.delay = true, 300*time.Millisecond
+		h.route(unroutableTCP, tcpGreeter(t, "hello from the stand-in"))
+		argv := []string{progs.cGlibc, "tcp-ticking", unroutableTCP.Addr().String(), "80"}
+		var got result
+		if viaNotify {
+			got, _ = debugged(t, h, argv...)
+		} else {
+			got = runTraced(t, h, "", argv...)
+		}
+		if got.stdout != "peer 192.0.2.10:80\nread hello from the stand-in\n" {
+			t.Errorf("notification engine=%v: got %+v", viaNotify, got)
+		}
+		if n := h.calls["connect"]; n != 1 {
+			t.Errorf("notification engine=%v: the handler was asked %d times for one connect", viaNotify, n)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -23,7 +24,8 @@ type redirector struct {
 	reverse map[netip.AddrPort]netip.AddrPort
 	paths   map[string]string
 	refuse  map[netip.AddrPort]bool
-	async   bool // decide connect/sendto on another goroutine (Hold + Resume)
+	async   bool          // decide connect/sendto on another goroutine (Hold + Resume)
+	delay   time.Duration // with async: how long the decision takes
 
 	mu    sync.Mutex
 	calls map[string]int
@@ -59,7 +61,10 @@ func (r *redirector) Socket(c *Call) Verdict {
 			return Allow()
 		}
 		if r.async {
-			go c.Resume(v)
+			go func() {
+				time.Sleep(r.delay)
+				c.Resume(v)
+			}()
 			return Hold()
 		}
 		return v

@@ -57,11 +57,7 @@ func (t *Tracer) onSyscallStop(th *thread) {
 		t.apply(th, &r, nil, Fail(unix.ENOSYS))
 		return
 	}
-	var args [6]uint64
-	for i := range args {
-		args[i] = r.arg(i)
-	}
-	switch filterAction(r.nr(), args) {
+	switch filterAction(r.nr(), r.args()) {
 	case unix.SECCOMP_RET_TRACE:
 		th.seq++
 		t.decide(th, &r)

@@ -28,10 +28,11 @@ func (t *Tracer) onSeccomp(th *thread) {
 // verdict, or holds the thread for it.
 // Precondition: on the tracer's thread; th is stopped before the call runs.
 func (t *Tracer) decide(th *thread, r *regs) {
-	// A rewrite that waited for scratch memory: the same syscall is back.
+	// A rewrite that waited for scratch memory, or a call a signal
+	// interrupted: the same syscall is back.
 	if p := th.pending; p != nil {
 		th.pending = nil
-		if p.nr == r.nr() {
+		if p.nr == r.nr() && r.args() == p.call.Args {
 			p.call.seq = th.seq
 			t.apply(th, r, p.call, p.v)
 			return
@@ -48,6 +49,14 @@ func (t *Tracer) decide(th *thread, r *regs) {
 		return
 	}
 	t.apply(th, r, c, v)
+}
+
+// args are the syscall's six arguments.
+func (r *regs) args() (a [6]uint64) {
+	for i := range a {
+		a[i] = r.arg(i)
+	}
+	return a
 }
 
 // decidable: a path call without a path is about an fd, except fstatfs,
@@ -102,20 +111,22 @@ func (t *Tracer) apply(th *thread, r *regs, c *Call, v Verdict) {
 		if err := setRegs(th.tid, r); err != nil {
 			t.log.Warn("fail syscall", zap.Int("tid", th.tid), zap.Error(err))
 		}
-		t.setExit(th, c, v.atExit, nil)
+		t.setExit(th, c, v, nil)
 	case v.addr != nil || v.path != nil:
 		t.rewrite(th, r, c, v)
 		return
 	default:
-		t.setExit(th, c, v.atExit, nil)
+		t.setExit(th, c, v, nil)
 	}
 	t.resume(th, 0)
 }
 
 // setExit arranges the exit-stop work: restore rewritten argument registers
-// (the ABI promises callers they are preserved) and run the handler's f.
+// (the ABI promises callers they are preserved) and run the verdict's exit
+// work.
 // Precondition: on the tracer's thread.
-func (t *Tracer) setExit(th *thread, c *Call, f func(*Exit), restore map[int]uint64) {
+func (t *Tracer) setExit(th *thread, c *Call, v Verdict, restore map[int]uint64) {
+	f := v.atExit
 	if f == nil && len(restore) == 0 {
 		th.atExit = nil
 		return
@@ -129,9 +140,12 @@ func (t *Tracer) setExit(th *thread, c *Call, f func(*Exit), restore map[int]uin
 		for i, v := range restore {
 			r.setArg(i, v)
 		}
-		// A syscall interrupted by a signal restarts and stops again at seccomp,
-		// where the handler decides anew: run f only on a real result.
-		if f != nil && !isRestart(ret) {
+		// A syscall interrupted by a signal restarts and stops again at
+		// seccomp, where the same verdict applies without asking again (the
+		// Handler decides each call once): run f only on a real result.
+		if isRestart(ret) {
+			th.pending = &pendingVerdict{nr: c.Nr, call: c, v: v}
+		} else if f != nil {
 			r.setRet(t.runAtExit(c, f, ret))
 		}
 		if err := setRegs(th.tid, &r); err != nil {
@@ -187,7 +201,7 @@ func (t *Tracer) onSyscallExit(th *thread) {
 func (t *Tracer) rewrite(th *thread, r *regs, c *Call, v Verdict) {
 	slot, ok := th.proc.mm.slot(th.tid)
 	if !ok && th.proc.mm.noMem {
-		t.setExit(th, c, v.atExit, nil)
+		t.setExit(th, c, v, nil)
 		t.resume(th, 0)
 		return
 	}
@@ -198,13 +212,13 @@ func (t *Tracer) rewrite(th *thread, r *regs, c *Call, v Verdict) {
 	}
 	data, argRegs, ok := rewriteArgs(th, r, c, v, slot)
 	if !ok {
-		t.setExit(th, c, v.atExit, nil)
+		t.setExit(th, c, v, nil)
 		t.resume(th, 0)
 		return
 	}
 	if err := writeMem(th.tid, taddr(slot), data); err != nil {
 		t.log.Warn("write scratch", zap.Int("tid", th.tid), zap.Error(err))
-		t.setExit(th, c, v.atExit, nil)
+		t.setExit(th, c, v, nil)
 		t.resume(th, 0)
 		return
 	}
@@ -218,7 +232,7 @@ func (t *Tracer) rewrite(th *thread, r *regs, c *Call, v Verdict) {
 		restore = nil
 	}
 	t.stats.Rewrites++
-	t.setExit(th, c, v.atExit, restore)
+	t.setExit(th, c, v, restore)
 	t.resume(th, 0)
 }
 

@@ -103,6 +103,7 @@ type Tracer struct {
 	notifyMu      sync.Mutex
 	listening     map[*listener]bool
 	tgids         map[int]int
+	heldCalls     map[int]*Call // by thread: notified calls held for a decision
 	notifications atomic.Int64
 	emulated      atomic.Int64
 }
@@ -146,6 +147,7 @@ func Start(ctx context.Context, cfg Config) (*Tracer, error) {
 		early:       map[int]bool{},
 		listening:   map[*listener]bool{},
 		tgids:       map[int]int{},
+		heldCalls:   map[int]*Call{},
 		resumeQueue: make(chan resume, 64),
 		started:     make(chan error, 1),
 		done:        make(chan struct{}),

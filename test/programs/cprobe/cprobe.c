@@ -1,5 +1,7 @@
 /* cprobe: the tracer suite's C test program, built with glibc and with musl.
  *   cprobe tcp IP PORT       connect, print the peer address and the first line read
+ *   cprobe tcp-ticking IP PORT   the same under a 5 ms interval timer (SA_RESTART):
+ *                            a blocking connect interrupted and restarted by the kernel
  *   cprobe udp IP PORT MSG   unconnected sendto/recvfrom, print the reply's source
  *   cprobe spawn             posix_spawn (vfork underneath) of "sh -c 'exit 5'"
  *   cprobe cat PATH          print a file and its stat size
@@ -16,7 +18,9 @@
 #include <string.h>
 #include <errno.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,6 +39,16 @@ static int tcp(const char *ip, int port) {
 	buf[n] = 0;
 	printf("peer %s:%d\nread %s", inet_ntop(AF_INET, &peer.sin_addr, ipbuf, sizeof ipbuf), ntohs(peer.sin_port), buf);
 	return 0;
+}
+
+static void tick(int sig) { (void)sig; }
+
+static int tcp_ticking(const char *ip, int port) {
+	struct sigaction act = {.sa_handler = tick, .sa_flags = SA_RESTART};
+	sigaction(SIGALRM, &act, NULL);
+	struct itimerval every = {.it_interval = {0, 5000}, .it_value = {0, 5000}};
+	setitimer(ITIMER_REAL, &every, NULL);
+	return tcp(ip, port);
 }
 
 static int udp(const char *ip, int port, const char *msg) {
@@ -108,6 +122,7 @@ static int int80(void) {
 
 int main(int argc, char **argv) {
 	if (argc >= 4 && !strcmp(argv[1], "tcp")) return tcp(argv[2], atoi(argv[3]));
+	if (argc >= 4 && !strcmp(argv[1], "tcp-ticking")) return tcp_ticking(argv[2], atoi(argv[3]));
 	if (argc >= 5 && !strcmp(argv[1], "udp")) return udp(argv[2], atoi(argv[3]), argv[4]);
 	if (argc >= 2 && !strcmp(argv[1], "spawn")) return spawn();
 	if (argc >= 3 && !strcmp(argv[1], "cat")) return cat(argv[2]);

@@ -1,0 +1,83 @@
+package tracer
+
+// A notified call held for a decision can be interrupted by a signal (a
+// debugger stopping every thread, a timer); the kernel then restarts it, and
+// it is notified again with a new id. Under ptrace a held call gets its
+// signal only once decided, and the Handler decides each call once; so here
+// too: a notification that repeats the held call of its thread (same number,
+// same arguments) takes over that call's id instead of being asked again,
+// and a decision that came while the call was between the two waits for the
+// restarted one.
+
+// restarted reports whether notification id is the restart of tid's held
+// call, and if so hands that call the new id (and its decision, if made).
+func (t *Tracer) restarted(tid int, nr uint64, args [6]uint64, id uint64) bool {
+	t.notifyMu.Lock()
+	c := t.heldCalls[tid]
+	if c != nil && (c.Nr != nr || c.Args != args) {
+		delete(t.heldCalls, tid) // the thread moved on: the held call was given up
+		c = nil
+	}
+	t.notifyMu.Unlock()
+	if c == nil {
+		return false
+	}
+	n := c.notif
+	n.mu.Lock()
+	if n.answered {
+		n.mu.Unlock()
+		return false
+	}
+	n.id = id
+	v := n.parked
+	n.parked = nil
+	n.mu.Unlock()
+	if v != nil {
+		go t.answer(c, *v)
+	}
+	return true
+}
+
+// holdFor records c as its thread's held call, unless already answered.
+func (t *Tracer) holdFor(c *Call) {
+	c.notif.mu.Lock()
+	answered := c.notif.answered
+	c.notif.mu.Unlock()
+	if answered {
+		return
+	}
+	t.notifyMu.Lock()
+	t.heldCalls[c.TID] = c
+	t.notifyMu.Unlock()
+}
+
+// currentID is the id the call waits under now.
+func (n *notification) currentID() uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.id
+}
+
+// park keeps v for the call's restart when the call is gone under id; it
+// is false when the restart came already (answer that one).
+func (n *notification) park(id uint64, v Verdict) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.id != id {
+		return false
+	}
+	n.parked = &v
+	return true
+}
+
+// delivered marks the call answered and forgets it as its thread's held call.
+func (t *Tracer) delivered(c *Call) {
+	c.notif.mu.Lock()
+	c.notif.answered = true
+	c.notif.mu.Unlock()
+	t.notifyMu.Lock()
+	if t.heldCalls[c.TID] == c {
+		delete(t.heldCalls, c.TID)
+	}
+	t.notifyMu.Unlock()
+}
