@@ -169,17 +169,18 @@ func (t *Tracer) answer(c *Call, v Verdict) {
 			// The fd and the answer arrive at once: no fd left behind in
 			// a program whose call was interrupted meanwhile.
 			_, err := l.addFD(id, a.fd, a.cloexec, true)
-			t.sent(c, err)
 			if err != nil && err != unix.ENOENT {
-				t.sent(c, l.respond(id, notifyAnswer{val: -int64(errnoOf(err, unix.EMFILE))}))
+				err = l.respond(id, notifyAnswer{val: -int64(errnoOf(err, unix.EMFILE))})
 			}
+			t.finish(c, id, v, err)
 			return
 		}
 		n, err := l.addFD(id, a.fd, a.cloexec, false)
 		if err != nil {
 			if err != unix.ENOENT {
-				t.sent(c, l.respond(id, notifyAnswer{val: -int64(errnoOf(err, unix.EMFILE))}))
+				err = l.respond(id, notifyAnswer{val: -int64(errnoOf(err, unix.EMFILE))})
 			}
+			t.finish(c, id, v, err)
 			return
 		}
 		a.val = int64(n)
@@ -187,12 +188,18 @@ func (t *Tracer) answer(c *Call, v Verdict) {
 	if v.atExit != nil && !a.cont {
 		a.val = t.runAtExit(c, v.atExit, a.val)
 	}
-	err := l.respond(id, a)
-	if err == unix.ENOENT && plain {
-		t.gone(c, id, v) // nothing was made here: the restarted call gets v
+	t.finish(c, id, v, l.respond(id, a))
+}
+
+// finish ends an answer: delivered, or the call was gone (ENOENT) and its
+// restart gets v. Made again, a connect says EALREADY or EISCONN and an
+// open installs its fd, as the kernel's own restart of them would.
+func (t *Tracer) finish(c *Call, id uint64, v Verdict, err error) {
+	if err == unix.ENOENT {
+		t.gone(c, id, v)
 		return
 	}
-	t.sent(c, err)
+	t.delivered(c)
 }
 
 // gone keeps v for the restart of a call interrupted before its answer,
@@ -200,13 +207,6 @@ func (t *Tracer) answer(c *Call, v Verdict) {
 func (t *Tracer) gone(c *Call, id uint64, v Verdict) {
 	if !c.notif.park(id, v) {
 		t.answer(c, v)
-	}
-}
-
-// sent ends a call whose answer was delivered (or failed for good).
-func (t *Tracer) sent(c *Call, err error) {
-	if err != unix.ENOENT {
-		t.delivered(c)
 	}
 }
 
