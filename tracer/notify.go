@@ -269,14 +269,16 @@ func (t *Tracer) tgid(tid int) int {
 	t.notifyMu.Lock()
 	t.tgids[tid] = pid
 	t.notifyMu.Unlock()
+	t.track(pid)
 	return pid
 }
 
-// endHandedOff kills the debuggees and their process groups, as the
-// ptrace engine kills what the program left running.
+// endHandedOff kills the debuggees, their process groups and every process
+// of theirs seen, as the ptrace engine kills what the program left running.
 func (t *Tracer) endHandedOff() {
 	t.notifyMu.Lock()
 	defer t.notifyMu.Unlock()
+	t.killMembers()
 	for l := range t.listening {
 		if unix.PidfdSendSignal(l.pidfd, 0, nil, 0) != nil {
 			continue // gone: its pid may be another process's now

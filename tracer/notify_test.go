@@ -5,9 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
 )
@@ -262,5 +265,36 @@ func TestHeldCallInterruptedBySignalsIsDecidedOnce(t *testing.T) {
 		if n := h.calls["connect"]; n != 1 {
 			t.Errorf("notification engine=%v: the handler was asked %d times for one connect", viaNotify, n)
 		}
+	}
+}
+
+// TestDebuggeesDaemonEndsWithTheSession: a process the debuggee starts in a
+// session of its own outlives the debugger; it is ended with the program,
+// as under ptrace, and the trace does not wait for it.
+func TestDebuggeesDaemonEndsWithTheSession(t *testing.T) {
+	needPtrace(t)
+	script := `import subprocess
+d = subprocess.Popen(["python3", "-c", "import time; open('/etc/hostname').read(); time.sleep(600)"], start_new_session=True)
+print(d.pid, flush=True)
+import time; time.sleep(1)`
+	done := make(chan result, 1)
+	go func() {
+		got, _ := debugged(t, nil, "python3", "-c", script)
+		done <- got
+	}()
+	select {
+	case got := <-done:
+		pid, err := strconv.Atoi(strings.TrimSpace(got.stdout))
+		if err != nil {
+			t.Fatalf("got %+v", got)
+		}
+		if err := unix.Kill(pid, 0); err == nil {
+			if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); !strings.Contains(string(b), ") Z ") {
+				_ = unix.Kill(pid, unix.SIGKILL)
+				t.Fatalf("the daemon %d outlived the session", pid)
+			}
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the trace waited for the debuggee's daemon")
 	}
 }

@@ -104,6 +104,7 @@ type Tracer struct {
 	listening     map[*listener]bool
 	tgids         map[int]int
 	heldCalls     map[int]*Call // by thread: notified calls held for a decision
+	members       map[int]int   // process -> pidfd: the debuggees' processes seen (members.go)
 	notifications atomic.Int64
 	emulated      atomic.Int64
 }
@@ -148,6 +149,7 @@ func Start(ctx context.Context, cfg Config) (*Tracer, error) {
 		listening:   map[*listener]bool{},
 		tgids:       map[int]int{},
 		heldCalls:   map[int]*Call{},
+		members:     map[int]int{},
 		resumeQueue: make(chan resume, 64),
 		started:     make(chan error, 1),
 		done:        make(chan struct{}),
@@ -227,6 +229,7 @@ func (t *Tracer) run(path string) {
 	stop := context.AfterFunc(t.ctx, t.endHandedOff)
 	t.listeners.Wait()
 	stop()
+	t.closeMembers()
 }
 
 // Precondition: on the tracer's thread.
