@@ -288,13 +288,21 @@ import time; time.sleep(1)`
 		if err != nil {
 			t.Fatalf("got %+v", got)
 		}
-		if err := unix.Kill(pid, 0); err == nil {
-			if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); !strings.Contains(string(b), ") Z ") {
+		// Killed, it may still be exiting for a moment.
+		for deadline := time.Now().Add(10 * time.Second); alive(pid); {
+			if time.Now().After(deadline) {
 				_ = unix.Kill(pid, unix.SIGKILL)
 				t.Fatalf("the daemon %d outlived the session", pid)
 			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("the trace waited for the debuggee's daemon")
 	}
+}
+
+// alive: pid runs (a zombie does not).
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return err == nil && !strings.Contains(string(b), ") Z ")
 }
