@@ -52,20 +52,14 @@ func onBothEngines(t *testing.T, h Handler, want string, argv ...string) Stats {
 // both engines: the same handler decisions give the same results.
 func TestNotifyEngineMatchesPtrace(t *testing.T) {
 	needPtrace(t)
-	dir := t.TempDir()
-	substitute := filepath.Join(dir, "substitute.conf")
-	content := "substituted content, 40 bytes long.....\n"
-	if err := os.WriteFile(substitute, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	const original = "/etc/kubectl-mirror-test/app.conf"
+	const content = "substituted content, 40 bytes long.....\n"
 	for _, async := range []bool{false, true} {
-		h := newRedirector()
+		h := replacedFile(t, original, content)
 		h.async = async
 		h.route(unroutableTCP, tcpGreeter(t, "hello from the stand-in"))
 		h.route(unroutableUDP, udpEcho(t))
 		h.refuse[closedTCP] = true
-		h.paths[original] = substitute
 		for _, tc := range []struct {
 			argv []string
 			want string // how the output both engines give starts

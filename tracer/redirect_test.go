@@ -197,15 +197,9 @@ func TestUnconnectedUDPRoundTripsWithOriginalSource(t *testing.T) {
 
 func TestPathIsReplacedAndStatAgrees(t *testing.T) {
 	needPtrace(t)
-	dir := t.TempDir()
-	substitute := filepath.Join(dir, "substitute.conf")
-	content := "substituted content, 40 bytes long.....\n"
-	if err := os.WriteFile(substitute, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	const original = "/etc/kubectl-mirror-test/app.conf" // does not exist on this machine
-	h := newRedirector()
-	h.paths[original] = substitute
+	const content = "substituted content, 40 bytes long.....\n"
+	h := replacedFile(t, original, content)
 	for _, argv := range [][]string{
 		{progs.goStatic, "cat", original},
 		{progs.cGlibc, "cat", original},

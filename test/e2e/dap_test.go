@@ -9,9 +9,6 @@ import (
 	"io"
 	"net"
 	"net/textproto"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -102,12 +99,7 @@ func (d *dapClient) call(command string, args any, out any) {
 // breakpoint with the pod's answer, file and environment in its frame.
 func TestDlvDapLaunchAsAnIDEDoes(t *testing.T) {
 	target, other := echoPods(t)
-	prog := filepath.Join(t.TempDir(), "dlvtarget")
-	build := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", prog, ".")
-	build.Dir, build.Env = dlvTargetDir(), append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, b)
-	}
+	prog := buildDebuggable(t)
 	dlv, err := testbin.Path("dlv")
 	if err != nil {
 		t.Fatal(err)

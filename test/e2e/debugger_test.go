@@ -150,6 +150,19 @@ func (s *session) waitEnd(t *testing.T) int {
 	return s.cmd.ProcessState.ExitCode()
 }
 
+// buildDebuggable builds test/programs/dlvtarget static, without
+// optimizations or inlining, as a debugger wants it.
+func buildDebuggable(t *testing.T) string {
+	t.Helper()
+	prog := filepath.Join(t.TempDir(), "dlvtarget")
+	build := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", prog, ".")
+	build.Dir, build.Env = dlvTargetDir(), append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	return prog
+}
+
 func dlvTargetDir() string { return filepath.Join(testbin.Repo(), "test", "programs", "dlvtarget") }
 
 // TestDlvExecDebugsAProgramInThePodsWorld: a static Go program started by
@@ -158,12 +171,7 @@ func dlvTargetDir() string { return filepath.Join(testbin.Repo(), "test", "progr
 // it read there are the pod's ConfigMap and environment.
 func TestDlvExecDebugsAProgramInThePodsWorld(t *testing.T) {
 	target, other := echoPods(t)
-	prog := filepath.Join(t.TempDir(), "dlvtarget")
-	build := exec.Command("go", "build", "-gcflags=all=-N -l", "-o", prog, ".")
-	build.Dir, build.Env = dlvTargetDir(), append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, b)
-	}
+	prog := buildDebuggable(t)
 	s, d := dlvRun(t, t.TempDir(), "pod/"+target.name, "exec", prog, "--",
 		"http://"+other.ip+":8080/dlv-exec", "/etc/echo/config/app.conf")
 	d.breakAt(t, "main.report")
