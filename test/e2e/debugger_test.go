@@ -305,3 +305,10 @@ func running(exes ...string) []string {
 	}
 	return found
 }
+
+// TestDebuggedProgramFollowsTheWorkload: under gdb, the program's session
+// moves to another pod when its pod is deleted, as without a debugger.
+func TestDebuggedProgramFollowsTheWorkload(t *testing.T) {
+	netprobe, _, _ := programs(t)
+	followsTheWorkload(t, "gdb", "-nx", "-batch", "-ex", "run", "--args", netprobe)
+}

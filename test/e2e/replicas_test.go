@@ -120,8 +120,16 @@ func TestFilteredStealCoversEveryReplica(t *testing.T) {
 // of the workload, and a new request works from there.
 func TestSessionFollowsTheWorkload(t *testing.T) {
 	netprobe, _, _ := programs(t)
+	followsTheWorkload(t, netprobe)
+}
+
+// followsTheWorkload runs command (the reconnect probe appended) against a
+// deployment of two pods and deletes the session's pod under it.
+func followsTheWorkload(t *testing.T, command ...string) {
+	t.Helper()
 	multiDeployment(t, 2)
-	s := startPlugin(t, "deploy/multi", "--", netprobe, "reconnect", "echo:9000", "http://echo/after-delete")
+	args := append(append([]string{"deploy/multi", "--"}, command...), "reconnect", "echo:9000", "http://echo/after-delete")
+	s := startPlugin(t, args...)
 	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
 		func() string { return s.out() + s.err() })
 	first := s.err()[strings.Index(s.err(), "target deployment/multi: pod/")+len("target deployment/multi: pod/"):]
