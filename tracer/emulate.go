@@ -34,11 +34,12 @@ func (t *Tracer) emulate(c *Call, v Verdict) notifyAnswer {
 			return notifyContinue() // only exit work was asked: the call runs as made
 		}
 		t.log.Warn("a path this program's call names cannot be replaced under a debugger", zap.String("syscall", c.Name), zap.String("path", c.Path))
-		return notifyAnswer{val: -int64(unix.ENOSYS), fd: -1}
+		return failed(unix.ENOSYS)
 	}
 	return a
 }
 
+// failed answers the errno of err (EIO when it carries none).
 func failed(err error) notifyAnswer {
 	return notifyAnswer{val: -int64(errnoOf(err, unix.EIO)), fd: -1}
 }
@@ -62,22 +63,12 @@ func fdResult(fd int, err error, cloexec bool) notifyAnswer {
 // wrote answers n once the results were written to the program's memory.
 func (c *Call) wrote(n int, err error) notifyAnswer {
 	if err != nil {
-		return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+		return failed(unix.EFAULT)
 	}
 	return notifyAnswer{val: int64(n), fd: -1}
 }
 
 func (c *Call) write(addr uint64, b []byte) error { return writeMem(c.TID, taddr(addr), b) }
-
-// dupFD copies the program's fd into this process.
-func (c *Call) dupFD(fd int) (int, error) {
-	pidfd, err := unix.PidfdOpen(c.PID, 0)
-	if err != nil {
-		return -1, err
-	}
-	defer unix.Close(pidfd)
-	return unix.PidfdGetfd(pidfd, fd, 0)
-}
 
 // read fills *b with n bytes of the program's memory at addr (none when
 // addr is NULL).

@@ -33,7 +33,7 @@ func (c *Call) emulatePath(v Verdict) (notifyAnswer, bool) {
 	case "openat2":
 		var raw []byte
 		if err := c.read(a[2], int(min(a[3], 24)), &raw); err != nil || len(raw) < 8 {
-			return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}, true
+			return failed(unix.EFAULT), true
 		}
 		raw = append(raw, make([]byte, 24-len(raw))...)
 		le := binary.LittleEndian
@@ -84,7 +84,7 @@ func (c *Call) emulatePath(v Verdict) (notifyAnswer, bool) {
 	case "getxattr", "lgetxattr":
 		name, err := c.String(1)
 		if err != nil {
-			return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}, true
+			return failed(unix.EFAULT), true
 		}
 		b := make([]byte, min(a[3], 1<<16))
 		get := unix.Getxattr
@@ -98,14 +98,16 @@ func (c *Call) emulatePath(v Verdict) (notifyAnswer, bool) {
 		return c.wrote(n, c.write(a[2], b[:min(n, len(b))])), true
 	case "statfs", "fstatfs":
 		var st unix.Statfs_t
-		err := unix.Statfs(path, &st)
-		if c.Name == "fstatfs" && v.path == nil {
+		var err error
+		if c.Name == "fstatfs" && v.path == nil { // exit work only: the program's own fd
 			fd, derr := c.dupFD(int(int32(a[0])))
 			if derr != nil {
 				return failed(derr), true
 			}
 			err = unix.Fstatfs(fd, &st)
 			unix.Close(fd)
+		} else {
+			err = unix.Statfs(path, &st)
 		}
 		if err != nil {
 			return failed(err), true

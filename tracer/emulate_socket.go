@@ -33,7 +33,7 @@ func (c *Call) emulateSocket(v Verdict) notifyAnswer {
 	switch c.Name {
 	case "connect", "bind":
 		if sa == nil && c.read(c.Args[1], int(c.Args[2]), &sa) != nil {
-			return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+			return failed(unix.EFAULT)
 		}
 		return answerOf(sockaddrCall(c.Nr, fd, sa))
 	case "listen":
@@ -41,7 +41,7 @@ func (c *Call) emulateSocket(v Verdict) notifyAnswer {
 	case "sendto":
 		var data []byte
 		if sa == nil && c.read(c.Args[4], int(c.Args[5]), &sa) != nil || c.read(c.Args[1], int(c.Args[2]), &data) != nil {
-			return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+			return failed(unix.EFAULT)
 		}
 		return answerOf(sendto(fd, data, int(c.Args[3]), sa))
 	case "sendmsg":
@@ -82,7 +82,7 @@ func (c *Call) emulateSocket(v Verdict) notifyAnswer {
 		}
 		if err := c.writeAddrOut(peer, c.Args[2]); err != nil {
 			unix.Close(nfd)
-			return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+			return failed(unix.EFAULT)
 		}
 		return fdResult(nfd, nil, flags&unix.SOCK_CLOEXEC != 0)
 	}
@@ -179,7 +179,7 @@ func (c *Call) sendmsg(fd int, sa []byte) notifyAnswer {
 		data = append(data, part...)
 	}
 	if sa == nil && c.read(m.name, int(m.nameLen), &sa) != nil || c.read(m.control, int(m.controlLen), &control) != nil {
-		return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+		return failed(unix.EFAULT)
 	}
 	return answerOf(sendmsg(fd, data, control, sa, int(c.Args[2])))
 }
@@ -208,7 +208,7 @@ func (c *Call) recvmsg(fd int) notifyAnswer {
 	for _, iov := range iovs {
 		part := data[:min(len(data), iov.Len)]
 		if err := c.write(uint64(iov.Base), part); err != nil {
-			return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+			return failed(unix.EFAULT)
 		}
 		data = data[len(part):]
 	}
@@ -226,7 +226,7 @@ func (c *Call) recvmsg(fd int) notifyAnswer {
 func (c *Call) getsockopt(fd int) notifyAnswer {
 	var lb [4]byte
 	if err := readMem(c.TID, taddr(c.Args[4]), lb[:]); err != nil {
-		return notifyAnswer{val: -int64(unix.EFAULT), fd: -1}
+		return failed(unix.EFAULT)
 	}
 	buf := make([]byte, min(binary.LittleEndian.Uint32(lb[:]), 1<<16))
 	n, err := getsockopt(fd, int(c.Args[1]), int(c.Args[2]), buf)

@@ -165,20 +165,14 @@ func (t *Tracer) answer(c *Call, v Verdict) {
 	}
 	if a.fd >= 0 {
 		defer unix.Close(a.fd)
-		if v.atExit == nil && addfdSendOK() {
-			// The fd and the answer arrive at once: no fd left behind in
-			// a program whose call was interrupted meanwhile.
-			_, err := l.addFD(id, a.fd, a.cloexec, true)
+		// With SEND the fd and the answer arrive at once: no fd left behind
+		// in a program whose call was interrupted meanwhile. Exit work needs
+		// the fd's number before the answer.
+		send := v.atExit == nil && addfdSendOK()
+		n, err := l.addFD(id, a.fd, a.cloexec, send)
+		if err != nil || send {
 			if err != nil && err != unix.ENOENT {
-				err = l.respond(id, notifyAnswer{val: -int64(errnoOf(err, unix.EMFILE))})
-			}
-			t.finish(c, id, v, err)
-			return
-		}
-		n, err := l.addFD(id, a.fd, a.cloexec, false)
-		if err != nil {
-			if err != unix.ENOENT {
-				err = l.respond(id, notifyAnswer{val: -int64(errnoOf(err, unix.EMFILE))})
+				err = l.respond(id, failed(errnoOf(err, unix.EMFILE)))
 			}
 			t.finish(c, id, v, err)
 			return

@@ -6,20 +6,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// withSocket runs f on a duplicate of the call's fd in this process
-// (pidfd_getfd, Linux 5.6+; the tracer has the ptrace access it needs).
+// withSocket runs f on a duplicate of the call's fd in this process.
 func (c *Call) withSocket(f func(fd int) error) error {
-	pidfd, err := unix.PidfdOpen(c.PID, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(pidfd)
-	fd, err := unix.PidfdGetfd(pidfd, c.FD, 0)
+	fd, err := c.dupFD(c.FD)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
 	return f(fd)
+}
+
+// dupFD copies the program's fd into this process (pidfd_getfd, Linux
+// 5.6+; the tracer has the ptrace access it needs): the same open file.
+func (c *Call) dupFD(fd int) (int, error) {
+	pidfd, err := unix.PidfdOpen(c.PID, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(pidfd)
+	return unix.PidfdGetfd(pidfd, fd, 0)
 }
 
 // SocketType returns SOCK_STREAM, SOCK_DGRAM, ... for the call's socket.
