@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
 )
 
 // dapClient speaks the Debug Adapter Protocol to `dlv dap`, as VS Code's Go
@@ -100,11 +98,7 @@ func (d *dapClient) call(command string, args any, out any) {
 func TestDlvDapLaunchAsAnIDEDoes(t *testing.T) {
 	target, other := echoPods(t)
 	prog := buildDebuggable(t)
-	dlv, err := testbin.Path("dlv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := startPluginIn(t, t.TempDir(), "pod/"+target.name, "--", dlv, "dap", "--listen="+laptopAddr+":0")
+	s := startPluginIn(t, t.TempDir(), "pod/"+target.name, "--", dlvPath(t), "dap", "--listen="+laptopAddr+":0")
 	var addr string
 	waitFor(t, 2*time.Minute, func() bool {
 		_, rest, ok := strings.Cut(s.out(), "DAP server listening at: ")

@@ -119,14 +119,29 @@ func (d *dlvClient) detach(t *testing.T) {
 // dir from the laptop namespace, listening where this test reaches it.
 func dlvRun(t *testing.T, dir, target string, args ...string) (*session, *dlvClient) {
 	t.Helper()
+	head := []string{dlvPath(t), args[0], "--headless", "--listen=" + laptopAddr + ":0", "--api-version=2"}
+	cmd := append([]string{target, "--"}, append(head, args[1:]...)...)
+	s := startPluginIn(t, dir, cmd...)
+	return s, dialDlv(t, dlvAddr(t, s))
+}
+
+// dlvPath is Delve, built once by the harness.
+func dlvPath(t *testing.T) string {
+	t.Helper()
 	dlv, err := testbin.Path("dlv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	head := []string{dlv, args[0], "--headless", "--listen=" + laptopAddr + ":0", "--api-version=2"}
-	cmd := append([]string{target, "--"}, append(head, args[1:]...)...)
-	s := startPluginIn(t, dir, cmd...)
-	return s, dialDlv(t, dlvAddr(t, s))
+	return dlv
+}
+
+// dlvServingSteal starts the HTTP server under `dlv exec --continue`, the
+// target pod's port 8080 stolen to it.
+func dlvServingSteal(t *testing.T, target string) *session {
+	t.Helper()
+	programs(t)
+	return startSession(t, "pod/"+target, "--incoming", "steal", "--", dlvPath(t), "exec", "--headless", "--continue",
+		"--accept-multiclient", "--listen="+laptopAddr+":0", "--api-version=2", testProgs.httpserve, "--", "8080")
 }
 
 // startPluginIn is startPlugin with the program run in dir.
@@ -215,7 +230,10 @@ func TestDlvDebugAndDlvTestBuildNativeAndDebugInThePod(t *testing.T) {
 		{[]string{"debug", ".", "--", "http://echo/dlv-debug", "/etc/echo/config/app.conf"}, "main.report"},
 		{[]string{"test", ".", "--", "-test.run", "TestDialsAService"}, "example.com/dlvtarget.report"},
 	} {
-		mode := tc.mode
+		// The binary Delve builds goes to a temporary directory, not beside
+		// the source, where a run killed midway would leave it.
+		out := "--output=" + filepath.Join(t.TempDir(), "debuggee")
+		mode := append([]string{tc.mode[0], tc.mode[1], out}, tc.mode[2:]...)
 		s, d := dlvRun(t, dlvTargetDir(), "pod/"+target.name, mode...)
 		d.breakAt(t, tc.fn)
 		st := d.cont(t)
@@ -237,18 +255,12 @@ func TestDlvDebugAndDlvTestBuildNativeAndDebugInThePod(t *testing.T) {
 // pod's stolen requests and sees the real client as their peer (accept is
 // made for it by the notification engine).
 func TestDlvProgramServesStolenRequests(t *testing.T) {
-	programs(t)
 	target, _ := echoPods(t)
 	toolbox, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), "toolbox", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dlv, err := testbin.Path("dlv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", dlv, "exec", "--headless", "--continue",
-		"--accept-multiclient", "--listen="+laptopAddr+":0", "--api-version=2", testProgs.httpserve, "--", "8080")
+	s := dlvServingSteal(t, target.name)
 	out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/debugged")
 	var reply struct {
 		Local  bool   `json:"local"`
@@ -274,14 +286,9 @@ func TestDlvProgramServesStolenRequests(t *testing.T) {
 // program serves stolen requests takes dlv (PTRACE_O_EXITKILL) and the
 // program (PR_SET_PDEATHSIG) with it, and the pod gets its port back.
 func TestKillNineWhileDebuggingLeavesNothing(t *testing.T) {
-	programs(t)
 	target, _ := echoPods(t)
-	dlv, err := testbin.Path("dlv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", dlv, "exec", "--headless", "--continue",
-		"--accept-multiclient", "--listen="+laptopAddr+":0", "--api-version=2", testProgs.httpserve, "--", "8080")
+	s := dlvServingSteal(t, target.name)
+	dlv := dlvPath(t)
 	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/before"); !strings.Contains(out, `"local":true`) {
 		t.Fatalf("not stolen: %q\n%s", out, s.err())
 	}
