@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func Find(dir string) (path string, ok bool) {
 // Load reads and checks a project file: unknown keys and values of the
 // wrong type are errors naming the file, the line and the key.
 func Load(path string) (*Loaded, error) {
-	b, err := os.ReadFile(path)
+	b, err := read(path)
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +82,29 @@ func Load(path string) (*Loaded, error) {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return l, nil
+}
+
+// MaxSize bounds the project file: a settings file is a few hundred bytes,
+// and a huge one would otherwise cost seconds and memory before its error.
+const MaxSize = 1 << 20
+
+// read reads at most MaxSize bytes of the file, refusing a longer one. It
+// reads through a limit rather than trusting a stat: the file may be a pipe
+// or grow between the two.
+func read(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxSize {
+		return nil, fmt.Errorf("%s: larger than 1 MiB, the limit for a project file", path)
+	}
+	return b, nil
 }
 
 // check walks a mapping against the struct it decodes into, recording key
