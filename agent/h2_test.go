@@ -46,8 +46,18 @@ func routedPort(t *testing.T) string {
 // kubelet probes at probes.
 func routedPortWith(t *testing.T, filters []protocol.HTTPFilter, probes []string) string {
 	t.Helper()
+	return routedPortOf(t, h2cServer(t, "program"), filters, probes)
+}
+
+// routedPortTo is routedPort with the program at program.
+func routedPortTo(t *testing.T, program string) string {
+	t.Helper()
+	return routedPortOf(t, program, []protocol.HTTPFilter{{Kind: "header", Name: "X-User", Pattern: "^alice$"}}, nil)
+}
+
+func routedPortOf(t *testing.T, program string, filters []protocol.HTTPFilter, probes []string) string {
+	t.Helper()
 	app := h2cServer(t, "app")
-	program := h2cServer(t, "program")
 	_, portStr, _ := net.SplitHostPort(app)
 	port, _ := strconv.Atoi(portStr)
 	s, err := newSubscriber(protocol.Request{Port: port, Mode: protocol.ModeSteal, Session: "a", Filters: filters, ProbePaths: probes})

@@ -184,13 +184,6 @@ func (in incomingConn) route() {
 		if to != nil {
 			open = func() (io.ReadWriteCloser, error) { return in.toPlugin(to) }
 		}
-		if isUpgrade(req) {
-			c, err := open()
-			if err == nil {
-				upgradeWhole(in.client, br, req, c)
-			}
-			return
-		}
 		up := ups[to]
 		if up == nil {
 			c, err := open()
@@ -205,6 +198,13 @@ func (in incomingConn) route() {
 		}
 		resp, err := http.ReadResponse(up.r, req)
 		if err != nil {
+			return
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols && isUpgrade(req) {
+			// Only a switch the program accepted makes the connection its
+			// own; an upgrade it refused leaves the next request to its filters.
+			delete(ups, to)
+			switchWhole(in.client, br, out, resp, up)
 			return
 		}
 		err = resp.Write(out) // buffered: one write per response, not one per header line

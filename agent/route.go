@@ -65,21 +65,22 @@ func isUpgrade(r *http.Request) bool {
 	return r.Header.Get("Upgrade") != "" && strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
 }
 
-// upgradeWhole sends an upgrade request to up and then the rest of the
-// connection, both ways, unchanged: after the switch it is not HTTP/1.
-func upgradeWhole(client net.Conn, br *bufio.Reader, req *http.Request, up io.ReadWriteCloser) {
-	defer up.Close()
-	if err := req.Write(up); err != nil {
+// switchWhole answers the client with the upstream's 101 and then joins the
+// two ends, both ways, unchanged, starting with what either side's reader
+// already holds: after the switch the connection is not HTTP/1.
+func switchWhole(client net.Conn, br *bufio.Reader, out *bufio.Writer, resp *http.Response, up *upstream) {
+	defer up.close()
+	if resp.Write(out) != nil || out.Flush() != nil {
 		return
 	}
 	done := make(chan struct{})
 	go func() {
-		_, _ = io.Copy(client, up)
+		_, _ = io.Copy(client, up.r)
 		_ = client.(*net.TCPConn).CloseWrite()
 		close(done)
 	}()
-	_, _ = io.Copy(up, br)
-	if hc, ok := up.(interface{ CloseWrite() error }); ok {
+	_, _ = io.Copy(up.conn, br)
+	if hc, ok := up.conn.(interface{ CloseWrite() error }); ok {
 		_ = hc.CloseWrite()
 	}
 	<-done
