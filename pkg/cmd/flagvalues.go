@@ -95,8 +95,9 @@ func (v filterValue) Set(s string) error {
 }
 
 // ruleValue reads --local/--remote: address rules at once, host rules for a
-// resolver later.
+// resolver later. name is the flag's, for the resolver's errors.
 type ruleValue struct {
+	name  string
 	rules *[]outgoing.Rule
 	hosts *[]outgoing.HostRule
 }
@@ -104,12 +105,18 @@ type ruleValue struct {
 func (v ruleValue) String() string { return fmt.Sprint(*v.rules, *v.hosts) }
 func (v ruleValue) Type() string   { return "DEST" }
 func (v ruleValue) Set(s string) error {
+	return v.setFrom(s, fmt.Sprintf("--%s %q", v.name, s))
+}
+
+// setFrom is Set for a value given in from: a host that fails to resolve,
+// once the session is up, is reported as from.
+func (v ruleValue) setFrom(s, from string) error {
 	r, host, err := outgoing.ParseRule(s)
 	if err != nil {
 		return err
 	}
 	if host != "" {
-		*v.hosts = append(*v.hosts, outgoing.HostRule{Host: host, Port: r.Port})
+		*v.hosts = append(*v.hosts, outgoing.HostRule{Host: host, Port: r.Port, From: from})
 		return nil
 	}
 	*v.rules = append(*v.rules, r)

@@ -32,7 +32,7 @@ func TestRunFlagsLandInTheConfig(t *testing.T) {
 	}
 	c := o.cfg
 	if c.PortMap[3000] != 8080 || len(c.HTTPFilters) != 1 || c.HTTPFilters[0].Name != "X-User" || c.Incoming != protocol.ModeSteal ||
-		c.Outgoing.Local[0] != (outgoing.Rule{Prefix: netip.MustParsePrefix("10.0.0.0/8")}) || c.RemoteHosts[0] != (outgoing.HostRule{Host: "db.internal", Port: 5432}) ||
+		c.Outgoing.Local[0] != (outgoing.Rule{Prefix: netip.MustParsePrefix("10.0.0.0/8")}) || c.RemoteHosts[0] != (outgoing.HostRule{Host: "db.internal", Port: 5432, From: `--remote "db.internal:5432"`}) ||
 		c.FSRemote[0] != "/app/config" || c.FSMap["/app/x"] != dir || c.Env.Overrides["A"] != "1" ||
 		c.Agent.PullPolicy != corev1.PullNever || c.FSMode != "all" {
 		t.Fatalf("config: %+v", c)

@@ -80,7 +80,7 @@ func applyStruct(cmd *cobra.Command, l *projectfile.Loaded, v reflect.Value, pre
 			values[i] = local
 		}
 		for _, s := range values {
-			if err := fl.Value.Set(s); err != nil {
+			if err := setFrom(fl.Value, s, fmt.Sprintf("%s:%d: %s: %q", l.Path, l.Lines[key], key, s)); err != nil {
 				if !strings.Contains(err.Error(), s) {
 					err = fmt.Errorf("%q: %w", s, err)
 				}
@@ -90,6 +90,20 @@ func applyStruct(cmd *cobra.Command, l *projectfile.Loaded, v reflect.Value, pre
 		}
 	}
 	return nil
+}
+
+// fromSetter is a flag value checked again later (a host name, resolved once
+// the session is up), whose later errors name where it was given.
+type fromSetter interface {
+	setFrom(s, from string) error
+}
+
+// setFrom sets v to s, given in from (a project file's line and key).
+func setFrom(v pflag.Value, s, from string) error {
+	if f, ok := v.(fromSetter); ok {
+		return f.setFrom(s, from)
+	}
+	return v.Set(s)
 }
 
 // flagStrings spells a value as the flag's arguments: one per item of a

@@ -58,8 +58,8 @@ func addRuleFlags(fs *pflag.FlagSet, r sessionRules) {
 	if *r.FSMode == "" {
 		*r.FSMode = "remote"
 	}
-	fs.Var(ruleValue{r.Local, r.LocalHosts}, "local", "keep destinations local: CIDR, address, host or :PORT, optionally with :PORT (repeatable)")
-	fs.Var(ruleValue{r.Remote, r.RemoteHosts}, "remote", "send only these destinations through the pod: CIDR, address, host or :PORT (repeatable)")
+	fs.Var(ruleValue{"local", r.Local, r.LocalHosts}, "local", "keep destinations local: CIDR, address, host or :PORT, optionally with :PORT (repeatable)")
+	fs.Var(ruleValue{"remote", r.Remote, r.RemoteHosts}, "remote", "send only these destinations through the pod: CIDR, address, host or :PORT (repeatable)")
 	fs.Var(choiceValue[string]{r.FSMode, []string{"remote", "local", "all"}}, "fs-mode", "remote: read the pod's default files and config mounts; local: only --fs-remote paths; all: every path but the program's own, the system's libraries and tools, home, cwd and /tmp (on first use)")
 	fs.Var(pathValue{r.FSRemote}, "fs-remote", "also read this path (file or directory, optionally ending in /**) from the pod (repeatable)")
 	fs.Var(pathValue{r.FSLocal}, "fs-local", "keep this path (file or directory) local even where it would be read from the pod (repeatable)")

@@ -70,10 +70,21 @@ func (rs Rules) IsRemote(dst netip.AddrPort) bool {
 }
 
 // HostRule is a --local/--remote value naming a host, resolved once the
-// session is up.
+// session is up. From says where the value was given (`--local "db"`, a
+// project file's line and key), so that a name that does not resolve, found
+// long after the flags were read, is reported where the user can fix it.
 type HostRule struct {
 	Host string
 	Port uint16
+	From string // empty: the host is named alone
+}
+
+// from is how a failure to resolve h names it.
+func (h HostRule) from() string {
+	if h.From != "" {
+		return h.From
+	}
+	return strconv.Quote(h.Host)
 }
 
 // ResolveHosts turns host rules into address rules with lookup (run:
@@ -84,7 +95,7 @@ func ResolveHosts(ctx context.Context, hosts []HostRule, lookup func(context.Con
 	for _, h := range hosts {
 		addrs, err := lookup(ctx, h.Host)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", h.from(), err)
 		}
 		for _, a := range addrs {
 			a = a.Unmap()

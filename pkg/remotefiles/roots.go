@@ -45,7 +45,11 @@ func MountRoots(pod *corev1.Pod, container string) []string {
 
 // ParsePattern reads an --fs-remote/--fs-local value: an absolute path, a
 // directory meaning everything under it ("/app/config" or "/app/config/**").
+// An empty value is refused: it would otherwise read as "/", every path.
 func ParsePattern(s string) (string, error) {
+	if s == "" {
+		return "", fmt.Errorf("empty pattern: use an absolute path, a file or a directory (optionally ending in /**)")
+	}
 	p := strings.TrimSuffix(strings.TrimSuffix(s, "/**"), "/")
 	if p == "" {
 		p = "/"
