@@ -25,9 +25,11 @@ type Config struct {
 	// the user who started the agent.
 	AuthorizedKeys []ed25519.PublicKey
 	AuthTimeout    time.Duration // a connection must authenticate within it (protocol.AuthTimeout)
-	TargetPID      int           // the target container's process, as this agent's /proc numbers it
-	ProcRoot       string        // "/proc"; tests point it elsewhere
-	Logger         *zap.Logger
+	// Identity is this agent's protocol.AgentIdentity: proofs are made for it.
+	Identity  string
+	TargetPID int    // the target container's process, as this agent's /proc numbers it
+	ProcRoot  string // "/proc"; tests point it elsewhere
+	Logger    *zap.Logger
 }
 
 // ErrNoKey is returned when the agent would accept nobody.
@@ -51,6 +53,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if len(cfg.AuthorizedKeys) == 0 {
 		return ErrNoKey
+	}
+	if err := protocol.CheckIdentity(cfg.Identity); err != nil {
+		return err
 	}
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = "/proc"
@@ -124,7 +129,7 @@ func authenticate(ctx context.Context, cfg Config, c net.Conn) bool {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	_ = c.SetDeadline(time.Now().Add(cfg.AuthTimeout))
-	who, err := protocol.ServerAuth(c, cfg.AuthorizedKeys)
+	who, err := protocol.ServerAuth(c, cfg.AuthorizedKeys, cfg.Identity)
 	_ = c.SetDeadline(time.Time{})
 	if err != nil {
 		cfg.Logger.Info("connection refused", zap.Stringer("peer", c.RemoteAddr()), zap.Error(err))

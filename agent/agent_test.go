@@ -22,6 +22,9 @@ func genKey() ed25519.PrivateKey {
 	return k
 }
 
+// testIdentity is the test agents' identity, which proofs are made for.
+const testIdentity = "uid-test/mirror-agent-test"
+
 func userKeys() []ed25519.PublicKey { return []ed25519.PublicKey{userKey.Public().(ed25519.PublicKey)} }
 
 func TestRunRefusesNoKey(t *testing.T) {
@@ -32,7 +35,7 @@ func TestRunRefusesNoKey(t *testing.T) {
 }
 
 func TestRunRefusesNonLoopback(t *testing.T) {
-	err := Run(context.Background(), Config{ListenAddr: "0.0.0.0:0", IdleTimeout: time.Second, AuthorizedKeys: userKeys()})
+	err := Run(context.Background(), Config{ListenAddr: "0.0.0.0:0", IdleTimeout: time.Second, AuthorizedKeys: userKeys(), Identity: testIdentity})
 	if !errors.Is(err, ErrNotLoopback) {
 		t.Fatalf("got %v, want ErrNotLoopback", err)
 	}
@@ -52,10 +55,10 @@ func TestExitsWhenIdleButNotWhileConnected(t *testing.T) {
 	addr := freeAddr(t)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), Config{ListenAddr: addr, IdleTimeout: 200 * time.Millisecond, AuthorizedKeys: userKeys()})
+		done <- Run(context.Background(), Config{ListenAddr: addr, IdleTimeout: 200 * time.Millisecond, AuthorizedKeys: userKeys(), Identity: testIdentity})
 	}()
 	c := dialAgent(t, addr)
-	if err := protocol.ClientAuth(c, userKey); err != nil {
+	if err := protocol.ClientAuth(c, userKey, testIdentity); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -19,7 +19,7 @@ func runAgent(t *testing.T, authTimeout, idle time.Duration) (string, <-chan err
 	t.Cleanup(cancel)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Config{ListenAddr: addr, IdleTimeout: idle, AuthTimeout: authTimeout, AuthorizedKeys: userKeys()})
+		done <- Run(ctx, Config{ListenAddr: addr, IdleTimeout: idle, AuthTimeout: authTimeout, AuthorizedKeys: userKeys(), Identity: testIdentity})
 	}()
 	return addr, done
 }

@@ -29,7 +29,7 @@ func startAgent(t *testing.T, environ string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Config{ListenAddr: addr, IdleTimeout: time.Minute, AuthorizedKeys: userKeys(), TargetPID: 7, ProcRoot: proc})
+		done <- Run(ctx, Config{ListenAddr: addr, IdleTimeout: time.Minute, AuthorizedKeys: userKeys(), Identity: testIdentity, TargetPID: 7, ProcRoot: proc})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -60,7 +60,7 @@ func dialAgent(t *testing.T, addr string) net.Conn {
 func dialSession(t *testing.T, addr string) *smux.Session {
 	t.Helper()
 	c := dialAgent(t, addr)
-	if err := protocol.ClientAuth(c, userKey); err != nil {
+	if err := protocol.ClientAuth(c, userKey, testIdentity); err != nil {
 		t.Fatal(err)
 	}
 	sess, err := smux.Client(c, protocol.SmuxConfig())
@@ -101,7 +101,7 @@ func TestSessionServesTheTargetsEnvironment(t *testing.T) {
 func TestAnotherUsersKeyGetsNothing(t *testing.T) {
 	addr := startAgent(t, "A=1\x00")
 	c := dialAgent(t, addr)
-	if err := protocol.ClientAuth(c, otherKey); !errors.Is(err, protocol.ErrNotAuthorized) {
+	if err := protocol.ClientAuth(c, otherKey, testIdentity); !errors.Is(err, protocol.ErrNotAuthorized) {
 		t.Fatalf("another key: %v", err)
 	}
 	// The agent hangs up: nothing more comes, whatever is sent.

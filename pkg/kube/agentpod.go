@@ -10,6 +10,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -39,6 +40,7 @@ type AgentPod struct {
 	Namespace, Pod, Job string
 	Port                int
 	Reused              bool
+	Identity            string // protocol.AgentIdentity of the pod's agent container
 }
 
 // EnsureAgentPod returns the caller's running agent pod in namespace, or
@@ -61,7 +63,8 @@ func EnsureAgentPod(ctx context.Context, cs kubernetes.Interface, namespace stri
 		}
 		if containerRunning(p, agentPodContainer) {
 			progress(fmt.Sprintf("reusing agent pod/%s", p.Name))
-			return AgentPod{Namespace: namespace, Pod: p.Name, Job: p.Labels["job-name"], Port: agentPodPort, Reused: true}, nil
+			return AgentPod{Namespace: namespace, Pod: p.Name, Job: p.Labels["job-name"], Port: agentPodPort, Reused: true,
+				Identity: protocol.AgentIdentity(string(p.UID), agentPodContainer)}, nil
 		}
 	}
 	job, err := cs.BatchV1().Jobs(namespace).Create(ctx, agentJob(namespace, o), metav1.CreateOptions{})
@@ -73,8 +76,9 @@ func EnsureAgentPod(ctx context.Context, cs kubernetes.Interface, namespace stri
 	if err != nil {
 		return AgentPod{}, err
 	}
-	progress(fmt.Sprintf("agent pod/%s running", pod))
-	return AgentPod{Namespace: namespace, Pod: pod, Job: job.Name, Port: agentPodPort}, nil
+	progress(fmt.Sprintf("agent pod/%s running", pod.Name))
+	return AgentPod{Namespace: namespace, Pod: pod.Name, Job: job.Name, Port: agentPodPort,
+		Identity: protocol.AgentIdentity(string(pod.UID), agentPodContainer)}, nil
 }
 
 // agentJob is the Job of a targetless agent: one pod that passes Pod
@@ -106,7 +110,12 @@ func agentJob(namespace string, o AgentOptions) *batchv1.Job {
 						Name:            agentPodContainer,
 						Image:           o.Image,
 						ImagePullPolicy: o.PullPolicy,
-						Args:            protocol.AgentArgs{Port: agentPodPort, IdleTimeout: o.IdleTimeout, Key: o.Key}.Args(),
+						// The pod's UID is known only once the Job made it: the
+						// kubelet writes it into the identity from the downward API.
+						Env: []corev1.EnvVar{{Name: podUIDVar, ValueFrom: &corev1.EnvVarSource{
+							FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.uid"}}}},
+						Args: protocol.AgentArgs{Port: agentPodPort, IdleTimeout: o.IdleTimeout, Key: o.Key,
+							Identity: protocol.AgentIdentity("$("+podUIDVar+")", agentPodContainer)}.Args(),
 						SecurityContext: &corev1.SecurityContext{
 							AllowPrivilegeEscalation: &f, ReadOnlyRootFilesystem: &t, RunAsNonRoot: &t,
 							Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
@@ -123,14 +132,30 @@ func agentJob(namespace string, o AgentOptions) *batchv1.Job {
 	}
 }
 
-// agentPodFits: the pod runs the image asked for and answers this key.
+// podUIDVar carries the agent pod's UID into its identity argument.
+const podUIDVar = "MIRROR_POD_UID"
+
+// agentPodFits: the pod's agent container is exactly the one agentJob makes
+// for o (image, arguments, environment, command, security context), with
+// the idle timeout it was started with. A pod that only carries the labels
+// and the user's key was made by someone else.
 func agentPodFits(p *corev1.Pod, o AgentOptions) bool {
 	for _, c := range p.Spec.Containers {
-		if c.Name != agentPodContainer || c.Image != o.Image {
+		if c.Name != agentPodContainer || len(p.Spec.Containers) != 1 || len(p.Spec.InitContainers) != 0 {
 			continue
 		}
 		args, err := protocol.ParseAgentArgs(c.Args)
-		return err == nil && args.Key == o.Key
+		if err != nil {
+			return false
+		}
+		want := o
+		want.IdleTimeout = args.IdleTimeout
+		mine := agentJob(p.Namespace, want).Spec.Template.Spec
+		m := mine.Containers[0]
+		m.ImagePullPolicy, m.TerminationMessagePath = c.ImagePullPolicy, c.TerminationMessagePath
+		return equality.Semantic.DeepEqual(m, c) &&
+			equality.Semantic.DeepEqual(mine.SecurityContext, p.Spec.SecurityContext) &&
+			len(p.Spec.Volumes) == 0 && !p.Spec.HostNetwork && !p.Spec.HostPID
 	}
 	return false
 }
@@ -147,7 +172,7 @@ func containerRunning(p *corev1.Pod, name string) bool {
 // waitAgentPod waits for the Job's pod to run. A pod the namespace refuses
 // (Pod Security, quota) or an image that cannot be pulled ends the wait at
 // once with the reason.
-func waitAgentPod(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, timeout time.Duration) (string, error) {
+func waitAgentPod(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job, timeout time.Duration) (*corev1.Pod, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	last := "no pod yet"
@@ -157,23 +182,23 @@ func waitAgentPod(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job
 			for i := range pods.Items {
 				p := &pods.Items[i]
 				if containerRunning(p, agentPodContainer) {
-					return p.Name, nil
+					return p, nil
 				}
 				if reason, fatal := podStuck(p); fatal {
-					return "", fmt.Errorf("%w: pod/%s: %s%s", ErrAgentStart, p.Name, reason, pullAdvice(strings.SplitN(reason, ":", 2)[0], false))
+					return nil, fmt.Errorf("%w: pod/%s: %s%s", ErrAgentStart, p.Name, reason, pullAdvice(strings.SplitN(reason, ":", 2)[0], false))
 				} else if reason != "" {
 					last = reason
 				}
 			}
 			if len(pods.Items) == 0 {
 				if msg := refusedCreate(ctx, cs, job); msg != "" {
-					return "", fmt.Errorf("%w: namespace %s refuses the agent's pod: %s", ErrAgentStart, job.Namespace, msg)
+					return nil, fmt.Errorf("%w: namespace %s refuses the agent's pod: %s", ErrAgentStart, job.Namespace, msg)
 				}
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return "", fmt.Errorf("%w: job/%s has no running pod after %v (last: %s); see kubectl describe job/%s -n %s",
+			return nil, fmt.Errorf("%w: job/%s has no running pod after %v (last: %s); see kubectl describe job/%s -n %s",
 				ErrAgentStart, job.Name, timeout, last, job.Name, job.Namespace)
 		case <-time.After(200 * time.Millisecond):
 		}

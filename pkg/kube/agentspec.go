@@ -2,10 +2,12 @@ package kube
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
@@ -40,6 +42,9 @@ type Agent struct {
 	// incoming traffic never runs on an agent that holds it.
 	NetAdmin bool
 	Reused   bool // it was running already: it should answer at once
+	// Identity is what the plugin signs when it proves the user's key:
+	// protocol.AgentIdentity(the pod's UID, Name).
+	Identity string
 
 	state agentState // read back from the pod's status
 }
@@ -92,10 +97,11 @@ func AgentContainer(pod *corev1.Pod, s Agent) corev1.EphemeralContainer {
 	return corev1.EphemeralContainer{
 		TargetContainerName: s.Target,
 		EphemeralContainerCommon: corev1.EphemeralContainerCommon{
-			Name:                     s.Name,
-			Image:                    s.Image,
-			ImagePullPolicy:          s.PullPolicy,
-			Args:                     protocol.AgentArgs{Port: s.Port, IdleTimeout: s.IdleTimeout, Key: s.Key}.Args(),
+			Name:            s.Name,
+			Image:           s.Image,
+			ImagePullPolicy: s.PullPolicy,
+			Args: protocol.AgentArgs{Port: s.Port, IdleTimeout: s.IdleTimeout, Key: s.Key,
+				Identity: protocol.AgentIdentity(string(pod.UID), s.Name)}.Args(),
 			SecurityContext:          sc,
 			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		},
@@ -137,13 +143,21 @@ const (
 
 // findAgent returns the pod's usable agent for w: a running one first, else
 // one that is still starting (another run of the same user just added it).
-func findAgent(pod *corev1.Pod, w Agent) (Agent, bool) {
+// Only a container exactly as this plugin would have made it is usable: one
+// with the user's key but another command, image, mount or environment was
+// put there by someone else, and skipped is told why.
+func findAgent(pod *corev1.Pod, w Agent, skipped func(name, why string)) (Agent, bool) {
 	var starting *Agent
 	for _, ec := range pod.Spec.EphemeralContainers {
 		a, ok := parseAgent(ec)
-		if !ok || a.Target != w.Target || a.Image != w.Image || a.Key != w.Key || a.NetAdmin != w.NetAdmin {
+		if !ok || a.Target != w.Target || a.Key != w.Key || a.NetAdmin != w.NetAdmin {
 			continue
 		}
+		if why := notOurs(pod, ec, a, w); why != "" {
+			skipped(a.Name, why)
+			continue
+		}
+		a.Identity = protocol.AgentIdentity(string(pod.UID), a.Name)
 		a.state = stateOf(pod, a.Name)
 		switch a.state {
 		case agentRunning:
@@ -158,6 +172,29 @@ func findAgent(pod *corev1.Pod, w Agent) (Agent, bool) {
 		return *starting, true
 	}
 	return Agent{}, false
+}
+
+// notOurs says how ec differs from the container this plugin makes for w
+// with ec's own name, port and idle timeout ("" when it does not). Fields the
+// API server fills in by default are taken from ec.
+func notOurs(pod *corev1.Pod, ec corev1.EphemeralContainer, a Agent, w Agent) string {
+	if ec.Image != w.Image {
+		return fmt.Sprintf("its image is %q, not %q", ec.Image, w.Image)
+	}
+	args, _ := protocol.ParseAgentArgs(ec.Args)
+	mine := AgentContainer(pod, Agent{Name: a.Name, Image: w.Image, PullPolicy: ec.ImagePullPolicy, Target: w.Target,
+		Port: args.Port, Key: w.Key, IdleTimeout: args.IdleTimeout, NetAdmin: w.NetAdmin})
+	mine.TerminationMessagePath = ec.TerminationMessagePath
+	if equality.Semantic.DeepEqual(mine, ec) {
+		return ""
+	}
+	switch {
+	case !slices.Equal(ec.Command, mine.Command):
+		return fmt.Sprintf("its command is %q", ec.Command)
+	case !slices.Equal(ec.Args, mine.Args):
+		return fmt.Sprintf("its arguments are %q", ec.Args)
+	}
+	return "its container spec is not the one this plugin makes (environment, mounts or security context)"
 }
 
 func stateOf(pod *corev1.Pod, name string) agentState {

@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
 // AgentOptions configures agent injection.
@@ -31,6 +33,8 @@ type AgentOptions struct {
 	// makes EnsureAgent fail with ErrNoAgentNow instead.
 	MayStart func() bool
 	Progress func(string) // one line per step; nil: quiet
+	// Debug takes lines for -v: why an agent was not reused. nil: quiet.
+	Debug func(string)
 }
 
 // ErrAgentStart is returned when the agent container does not come up.
@@ -61,7 +65,12 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 		if o.Avoid != "" {
 			cur = withoutAgent(cur, o.Avoid)
 		}
-		if a, ok := findAgent(cur, want); ok {
+		skipped := func(name, why string) {
+			if o.Debug != nil {
+				o.Debug(fmt.Sprintf("not reusing %s, which carries your key: %s", name, why))
+			}
+		}
+		if a, ok := findAgent(cur, want, skipped); ok {
 			if a.state == agentRunning {
 				progress(fmt.Sprintf("reusing agent %s", a.Name))
 				a.Reused = true
@@ -98,6 +107,7 @@ func inject(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, w Age
 		IdleTimeout: o.IdleTimeout,
 		NetAdmin:    w.NetAdmin,
 	}
+	spec.Identity = protocol.AgentIdentity(string(pod.UID), spec.Name)
 	patch, err := agentPatch(pod, AgentContainer(pod, spec))
 	if err != nil {
 		return Agent{}, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,7 +18,10 @@ type AgentArgs struct {
 	IdleTimeout time.Duration // it exits after this long with no session
 	Key         string        // the one user it accepts (EncodeKey form)
 	TargetPID   int           // the target's process in the agent's PID namespace (0: 1)
-	Version     bool          // print the version and exit
+	// Identity is the agent's own name, AgentIdentity(pod UID, container):
+	// it accepts only proofs made for it.
+	Identity string
+	Version  bool // print the version and exit
 }
 
 // Defaults of the agent's flags.
@@ -32,7 +36,22 @@ func (a AgentArgs) Args() []string {
 	if a.TargetPID != 0 {
 		args = append(args, "--target-pid="+strconv.Itoa(a.TargetPID))
 	}
-	return append(args, AuthorizedKeyFlag+"="+a.Key)
+	return append(args, AuthorizedKeyFlag+"="+a.Key, IdentityFlag+"="+a.Identity)
+}
+
+// IdentityFlag names the agent's identity, AgentIdentity(pod UID, container).
+// A Job's pod learns its UID from the downward API: "$(MIRROR_POD_UID)/agent".
+const IdentityFlag = "--identity"
+
+// ErrNoIdentity: an agent without an identity would accept any proof.
+var ErrNoIdentity = errors.New("--identity must name the agent (POD_UID/CONTAINER)")
+
+// CheckIdentity is what an agent requires of its identity.
+func CheckIdentity(id string) error {
+	if id == "" || len(id) > maxIdentity || !strings.Contains(id, "/") {
+		return ErrNoIdentity
+	}
+	return nil
 }
 
 // ErrNotLoopbackListen: the agent listens on 127.0.0.1 only.
@@ -53,6 +72,7 @@ func ParseAgentArgs(args []string) (AgentArgs, error) {
 	fs.DurationVar(&a.IdleTimeout, "idle-timeout", a.IdleTimeout, "exit after this long with no session")
 	fs.IntVar(&a.TargetPID, "target-pid", a.TargetPID, "the target container's process in this agent's PID namespace")
 	fs.StringVar(&a.Key, AuthorizedKeyFlag[2:], "", "the public key of the user who may open sessions (ed25519:BASE64URL)")
+	fs.StringVar(&a.Identity, IdentityFlag[2:], "", "this agent's identity, POD_UID/CONTAINER: proofs are made for it")
 	fs.BoolVar(&a.Version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return a, err

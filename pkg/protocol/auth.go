@@ -17,7 +17,7 @@ const (
 	// authenticate before it closes it.
 	AuthTimeout = 5 * time.Second
 	authMagic   = "KMIRAUTH"
-	authVersion = 1
+	authVersion = 2
 	nonceSize   = 32
 	// challengeSize: magic, auth version, nonce.
 	challengeSize = len(authMagic) + 1 + nonceSize
@@ -31,9 +31,12 @@ const (
 	authRefused  byte = 1
 )
 
-// signedContext is signed together with the nonce, so a signature made for
-// this handshake means nothing anywhere else.
-const signedContext = "kubectl-mirror agent authentication v1\x00"
+// signedContext is signed together with the agent's identity and the
+// nonce, so a signature made for this handshake means nothing anywhere else.
+const signedContext = "kubectl-mirror agent authentication v2\x00"
+
+// maxIdentity bounds an identity: a pod UID, a slash, a container name.
+const maxIdentity = 36 + 1 + 253
 
 // Authentication errors.
 var (
@@ -42,9 +45,16 @@ var (
 	ErrBadProof      = errors.New("authentication failed")
 )
 
-// ClientAuth proves to the agent on rw that the plugin holds key. It returns
-// ErrNotAuthorized when the agent was started for another key.
-func ClientAuth(rw io.ReadWriter, key ed25519.PrivateKey) error {
+// AgentIdentity names one agent: the UID of its pod and its container's name.
+// The plugin signs the identity of the agent it means to reach, and an agent
+// accepts only a proof made for its own, so a proof cannot be relayed from a
+// container someone else planted to the user's real agent.
+func AgentIdentity(podUID, container string) string { return podUID + "/" + container }
+
+// ClientAuth proves to the agent on rw that the plugin holds key, for the
+// agent named identity. It returns ErrNotAuthorized when the agent was
+// started for another key or is not that agent.
+func ClientAuth(rw io.ReadWriter, key ed25519.PrivateKey, identity string) error {
 	var ch [challengeSize]byte
 	if _, err := io.ReadFull(rw, ch[:]); err != nil {
 		return fmt.Errorf("read the agent's challenge: %w", err)
@@ -55,7 +65,7 @@ func ClientAuth(rw io.ReadWriter, key ed25519.PrivateKey) error {
 	nonce := ch[len(authMagic)+1:]
 	proof := make([]byte, 0, proofSize)
 	proof = append(proof, key.Public().(ed25519.PublicKey)...)
-	proof = append(proof, ed25519.Sign(key, signedMessage(nonce))...)
+	proof = append(proof, ed25519.Sign(key, signedMessage(identity, nonce))...)
 	if _, err := rw.Write(proof); err != nil {
 		return fmt.Errorf("send the proof: %w", err)
 	}
@@ -70,10 +80,11 @@ func ClientAuth(rw io.ReadWriter, key ed25519.PrivateKey) error {
 }
 
 // ServerAuth challenges the peer on rw and accepts it only if it signs the
-// challenge with one of keys. It reads and writes a fixed, small number of
-// bytes, so an unauthenticated peer costs next to nothing. The caller bounds
-// its time (a deadline of AuthTimeout on the connection).
-func ServerAuth(rw io.ReadWriter, keys []ed25519.PublicKey) (ed25519.PublicKey, error) {
+// challenge, for this agent's identity, with one of keys. It reads and
+// writes a fixed, small number of bytes, so an unauthenticated peer costs
+// next to nothing. The caller bounds its time (a deadline of AuthTimeout on
+// the connection).
+func ServerAuth(rw io.ReadWriter, keys []ed25519.PublicKey, identity string) (ed25519.PublicKey, error) {
 	var ch [challengeSize]byte
 	copy(ch[:], authMagic)
 	ch[len(authMagic)] = authVersion
@@ -90,7 +101,7 @@ func ServerAuth(rw io.ReadWriter, keys []ed25519.PublicKey) (ed25519.PublicKey, 
 	}
 	pub := ed25519.PublicKey(proof[:ed25519.PublicKeySize])
 	sig := proof[ed25519.PublicKeySize:]
-	if !authorized(keys, pub) || !ed25519.Verify(pub, signedMessage(nonce), sig) {
+	if !authorized(keys, pub) || !ed25519.Verify(pub, signedMessage(identity, nonce), sig) {
 		_, _ = rw.Write([]byte{authRefused})
 		return nil, ErrBadProof
 	}
@@ -109,6 +120,11 @@ func authorized(keys []ed25519.PublicKey, pub ed25519.PublicKey) bool {
 	return false
 }
 
-func signedMessage(nonce []byte) []byte {
-	return append([]byte(signedContext), nonce...)
+// signedMessage is the context, the identity (length first, so no two
+// identities and nonces make the same bytes) and the nonce.
+func signedMessage(identity string, nonce []byte) []byte {
+	m := []byte(signedContext)
+	m = append(m, byte(len(identity)>>8), byte(len(identity)))
+	m = append(m, identity...)
+	return append(m, nonce...)
 }

@@ -18,6 +18,9 @@ func newKey(t testing.TB) ed25519.PrivateKey {
 	return k
 }
 
+// testIdentity is the agent the tests' plugin means to reach.
+var testIdentity = AgentIdentity("5f0c-uid", "mirror-agent-abc123")
+
 func pub(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }
 
 // auth runs both sides over a pipe.
@@ -29,11 +32,11 @@ func auth(t *testing.T, client ed25519.PrivateKey, allowed ...ed25519.PublicKey)
 	done := make(chan error, 1)
 	go func() {
 		var err error
-		who, err = ServerAuth(s, allowed)
+		who, err = ServerAuth(s, allowed, testIdentity)
 		s.Close() // the agent hangs up on a refused peer
 		done <- err
 	}()
-	clientErr = ClientAuth(c, client)
+	clientErr = ClientAuth(c, client, testIdentity)
 	serverErr = <-done
 	return who, clientErr, serverErr
 }
@@ -57,12 +60,12 @@ func TestAuthRefusesAStolenPublicKey(t *testing.T) {
 	c, s := net.Pipe()
 	defer c.Close()
 	done := make(chan error, 1)
-	go func() { _, err := ServerAuth(s, []ed25519.PublicKey{pub(alice)}); s.Close(); done <- err }()
+	go func() { _, err := ServerAuth(s, []ed25519.PublicKey{pub(alice)}, testIdentity); s.Close(); done <- err }()
 	ch := make([]byte, challengeSize)
 	if _, err := io.ReadFull(c, ch); err != nil {
 		t.Fatal(err)
 	}
-	forged := append(append([]byte{}, pub(alice)...), ed25519.Sign(mallory, signedMessage(ch[len(authMagic)+1:]))...)
+	forged := append(append([]byte{}, pub(alice)...), ed25519.Sign(mallory, signedMessage(testIdentity, ch[len(authMagic)+1:]))...)
 	if _, err := c.Write(forged); err != nil {
 		t.Fatal(err)
 	}
@@ -78,9 +81,9 @@ func TestAuthProofCannotBeReplayed(t *testing.T) {
 	alice := newKey(t)
 	var recorded []byte
 	c, s := net.Pipe()
-	go func() { _, _ = ServerAuth(s, []ed25519.PublicKey{pub(alice)}); s.Close() }()
+	go func() { _, _ = ServerAuth(s, []ed25519.PublicKey{pub(alice)}, testIdentity); s.Close() }()
 	rec := &recorder{rw: c}
-	if err := ClientAuth(rec, alice); err != nil {
+	if err := ClientAuth(rec, alice, testIdentity); err != nil {
 		t.Fatal(err)
 	}
 	recorded = rec.sent.Bytes()
@@ -89,7 +92,11 @@ func TestAuthProofCannotBeReplayed(t *testing.T) {
 	c2, s2 := net.Pipe()
 	defer c2.Close()
 	done := make(chan error, 1)
-	go func() { _, err := ServerAuth(s2, []ed25519.PublicKey{pub(alice)}); s2.Close(); done <- err }()
+	go func() {
+		_, err := ServerAuth(s2, []ed25519.PublicKey{pub(alice)}, testIdentity)
+		s2.Close()
+		done <- err
+	}()
 	if _, err := io.ReadFull(c2, make([]byte, challengeSize)); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +112,7 @@ func TestClientRefusesAStranger(t *testing.T) {
 	c, s := net.Pipe()
 	defer c.Close()
 	go func() { _, _ = s.Write(bytes.Repeat([]byte{'x'}, challengeSize)); s.Close() }()
-	if err := ClientAuth(c, newKey(t)); !errors.Is(err, ErrBadChallenge) {
+	if err := ClientAuth(c, newKey(t), testIdentity); !errors.Is(err, ErrBadChallenge) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -154,11 +161,36 @@ func FuzzServerAuth(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 2, '{', '}'})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p := &peer{in: bytes.NewReader(b)}
-		if _, err := ServerAuth(p, []ed25519.PublicKey{pub(k)}); err == nil {
+		if _, err := ServerAuth(p, []ed25519.PublicKey{pub(k)}, testIdentity); err == nil {
 			t.Fatalf("accepted %x", b)
 		}
 		if p.out.Len() > challengeSize+1 {
 			t.Fatalf("agent wrote %d bytes to an unauthenticated peer", p.out.Len())
 		}
 	})
+}
+
+// A proof made for one agent is refused by another agent of the same user:
+// a planted agent that relays the user's connection to the real one (it
+// names itself to the plugin, the real agent names itself to the relay)
+// gets nothing.
+func TestAuthRefusesAProofMadeForAnotherAgent(t *testing.T) {
+	alice := newKey(t)
+	c, s := net.Pipe()
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := ServerAuth(s, []ed25519.PublicKey{pub(alice)}, AgentIdentity("5f0c-uid", "mirror-agent-real"))
+		s.Close()
+		done <- err
+	}()
+	cerr := ClientAuth(c, alice, AgentIdentity("5f0c-uid", "mirror-agent-planted"))
+	if serr := <-done; !errors.Is(cerr, ErrNotAuthorized) || !errors.Is(serr, ErrBadProof) {
+		t.Fatalf("a proof for another agent: client %v, server %v", cerr, serr)
+	}
+	// Identities are length-prefixed: moving bytes between the identity
+	// and the nonce cannot make one signature fit another identity.
+	if bytes.Equal(signedMessage("a/b", []byte("cnonce")), signedMessage("a/bc", []byte("nonce"))) {
+		t.Fatal("two identities and nonces sign the same bytes")
+	}
 }

@@ -12,17 +12,29 @@
 //
 // Each user has an ed25519 key pair; the private key never leaves the
 // user's machine. An agent is started for one public key, named in its
-// arguments (AuthorizedKeyFlag): the pod spec, which anyone with `get pods`
-// reads, holds nothing that grants access. On every connection:
+// arguments (AuthorizedKeyFlag), and for one identity (IdentityFlag): the
+// UID of its pod and its container's name, AgentIdentity. The pod spec,
+// which anyone with `get pods` reads, holds nothing that grants access. On
+// every connection:
 //
-//  1. agent -> plugin, 41 bytes: "KMIRAUTH", auth version 1, a 32-byte
+//  1. agent -> plugin, 41 bytes: "KMIRAUTH", auth version 2, a 32-byte
 //     random nonce (fresh per connection, so a recorded proof cannot be
 //     replayed);
 //  2. plugin -> agent, 96 bytes: its public key, then its ed25519 signature
-//     of "kubectl-mirror agent authentication v1\x00" followed by the nonce;
+//     of "kubectl-mirror agent authentication v2\x00", the 2-byte
+//     big-endian length of the identity of the agent the plugin means to
+//     reach, that identity, and the nonce;
 //  3. agent -> plugin, 1 byte: 0 accepted, 1 refused (and the agent closes).
 //
-// Only after 0 does either side start smux. Before that the agent holds a
+// Only after 0 does either side start smux. The agent checks the signature
+// against its own identity, so a proof made for one agent is worth nothing
+// to another: a container someone planted that relays the user's
+// connection to the user's real agent gets refused. The agent holds no
+// secret, so it cannot prove itself in turn; the plugin trusts an agent it
+// did not just start only when its container in the pod spec is exactly
+// the one the plugin makes (image, command, arguments, environment, mounts,
+// security context): only those allowed to patch pods/ephemeralcontainers
+// can put one there. Before 0 the agent holds a
 // fixed few hundred bytes per connection, closes a connection that has not
 // authenticated within AuthTimeout, serves at most a bounded number of
 // unauthenticated connections at once, and does not count them as use for

@@ -32,7 +32,8 @@ func (d agentDialer) agentOptions(netAdmin bool, mayStart func() bool) kube.Agen
 		Image: cfg.Agent.Image, PullPolicy: cfg.Agent.PullPolicy,
 		IdleTimeout: cfg.Agent.IdleTimeout, StartupTimeout: cfg.Agent.StartupTimeout,
 		NetAdmin: netAdmin, Progress: cfg.Progress, MayStart: mayStart,
-		Key: protocol.EncodeKey(cfg.Agent.Key.Public().(ed25519.PublicKey)),
+		Debug: func(line string) { cfg.Logger.Info(line) },
+		Key:   protocol.EncodeKey(cfg.Agent.Key.Public().(ed25519.PublicKey)),
 	}
 }
 
@@ -42,7 +43,7 @@ func (d agentDialer) connect(ctx context.Context, t kube.Target, netAdmin bool, 
 	return d.link(ctx, func(avoid string) (agentAt, error) {
 		opts.Avoid = avoid
 		a, err := kube.EnsureAgent(ctx, d.cs, t.Pod, t.Container, opts)
-		return agentAt{namespace: t.Namespace, pod: t.Pod.Name, name: a.Name, port: a.Port, reused: a.Reused}, err
+		return agentAt{namespace: t.Namespace, pod: t.Pod.Name, name: a.Name, port: a.Port, reused: a.Reused, identity: a.Identity}, err
 	})
 }
 
@@ -52,7 +53,7 @@ func (d agentDialer) connectTargetless(ctx context.Context, namespace string) (*
 	opts := d.agentOptions(false, nil)
 	return d.link(ctx, func(avoid string) (agentAt, error) {
 		a, err := kube.EnsureAgentPod(ctx, d.cs, namespace, opts, avoid)
-		return agentAt{namespace: namespace, pod: a.Pod, name: a.Pod, port: a.Port, reused: a.Reused}, err
+		return agentAt{namespace: namespace, pod: a.Pod, name: a.Pod, port: a.Port, reused: a.Reused, identity: a.Identity}, err
 	})
 }
 
@@ -61,6 +62,7 @@ type agentAt struct {
 	namespace, pod, name string
 	port                 int
 	reused               bool
+	identity             string // what the user's proof is made for
 }
 
 // link connects to the agent ensure returns. A reused agent that refuses us
@@ -80,7 +82,7 @@ func (d agentDialer) link(ctx context.Context, ensure func(avoid string) (agentA
 			wait = 2 * time.Second
 		}
 		cctx, cancel := context.WithTimeout(ctx, wait)
-		sess, err := session.Connect(cctx, dial, version.Version, cfg.Agent.Key)
+		sess, err := session.Connect(cctx, dial, version.Version, cfg.Agent.Key, agent.identity)
 		cancel()
 		if err == nil {
 			return sess, nil

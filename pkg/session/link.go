@@ -29,13 +29,14 @@ type Dialer func() (net.Conn, error)
 // has no deadlines, so it is closed instead.
 const authWait = 10 * time.Second
 
-// Connect dials the agent, proves the user's key and shakes hands. The agent
-// may have just started: dialing is retried until ctx's deadline, but a
-// refused key or version is final.
-func Connect(ctx context.Context, dial Dialer, pluginVersion string, key ed25519.PrivateKey) (*Link, error) {
+// Connect dials the agent, proves the user's key for the agent named
+// identity (protocol.AgentIdentity) and shakes hands. The agent may have
+// just started: dialing is retried until ctx's deadline, but a refused key
+// or version is final.
+func Connect(ctx context.Context, dial Dialer, pluginVersion string, key ed25519.PrivateKey, identity string) (*Link, error) {
 	var lastErr error
 	for {
-		l, err := connectOnce(ctx, dial, pluginVersion, key)
+		l, err := connectOnce(ctx, dial, pluginVersion, key, identity)
 		if err == nil {
 			return l, nil
 		}
@@ -51,14 +52,14 @@ func Connect(ctx context.Context, dial Dialer, pluginVersion string, key ed25519
 	}
 }
 
-func connectOnce(ctx context.Context, dial Dialer, pluginVersion string, key ed25519.PrivateKey) (*Link, error) {
+func connectOnce(ctx context.Context, dial Dialer, pluginVersion string, key ed25519.PrivateKey, identity string) (*Link, error) {
 	conn, err := dial()
 	if err != nil {
 		return nil, err
 	}
 	actx, cancel := context.WithTimeout(ctx, authWait)
 	stop := context.AfterFunc(actx, func() { conn.Close() })
-	err = protocol.ClientAuth(conn, key)
+	err = protocol.ClientAuth(conn, key, identity)
 	stopped := stop()
 	cancel()
 	if !stopped {

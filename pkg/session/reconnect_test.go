@@ -50,7 +50,7 @@ func startAgent(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- agent.Run(ctx, agent.Config{ListenAddr: addr, IdleTimeout: time.Minute, AuthorizedKeys: []ed25519.PublicKey{userKey.Public().(ed25519.PublicKey)}, TargetPID: 7, ProcRoot: proc})
+		done <- agent.Run(ctx, agent.Config{ListenAddr: addr, IdleTimeout: time.Minute, AuthorizedKeys: []ed25519.PublicKey{userKey.Public().(ed25519.PublicKey)}, TargetPID: 7, ProcRoot: proc, Identity: "uid/agent"})
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return addr
@@ -100,7 +100,7 @@ func TestSessionSurvivesADroppedTransport(t *testing.T) {
 	var mu sync.Mutex
 	var lines []string
 	sess, err := session.New(context.Background(), func(ctx context.Context) (*session.Link, error) {
-		return session.Connect(ctx, tr.dial, "test", userKey)
+		return session.Connect(ctx, tr.dial, "test", userKey, "uid/agent")
 	}, session.Options{Progress: func(l string) { mu.Lock(); lines = append(lines, l); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +157,7 @@ func TestRequestsFailWhenTheAgentStaysGone(t *testing.T) {
 			return nil, errors.New("agent gone")
 		}
 		first = false
-		return session.Connect(ctx, tr.dial, "test", userKey)
+		return session.Connect(ctx, tr.dial, "test", userKey, "uid/agent")
 	}, session.Options{Wait: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +177,7 @@ func TestConnectToAnotherUsersAgentIsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	if _, err := session.Connect(ctx, tr.dial, "test", stranger); !errors.Is(err, protocol.ErrNotAuthorized) {
+	if _, err := session.Connect(ctx, tr.dial, "test", stranger, "uid/agent"); !errors.Is(err, protocol.ErrNotAuthorized) {
 		t.Fatalf("another user's key: %v", err)
 	}
 	if time.Since(start) > 10*time.Second {
@@ -196,7 +196,7 @@ func TestRequestsFailAtOnceWhenTheAgentIsUnavailable(t *testing.T) {
 			return nil, fmt.Errorf("pod/x is gone (%w)", session.ErrUnavailable)
 		}
 		first = false
-		return session.Connect(ctx, tr.dial, "test", userKey)
+		return session.Connect(ctx, tr.dial, "test", userKey, "uid/agent")
 	}, session.Options{Wait: time.Minute})
 	if err != nil {
 		t.Fatal(err)

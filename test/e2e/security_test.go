@@ -98,7 +98,7 @@ func TestSecondIdentityCannotUseTheAgents(t *testing.T) {
 		if err != nil {
 			t.Fatalf("port-forward as the second identity: %v", err)
 		}
-		if err := protocol.ClientAuth(conn, stranger); !errors.Is(err, protocol.ErrNotAuthorized) {
+		if err := protocol.ClientAuth(conn, stranger, protocol.AgentIdentity(string(pod.UID), ec.Name)); !errors.Is(err, protocol.ErrNotAuthorized) {
 			t.Errorf("agent %s: a stranger's key got %v, want ErrNotAuthorized", ec.Name, err)
 		}
 		conn.Close()

@@ -34,13 +34,17 @@ func main() {
 		fmt.Println("mirror-agent", version.Version)
 		return
 	}
+	if err := protocol.CheckIdentity(args.Identity); err != nil {
+		fmt.Fprintln(os.Stderr, "mirror-agent:", err)
+		os.Exit(2)
+	}
 	key, err := protocol.ParseKey(args.Key)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mirror-agent:", err)
 		os.Exit(2)
 	}
 	cfg := agent.Config{ListenAddr: args.ListenAddr(), IdleTimeout: args.IdleTimeout, TargetPID: args.TargetPID,
-		AuthorizedKeys: []ed25519.PublicKey{key}}
+		AuthorizedKeys: []ed25519.PublicKey{key}, Identity: args.Identity}
 	logger, err := zap.NewProduction()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mirror-agent:", err)
