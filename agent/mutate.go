@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"fmt"
 	"os"
 	"path"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -23,6 +25,9 @@ func mutateInRoot(cfg Config, req protocol.Request) protocol.Response {
 }
 
 func mutate(cfg Config, req protocol.Request) error {
+	if err := refused(req); err != nil {
+		return err
+	}
 	in := func(p string, flags int) (int, error) { return openInRoot(cfg.ProcRoot, cfg.TargetPID, p, flags) }
 	switch req.Op {
 	case protocol.OpChmod, protocol.OpTruncate, protocol.OpWrite:
@@ -64,6 +69,27 @@ func mutate(cfg Config, req protocol.Request) error {
 		return unix.Renameat2(dfd, name, dfd2, name2, uint(req.Flags))
 	}
 	return unix.EINVAL
+}
+
+// refused is EPERM for the changes write mode never makes, whatever the
+// target's privileges: device nodes (a node of the host's disk would hand
+// the session the disk) and extended attributes in the security and trusted
+// namespaces (security.capability would grant a file capabilities).
+// Regular files and FIFOs by mknod, and other attributes, go ahead.
+func refused(req protocol.Request) error {
+	switch req.Op {
+	case protocol.OpMknod:
+		if t := req.Perm & unix.S_IFMT; t == unix.S_IFCHR || t == unix.S_IFBLK {
+			return fmt.Errorf("mknod %s: write mode makes no device nodes: %w", req.Path, unix.EPERM)
+		}
+	case protocol.OpSetxattr, protocol.OpRmxattr:
+		for _, ns := range []string{"security.", "trusted."} {
+			if strings.HasPrefix(req.Xattr, ns) {
+				return fmt.Errorf("%s %s: write mode changes no %s* attributes: %w", req.Op, req.Path, ns, unix.EPERM)
+			}
+		}
+	}
+	return nil
 }
 
 // parentIn opens p's directory inside the root and names p in it.
