@@ -79,6 +79,7 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ports := newPortTable(cfg.Logger, &redirects{name: newTableName()}, idle)
+	ports.trust = newPeerTrust(cfg)
 	go servePeers(ctx, ports)
 	go func() {
 		select {

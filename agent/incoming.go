@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/xtaci/smux"
@@ -32,25 +33,40 @@ func serveIncoming(ctx context.Context, cfg Config, sess *smux.Session, st *smux
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	cs := newClaimStream(st)
+	if ports.trust != nil {
+		defer ports.trust.addAsker(cs)()
+	}
+	// Named by the key this agent verified, never by the plugin's own words.
+	key := ownKey(cfg)
+	s.holder = holder(key, agentNameOf(cfg.Identity))
+	s.session = protocol.KeyFingerprint(key) + "/" + req.Session
+	s.ask = cs.ask
 	s.open = func(hdr protocol.IncomingConn) (netpipe.HalfCloser, error) { return openWith(sess, hdr) }
 	s.evict = func(reason string) {
 		cfg.Logger.Info("incoming taken", zap.Int("port", req.Port), zap.String("why", reason))
-		_ = protocol.Write(st, protocol.Response{Error: reason, Errno: "EADDRINUSE"})
+		_ = cs.write(protocol.Response{Error: reason, Errno: "EADDRINUSE"})
 		st.Close()
 	}
 	leave, err := ports.join(ctx, req.Port, s)
 	if err != nil {
-		_ = protocol.Write(st, claimResponse(err))
+		_ = cs.write(claimResponse(err))
 		return
 	}
 	defer leave()
 	cfg.Logger.Info("incoming on", zap.Int("port", req.Port), zap.String("mode", string(req.Mode)), zap.Int("filters", len(req.Filters)))
 	defer cfg.Logger.Info("incoming off", zap.Int("port", req.Port))
-	if err := protocol.Write(st, protocol.Response{}); err != nil {
+	if err := cs.write(protocol.Response{}); err != nil {
 		return
 	}
 	// The plugin closing the stream, or the session ending, stops it.
-	_, _ = io.Copy(io.Discard, st)
+	<-cs.closed
+}
+
+// agentNameOf is the container part of an identity.
+func agentNameOf(identity string) string {
+	_, name, _ := strings.Cut(identity, "/")
+	return name
 }
 
 // newSubscriber is req's claim, without its way to the program yet.

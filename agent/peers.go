@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -28,6 +29,13 @@ import (
 // peerSocket is the abstract socket of the agent whose table is named table.
 func peerSocket(table string) string { return "@kubectl-mirror/" + table }
 
+// maxPendingPeers bounds the claims still proving themselves; more are
+// closed at once. peerAdmitWait bounds how long one may take.
+const (
+	maxPendingPeers = 16
+	peerAdmitWait   = 2 * time.Second
+)
+
 // servePeers takes other agents' sessions into the ports this one routes.
 func servePeers(ctx context.Context, t *portTable) {
 	ln, err := net.Listen("unix", peerSocket(t.rd.name))
@@ -36,17 +44,34 @@ func servePeers(ctx context.Context, t *portTable) {
 		return
 	}
 	context.AfterFunc(ctx, func() { ln.Close() })
+	pending := make(chan struct{}, maxPendingPeers)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		go servePeer(t, c)
+		select {
+		case pending <- struct{}{}:
+		default:
+			c.Close()
+			continue
+		}
+		go servePeer(t, c, pending)
 	}
 }
 
 // servePeer serves one joined session for as long as its agent keeps it.
-func servePeer(t *portTable, c net.Conn) {
+// Anything in the pod's network namespace can reach the socket, so nothing
+// is taken from a claim before it proves that a user whose agent the pod
+// spec holds signed it, for this router, within peerAdmitWait.
+func servePeer(t *portTable, c net.Conn, pending chan struct{}) {
+	admitted := false
+	defer func() {
+		if !admitted {
+			<-pending
+		}
+	}()
+	_ = c.SetDeadline(time.Now().Add(peerAdmitWait))
 	sess, err := smux.Server(c, protocol.SmuxConfig())
 	if err != nil {
 		c.Close()
@@ -57,15 +82,22 @@ func servePeer(t *portTable, c net.Conn) {
 	if err != nil {
 		return
 	}
-	var req protocol.Request
-	if err := protocol.Read(ctl, &req); err != nil {
+	req, who, err := admitPeer(t, ctl)
+	if err != nil {
+		t.log.Info("claim of another agent refused", zap.Error(err))
+		_ = protocol.Write(ctl, protocol.Response{Error: "claim refused: " + err.Error(), Errno: "EACCES"})
 		return
 	}
+	_ = c.SetDeadline(time.Time{})
+	<-pending
+	admitted = true
 	s, err := newSubscriber(req)
 	if err != nil {
 		_ = protocol.Write(ctl, protocol.Response{Error: err.Error()})
 		return
 	}
+	s.holder = holder(who.key, who.agent)
+	s.session = protocol.KeyFingerprint(who.key) + "/" + req.Session
 	s.open = func(hdr protocol.IncomingConn) (netpipe.HalfCloser, error) { return openWith(sess, hdr) }
 	s.evict = func(reason string) {
 		_ = protocol.Write(ctl, protocol.Response{Error: reason})
@@ -82,9 +114,39 @@ func servePeer(t *portTable, c net.Conn) {
 	}
 	t.idle.begin()
 	defer t.idle.end()
-	t.log.Info("session of another agent joins", zap.Int("port", req.Port), zap.String("holder", req.Holder))
+	t.log.Info("session of another agent joins", zap.Int("port", req.Port), zap.String("holder", s.holder))
 	var b [1]byte
 	_, _ = ctl.Read(b[:]) // the claim lasts until the joined agent lets go
+}
+
+// peer is a verified claimant: its user's key and the agent it came from.
+type peer struct{ key, agent string }
+
+// admitPeer challenges the claimant on ctl and returns its claim once it is
+// signed for this router by a key the pod spec vouches for.
+func admitPeer(t *portTable, ctl *smux.Stream) (protocol.Request, peer, error) {
+	if t.trust == nil {
+		return protocol.Request{}, peer{}, errors.New("this agent admits no other agent")
+	}
+	nonce := make([]byte, 32)
+	if _, err := rand.Read(nonce); err != nil {
+		return protocol.Request{}, peer{}, err
+	}
+	if err := protocol.Write(ctl, protocol.PeerChallenge{Nonce: nonce}); err != nil {
+		return protocol.Request{}, peer{}, err
+	}
+	var pc protocol.PeerClaim
+	if err := protocol.Read(ctl, &pc); err != nil {
+		return protocol.Request{}, peer{}, err
+	}
+	if _, ok := protocol.VerifyClaim(t.trust.podUID, t.rd.name, nonce, pc); !ok {
+		return protocol.Request{}, peer{}, errors.New("not signed for this router by the key it names")
+	}
+	agent, err := t.trust.vouch(pc.Key)
+	if err != nil {
+		return protocol.Request{}, peer{}, err
+	}
+	return pc.Claim, peer{key: pc.Key, agent: agent}, nil
 }
 
 // openWith opens a stream on sess for a connection: its header, then bytes.
@@ -155,7 +217,7 @@ func (m *membership) claim(ctx context.Context, t *portTable, owner string, port
 	}
 	ctl, err := sess.OpenStream()
 	if err == nil {
-		err = protocol.Write(ctl, s.request(port))
+		err = sendSignedClaim(ctl, owner, s.request(port), s)
 	}
 	var resp protocol.Response
 	if err == nil {
@@ -182,6 +244,26 @@ func (m *membership) claim(ctx context.Context, t *portTable, owner string, port
 	go relayFromPeer(sess, s)
 	go m.watch(ctx, t, ctl, port, s)
 	return nil
+}
+
+// sendSignedClaim answers the routing agent's challenge with the claim,
+// signed by s's plugin (this agent holds no key).
+func sendSignedClaim(ctl *smux.Stream, table string, claim protocol.Request, s *subscriber) error {
+	if s.ask == nil {
+		return errors.New("no plugin to sign the claim")
+	}
+	var ch protocol.PeerChallenge
+	_ = ctl.SetReadDeadline(time.Now().Add(peerAdmitWait))
+	err := protocol.Read(ctl, &ch)
+	_ = ctl.SetReadDeadline(time.Time{})
+	if err != nil {
+		return fmt.Errorf("the routing agent's challenge: %w", err)
+	}
+	a, err := s.ask(protocol.Ask{Sign: &protocol.ClaimToSign{Table: table, Nonce: ch.Nonce, Claim: claim}})
+	if err != nil {
+		return fmt.Errorf("sign the claim: %w", err)
+	}
+	return protocol.Write(ctl, protocol.PeerClaim{Claim: claim, Key: a.Key, Signature: a.Signature})
 }
 
 // watch waits for the router's word: another session took the port over,

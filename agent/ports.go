@@ -17,6 +17,8 @@ type portTable struct {
 	log  *zap.Logger
 	rd   *redirects
 	idle *idleTracker // sessions joined from other agents keep this one alive
+	// trust admits other agents' claims; nil admits none.
+	trust *peerTrust
 
 	mu      sync.Mutex
 	routers map[int]*portRouter

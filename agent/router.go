@@ -28,6 +28,10 @@ type subscriber struct {
 	open func(protocol.IncomingConn) (netpipe.HalfCloser, error)
 	// evict tells the session it lost the port, and why.
 	evict func(reason string)
+	// ask puts a question to the session's plugin (nil for another
+	// agent's session): a claim on another agent's router needs its
+	// signature.
+	ask func(protocol.Ask) (protocol.Answer, error)
 }
 
 // request is the claim on port, as one agent asks another.

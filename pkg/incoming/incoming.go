@@ -206,17 +206,30 @@ func (m *Manager) redirectOn(pl *podLink, podPort, local int) bool {
 	}
 	pl.serving[podPort] = st
 	m.mu.Unlock()
-	go m.watchClaim(pl, podPort, st)
+	go m.watchClaim(pl, podPort, sess, st)
 	m.cfg.Logger.Info("incoming on", zap.String("pod", pl.name), zap.Int("podPort", podPort), zap.Int("local", local), zap.String("mode", string(m.cfg.Mode)))
 	return true
 }
 
 // watchClaim reports the agent's word that another session took podPort
 // over; the claim then ends on that pod.
-func (m *Manager) watchClaim(pl *podLink, podPort int, st *session.Stream) {
+func (m *Manager) watchClaim(pl *podLink, podPort int, sess *session.Session, st *session.Stream) {
 	var resp protocol.Response
-	if err := protocol.Read(st, &resp); err != nil || resp.Error == "" {
-		return // the claim ended: the program stopped listening, or the link dropped
+	for {
+		if err := protocol.Read(st, &resp); err != nil {
+			return // the claim ended: the program stopped listening, or the link dropped
+		}
+		if resp.Ask == nil {
+			break
+		}
+		// The agent asks while the claim lasts: to claim the port anew
+		// through another agent, or whether to admit another agent's claim.
+		if protocol.Write(st, sess.Answer(*resp.Ask)) != nil {
+			return
+		}
+	}
+	if resp.Error == "" {
+		return
 	}
 	m.mu.Lock()
 	if pl.serving[podPort] == st {

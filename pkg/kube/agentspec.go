@@ -243,3 +243,16 @@ func agentPortOf(ec corev1.EphemeralContainer) (int, bool) {
 
 // agentName returns the container name for a new agent.
 func agentName(suffix string) string { return fmt.Sprintf("%s%s", AgentNamePrefix, suffix) }
+
+// AgentForKey names an agent container of the pod started for key ("" when
+// the pod spec holds none). Only those allowed to patch
+// pods/ephemeralcontainers put containers there, so the pod spec vouches
+// for the key: the agents of the pod admit each other by it.
+func AgentForKey(pod *corev1.Pod, key string) string {
+	for _, ec := range pod.Spec.EphemeralContainers {
+		if a, ok := parseAgent(ec); ok && a.Key == key {
+			return a.Name
+		}
+	}
+	return ""
+}

@@ -94,9 +94,21 @@
 // agent listens on the abstract unix socket "@kubectl-mirror/" + its
 // nftables table name; another agent finds the routing agent by its table
 // and opens one smux session there per claim (the joining agent is the smux
-// client). Its first stream carries the claim (a Request) and the answer
-// (a Response, as above, Errno "ENOENT" when that agent no longer routes the
-// port), and stays open while the claim lasts; a takeover is written on it
+// client). Anything in the pod's network namespace can reach that socket,
+// so a claim proves itself first. On the first stream the routing agent
+// sends a PeerChallenge (a fresh nonce); the joining agent, which holds no
+// key, asks its plugin (a Response with Ask.Sign on the plugin's claim
+// stream, answered by one Answer frame) to sign ClaimMessage: the pod's UID
+// (from the API server), the routing agent's table, the nonce and the claim.
+// It sends a PeerClaim. The routing agent checks the signature and then
+// asks its own plugin (Ask.Vouch) whether the pod spec holds an agent
+// started for that key; a claim not made and vouched for within 2 s is
+// refused (Errno "EACCES") and closed, and at most 16 claims are being
+// checked at once. Holders are named by the verified key's fingerprint and
+// its agent's container, never by the claim's Holder text. The first
+// stream then carries the answer (a Response, as above, Errno "ENOENT"
+// when that agent no longer routes the port), and stays open while the
+// claim lasts; a takeover is written on it
 // as on a plugin's stream. The routing agent opens one stream per
 // connection for the claim, headed by IncomingConn, which the joining agent
 // relays to its plugin. When the routing agent ends, the joining agents

@@ -171,6 +171,10 @@ type Response struct {
 	Local string `json:"local,omitempty"`
 	// Statfs is KindStatfs's answer.
 	Statfs *Statfs `json:"statfs,omitempty"`
+	// Ask (KindIncoming, any time while the claim lasts): a question for
+	// the plugin, which writes one Answer frame back on the stream. It is
+	// neither the claim's answer nor its end.
+	Ask *Ask `json:"ask,omitempty"`
 }
 
 // Statfs is statfs(2)'s answer, field by field (the plugin's architecture

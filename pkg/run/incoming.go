@@ -51,7 +51,8 @@ func startIncoming(ctx context.Context, dial agentDialer, target kube.Target) (*
 			}
 			// The session lives as long as incoming does, not the run's ctx.
 			return session.New(podCtx, establish, session.Options{Progress: cfg.Progress,
-				Logger: cfg.Logger.With(zap.String("pod", pod)), Reconnected: reconnected})
+				Logger: cfg.Logger.With(zap.String("pod", pod)), Reconnected: reconnected,
+				Answer: claimAnswerer(podCtx, cs, target.Namespace, pod, cfg.Agent.Key)})
 		},
 		Progress: cfg.Progress,
 		Logger:   cfg.Logger,

@@ -51,8 +51,17 @@ func (s *Session) openOnce(req protocol.Request) (*Stream, protocol.Response, *L
 		return fail(protocol.Response{}, err)
 	}
 	var resp protocol.Response
-	if err := protocol.Read(st, &resp); err != nil {
-		return fail(resp, fmt.Errorf("%s request: %w", req.Kind, err))
+	for {
+		if err := protocol.Read(st, &resp); err != nil {
+			return fail(resp, fmt.Errorf("%s request: %w", req.Kind, err))
+		}
+		if resp.Ask == nil {
+			break
+		}
+		// The agent needs the plugin before it can answer (incoming).
+		if err := protocol.Write(st, s.answer(*resp.Ask)); err != nil {
+			return fail(resp, err)
+		}
 	}
 	if resp.Error != "" {
 		st.Close()
@@ -191,3 +200,15 @@ func (s *Session) AcceptIncoming() (*Stream, protocol.IncomingConn, error) {
 	}
 	return st, hdr, nil
 }
+
+// answer is the plugin's answer to the agent's question (Options.Answer).
+func (s *Session) answer(a protocol.Ask) protocol.Answer {
+	if s.opts.Answer == nil {
+		return protocol.Answer{Error: "this session answers no questions"}
+	}
+	return s.opts.Answer(a)
+}
+
+// Answer answers a question the agent asked on one of this session's
+// claim streams.
+func (s *Session) Answer(a protocol.Ask) protocol.Answer { return s.answer(a) }

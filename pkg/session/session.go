@@ -40,6 +40,10 @@ type Options struct {
 	Reconnected func()
 	Progress    func(string) // one line each when the link is lost and back
 	Logger      *zap.Logger
+	// Answer answers the agent's questions on incoming claims (to sign a
+	// claim on another agent's router, or to say whether the pod spec
+	// holds an agent with a key). nil: every question is refused.
+	Answer func(protocol.Ask) protocol.Answer
 }
 
 // Session is a session with an agent that survives dropped port-forwards:
