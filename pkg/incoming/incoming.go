@@ -185,14 +185,22 @@ func (m *Manager) podList() []*podLink {
 // redirectOn asks pl's agent to serve podPort; the stream it returns keeps
 // the redirect alive.
 func (m *Manager) redirectOn(pl *podLink, podPort, local int) bool {
+	return m.claim(pl, podPort, local, m.cfg.Takeover, heldRetries)
+}
+
+// claim asks pl's agent for podPort (again, tries times, while another
+// session holds it) and, when it is served, keeps the claim.
+func (m *Manager) claim(pl *podLink, podPort, local int, takeover bool, tries int) bool {
 	sess, err := pl.session(m)
 	if err != nil {
 		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %v", local, pl.name, err))
 		return false
 	}
-	st, err := m.askHeld(sess, podPort)
+	st, err := m.askHeld(sess, podPort, takeover, tries)
 	if err != nil {
-		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %v", local, pl.name, err))
+		if tries > 0 {
+			m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %v", local, pl.name, err))
+		}
 		return false
 	}
 	m.mu.Lock()
@@ -216,6 +224,7 @@ func (m *Manager) redirectOn(pl *podLink, podPort, local int) bool {
 func (m *Manager) watchClaim(pl *podLink, podPort int, sess *session.Session, st *session.Stream) {
 	var resp protocol.Response
 	for {
+		resp = protocol.Response{} // a frame sets only the fields it holds
 		if err := protocol.Read(st, &resp); err != nil {
 			return // the claim ended: the program stopped listening, or the link dropped
 		}
@@ -237,7 +246,35 @@ func (m *Manager) watchClaim(pl *podLink, podPort int, sess *session.Session, st
 	}
 	m.mu.Unlock()
 	st.Close()
-	m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %s", podPort, pl.name, resp.Error))
+	m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %s; it comes back when that session ends", podPort, pl.name, resp.Error))
+	go m.reclaim(pl, podPort)
+}
+
+// reclaimEvery is how often a session whose port another took over asks for
+// it again (never taking it over in turn): it has it back soon after the
+// taker leaves.
+const reclaimEvery = time.Second
+
+func (m *Manager) reclaim(pl *podLink, podPort int) {
+	for {
+		select {
+		case <-m.done:
+			return
+		case <-time.After(reclaimEvery):
+		}
+		m.mu.Lock()
+		local, wanted := m.localFor[podPort]
+		_, served := pl.serving[podPort]
+		closed := pl.closed
+		m.mu.Unlock()
+		if !wanted || served || closed {
+			return
+		}
+		if m.claim(pl, podPort, local, false, 0) {
+			m.cfg.Progress(fmt.Sprintf("%s again: the pod's port %d -> local port %d%s (the session that took it over ended)", m.cfg.Mode, podPort, local, m.podName(pl)))
+			return
+		}
+	}
 }
 
 // heldRetries, heldWait: a port held by another session is asked for again
@@ -250,13 +287,13 @@ const (
 
 // askHeld asks pl's agent to serve podPort, again while another session
 // holds it, for a while.
-func (m *Manager) askHeld(sess *session.Session, podPort int) (*session.Stream, error) {
+func (m *Manager) askHeld(sess *session.Session, podPort int, takeover bool, retries int) (*session.Stream, error) {
 	req := protocol.Request{Port: podPort, Mode: m.cfg.Mode, Filters: m.cfg.Filters,
-		ProbePaths: m.cfg.ProbePaths[podPort], Session: m.cfg.Session, Holder: m.cfg.Holder, Takeover: m.cfg.Takeover}
+		ProbePaths: m.cfg.ProbePaths[podPort], Session: m.cfg.Session, Holder: m.cfg.Holder, Takeover: takeover}
 	for attempt := 0; ; attempt++ {
 		st, err := sess.Incoming(req)
 		var re *session.RemoteError
-		if err == nil || !errors.As(err, &re) || re.Errno != unix.EADDRINUSE || attempt == heldRetries {
+		if err == nil || !errors.As(err, &re) || re.Errno != unix.EADDRINUSE || attempt >= retries {
 			return st, err
 		}
 		select {

@@ -52,6 +52,7 @@ func (s *Session) openOnce(req protocol.Request) (*Stream, protocol.Response, *L
 	}
 	var resp protocol.Response
 	for {
+		resp = protocol.Response{} // a frame sets only the fields it holds
 		if err := protocol.Read(st, &resp); err != nil {
 			return fail(resp, fmt.Errorf("%s request: %w", req.Kind, err))
 		}

@@ -63,6 +63,14 @@ func TestTwoUsersShareAPortByFilter(t *testing.T) {
 		!strings.Contains(dave.out(), "got GET /taken") {
 		t.Fatalf("after the takeover bob's request did not reach the new holder: %s\n%s", out, dave.err())
 	}
+	// The taker leaves: bob's filtered steal comes back by itself.
+	dave.stop(t)
+	waitFor(t, 30*time.Second, func() bool { return strings.Contains(bob.err(), "steal again: the pod's port 8080") },
+		func() string { return "bob did not get his steal back:\n" + bob.err() })
+	if out := fromToolbox(t, "timeout 5 wget -qO- --header 'X-User: bob' http://"+target.ip+":8080/back"); !strings.Contains(out, `"local":true`) ||
+		!strings.Contains(bob.out(), "got GET /back") {
+		t.Fatalf("after the taker left bob's request did not reach bob: %s\n%s", out, bob.err())
+	}
 	bob.stop(t)
 }
 
