@@ -34,6 +34,7 @@ var recipes = map[string][]string{
 	"httpserve":      {"env", "CGO_ENABLED=0", "go", "build", "-o", "{out}", "./test/programs/httpserve"},
 	"incluster":      {"env", "CGO_ENABLED=0", "go", "build", "-o", "{out}", "./test/programs/incluster"},
 	"ptraceparent":   {"env", "CGO_ENABLED=0", "go", "build", "-o", "{out}", "./test/programs/ptraceparent"},
+	"peerclaim":      {"env", "CGO_ENABLED=0", "go", "build", "-o", "{out}", "./test/programs/peerclaim"},
 	// Delve, from the module proxy: the debugger the end-to-end tests drive.
 	"dlv":         {"env", "GOBIN={dir}", "GOFLAGS=", "go", "install", "github.com/go-delve/delve/cmd/dlv@v1.27.2"},
 	"cprobe":      {"gcc", "-O2", "-o", "{out}", "test/programs/cprobe/cprobe.c"},
