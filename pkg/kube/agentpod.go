@@ -74,6 +74,9 @@ func EnsureAgentPod(ctx context.Context, cs kubernetes.Interface, namespace stri
 	progress(fmt.Sprintf("starting agent job/%s (%s) in namespace %s", job.Name, o.Image, namespace))
 	pod, err := waitAgentPod(ctx, cs, job, o.StartupTimeout)
 	if err != nil {
+		// A Job, unlike an ephemeral container, can go: leave no stuck pod.
+		bg := metav1.DeletePropagationBackground
+		_ = cs.BatchV1().Jobs(namespace).Delete(context.WithoutCancel(ctx), job.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
 		return AgentPod{}, err
 	}
 	progress(fmt.Sprintf("agent pod/%s running", pod.Name))

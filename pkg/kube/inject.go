@@ -82,6 +82,9 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 			}
 			return a, nil
 		}
+		if err := pullFailed(cur, want); err != nil {
+			return Agent{}, err
+		}
 		if o.MayStart != nil && !o.MayStart() {
 			return Agent{}, ErrNoAgentNow
 		}
@@ -191,6 +194,27 @@ func waitRunning(ctx context.Context, cs kubernetes.Interface, ns, pod, name str
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// pullFailed reports an agent of ours for the same image that the kubelet
+// cannot pull: another would fail the same way, and an ephemeral container
+// can never be removed, so none is added. The kubelet keeps retrying it.
+func pullFailed(pod *corev1.Pod, w Agent) error {
+	for _, ec := range pod.Spec.EphemeralContainers {
+		a, ok := parseAgent(ec)
+		if !ok || a.Target != w.Target || a.Key != w.Key || a.Image != w.Image {
+			continue
+		}
+		for _, st := range pod.Status.EphemeralContainerStatuses {
+			if st.Name != a.Name || st.State.Waiting == nil || pullAdvice(st.State.Waiting.Reason, true) == "" {
+				continue
+			}
+			wt := st.State.Waiting
+			return fmt.Errorf("%w: agent %s in pod/%s cannot pull %s (%s: %s); no other is added, since an ephemeral container is never removed%s",
+				ErrAgentStart, a.Name, pod.Name, a.Image, wt.Reason, wt.Message, pullAdvice(wt.Reason, true))
+		}
+	}
+	return nil
 }
 
 func fatalWaiting(reason string) bool {

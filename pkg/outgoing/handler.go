@@ -355,6 +355,16 @@ func (h *Handler) udpProxy(dst netip.AddrPort) (*udpProxy, error) {
 	}
 }
 
+// Settle makes the counts final when the program has ended: DNS queries
+// still waiting then count as unanswered.
+func (h *Handler) Settle() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range h.udp {
+		p.settle()
+	}
+}
+
 // Close stops every proxy.
 func (h *Handler) Close() {
 	h.mu.Lock()

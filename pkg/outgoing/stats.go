@@ -11,6 +11,8 @@ type Stats struct {
 	BytesOut, BytesIn    atomic.Int64 // TCP payload, program to pod and back
 	UDPFlows, Datagrams  atomic.Int64
 	DNSQueries           atomic.Int64 // datagrams and connections to port 53
+	// DNSUnanswered: queries (datagrams to port 53) that got no answer.
+	DNSUnanswered atomic.Int64
 	// Strangers: connections and datagrams to our loopback proxies that did
 	// not come from the program (another process or user); they get nothing.
 	Strangers atomic.Int64
@@ -38,7 +40,11 @@ func (s *Stats) Parts() []string {
 		parts = append(parts, fmt.Sprintf("%d UDP flows, %d datagrams", flows, s.Datagrams.Load()))
 	}
 	if q := s.DNSQueries.Load(); q > 0 {
-		parts = append(parts, fmt.Sprintf("%d DNS queries", q))
+		p := fmt.Sprintf("%d DNS queries", q)
+		if lost := s.DNSUnanswered.Load(); lost > 0 {
+			p += fmt.Sprintf(" (%d got no answer)", lost)
+		}
+		parts = append(parts, p)
 	}
 	return parts
 }

@@ -32,6 +32,7 @@ type udpProxy struct {
 	mu      sync.Mutex
 	flows   map[netip.AddrPort]*session.Stream
 	allowed map[netip.AddrPort]uint64 // program socket address -> its inode
+	queries dnsQueries                // DNS queries still waiting for an answer
 }
 
 // sweepEvery is how often registrations of closed program sockets end.
@@ -43,7 +44,7 @@ func newUDPProxy(dst netip.AddrPort, open func(netip.AddrPort) (*session.Stream,
 		return nil, err
 	}
 	p := &udpProxy{dst: dst, conns: []*net.UDPConn{c4}, open: open, stats: stats, log: log, done: make(chan struct{}),
-		flows: map[netip.AddrPort]*session.Stream{}, allowed: map[netip.AddrPort]uint64{}}
+		flows: map[netip.AddrPort]*session.Stream{}, allowed: map[netip.AddrPort]uint64{}, queries: dnsQueries{}}
 	p.port = uint16(c4.LocalAddr().(*net.UDPAddr).Port)
 	if c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback, Port: int(p.port)}); err == nil {
 		p.conns, p.has6 = append(p.conns, c6), true
@@ -100,6 +101,7 @@ func (p *udpProxy) sweep() {
 		}
 		p.mu.Lock()
 		empty := len(p.allowed) == 0
+		p.stats.DNSUnanswered.Add(int64(p.queries.expire(time.Now().Add(-dnsAnswerWait))))
 		p.mu.Unlock()
 		if empty {
 			continue
@@ -137,14 +139,19 @@ func (p *udpProxy) serve(c *net.UDPConn) {
 			p.log.Debug("dropped a datagram that is not the program's", zap.Stringer("from", src), zap.Stringer("proxy", p.dst))
 			continue
 		}
+		if p.dst.Port() == 53 {
+			// Timed from the program's send: an answer that comes after
+			// the resolver gave up (a link down meanwhile) is lost too.
+			p.stats.DNSQueries.Add(1)
+			p.mu.Lock()
+			p.queries.sent(src, buf[:n], time.Now())
+			p.mu.Unlock()
+		}
 		st, err := p.flow(c, src)
 		if err != nil {
 			continue // no route from the pod: the datagram is lost, as UDP allows
 		}
 		p.stats.Datagrams.Add(1)
-		if p.dst.Port() == 53 {
-			p.stats.DNSQueries.Add(1)
-		}
 		if protocol.WriteDatagram(st, buf[:n]) != nil {
 			p.drop(src, st)
 		}
@@ -176,6 +183,11 @@ func (p *udpProxy) flow(c *net.UDPConn, src netip.AddrPort) (*session.Stream, er
 			if err != nil {
 				return
 			}
+			if p.dst.Port() == 53 {
+				p.mu.Lock()
+				p.queries.answered(src, buf[:n])
+				p.mu.Unlock()
+			}
 			if _, err := c.WriteToUDPAddrPort(buf[:n], src); err != nil {
 				return
 			}
@@ -203,4 +215,12 @@ func (p *udpProxy) close() {
 	for _, st := range p.flows {
 		st.Close()
 	}
+}
+
+// settle counts the queries the program gave up on (it ended while they
+// waited, after a while) as lost.
+func (p *udpProxy) settle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stats.DNSUnanswered.Add(int64(p.queries.expire(time.Now().Add(-dnsGaveUp))))
 }

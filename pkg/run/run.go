@@ -178,6 +178,7 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 		_ = files.Provide("/proc/sys/kernel/domainname", []byte(domainname+"\n"))
 	}
 	status, err := runProgram(ctx, cfg, env, hostname, domainname, handler{out: out, files: files, pod: sess, in: in})
+	out.Settle()
 	parts := out.Stats.Parts()
 	if fetches, bytes := files.Stats(); fetches > 0 {
 		parts = append(parts, fmt.Sprintf("%d files from the pod (%s)", fetches, outgoing.Size(bytes)))
