@@ -29,9 +29,10 @@ type AgentOptions struct {
 	NetAdmin       bool   // for incoming traffic
 	Key            string // the user's public key (protocol.EncodeKey)
 	Avoid          string // an agent not to reuse (it did not answer)
-	// MayStart, when set, is asked before a new agent is injected; false
+	// MayStart, when set, is asked before a new agent is injected, and told
+	// whether the agent it replaces is known to have exited; false
 	// makes EnsureAgent fail with ErrNoAgentNow instead.
-	MayStart func() bool
+	MayStart func(replacingDead bool) bool
 	Progress func(string) // one line per step; nil: quiet
 	// Debug takes lines for -v: why an agent was not reused. nil: quiet.
 	Debug func(string)
@@ -62,6 +63,9 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 		if err != nil {
 			return Agent{}, err
 		}
+		// The agent that did not answer, if any, counts as dead once the
+		// kubelet says it exited; one that runs on may be a flaky link.
+		replacingDead := o.Avoid == "" || stateOf(cur, o.Avoid) == agentGone
 		if o.Avoid != "" {
 			cur = withoutAgent(cur, o.Avoid)
 		}
@@ -85,7 +89,7 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 		if err := pullFailed(cur, want); err != nil {
 			return Agent{}, err
 		}
-		if o.MayStart != nil && !o.MayStart() {
+		if o.MayStart != nil && !o.MayStart(replacingDead) {
 			return Agent{}, ErrNoAgentNow
 		}
 		a, err := inject(ctx, cs, cur, want, o, progress)
@@ -244,4 +248,23 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand never fails on Linux
 	return hex.EncodeToString(b)
+}
+
+// WaitExited waits up to d for the kubelet to report the pod's ephemeral
+// container name as no longer running, and says whether it did: an agent
+// that stopped answering because it died is then replaced at once.
+func WaitExited(ctx context.Context, cs kubernetes.Interface, ns, pod, name string, d time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for {
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
+		if err == nil && stateOf(p, name) == agentGone {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -26,7 +26,7 @@ type agentDialer struct {
 }
 
 // agentOptions is how this run's agents are started.
-func (d agentDialer) agentOptions(netAdmin bool, mayStart func() bool) kube.AgentOptions {
+func (d agentDialer) agentOptions(netAdmin bool, mayStart func(bool) bool) kube.AgentOptions {
 	cfg := d.cfg
 	return kube.AgentOptions{
 		Image: cfg.Agent.Image, PullPolicy: cfg.Agent.PullPolicy,
@@ -38,12 +38,12 @@ func (d agentDialer) agentOptions(netAdmin bool, mayStart func() bool) kube.Agen
 }
 
 // connect reaches the pod's agent, starting one when none is usable.
-func (d agentDialer) connect(ctx context.Context, t kube.Target, netAdmin bool, mayStart func() bool) (*session.Link, error) {
+func (d agentDialer) connect(ctx context.Context, t kube.Target, netAdmin bool, mayStart func(bool) bool) (*session.Link, error) {
 	opts := d.agentOptions(netAdmin, mayStart)
 	return d.link(ctx, func(avoid string) (agentAt, error) {
 		opts.Avoid = avoid
 		a, err := kube.EnsureAgent(ctx, d.cs, t.Pod, t.Container, opts)
-		return agentAt{namespace: t.Namespace, pod: t.Pod.Name, name: a.Name, port: a.Port, reused: a.Reused, identity: a.Identity}, err
+		return agentAt{namespace: t.Namespace, pod: t.Pod.Name, name: a.Name, port: a.Port, reused: a.Reused, identity: a.Identity, ephemeral: true}, err
 	})
 }
 
@@ -57,12 +57,17 @@ func (d agentDialer) connectTargetless(ctx context.Context, namespace string) (*
 	})
 }
 
+// exitedWait bounds the wait for the kubelet to report an agent that did
+// not answer as exited.
+const exitedWait = 3 * time.Second
+
 // agentAt is where an agent listens.
 type agentAt struct {
 	namespace, pod, name string
 	port                 int
 	reused               bool
 	identity             string // what the user's proof is made for
+	ephemeral            bool   // an ephemeral container (else a Job's pod)
 }
 
 // link connects to the agent ensure returns. A reused agent that refuses us
@@ -92,6 +97,11 @@ func (d agentDialer) link(ctx context.Context, ensure func(avoid string) (agentA
 				return nil, fmt.Errorf("%w: use --agent-image with the image of this plugin's version (%s)", err, version.AgentImage())
 			}
 			return nil, err
+		}
+		if agent.ephemeral {
+			// A killed agent shows as running for a moment: give the kubelet
+			// time to say so, and it is replaced at once.
+			kube.WaitExited(ctx, cs, agent.namespace, agent.pod, agent.name, exitedWait)
 		}
 		progress(cfg, fmt.Sprintf("agent %s did not answer (%v); starting a new one", agent.name, err))
 		avoid = agent.name
