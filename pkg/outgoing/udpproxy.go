@@ -30,7 +30,7 @@ type udpProxy struct {
 	done  chan struct{}
 
 	mu      sync.Mutex
-	flows   map[netip.AddrPort]*session.Stream
+	flows   map[netip.AddrPort]*udpFlow
 	allowed map[netip.AddrPort]uint64 // program socket address -> its inode
 	queries dnsQueries                // DNS queries still waiting for an answer
 }
@@ -44,7 +44,7 @@ func newUDPProxy(dst netip.AddrPort, open func(netip.AddrPort) (*session.Stream,
 		return nil, err
 	}
 	p := &udpProxy{dst: dst, conns: []*net.UDPConn{c4}, open: open, stats: stats, log: log, done: make(chan struct{}),
-		flows: map[netip.AddrPort]*session.Stream{}, allowed: map[netip.AddrPort]uint64{}, queries: dnsQueries{}}
+		flows: map[netip.AddrPort]*udpFlow{}, allowed: map[netip.AddrPort]uint64{}, queries: dnsQueries{}}
 	p.port = uint16(c4.LocalAddr().(*net.UDPAddr).Port)
 	if c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback, Port: int(p.port)}); err == nil {
 		p.conns, p.has6 = append(p.conns, c6), true
@@ -107,20 +107,20 @@ func (p *udpProxy) sweep() {
 			continue
 		}
 		socks := udpSockets()
-		var ended []*session.Stream
+		var ended []*udpFlow
 		p.mu.Lock()
 		for src, ino := range p.allowed {
 			if socketAt(socks, src) != ino {
 				delete(p.allowed, src)
-				if st := p.flows[src]; st != nil {
-					ended = append(ended, st)
+				if f := p.flows[src]; f != nil {
+					ended = append(ended, f)
 					delete(p.flows, src)
 				}
 			}
 		}
 		p.mu.Unlock()
-		for _, st := range ended {
-			st.Close()
+		for _, f := range ended {
+			f.close()
 		}
 	}
 }
@@ -147,62 +147,79 @@ func (p *udpProxy) serve(c *net.UDPConn) {
 			p.queries.sent(src, buf[:n], time.Now())
 			p.mu.Unlock()
 		}
-		st, err := p.flow(c, src)
-		if err != nil {
-			continue // no route from the pod: the datagram is lost, as UDP allows
-		}
-		p.stats.Datagrams.Add(1)
-		if protocol.WriteDatagram(st, buf[:n]) != nil {
-			p.drop(src, st)
-		}
+		p.flow(c, src).send(buf[:n])
 	}
 }
 
-// flow returns the stream for the program socket at src, opening it (and its
-// reply pump) on the first datagram.
-func (p *udpProxy) flow(c *net.UDPConn, src netip.AddrPort) (*session.Stream, error) {
+// flow returns the flow of the program socket at src, starting it on the
+// first datagram. Its stream opens in the background: while the link to the
+// agent is down, the program's other sockets are still read (and their DNS
+// queries timed from their send).
+func (p *udpProxy) flow(c *net.UDPConn, src netip.AddrPort) *udpFlow {
 	p.mu.Lock()
-	st, ok := p.flows[src]
-	p.mu.Unlock()
-	if ok {
-		return st, nil
+	defer p.mu.Unlock()
+	if f, ok := p.flows[src]; ok {
+		return f
 	}
+	f := &udpFlow{out: make(chan []byte, flowQueue), done: make(chan struct{})}
+	p.flows[src] = f
+	go p.run(c, src, f)
+	return f
+}
+
+// run opens f's stream, then sends what the program sends and hands back
+// what the pod answers, until the stream or the flow ends.
+func (p *udpProxy) run(c *net.UDPConn, src netip.AddrPort, f *udpFlow) {
+	defer p.drop(src, f)
 	st, err := p.open(p.dst)
 	if err != nil {
-		return nil, err
+		return // no route from the pod: what was sent is lost, as UDP allows
 	}
 	p.stats.UDPFlows.Add(1)
-	p.mu.Lock()
-	p.flows[src] = st
-	p.mu.Unlock()
+	defer st.Close()
+	stop := make(chan struct{})
+	defer close(stop)
 	go func() {
-		defer p.drop(src, st)
-		buf := make([]byte, protocol.MaxDatagram)
 		for {
-			n, err := protocol.ReadDatagram(st, buf)
-			if err != nil {
+			select {
+			case b := <-f.out:
+				p.stats.Datagrams.Add(1)
+				if protocol.WriteDatagram(st, b) != nil {
+					st.Close()
+					return
+				}
+			case <-f.done:
+				st.Close()
 				return
-			}
-			if p.dst.Port() == 53 {
-				p.mu.Lock()
-				p.queries.answered(src, buf[:n])
-				p.mu.Unlock()
-			}
-			if _, err := c.WriteToUDPAddrPort(buf[:n], src); err != nil {
+			case <-stop:
 				return
 			}
 		}
 	}()
-	return st, nil
+	buf := make([]byte, protocol.MaxDatagram)
+	for {
+		n, err := protocol.ReadDatagram(st, buf)
+		if err != nil {
+			return
+		}
+		if p.dst.Port() == 53 {
+			p.mu.Lock()
+			p.queries.answered(src, buf[:n])
+			p.mu.Unlock()
+		}
+		if _, err := c.WriteToUDPAddrPort(buf[:n], src); err != nil {
+			return
+		}
+	}
 }
 
-func (p *udpProxy) drop(src netip.AddrPort, st *session.Stream) {
+func (p *udpProxy) drop(src netip.AddrPort, f *udpFlow) {
 	p.mu.Lock()
-	if p.flows[src] == st {
+	if p.flows[src] == f {
 		delete(p.flows, src)
 	}
 	p.mu.Unlock()
-	st.Close()
+	f.close()
 }
 
 func (p *udpProxy) close() {
@@ -212,8 +229,8 @@ func (p *udpProxy) close() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, st := range p.flows {
-		st.Close()
+	for _, f := range p.flows {
+		f.close()
 	}
 }
 
