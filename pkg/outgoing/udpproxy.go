@@ -31,8 +31,14 @@ type udpProxy struct {
 
 	mu      sync.Mutex
 	flows   map[netip.AddrPort]*udpFlow
-	allowed map[netip.AddrPort]uint64 // program socket address -> its inode
-	queries dnsQueries                // DNS queries still waiting for an answer
+	allowed map[netip.AddrPort]registration // program socket address -> its socket
+	queries dnsQueries                      // DNS queries still waiting for an answer
+}
+
+// registration is a program socket allowed to send through the proxy.
+type registration struct {
+	ino uint64    // the socket's inode
+	at  time.Time // when the tracer registered it
 }
 
 // sweepEvery is how often registrations of closed program sockets end.
@@ -44,7 +50,7 @@ func newUDPProxy(dst netip.AddrPort, open func(netip.AddrPort) (*session.Stream,
 		return nil, err
 	}
 	p := &udpProxy{dst: dst, conns: []*net.UDPConn{c4}, open: open, stats: stats, log: log, done: make(chan struct{}),
-		flows: map[netip.AddrPort]*udpFlow{}, allowed: map[netip.AddrPort]uint64{}, queries: dnsQueries{}}
+		flows: map[netip.AddrPort]*udpFlow{}, allowed: map[netip.AddrPort]registration{}, queries: dnsQueries{}}
 	p.port = uint16(c4.LocalAddr().(*net.UDPAddr).Port)
 	if c6, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback, Port: int(p.port)}); err == nil {
 		p.conns, p.has6 = append(p.conns, c6), true
@@ -64,14 +70,15 @@ func (p *udpProxy) local(family uint16) netip.AddrPort {
 func (p *udpProxy) allow(src netip.AddrPort, ino uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.allowed[unmap(src)] = ino
+	p.allowed[unmap(src)] = registration{ino: ino, at: time.Now()}
 }
 
 // known says whether src is a registered program socket. A new flow is only
 // opened once the socket bound at src is checked to be the registered one.
 func (p *udpProxy) known(src netip.AddrPort) bool {
 	p.mu.Lock()
-	ino, ok := p.allowed[src]
+	reg, ok := p.allowed[src]
+	ino := reg.ino
 	_, flowing := p.flows[src]
 	p.mu.Unlock()
 	return ok && (flowing || socketAt(udpSockets(), src) == ino)
@@ -106,11 +113,14 @@ func (p *udpProxy) sweep() {
 		if empty {
 			continue
 		}
+		// A socket registered after this look may not be in it yet: a
+		// port the program closed and bound again meanwhile is its.
+		looked := time.Now()
 		socks := udpSockets()
 		var ended []*udpFlow
 		p.mu.Lock()
-		for src, ino := range p.allowed {
-			if socketAt(socks, src) != ino {
+		for src, reg := range p.allowed {
+			if reg.at.Before(looked) && socketAt(socks, src) != reg.ino {
 				delete(p.allowed, src)
 				if f := p.flows[src]; f != nil {
 					ended = append(ended, f)
