@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/imageids"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/projectfile"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
@@ -240,6 +242,7 @@ func (o *RunOptions) Run(ctx context.Context) error {
 	}
 	cfg := o.cfg
 	cfg.Agent.Key = key
+	cfg.Agent.ImageIDs = imageids.Open(filepath.Join(filepath.Dir(keyPath), imageids.FileName))
 	status, err := run.Run(ctx, cfg)
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/imageids"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
@@ -61,7 +62,14 @@ func EnsureAgentPod(ctx context.Context, cs kubernetes.Interface, namespace stri
 		if p.Name == avoid || p.DeletionTimestamp != nil || !agentPodFits(p, o) {
 			continue
 		}
+		if id, trusted := imageIDOf(p, agentPodContainer), o.trustedImageID(); id != "" && trusted != "" && !imageids.Same(id, trusted) {
+			if o.Debug != nil {
+				o.Debug(fmt.Sprintf("not reusing pod/%s: it runs image %s, where your agents ran %s", p.Name, id, trusted))
+			}
+			continue
+		}
 		if containerRunning(p, agentPodContainer) {
+			o.remember(imageIDOf(p, agentPodContainer))
 			progress(fmt.Sprintf("reusing agent pod/%s", p.Name))
 			return AgentPod{Namespace: namespace, Pod: p.Name, Job: p.Labels["job-name"], Port: agentPodPort, Reused: true,
 				Identity: protocol.AgentIdentity(string(p.UID), agentPodContainer)}, nil
@@ -79,6 +87,7 @@ func EnsureAgentPod(ctx context.Context, cs kubernetes.Interface, namespace stri
 		_ = cs.BatchV1().Jobs(namespace).Delete(context.WithoutCancel(ctx), job.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
 		return AgentPod{}, err
 	}
+	o.remember(imageIDOf(pod, agentPodContainer))
 	progress(fmt.Sprintf("agent pod/%s running", pod.Name))
 	return AgentPod{Namespace: namespace, Pod: pod.Name, Job: job.Name, Port: agentPodPort,
 		Identity: protocol.AgentIdentity(string(pod.UID), agentPodContainer)}, nil

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/imageids"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
@@ -146,7 +147,7 @@ const (
 // Only a container exactly as this plugin would have made it is usable: one
 // with the user's key but another command, image, mount or environment was
 // put there by someone else, and skipped is told why.
-func findAgent(pod *corev1.Pod, w Agent, skipped func(name, why string)) (Agent, bool) {
+func findAgent(pod *corev1.Pod, w Agent, trustedImageID string, skipped func(name, why string)) (Agent, bool) {
 	var starting *Agent
 	for _, ec := range pod.Spec.EphemeralContainers {
 		a, ok := parseAgent(ec)
@@ -155,6 +156,10 @@ func findAgent(pod *corev1.Pod, w Agent, skipped func(name, why string)) (Agent,
 		}
 		if why := notOurs(pod, ec, a, w); why != "" {
 			skipped(a.Name, why)
+			continue
+		}
+		if id := imageIDOf(pod, a.Name); id != "" && trustedImageID != "" && !imageids.Same(id, trustedImageID) {
+			skipped(a.Name, fmt.Sprintf("it runs image %s, where your agents ran %s", id, trustedImageID))
 			continue
 		}
 		a.Identity = protocol.AgentIdentity(string(pod.UID), a.Name)

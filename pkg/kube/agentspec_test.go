@@ -92,13 +92,13 @@ func TestFindAgentAndPort(t *testing.T) {
 		{Name: "mirror-agent-v0", State: running}, {Name: "debugger", State: running},
 	}}
 	alice := Agent{Target: "app", Image: "agent:v1", Key: "ed25519:alice"}
-	got, ok := findAgent(pod, alice, noSkip)
+	got, ok := findAgent(pod, alice, "", noSkip)
 	want := Agent{Name: "mirror-agent-new", Image: "agent:v1", Target: "app", Key: "ed25519:alice", Port: 47002, state: agentRunning,
 		Identity: "uid-1/mirror-agent-new"}
 	if !ok || got != want {
 		t.Fatalf("got %+v %v, want %+v", got, ok, want)
 	}
-	if got, ok := findAgent(pod, Agent{Target: "app", Image: "agent:v1", Key: "ed25519:carol"}, noSkip); ok {
+	if got, ok := findAgent(pod, Agent{Target: "app", Image: "agent:v1", Key: "ed25519:carol"}, "", noSkip); ok {
 		t.Fatalf("another user's agent must not be used: %+v", got)
 	}
 	for name, w := range map[string]Agent{
@@ -106,7 +106,7 @@ func TestFindAgentAndPort(t *testing.T) {
 		"another image":     {Target: "app", Image: "agent:v2", Key: "ed25519:alice"},
 		"incoming traffic":  {Target: "app", Image: "agent:v1", Key: "ed25519:alice", NetAdmin: true},
 	} {
-		if got, ok := findAgent(pod, w, noSkip); ok {
+		if got, ok := findAgent(pod, w, "", noSkip); ok {
 			t.Errorf("%s: must not reuse %+v", name, got)
 		}
 	}
@@ -114,16 +114,16 @@ func TestFindAgentAndPort(t *testing.T) {
 	withAdmin := pod.DeepCopy()
 	withAdmin.Spec.EphemeralContainers = []corev1.EphemeralContainer{admin}
 	withAdmin.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: "mirror-agent-admin", State: running}}
-	if got, ok := findAgent(withAdmin, Agent{Target: "app", Image: "agent:v1", Key: "ed25519:alice", NetAdmin: true}, noSkip); !ok || got.Name != "mirror-agent-admin" {
+	if got, ok := findAgent(withAdmin, Agent{Target: "app", Image: "agent:v1", Key: "ed25519:alice", NetAdmin: true}, "", noSkip); !ok || got.Name != "mirror-agent-admin" {
 		t.Fatalf("the agent with NET_ADMIN was not found for incoming traffic: %+v", got)
 	}
-	if _, ok := findAgent(withAdmin, alice, noSkip); ok {
+	if _, ok := findAgent(withAdmin, alice, "", noSkip); ok {
 		t.Fatal("a session without incoming traffic must not run on an agent holding NET_ADMIN")
 	}
 	// An agent another run just added (no status yet) is waited for, not duplicated.
 	starting := pod.DeepCopy()
 	starting.Spec.EphemeralContainers = append(starting.Spec.EphemeralContainers, agent("mirror-agent-fresh", "side", "agent:v1", "47006", "ed25519:alice"))
-	if got, ok := findAgent(starting, Agent{Target: "side", Image: "agent:v1", Key: "ed25519:alice"}, noSkip); !ok || got.state != agentStarting || got.Name != "mirror-agent-fresh" {
+	if got, ok := findAgent(starting, Agent{Target: "side", Image: "agent:v1", Key: "ed25519:alice"}, "", noSkip); !ok || got.state != agentStarting || got.Name != "mirror-agent-fresh" {
 		t.Fatalf("starting agent: %+v %v", got, ok)
 	}
 	// Ports 47000 (declared), 47001-47003 and 47005 (agents) are taken; 47004
@@ -161,7 +161,7 @@ func TestFindAgentSkipsPlantedContainers(t *testing.T) {
 		p.Spec.EphemeralContainers = []corev1.EphemeralContainer{ec}
 		p.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: ec.Name, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
 		var told string
-		if got, ok := findAgent(p, w, func(n, why string) { told = n + ": " + why }); ok {
+		if got, ok := findAgent(p, w, "", func(n, why string) { told = n + ": " + why }); ok {
 			t.Errorf("%s: a planted container was reused: %+v", name, got)
 		}
 		if !strings.HasPrefix(told, "mirror-agent-planted: ") {
@@ -171,7 +171,15 @@ func TestFindAgentSkipsPlantedContainers(t *testing.T) {
 	// The same container untouched is ours.
 	p := pod.DeepCopy()
 	p.Spec.EphemeralContainers = []corev1.EphemeralContainer{real}
-	if _, ok := findAgent(p, w, func(n, why string) { t.Errorf("%s skipped: %s", n, why) }); !ok {
+	p.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: real.Name, ImageID: "registry.test/agent@sha256:aaa",
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	if _, ok := findAgent(p, w, "sha256:aaa", func(n, why string) { t.Errorf("%s skipped: %s", n, why) }); !ok {
 		t.Fatal("the plugin's own container was not found")
+	}
+	// Running another image under the same name than the user's agents
+	// ran (a tag moved): not reused.
+	var told string
+	if _, ok := findAgent(p, w, "sha256:bbb", func(n, why string) { told = why }); ok || !strings.Contains(told, "sha256:bbb") {
+		t.Fatalf("an agent running another image was reused (told %q)", told)
 	}
 }

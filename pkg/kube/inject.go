@@ -36,6 +36,16 @@ type AgentOptions struct {
 	Progress func(string) // one line per step; nil: quiet
 	// Debug takes lines for -v: why an agent was not reused. nil: quiet.
 	Debug func(string)
+	// ImageIDs remembers the image the kubelet ran for Image when this
+	// user's agent started; a reused agent must run the same. nil: no check.
+	ImageIDs ImageIDs
+}
+
+// ImageIDs is where the image IDs of the user's agents are remembered
+// (imageids.Store).
+type ImageIDs interface {
+	Get(ref string) string
+	Put(ref, id string) error
 }
 
 // ErrAgentStart is returned when the agent container does not come up.
@@ -74,10 +84,11 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 				o.Debug(fmt.Sprintf("not reusing %s, which carries your key: %s", name, why))
 			}
 		}
-		if a, ok := findAgent(cur, want, skipped); ok {
+		if a, ok := findAgent(cur, want, o.trustedImageID(), skipped); ok {
 			if a.state == agentRunning {
 				progress(fmt.Sprintf("reusing agent %s", a.Name))
 				a.Reused = true
+				o.remember(imageIDOf(cur, a.Name))
 				return a, nil
 			}
 			progress(fmt.Sprintf("waiting for agent %s, which another run is starting", a.Name))
@@ -134,6 +145,9 @@ func inject(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, w Age
 	}
 	if err := waitRunning(ctx, cs, pod.Namespace, pod.Name, spec.Name, o.StartupTimeout); err != nil {
 		return Agent{}, err
+	}
+	if p, err := cs.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); err == nil {
+		o.remember(imageIDOf(p, spec.Name))
 	}
 	progress(fmt.Sprintf("agent %s running", spec.Name))
 	return spec, nil
@@ -267,4 +281,33 @@ func WaitExited(ctx context.Context, cs kubernetes.Interface, ns, pod, name stri
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// trustedImageID is the image ID remembered for the agent image ("": none).
+func (o AgentOptions) trustedImageID() string {
+	if o.ImageIDs == nil {
+		return ""
+	}
+	return o.ImageIDs.Get(o.Image)
+}
+
+// remember keeps the first image ID seen for the agent image.
+func (o AgentOptions) remember(id string) {
+	if o.ImageIDs != nil && id != "" {
+		if err := o.ImageIDs.Put(o.Image, id); err != nil && o.Debug != nil {
+			o.Debug(fmt.Sprintf("cannot remember the agent's image: %v", err))
+		}
+	}
+}
+
+// imageIDOf is the image the kubelet runs for the pod's container name.
+func imageIDOf(pod *corev1.Pod, name string) string {
+	for _, sts := range [][]corev1.ContainerStatus{pod.Status.EphemeralContainerStatuses, pod.Status.ContainerStatuses} {
+		for _, st := range sts {
+			if st.Name == name {
+				return st.ImageID
+			}
+		}
+	}
+	return ""
 }

@@ -32,8 +32,9 @@ func (d agentDialer) agentOptions(netAdmin bool, mayStart func(bool) bool) kube.
 		Image: cfg.Agent.Image, PullPolicy: cfg.Agent.PullPolicy,
 		IdleTimeout: cfg.Agent.IdleTimeout, StartupTimeout: cfg.Agent.StartupTimeout,
 		NetAdmin: netAdmin, Progress: cfg.Progress, MayStart: mayStart,
-		Debug: func(line string) { cfg.Logger.Info(line) },
-		Key:   protocol.EncodeKey(cfg.Agent.Key.Public().(ed25519.PublicKey)),
+		Debug:    func(line string) { cfg.Logger.Info(line) },
+		ImageIDs: cfg.Agent.ImageIDs,
+		Key:      protocol.EncodeKey(cfg.Agent.Key.Public().(ed25519.PublicKey)),
 	}
 }
 

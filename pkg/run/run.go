@@ -89,6 +89,8 @@ type AgentConfig struct {
 	// Key proves to an agent that this user started it; its public half is
 	// all the pod spec holds.
 	Key ed25519.PrivateKey
+	// ImageIDs remembers the image the user's agents ran (nil: no check).
+	ImageIDs kube.ImageIDs
 }
 
 // Run runs the program against the target and returns how it ended.

@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -205,4 +206,59 @@ func runningAgentOf(pod *corev1.Pod, key string) (string, int) {
 		}
 	}
 	return "", 0
+}
+
+// An agent container exactly as the plugin makes it, under the image name
+// the user's agents ran, but running another image (the tag was moved and
+// the container pulls Always): the plugin remembers the image its own agent
+// ran and does not reuse this one.
+func TestAgentRunningAnotherImageUnderTheSameNameIsNotReused(t *testing.T) {
+	netprobe, _, _ := programs(t)
+	target, _ := echoPods(t)
+	home := t.TempDir()
+	img := agentImage(t)
+	tag := openRegistry + "/kubectl-mirror/mirror-agent:e2e-moved-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	pushVariant(t, img, tag)
+	run := func(args ...string) (string, string) {
+		cmd := pluginCommand(t, kubeconfig(t), []string{"XDG_CONFIG_HOME=" + home},
+			append([]string{"run", "-v", "1", "--agent-image", tag, "--agent-idle-timeout", "3s", "pod/" + target.name, "--"}, args...)...)
+		out, errOut, code := runSplit(t, 2*time.Minute, laptopScript(t), cmd...)
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+		}
+		return out, errOut
+	}
+	run(netprobe, "http", "http://echo/first", "1") // the user's agent runs the first image; remembered
+	pushVariant(t, img, tag)                         // the tag moves
+	key, err := userkey.Load(filepath.Join(home, "kubectl-mirror", userkey.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := clientset(t)
+	pod, err := cs.CoreV1().Pods("default").Get(context.Background(), target.name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "mirror-agent-moved" + strconv.FormatInt(time.Now().UnixNano()%100000, 10)
+	port := kube.AgentPort(pod, rand.IntN)
+	moved := kube.AgentContainer(pod, kube.Agent{Name: name, Image: tag, PullPolicy: corev1.PullAlways, Target: "echo", Port: port,
+		Key: protocol.EncodeKey(key.Public().(ed25519.PublicKey)), IdleTimeout: 2 * time.Minute})
+	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []corev1.EphemeralContainer{moved}}})
+	if _, err := cs.CoreV1().Pods("default").Patch(context.Background(), target.name, types.StrategicMergePatchType, patch,
+		metav1.PatchOptions{}, "ephemeralcontainers"); err != nil {
+		t.Fatal(err)
+	}
+	// Only the moved one may be left running: the user's own exits idle.
+	waitFor(t, 90*time.Second, func() bool {
+		p, err := cs.CoreV1().Pods("default").Get(context.Background(), target.name, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		_, running := runningAgentOf(p, protocol.EncodeKey(key.Public().(ed25519.PublicKey)))
+		return running == port
+	}, func() string { return "the moved container did not run alone" })
+	_, errOut := run(netprobe, "http", "http://echo/second", "1")
+	if !strings.Contains(errOut, "not reusing "+name) || !strings.Contains(errOut, "where your agents ran") || strings.Contains(errOut, "reusing agent "+name) {
+		t.Fatalf("the agent running another image was not passed over:\n%s", errOut)
+	}
 }
