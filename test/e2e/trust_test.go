@@ -229,7 +229,7 @@ func TestAgentRunningAnotherImageUnderTheSameNameIsNotReused(t *testing.T) {
 		return out, errOut
 	}
 	run(netprobe, "http", "http://echo/first", "1") // the user's agent runs the first image; remembered
-	pushVariant(t, img, tag)                         // the tag moves
+	pushVariant(t, img, tag)                        // the tag moves
 	key, err := userkey.Load(filepath.Join(home, "kubectl-mirror", userkey.FileName))
 	if err != nil {
 		t.Fatal(err)
