@@ -203,6 +203,9 @@ func waitRunning(ctx context.Context, cs kubernetes.Interface, ns, pod, name str
 				}
 			}
 		}
+		if msg := pullFailedEvent(ctx, cs, ns, pod, name); msg != "" {
+			return fmt.Errorf("%w: ErrImagePull: %s%s", ErrAgentStart, msg, pullAdvice("ErrImagePull", true))
+		}
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -233,6 +236,23 @@ func pullFailed(pod *corev1.Pod, w Agent) error {
 		}
 	}
 	return nil
+}
+
+// pullFailedEvent is the kubelet's "Failed to pull image" event for the
+// pod's ephemeral container name ("" when there is none yet). The event
+// comes seconds before the container's status says ErrImagePull.
+func pullFailedEvent(ctx context.Context, cs kubernetes.Interface, ns, pod, name string) string {
+	evs, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Pod,involvedObject.name=" + pod +
+		",involvedObject.fieldPath=spec.ephemeralContainers{" + name + "},reason=Failed"})
+	if err != nil {
+		return ""
+	}
+	for _, e := range evs.Items {
+		if strings.HasPrefix(e.Message, "Failed to pull image") {
+			return e.Message
+		}
+	}
+	return ""
 }
 
 func fatalWaiting(reason string) bool {
