@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,11 +32,14 @@ type Fetcher interface {
 // Cache holds one session's copies.
 type Cache struct {
 	sess  *sessionDir
-	dir   string            // the pod's path P is at dir+P
-	local []string          // --fs-local prefixes: stay local even under a remote root
-	lazy  *lazyFS           // --fs-mode all; nil otherwise
-	maps  map[string]string // --fs-map: pod path -> local file or directory
-	write *writeback        // --fs-write; nil: the pod's files are read-only
+	dir   string   // the pod's path P is at dir+P
+	local []string // --fs-local prefixes: stay local even under a remote root
+	// localExact: directories local themselves (not what else they hold):
+	// the ancestors of the program's working directory.
+	localExact []string
+	lazy       *lazyFS           // --fs-mode all; nil otherwise
+	maps       map[string]string // --fs-map: pod path -> local file or directory
+	write      *writeback        // --fs-write; nil: the pod's files are read-only
 
 	mu      sync.Mutex
 	roots   map[string]bool // remote root -> present in the pod
@@ -205,7 +209,7 @@ func (c *Cache) isRemote(p string) bool {
 // matcher is the session's rules as a Matcher (what trace reports).
 func (c *Cache) matcher() Matcher {
 	c.mu.Lock()
-	m := Matcher{Local: c.local}
+	m := Matcher{Local: c.local, LocalExact: c.localExact}
 	for r := range c.roots {
 		m.Roots = append(m.Roots, r)
 	}
@@ -246,7 +250,15 @@ func (c *Cache) isMissingAncestor(p string) bool {
 	return errors.Is(err, os.ErrNotExist)
 }
 
-func (c *Cache) isLocal(p string) bool { return underAny(p, c.local) }
+func (c *Cache) isLocal(p string) bool {
+	return underAny(p, c.local) || slices.Contains(c.localExact, p)
+}
+
+// KeepLocal makes the program's own places local (OwnPlaces).
+func (c *Cache) KeepLocal(o OwnPlaces) {
+	c.local = append(c.local, o.Trees...)
+	c.localExact = append(c.localExact, o.Ancestors...)
+}
 
 // outermost cleans the roots and drops those inside another: a tree fetch of
 // the outer one brings them along.

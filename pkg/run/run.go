@@ -143,7 +143,14 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 		return tracer.Status{}, err
 	}
 	defer files.Close()
-	if err := files.Fetch(sess, remoteRoots(cfg, target)...); err != nil {
+	roots := remoteRoots(cfg, target)
+	own, named := remotefiles.OwnPlacesOf(cfg.Command[0]).Except(cfg.FSRemote, roots)
+	for _, p := range named {
+		progress(cfg, fmt.Sprintf("--fs-remote %s names the program's own directory: it is read from the pod, which will likely break the program", p))
+	}
+	files.KeepLocal(own)
+	cfg.Logger.Info("stay local", zap.Strings("trees", own.Trees), zap.Strings("directories", own.Ancestors))
+	if err := files.Fetch(sess, roots...); err != nil {
 		return tracer.Status{}, err
 	}
 	if cfg.FSWrite {

@@ -178,8 +178,16 @@ for p in ["/etc/echo/config/new", "/data/host-shadow", "/data/dotdot-shadow"]:
     except OSError as e:
         print(p, e.strerror)
 `
-	out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--fs-remote", "/tmp", "--fs-remote", "/data", "--fs-write", "--",
-		"python3", "-c", py, dir)
+	// As on a laptop with pyenv: python3 is a bash shim first on PATH that
+	// changes into the working directory, and the working directory is
+	// under the pod's /tmp (a checkout under /tmp, with a space in its path).
+	work := filepath.Join(t.TempDir(), "with space", "a", "b")
+	shims := shimDir(t, "python3", "/usr/bin/python3")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := mirrorFrom(t, work, []string{"PATH=" + shims + ":" + os.Getenv("PATH")},
+		"run", "pod/"+target.name, "--fs-remote", "/tmp", "--fs-remote", "/data", "--fs-write", "--", "python3", "-c", py, dir)
 	if code != 0 || !strings.Contains(out, "read hello pod ['b.txt']") || !strings.Contains(out, "/etc/echo/config/new Read-only file system") {
 		t.Fatalf("exit %d, got:\n%s\n%s", code, out, errOut)
 	}
@@ -214,4 +222,29 @@ for p in ["/etc/echo/config/new", "/data/host-shadow", "/data/dotdot-shadow"]:
 	if b, _ := os.ReadFile(root + "/etc/shadow"); string(b) != "pwned\npwned\n" {
 		t.Fatalf("the pod's /etc/shadow holds %q", b)
 	}
+}
+
+// shimDir makes a directory holding a version manager's kind of shim named
+// name: a bash script that changes into its working directory (as pyenv's
+// does) and execs real.
+func shimDir(t *testing.T, name, real string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "shims")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/usr/bin/env bash\nset -e\ncd \"$PWD\" || { echo \"shim: cannot change working directory to '$PWD'\" >&2; exit 1; }\nexec " + real + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// mirrorFrom runs the plugin in the laptop namespace from working
+// directory dir, with env added.
+func mirrorFrom(t *testing.T, dir string, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := pluginCommand(t, kubeconfig(t), env, args...)
+	cmd = append([]string{cmd[0], cmd[1], "-C", dir}, cmd[2:]...) // exec env -C DIR ...
+	return runSplit(t, 3*time.Minute, laptopScript(t), cmd...)
 }
