@@ -203,6 +203,9 @@ func (c *Cache) isRemote(p string) bool {
 	if _, ok := c.mapped(p); ok {
 		return true // read-only like the pod's files it stands for
 	}
+	if c.isLocal(p) {
+		return false
+	}
 	return c.matcher().Remote(p) || (!c.isLocal(p) && c.isMissingAncestor(p))
 }
 
@@ -251,7 +254,7 @@ func (c *Cache) isMissingAncestor(p string) bool {
 }
 
 func (c *Cache) isLocal(p string) bool {
-	return underAny(p, c.local) || slices.Contains(c.localExact, p)
+	return underAny(p, c.local) || slices.Contains(c.localExact, p) || (c.lazy != nil && c.lazy.isLocalOnly(p))
 }
 
 // KeepLocal makes the program's own places local (OwnPlaces).

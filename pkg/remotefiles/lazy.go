@@ -2,6 +2,7 @@ package remotefiles
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -43,6 +44,9 @@ type lazyFS struct {
 	look  Looker
 	local []string // DefaultLocal and the session's own (home, cwd, toolchains)
 
+	// localOnly: names of merged directories that only this machine has.
+	localOnly map[string]bool
+
 	mu      sync.Mutex      // one fetch at a time: a path is fetched once
 	listed  map[string]bool // directories whose children are in the copy
 	stubs   map[string]bool // files in the copy without their bytes yet
@@ -51,9 +55,65 @@ type lazyFS struct {
 
 // ReadAll makes every path outside local (plus DefaultLocal and the
 // --fs-local paths) come from the pod, fetched through look on first use.
-func (c *Cache) ReadAll(look Looker, local []string) {
+// The directories of merged (/ and the working directory's ancestors) list
+// both the pod's entries and this machine's: a name the pod lacks is this
+// machine's, so a runtime that resolves each component from /, a class
+// path beside the working directory and `ls /` find what is here.
+func (c *Cache) ReadAll(look Looker, local, merged []string) error {
 	c.lazy = &lazyFS{look: look, local: append(append([]string{}, DefaultLocal...), local...),
-		listed: map[string]bool{}, stubs: map[string]bool{}}
+		listed: map[string]bool{}, stubs: map[string]bool{}, localOnly: map[string]bool{}}
+	return c.lazy.merge(c, merged)
+}
+
+// merge lists each of dirs from the pod and adds a stand-in for each name
+// only this machine has, which then stays this machine's.
+func (l *lazyFS) merge(c *Cache, dirs []string) error {
+	for _, d := range dirs {
+		if l.isLocalOnly(d) || underAny(d, l.local) {
+			continue // this machine's already, with what it holds
+		}
+		if err := l.resolve(c, d, true); err != nil {
+			return fmt.Errorf("list %s in the pod: %w", d, err)
+		}
+		copyDir := filepath.Join(c.dir, d)
+		if fi, err := os.Stat(copyDir); err != nil || !fi.IsDir() {
+			continue
+		}
+		here, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range here {
+			name := filepath.Join(d, e.Name())
+			stand := filepath.Join(copyDir, e.Name())
+			if _, err := os.Lstat(stand); err == nil {
+				continue // the pod has it: the pod's
+			}
+			if e.IsDir() {
+				err = os.Mkdir(stand, 0o700)
+			} else {
+				err = os.WriteFile(stand, nil, 0o600)
+			}
+			if err != nil {
+				return err
+			}
+			l.localOnly[name] = true
+		}
+	}
+	return nil
+}
+
+// isLocalOnly: p is, or lies under, a name of a merged directory that only
+// this machine has. Set up before the program starts, read-only after.
+func (l *lazyFS) isLocalOnly(p string) bool {
+	for q := p; ; q = filepath.Dir(q) {
+		if l.localOnly[q] {
+			return true
+		}
+		if q == "/" || q == "." {
+			return false
+		}
+	}
 }
 
 // lazyRemote: in --fs-mode all, p comes from the pod.

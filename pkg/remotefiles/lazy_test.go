@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -82,7 +83,9 @@ func TestReadAllFetchesOnFirstUseAndKeepsThePodsRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.ReadAll(look, nil)
+	if err := c.ReadAll(look, nil, nil); err != nil {
+		t.Fatal(err)
+	}
 
 	// Through a symlink, as the pod resolves it; the bytes only when opened.
 	if err := c.lazy.resolve(c, "/app/current/config.yaml", false); err != nil {
@@ -164,5 +167,51 @@ func TestFSMapServesAPodPathFromALocalDirectoryReadOnly(t *testing.T) {
 	}
 	if p, _ := verdictOf(c.Path(&tracer.Call{Path: "/etc/app/other"})); p == filepath.Join(checkout, "other") {
 		t.Fatal("a sibling of the mapped directory was mapped")
+	}
+}
+
+// A merged directory (an ancestor of the working directory) lists the pod's
+// entries and this machine's: a name the pod has is the pod's, one only
+// this machine has stays this machine's, with what it holds.
+func TestMergedDirectoryListsBothAndPrefersThePod(t *testing.T) {
+	// A directory both have, outside the local set (the temp dir is in it).
+	here, err := os.MkdirTemp(".", ".merged-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	here, _ = filepath.Abs(here)
+	t.Cleanup(func() { os.RemoveAll(here) })
+	os.MkdirAll(filepath.Join(here, "classes/app"), 0o755)
+	os.WriteFile(filepath.Join(here, "classes/app/Main.class"), []byte("local"), 0o644)
+	os.WriteFile(filepath.Join(here, "both.txt"), []byte("local"), 0o644)
+	pod := t.TempDir()
+	os.MkdirAll(filepath.Join(pod, here), 0o755)
+	os.WriteFile(filepath.Join(pod, here, "both.txt"), []byte("pod"), 0o644)
+	os.WriteFile(filepath.Join(pod, here, "pod-only.txt"), []byte("pod"), 0o644)
+	c, err := NewCache(filepath.Join(t.TempDir(), "kubectl-mirror"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.ReadAll(&dirPod{root: pod}, nil, []string{"/", filepath.Dir(here), here}); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(c.dir, here))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != "both.txt classes pod-only.txt" {
+		t.Fatalf("the merged listing is %q", got)
+	}
+	for p, remote := range map[string]bool{
+		filepath.Join(here, "both.txt"):               true,
+		filepath.Join(here, "pod-only.txt"):           true,
+		filepath.Join(here, "classes"):                false,
+		filepath.Join(here, "classes/app/Main.class"): false,
+	} {
+		if c.isRemote(p) != remote {
+			t.Errorf("%s: remote %v, want %v", p, !remote, remote)
+		}
 	}
 }

@@ -148,6 +148,14 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	for _, p := range named {
 		progress(cfg, fmt.Sprintf("--fs-remote %s names the program's own directory: it is read from the pod, which will likely break the program", p))
 	}
+	merged := []string{"/"}
+	if cfg.FSMode == "all" {
+		// The ancestors list the pod's entries and this machine's (ReadAll).
+		for i := len(own.Ancestors) - 1; i >= 0; i-- { // from the top down
+			merged = append(merged, own.Ancestors[i])
+		}
+		own.Ancestors = nil
+	}
 	files.KeepLocal(own)
 	cfg.Logger.Info("stay local", zap.Strings("trees", own.Trees), zap.Strings("directories", own.Ancestors))
 	if err := files.Fetch(sess, roots...); err != nil {
@@ -162,7 +170,9 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 		files.Map(remote, local)
 	}
 	if cfg.FSMode == "all" {
-		files.ReadAll(sess, remotefiles.SessionLocal(cfg.Command[0]))
+		if err := files.ReadAll(sess, remotefiles.SessionLocal(cfg.Command[0]), merged); err != nil {
+			return tracer.Status{}, err
+		}
 	}
 	rules, err := completeRules(ctx, cfg, sess)
 	if err != nil {
