@@ -31,16 +31,17 @@ type processRules struct {
 // skipped every program is intercepted, as before skipping existed, unless
 // some are named: they still run native, and shells are stepped so that
 // their children can.
-// checkDebugger refuses, in one line, to start a debugger this kernel
+// checkTracing refuses, in one line, a run this system cannot trace (a
+// container's seccomp profile, an old kernel), or a debugger this kernel
 // cannot hand its program to.
-func (p processRules) checkDebugger(command []string) error {
-	if len(command) == 0 || p.policy().ModeOf(command[0], filepath.Base(command[0])) != tracer.Debugger {
-		return nil
+func (p processRules) checkTracing(command []string) error {
+	debugger := len(command) > 0 && p.policy().ModeOf(command[0], filepath.Base(command[0])) == tracer.Debugger
+	if debugger {
+		if err := tracer.NotifySupport(); err != nil {
+			return fmt.Errorf("%w: run %s without kubectl mirror, or on a newer kernel", err, filepath.Base(command[0]))
+		}
 	}
-	if err := tracer.NotifySupport(); err != nil {
-		return fmt.Errorf("%w: run %s without kubectl mirror, or on a newer kernel", err, filepath.Base(command[0]))
-	}
-	return nil
+	return tracer.CheckFeatures(debugger)
 }
 
 func (p processRules) policy() tracer.Policy {

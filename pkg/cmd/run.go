@@ -187,7 +187,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	c.Env.None = !o.envImport
 	c.Processes = o.processes.policy()
-	if err := o.processes.checkDebugger(c.Command); err != nil {
+	if err := o.processes.checkTracing(c.Command); err != nil {
 		return err
 	}
 	c.Getter, c.ContextName = o.kube, contextName(o.kube)

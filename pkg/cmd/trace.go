@@ -92,7 +92,7 @@ func (o *TraceOptions) Validate() error {
 	if len(o.Command) == 0 {
 		return errors.New("no command given; usage: kubectl mirror trace -- COMMAND [ARGS...]")
 	}
-	return o.processes.checkDebugger(o.Command)
+	return o.processes.checkTracing(o.Command)
 }
 
 // Run traces the command and passes its exit code on.
