@@ -1,5 +1,6 @@
 # kubectl mirror: build, test, lint, images and the local test cluster.
 # `make demo` and `make test` are the two set-up commands the README promises.
+# Paths are quoted: the checkout may live under a directory with a space.
 SHELL := /usr/bin/env bash
 .SHELLFLAGS := -euo pipefail -c
 
@@ -41,12 +42,12 @@ unit: deps ## unit, tracer and agent tests (ptrace tests need root and skip with
 
 e2e: build agent-image ## the real-cluster suite; starts the cluster if it is not up
 	$(CLUSTER)/up.sh
-	KUBECONFIG=$(KUBECONFIG_FILE) MIRROR_REPO=$(CURDIR) go test -count=1 -tags e2e -timeout 20m ./test/e2e/...
+	KUBECONFIG="$(KUBECONFIG_FILE)" MIRROR_REPO="$(CURDIR)" go test -count=1 -tags e2e -timeout 20m ./test/e2e/...
 
 # All tests. A cluster this target started is stopped again, and the host is
 # checked to be as it was; a cluster that was already up is left running.
 test: lint unit krew-check
-	@was_up=0; [ -f $(KUBECONFIG_FILE) ] && was_up=1; \
+	@was_up=0; [ -f "$(KUBECONFIG_FILE)" ] && was_up=1; \
 	status=0; $(MAKE) --no-print-directory e2e || status=$$?; \
 	if [ $$was_up = 0 ]; then $(CLUSTER)/down.sh && $(CLUSTER)/check-clean.sh || status=1; fi; \
 	exit $$status
@@ -56,9 +57,9 @@ lint: tidy-check ## gofmt, go vet, staticcheck, go mod tidy
 	  [ -z "$$bad" ] || { echo "gofmt needed: $$bad"; exit 1; }
 	go vet ./...
 	go vet -tags e2e ./test/e2e/...
-	@[ -x $(TOOLS)/staticcheck ] || GOBIN=$(TOOLS) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
-	$(TOOLS)/staticcheck ./...
-	$(TOOLS)/staticcheck -tags e2e ./test/e2e/...
+	@[ -x "$(TOOLS)/staticcheck" ] || GOBIN="$(TOOLS)" go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	"$(TOOLS)/staticcheck" ./...
+	"$(TOOLS)/staticcheck" -tags e2e ./test/e2e/...
 
 tidy-check: ## go.mod and go.sum are what `go mod tidy` makes
 	go mod tidy -diff
