@@ -174,13 +174,7 @@ func TestFSMapServesAPodPathFromALocalDirectoryReadOnly(t *testing.T) {
 // entries and this machine's: a name the pod has is the pod's, one only
 // this machine has stays this machine's, with what it holds.
 func TestMergedDirectoryListsBothAndPrefersThePod(t *testing.T) {
-	// A directory both have, outside the local set (the temp dir is in it).
-	here, err := os.MkdirTemp(".", ".merged-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	here, _ = filepath.Abs(here)
-	t.Cleanup(func() { os.RemoveAll(here) })
+	here := t.TempDir() // a directory both have
 	os.MkdirAll(filepath.Join(here, "classes/app"), 0o755)
 	os.WriteFile(filepath.Join(here, "classes/app/Main.class"), []byte("local"), 0o644)
 	os.WriteFile(filepath.Join(here, "both.txt"), []byte("local"), 0o644)
@@ -193,7 +187,10 @@ func TestMergedDirectoryListsBothAndPrefersThePod(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.ReadAll(&dirPod{root: pod}, nil, []string{"/", filepath.Dir(here), here}); err != nil {
+	// No local set (DefaultLocal holds the temp directory): wherever the
+	// test runs, only the merge decides.
+	c.lazy = &lazyFS{look: &dirPod{root: pod}, listed: map[string]bool{}, stubs: map[string]bool{}, localOnly: map[string]bool{}}
+	if err := c.lazy.merge(c, []string{"/", filepath.Dir(here), here}); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(filepath.Join(c.dir, here))
