@@ -88,34 +88,10 @@ func TestPlantedAgentIsNotReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := clientset(t)
-	pod, err := cs.CoreV1().Pods("default").Get(context.Background(), target.name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "mirror-agent-planted" + strconv.FormatInt(time.Now().UnixNano()%100000, 10)
-	planted := kube.AgentContainer(pod, kube.Agent{Name: name, Image: pluginAgentImage(t), Target: "echo", Port: 47999,
-		Key: protocol.EncodeKey(key.Public().(ed25519.PublicKey)), IdleTimeout: 2 * time.Minute})
 	// The image holds only the agent: the planted command runs it too,
 	// so the container runs and answers, as an attacker's would.
-	planted.Command = []string{"/mirror-agent"}
-	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []corev1.EphemeralContainer{planted}}})
-	if _, err := cs.CoreV1().Pods("default").Patch(context.Background(), target.name, types.StrategicMergePatchType, patch,
-		metav1.PatchOptions{}, "ephemeralcontainers"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, func() bool {
-		p, err := cs.CoreV1().Pods("default").Get(context.Background(), target.name, metav1.GetOptions{})
-		if err != nil {
-			return false
-		}
-		for _, st := range p.Status.EphemeralContainerStatuses {
-			if st.Name == name && st.State.Running != nil {
-				return true
-			}
-		}
-		return false
-	}, func() string { return "the planted container did not run" })
+	name, _ := plantAgent(t, target.name, "planted", pluginAgentImage(t), corev1.PullIfNotPresent, key,
+		func(ec *corev1.EphemeralContainer) { ec.Command = []string{"/mirror-agent"} })
 
 	cmd := pluginCommand(t, kubeconfig(t), []string{"XDG_CONFIG_HOME=" + home}, "run", "-v", "1", "pod/"+target.name, "--", netprobe, "http", "http://echo/planted", "1")
 	out, errOut, code := runSplit(t, 2*time.Minute, laptopScript(t), cmd...)
@@ -234,20 +210,8 @@ func TestAgentRunningAnotherImageUnderTheSameNameIsNotReused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	name, port := plantAgent(t, target.name, "moved", tag, corev1.PullAlways, key, func(*corev1.EphemeralContainer) {})
 	cs := clientset(t)
-	pod, err := cs.CoreV1().Pods("default").Get(context.Background(), target.name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "mirror-agent-moved" + strconv.FormatInt(time.Now().UnixNano()%100000, 10)
-	port := kube.AgentPort(pod, rand.IntN)
-	moved := kube.AgentContainer(pod, kube.Agent{Name: name, Image: tag, PullPolicy: corev1.PullAlways, Target: "echo", Port: port,
-		Key: protocol.EncodeKey(key.Public().(ed25519.PublicKey)), IdleTimeout: 2 * time.Minute})
-	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []corev1.EphemeralContainer{moved}}})
-	if _, err := cs.CoreV1().Pods("default").Patch(context.Background(), target.name, types.StrategicMergePatchType, patch,
-		metav1.PatchOptions{}, "ephemeralcontainers"); err != nil {
-		t.Fatal(err)
-	}
 	// Only the moved one may be left running: the user's own exits idle.
 	waitFor(t, 90*time.Second, func() bool {
 		p, err := cs.CoreV1().Pods("default").Get(context.Background(), target.name, metav1.GetOptions{})
@@ -261,4 +225,40 @@ func TestAgentRunningAnotherImageUnderTheSameNameIsNotReused(t *testing.T) {
 	if !strings.Contains(errOut, "not reusing "+name) || !strings.Contains(errOut, "where your agents ran") || strings.Contains(errOut, "reusing agent "+name) {
 		t.Fatalf("the agent running another image was not passed over:\n%s", errOut)
 	}
+}
+
+// plantAgent adds to pod, as someone allowed to patch its ephemeral
+// containers would, a container exactly as the plugin makes one for key
+// except for what edit changes, and waits until it runs. It returns the
+// container's name and port.
+func plantAgent(t *testing.T, pod, kind, image string, pull corev1.PullPolicy, key ed25519.PrivateKey, edit func(*corev1.EphemeralContainer)) (string, int) {
+	t.Helper()
+	cs := clientset(t)
+	p, err := cs.CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "mirror-agent-" + kind + strconv.FormatInt(time.Now().UnixNano()%100000, 10)
+	port := kube.AgentPort(p, rand.IntN)
+	ec := kube.AgentContainer(p, kube.Agent{Name: name, Image: image, PullPolicy: pull, Target: "echo", Port: port,
+		Key: protocol.EncodeKey(key.Public().(ed25519.PublicKey)), IdleTimeout: 2 * time.Minute})
+	edit(&ec)
+	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []corev1.EphemeralContainer{ec}}})
+	if _, err := cs.CoreV1().Pods("default").Patch(context.Background(), pod, types.StrategicMergePatchType, patch,
+		metav1.PatchOptions{}, "ephemeralcontainers"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, func() bool {
+		p, err := cs.CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		for _, st := range p.Status.EphemeralContainerStatuses {
+			if st.Name == name && st.State.Running != nil {
+				return true
+			}
+		}
+		return false
+	}, func() string { return "the planted container " + name + " did not run" })
+	return name, port
 }
