@@ -16,11 +16,11 @@ go build -trimpath -ldflags '-s -w' -o "$work/pause" ./test/workloads/pause
 go build -trimpath -ldflags '-s -w' -o "$work/echo" ./test/workloads/echo
 go build -trimpath -ldflags '-s -w' -o "$work/registry" ./test/cluster/registry
 oci=$work/ociimage
-$oci -ref "$PAUSE_IMAGE" -o "$out/pause.tar" -entrypoint /pause -file "/pause=$work/pause" >/dev/null
+"$oci" -ref "$PAUSE_IMAGE" -o "$out/pause.tar" -entrypoint /pause -file "/pause=$work/pause" >/dev/null
 # /data for the remote-files suite: a 1 MiB file with deterministic content, and
 # symlinks that would lead out of the container's root if followed on the host.
 (set +o pipefail; openssl enc -aes-128-ctr -nosalt -K 00112233445566778899aabbccddeeff -iv 0 </dev/zero 2>/dev/null | head -c 1048576 >"$work/blob")
-$oci -ref mirror.test/echo:v1 -o "$out/echo.tar" -entrypoint /echo -file "/echo=$work/echo" -dir /tmp \
+"$oci" -ref mirror.test/echo:v1 -o "$out/echo.tar" -entrypoint /echo -file "/echo=$work/echo" -dir /tmp \
   -file "/data/blob=$work/blob" -symlink /data/host-shadow=/etc/shadow -symlink /data/dotdot-shadow=../../../../etc/shadow >/dev/null
 # busybox: Debian's static build with one symlink per applet.
 links=()
@@ -28,7 +28,7 @@ for applet in $(/bin/busybox --list); do
   [ "$applet" = busybox ] || links+=(-symlink "/bin/$applet=busybox")
 done
 # busybox also carries the echo binary as a client (busybox nc has no UDP).
-$oci -ref mirror.test/busybox:v1 -o "$out/busybox.tar" -entrypoint /bin/sh -file /bin/busybox=/bin/busybox \
+"$oci" -ref mirror.test/busybox:v1 -o "$out/busybox.tar" -entrypoint /bin/sh -file /bin/busybox=/bin/busybox \
   -file "/usr/local/bin/mirror-echo=$work/echo" -dir /tmp "${links[@]}" >/dev/null
-$oci -ref "mirror.test/coredns:$COREDNS_VERSION" -o "$out/coredns.tar" -entrypoint /coredns -file "/coredns=$BIN/coredns" -dir /tmp >/dev/null
+"$oci" -ref "mirror.test/coredns:$COREDNS_VERSION" -o "$out/coredns.tar" -entrypoint /coredns -file "/coredns=$BIN/coredns" -dir /tmp >/dev/null
 log "images built in $out"
