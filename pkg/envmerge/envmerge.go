@@ -5,16 +5,27 @@ package envmerge
 
 import (
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
 
 // Rules choose what of the remote environment is used.
 type Rules struct {
-	Include   []string          // glob patterns; empty: every remote variable
-	Exclude   []string          // glob patterns, applied after Include
+	// Include: glob patterns; empty: every remote variable. A variable that
+	// stays local (KeepLocal) is taken from the pod only when named here
+	// exactly: a glob such as * must not swap this machine's PATH for the
+	// pod's behind the user's back.
+	Include []string
+	Exclude []string // glob patterns, applied after Include
+	// Unset: glob patterns of variables removed from both sides, the pod's
+	// and this machine's; Load and Overrides may still set them.
+	Unset []string
+	// Load: KEY=VALUE pairs from dotenv files, in order, laid over the pod's
+	// values and under Overrides.
+	Load      []string
 	Overrides map[string]string // --env KEY=VALUE, applied last
-	None      bool              // import none of the remote variables (overrides still apply)
+	None      bool              // import none of the remote variables (Load and overrides still apply)
 	// KeepLocal overrides the built-in list of variables that stay local;
 	// nil means DefaultKeepLocal.
 	KeepLocal []string
@@ -28,13 +39,10 @@ var DefaultKeepLocal = []string{
 	"KUBECONFIG", "EDITOR", "PAGER",
 }
 
-// Merge returns the program's environment: local with the remote variables
-// laid over it as the rules allow, then the overrides.
+// Merge returns the program's environment, each layer over the one before:
+// local, the remote variables the rules allow, the loaded pairs, then the
+// overrides. Unset variables are dropped from local and remote.
 func Merge(local, remote []string, r Rules) []string {
-	keep := r.KeepLocal
-	if keep == nil {
-		keep = DefaultKeepLocal
-	}
 	env := map[string]string{}
 	var order []string
 	set := func(k, v string) {
@@ -44,7 +52,7 @@ func Merge(local, remote []string, r Rules) []string {
 		env[k] = v
 	}
 	for _, kv := range local {
-		if k, v, ok := strings.Cut(kv, "="); ok {
+		if k, v, ok := strings.Cut(kv, "="); ok && !matchAny(r.Unset, k) {
 			set(k, v)
 		}
 	}
@@ -58,10 +66,14 @@ func Merge(local, remote []string, r Rules) []string {
 	}
 	sort.Strings(remoteKeys)
 	for _, k := range remoteKeys {
-		if r.None || matchAny(keep, k) || (len(r.Include) > 0 && !matchAny(r.Include, k)) || matchAny(r.Exclude, k) {
-			continue
+		if r.takes(k) {
+			set(k, remoteVals[k])
 		}
-		set(k, remoteVals[k])
+	}
+	for _, kv := range r.Load {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			set(k, v)
+		}
 	}
 	overrideKeys := make([]string, 0, len(r.Overrides))
 	for k := range r.Overrides {
@@ -76,6 +88,22 @@ func Merge(local, remote []string, r Rules) []string {
 		out = append(out, k+"="+env[k])
 	}
 	return out
+}
+
+// takes says whether the pod's variable k goes into the program's
+// environment.
+func (r Rules) takes(k string) bool {
+	if r.None || matchAny(r.Exclude, k) || matchAny(r.Unset, k) {
+		return false
+	}
+	keep := r.KeepLocal
+	if keep == nil {
+		keep = DefaultKeepLocal
+	}
+	if matchAny(keep, k) {
+		return slices.Contains(r.Include, k)
+	}
+	return len(r.Include) == 0 || matchAny(r.Include, k)
 }
 
 func matchAny(patterns []string, key string) bool {

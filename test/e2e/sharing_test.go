@@ -36,6 +36,14 @@ func TestTwoUsersShareAPortByFilter(t *testing.T) {
 	if out := fromToolbox(t, "timeout 5 wget -qO- --header 'X-User: carol' http://"+target.ip+":8080/carol"); !strings.Contains(out, `"pod":"`+target.name) {
 		t.Fatalf("a request matching no session did not reach the pod's app: %s", out)
 	}
+	// A WebSocket upgrade that alice's program answers 200 (it does not
+	// switch) leaves the connection shared: bob's next request on it is bob's.
+	upgrade := `GET /ws-refused HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n` +
+		`GET /after-upgrade HTTP/1.1\r\nHost: x\r\nX-User: bob\r\nConnection: close\r\n\r\n`
+	fromToolbox(t, "printf '"+upgrade+"' | timeout 10 nc "+target.ip+" 8080")
+	if !strings.Contains(alice.out(), "got GET /ws-refused") || !strings.Contains(bob.out(), "got GET /after-upgrade") || strings.Contains(alice.out(), "/after-upgrade") {
+		t.Fatalf("after an upgrade alice's program refused, bob's request went astray:\nalice:\n%s\nbob:\n%s", alice.out(), bob.out())
+	}
 
 	// An unfiltered steal is refused, naming the oldest holder.
 	carol := startPlugin(t, "pod/"+target.name, "--incoming", "steal", "--port-map", "8082:8080", "--", testProgs.httpserve, "8082")
