@@ -40,7 +40,7 @@ func TestTwoUsersShareAPortByFilter(t *testing.T) {
 	// switch) leaves the connection shared: bob's next request on it is bob's.
 	upgrade := `GET /ws-refused HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n` +
 		`GET /after-upgrade HTTP/1.1\r\nHost: x\r\nX-User: bob\r\nConnection: close\r\n\r\n`
-	fromToolbox(t, "printf '"+upgrade+"' | timeout 10 nc "+target.ip+" 8080")
+	fromToolbox(t, "(printf '"+upgrade+"'; sleep 3) | timeout 10 nc "+target.ip+" 8080")
 	if !strings.Contains(alice.out(), "got GET /ws-refused") || !strings.Contains(bob.out(), "got GET /after-upgrade") || strings.Contains(alice.out(), "/after-upgrade") {
 		t.Fatalf("after an upgrade alice's program refused, bob's request went astray:\nalice:\n%s\nbob:\n%s", alice.out(), bob.out())
 	}
