@@ -138,7 +138,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(envValue(c.Env.Overrides), "env", "set KEY=VALUE in the program's environment, over the pod's (repeatable)")
 	fs.StringArrayVar(&c.Env.Include, "env-include", nil, "take only the pod's variables matching this glob (repeatable); PATH, HOME and the like only when named exactly")
 	fs.StringArrayVar(&c.Env.Exclude, "env-exclude", nil, "leave out the pod's variables matching this glob (repeatable)")
-	fs.StringArrayVar(&c.Env.Unset, "env-unset", nil, "remove variables matching this glob, the pod's and this machine's (repeatable; --env-load and --env still set them)")
+	fs.StringArrayVar(&c.Env.Unset, "env-unset", nil, "remove variables matching this glob, the pod's and this machine's (repeatable)")
 	fs.Var(&dotenvValue{pairs: &c.Env.Load}, "env-load", "load FILE (dotenv syntax) into the program's environment, over the pod's and under --env (repeatable)")
 	fs.BoolVar(&o.envImport, "env-import", o.envImport, "take the pod's environment; --env-import=false takes none of it (--env still applies)")
 	fs.StringVar(&c.EnvFile, "env-file", "", "also write the pod's variables (after the env rules) to FILE in dotenv syntax, mode 0600; with no COMMAND, write it and exit")

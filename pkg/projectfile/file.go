@@ -27,8 +27,10 @@ type File struct {
 // Env is the program's environment.
 type Env struct {
 	Import  *bool             `yaml:"import,omitempty" flag:"env-import" doc:"take the pod's environment (default true); false takes none of it, set still applies"`
-	Include []string          `yaml:"include,omitempty" flag:"env-include" doc:"take only the pod's variables matching these globs"`
+	Include []string          `yaml:"include,omitempty" flag:"env-include" doc:"take only the pod's variables matching these globs; PATH, HOME and the like only when named exactly"`
 	Exclude []string          `yaml:"exclude,omitempty" flag:"env-exclude" doc:"leave out the pod's variables matching these globs"`
+	Unset   []string          `yaml:"unset,omitempty" flag:"env-unset" doc:"remove variables matching these globs, the pod's and this machine's (load and set still apply)"`
+	Load    []string          `yaml:"load,omitempty" flag:"env-load" local:"relative" doc:"dotenv files loaded over the pod's variables and under set, in order; paths relative to this file's directory"`
 	Set     map[string]string `yaml:"set,omitempty" flag:"env" sep:"=" doc:"variables set over the pod's"`
 	File    string            `yaml:"file,omitempty" flag:"env-file" local:"inside" doc:"also write the pod's variables to this file, dotenv syntax, mode 0600; a path relative to this file's directory, inside it"`
 }
