@@ -366,6 +366,8 @@ func resolve(ctx context.Context, cfg Config, cs kubernetes.Interface) (kube.Tar
 // runProgram runs the command under the tracer. A Ctrl-C reaches the program
 // straight from the terminal; SIGTERM and SIGHUP to the plugin are passed on.
 func runProgram(ctx context.Context, cfg Config, env []string, hostname, domainname string, h tracer.Handler) (tracer.Status, error) {
+	// The tracer looks Path up on this machine's PATH, not env's: with
+	// --env-include PATH, env holds the pod's, where the program is not.
 	return launch.Run(ctx, tracer.Config{
 		Path: cfg.Command[0], Args: cfg.Command, Env: env,
 		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
