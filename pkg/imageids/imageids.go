@@ -1,5 +1,5 @@
 // Package imageids remembers, for each agent image reference, the image the
-// kubelet ran for it when this user's plugin started an agent. A reused
+// kubelet ran for it when this user's plugin last started an agent. A reused
 // agent whose container runs another image under the same reference (a tag
 // moved in the registry, a node that holds something else by that name) is
 // not taken for the user's. The file lives beside the user's key.
@@ -39,15 +39,17 @@ func (s *Store) Get(ref string) string {
 	return m[ref]
 }
 
-// Put remembers id for ref, unless one is remembered already.
-func (s *Store) Put(ref, id string) error {
+// Put remembers id for ref: in place of what was remembered when replace
+// is set (the plugin just started an agent and saw what the kubelet ran),
+// else only when nothing was (the first agent seen of that image).
+func (s *Store) Put(ref, id string, replace bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, err := s.read()
 	if err != nil {
 		return err
 	}
-	if m[ref] != "" || id == "" {
+	if id == "" || m[ref] == id || (m[ref] != "" && !replace) {
 		return nil
 	}
 	m[ref] = id

@@ -69,7 +69,7 @@ func EnsureAgentPod(ctx context.Context, cs kubernetes.Interface, namespace stri
 			continue
 		}
 		if containerRunning(p, agentPodContainer) {
-			o.remember(imageIDOf(p, agentPodContainer))
+			o.remember(imageIDOf(p, agentPodContainer), false)
 			progress(fmt.Sprintf("reusing agent pod/%s", p.Name))
 			return AgentPod{Namespace: namespace, Pod: p.Name, Job: p.Labels["job-name"], Port: agentPodPort, Reused: true,
 				Identity: protocol.AgentIdentity(string(p.UID), agentPodContainer)}, nil
@@ -87,7 +87,7 @@ func EnsureAgentPod(ctx context.Context, cs kubernetes.Interface, namespace stri
 		_ = cs.BatchV1().Jobs(namespace).Delete(context.WithoutCancel(ctx), job.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
 		return AgentPod{}, err
 	}
-	o.remember(imageIDOf(pod, agentPodContainer))
+	o.remember(imageIDOf(pod, agentPodContainer), true)
 	progress(fmt.Sprintf("agent pod/%s running", pod.Name))
 	return AgentPod{Namespace: namespace, Pod: pod.Name, Job: job.Name, Port: agentPodPort,
 		Identity: protocol.AgentIdentity(string(pod.UID), agentPodContainer)}, nil

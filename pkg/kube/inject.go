@@ -45,7 +45,7 @@ type AgentOptions struct {
 // (imageids.Store).
 type ImageIDs interface {
 	Get(ref string) string
-	Put(ref, id string) error
+	Put(ref, id string, replace bool) error
 }
 
 // ErrAgentStart is returned when the agent container does not come up.
@@ -88,7 +88,7 @@ func EnsureAgent(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, 
 			if a.state == agentRunning {
 				progress(fmt.Sprintf("reusing agent %s", a.Name))
 				a.Reused = true
-				o.remember(imageIDOf(cur, a.Name))
+				o.remember(imageIDOf(cur, a.Name), false)
 				return a, nil
 			}
 			progress(fmt.Sprintf("waiting for agent %s, which another run is starting", a.Name))
@@ -147,7 +147,7 @@ func inject(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, w Age
 		return Agent{}, err
 	}
 	if p, err := cs.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); err == nil {
-		o.remember(imageIDOf(p, spec.Name))
+		o.remember(imageIDOf(p, spec.Name), true)
 	}
 	progress(fmt.Sprintf("agent %s running", spec.Name))
 	return spec, nil
@@ -311,10 +311,11 @@ func (o AgentOptions) trustedImageID() string {
 	return o.ImageIDs.Get(o.Image)
 }
 
-// remember keeps the first image ID seen for the agent image.
-func (o AgentOptions) remember(id string) {
+// remember keeps the image ID the kubelet ran for the agent image: always
+// for an agent this run started (fresh), else when none is known.
+func (o AgentOptions) remember(id string, fresh bool) {
 	if o.ImageIDs != nil && id != "" {
-		if err := o.ImageIDs.Put(o.Image, id); err != nil && o.Debug != nil {
+		if err := o.ImageIDs.Put(o.Image, id, fresh); err != nil && o.Debug != nil {
 			o.Debug(fmt.Sprintf("cannot remember the agent's image: %v", err))
 		}
 	}

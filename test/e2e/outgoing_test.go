@@ -144,7 +144,7 @@ func TestOutgoingFromEveryKindOfProgram(t *testing.T) {
 		name string
 		argv []string
 	}{
-		{"go run .", []string{"sh", "-c", "cd " + filepath.Join(repoRoot(t), "test", "programs", "gohttp") + " && go run . http://echo/go-run"}},
+		{"go run .", []string{"sh", "-c", `cd "$0" && go run . http://echo/go-run`, filepath.Join(repoRoot(t), "test", "programs", "gohttp")}},
 		{"curl", []string{"curl", "-sS", "--max-time", "10", "http://echo.default.svc.cluster.local/curl"}},
 		{"python3 urllib", []string{"python3", "-c", "import urllib.request; print(urllib.request.urlopen('http://echo/python', timeout=10).read().decode())"}},
 		{"glibc getaddrinfo", []string{cGlibc, "gai", "echo", "9000"}},
