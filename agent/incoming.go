@@ -212,6 +212,13 @@ func (in incomingConn) route() {
 		if err := req.Write(up.w); err != nil || up.w.Flush() != nil {
 			return
 		}
+		if !answersHTTP(up.r) {
+			// The program answered an HTTP request with something else:
+			// that is its behaviour, so the client gets its bytes as they are.
+			delete(ups, to)
+			relayRaw(in.client, up)
+			return
+		}
 		resp, err := http.ReadResponse(up.r, req)
 		if err != nil {
 			return

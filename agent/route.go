@@ -85,3 +85,18 @@ func switchWhole(client net.Conn, br *bufio.Reader, out *bufio.Writer, resp *htt
 	}
 	<-done
 }
+
+// answersHTTP: the next bytes from the upstream start an HTTP/1.x response
+// (or there are none: the reader's error ends the request as before).
+func answersHTTP(r *bufio.Reader) bool {
+	b, err := r.Peek(len("HTTP/"))
+	return string(b) == "HTTP/" || (err != nil && len(b) == 0)
+}
+
+// relayRaw hands the client what the upstream sends, buffered bytes first,
+// until it closes, then closes the client's side too.
+func relayRaw(client net.Conn, up *upstream) {
+	defer up.close()
+	_, _ = io.Copy(client, up.r)
+	_ = client.(*net.TCPConn).CloseWrite()
+}

@@ -86,3 +86,35 @@ func TestAcceptedUpgradeHandsTheConnectionOver(t *testing.T) {
 		t.Fatalf("after the switch got %q, %v", got, err)
 	}
 }
+
+// A stolen request whose answer is not HTTP: the client gets the program's
+// bytes as they are, not an EOF.
+func TestFilteredStealPassesANonHTTPAnswerAsItIs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		io.WriteString(c, "hello, this is not HTTP\n")
+	}()
+	c, err := net.Dial("tcp", routedPortTo(t, ln.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\nX-User: alice\r\n\r\n")
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != "hello, this is not HTTP\n" {
+		t.Fatalf("the client got %q, %v", got, err)
+	}
+}
