@@ -131,6 +131,9 @@ func (u *h2Upstreams) proxy(to *subscriber) *httputil.ReverseProxy {
 			return u.in.toApp()
 		}
 		c, err := u.in.toPlugin(to)
+		if errors.Is(err, errNotDelivered) {
+			return u.in.toApp() // the program stopped listening: the app's
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -113,12 +113,27 @@ func (in incomingConn) serve(subs []*subscriber) {
 	case len(in.probes) > 0:
 		in.stealExceptProbes(subs[0])
 	default:
-		st, err := in.toPlugin(subs[0])
+		up, err := in.toPluginOrApp(subs[0])
 		if err != nil {
 			return
 		}
-		netpipe.Join(st, in.client.(*net.TCPConn), nil, nil)
+		netpipe.Join(up, in.client.(*net.TCPConn), nil, nil)
 	}
+}
+
+// toPluginOrApp is s's program, or the pod's app when the program did not
+// take the connection (it stopped listening, its session went): a port
+// given back never drops a connection that was not yet delivered.
+func (in incomingConn) toPluginOrApp(s *subscriber) (netpipe.HalfCloser, error) {
+	st, err := in.toPlugin(s)
+	if err == nil {
+		return st, nil
+	}
+	app, err := in.toApp()
+	if err != nil {
+		return nil, err
+	}
+	return app.(*net.TCPConn), nil
 }
 
 // toPlugin opens a connection to s's program for this client.
@@ -195,19 +210,9 @@ func (in incomingConn) route() {
 			in.upgradeH2(br, req)
 			return
 		}
-		to := in.pick(req)
-		open := func() (io.ReadWriteCloser, error) { return in.toApp() }
-		if to != nil {
-			open = func() (io.ReadWriteCloser, error) { return in.toPlugin(to) }
-		}
-		up := ups[to]
-		if up == nil {
-			c, err := open()
-			if err != nil {
-				return
-			}
-			up = &upstream{conn: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}
-			ups[to] = up
+		up, to, err := in.upstreamFor(ups, in.pick(req))
+		if err != nil {
+			return
 		}
 		if err := req.Write(up.w); err != nil || up.w.Flush() != nil {
 			return
@@ -239,6 +244,32 @@ func (in incomingConn) route() {
 			return
 		}
 	}
+}
+
+// upstreamFor is the connection a request for to goes on, made on first
+// use; when to's program does not take it, the pod's app's (returned as to).
+func (in incomingConn) upstreamFor(ups map[*subscriber]*upstream, to *subscriber) (*upstream, *subscriber, error) {
+	if up := ups[to]; up != nil {
+		return up, to, nil
+	}
+	var c io.ReadWriteCloser
+	var err error
+	if to != nil {
+		if c, err = in.toPlugin(to); err != nil {
+			to = nil // the program did not take it: this request is the app's
+			if up := ups[nil]; up != nil {
+				return up, nil, nil
+			}
+		}
+	}
+	if to == nil {
+		if c, err = in.toApp(); err != nil {
+			return nil, nil, err
+		}
+	}
+	up := &upstream{conn: c, r: bufio.NewReader(c), w: bufio.NewWriter(c)}
+	ups[to] = up
+	return up, to, nil
 }
 
 // pick is the session a request goes to (nil: the pod's app): never a

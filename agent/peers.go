@@ -149,7 +149,10 @@ func admitPeer(t *portTable, ctl *smux.Stream) (protocol.Request, peer, error) {
 	return pc.Claim, peer{key: pc.Key, agent: agent}, nil
 }
 
-// openWith opens a stream on sess for a connection: its header, then bytes.
+// openWith opens a stream on sess for a connection: its header, then (for
+// a steal) the other side's word that the program took it, then bytes. A
+// program that no longer listens says no, and the caller gives the
+// connection to the pod's app instead: nothing was read from it yet.
 func openWith(sess *smux.Session, hdr protocol.IncomingConn) (netpipe.HalfCloser, error) {
 	st, err := sess.OpenStream()
 	if err != nil {
@@ -159,8 +162,26 @@ func openWith(sess *smux.Session, hdr protocol.IncomingConn) (netpipe.HalfCloser
 		st.Close()
 		return nil, err
 	}
+	if hdr.Mode == protocol.ModeMirror {
+		return st, nil
+	}
+	_ = st.SetReadDeadline(time.Now().Add(deliverWait))
+	taken, err := protocol.ReadDelivered(st)
+	_ = st.SetReadDeadline(time.Time{})
+	if err != nil || !taken {
+		st.Close()
+		return nil, errNotDelivered
+	}
 	return st, nil
 }
+
+// deliverWait bounds how long a connection waits for the program's side
+// to say it took it; past it the pod's app serves it.
+const deliverWait = 5 * time.Second
+
+// errNotDelivered: the program did not take the connection (it stopped
+// listening); the pod's app gets it.
+var errNotDelivered = errors.New("the program did not take the connection")
 
 // membership is a claim held through another agent: when that agent ends,
 // the claim is made again (this agent may route the port itself then).
@@ -301,6 +322,13 @@ func relayFromPeer(sess *smux.Session, s *subscriber) {
 				return
 			}
 			up, err := s.open(hdr)
+			if hdr.Mode != protocol.ModeMirror {
+				// The routing agent waits for our plugin's word, passed on.
+				if werr := protocol.WriteDelivered(st, err == nil); werr != nil && err == nil {
+					up.Close()
+					err = werr
+				}
+			}
 			if err != nil {
 				st.Close()
 				return

@@ -53,7 +53,7 @@ func (in incomingConn) stealExceptProbes(s *subscriber) {
 		}
 		up = app.(*net.TCPConn)
 	} else {
-		st, err := in.toPlugin(s)
+		st, err := in.toPluginOrApp(s)
 		if err != nil {
 			return
 		}

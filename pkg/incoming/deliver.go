@@ -20,6 +20,15 @@ func (m *Manager) deliver(st *session.Stream, hdr protocol.IncomingConn, local i
 		return
 	}
 	tc, forget, err := m.dialProgram(local, netip.AddrPortFrom(client.Addr().Unmap(), client.Port()))
+	if hdr.Mode != protocol.ModeMirror {
+		// The agent waits for this word: a connection the program does not
+		// take (it stopped listening) goes to the pod's app, not lost.
+		if werr := protocol.WriteDelivered(st, err == nil); werr != nil && err == nil {
+			tc.Close()
+			forget()
+			return
+		}
+	}
 	if err != nil {
 		return
 	}

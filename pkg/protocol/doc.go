@@ -81,7 +81,11 @@
 // the port with the sessions holding it is refused with Errno "EADDRINUSE"
 // and the holder named in Error; the plugin may ask again. Each connection
 // for the session is a stream the agent opens, starting with an IncomingConn
-// frame, then the connection's bytes both ways.
+// frame, then the connection's bytes both ways. For a steal the plugin
+// first answers one byte (WriteDelivered): 1 when the program took the
+// connection, 0 when it did not (it stopped listening); on 0 the agent
+// gives the connection, of which it has read nothing yet, to the pod's app.
+// A joined agent relaying for its plugin passes the byte on.
 //
 // Sharing rules: steal claims that all carry filters share a port (each
 // request to the oldest claim whose filters match, the rest to the pod's

@@ -46,3 +46,31 @@ func Read(r io.Reader, v any) error {
 	}
 	return nil
 }
+
+// The side that takes an incoming steal connection (the plugin, or an agent
+// relaying for its plugin) answers its IncomingConn frame with one byte:
+// 1 when the program took the connection, 0 when it did not (it stopped
+// listening). Only after 1 do the connection's bytes follow.
+const (
+	delivered    byte = 1
+	notDelivered byte = 0
+)
+
+// WriteDelivered says whether the program took the connection.
+func WriteDelivered(w io.Writer, taken bool) error {
+	b := notDelivered
+	if taken {
+		b = delivered
+	}
+	_, err := w.Write([]byte{b})
+	return err
+}
+
+// ReadDelivered reads WriteDelivered's byte.
+func ReadDelivered(r io.Reader) (bool, error) {
+	var b [1]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return false, err
+	}
+	return b[0] == delivered, nil
+}

@@ -1,7 +1,7 @@
 package protocol
 
 // Version is the protocol version; see the package doc for the rules.
-const Version = 3
+const Version = 4
 
 // MaxFrame bounds one frame's JSON (1 MiB).
 const MaxFrame = 1 << 20

@@ -497,3 +497,24 @@ func TestStealAgainRightAfterKillNine(t *testing.T) {
 		t.Fatalf("the second run did not get the port: %s\n%s", out, b.err())
 	}
 }
+
+// A client sends a GET every 100 ms while the program closes its listener
+// and lives on: no request fails; those after the close are the pod's app's.
+func TestNoRequestLostWhenTheProgramLetsGoOfItsPort(t *testing.T) {
+	netprobe, _, _ := programs(t)
+	target, _ := echoPods(t)
+	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", netprobe, "relisten", "8080")
+	defer s.stop(t)
+	loop := "for i in $(seq 1 50); do if out=$(timeout 5 wget -qO- http://" + target.ip + ":8080/tick-$i 2>&1); then " +
+		`case "$out" in *'"local":true'*) echo local;; *) echo app;; esac; else echo FAIL $i; fi; sleep 0.1; done`
+	done := make(chan string, 1)
+	go func() { done <- fromToolbox(t, loop) }()
+	time.Sleep(2 * time.Second)
+	fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/close >/dev/null 2>&1; true")
+	out := <-done
+	fails, local, app := strings.Count(out, "FAIL"), strings.Count(out, "local"), strings.Count(out, "app")
+	t.Logf("50 requests: %d to the program, %d to the pod's app after the close, %d failed", local, app, fails)
+	if fails != 0 || app == 0 || local == 0 {
+		t.Fatalf("want every request answered, the program's before the close and the app's after:\n%s\n%s", out, s.err())
+	}
+}
