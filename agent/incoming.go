@@ -121,6 +121,16 @@ func (in incomingConn) serve(subs []*subscriber) {
 	}
 }
 
+// toAppWhole gives the whole connection to the pod's app.
+func (in incomingConn) toAppWhole() {
+	defer in.client.Close()
+	app, err := in.toApp()
+	if err != nil {
+		return
+	}
+	netpipe.Join(app.(*net.TCPConn), in.client.(*net.TCPConn), nil, nil)
+}
+
 // toPluginOrApp is s's program, or the pod's app when the program did not
 // take the connection (it stopped listening, its session went): a port
 // given back never drops a connection that was not yet delivered.

@@ -121,6 +121,11 @@ func (t *portTable) leave(r *portRouter, s *subscriber) {
 	}
 	delete(t.routers, r.port)
 	t.rd.remove(r.port, r.ln.Addr().(*net.TCPAddr).Port)
-	r.ln.Close()
+	// Connections redirected before the rule went may still wait in the
+	// listener's queue: they are served (by the app) a moment longer.
+	time.AfterFunc(drainAfterRemove, func() { r.ln.Close() })
 	t.log.Info("port back to the pod's app", zap.Int("port", r.port))
 }
+
+// drainAfterRemove is how long a router's listener outlives its redirect.
+const drainAfterRemove = time.Second

@@ -137,7 +137,9 @@ func (r *portRouter) serve(log func(msg string, c net.Conn, port int, err error)
 		}
 		subs := r.current()
 		if len(subs) == 0 {
-			c.Close()
+			// The port was given back while this connection was on its
+			// way: the pod's app serves it.
+			go incomingConn{router: r, client: c, port: r.port}.toAppWhole()
 			continue
 		}
 		in := incomingConn{router: r, client: c, port: r.port, probes: subs[0].probes}
