@@ -48,25 +48,10 @@ func TestRefusedUpgradeKeepsRoutingRequestByRequest(t *testing.T) {
 
 // An upgrade the program accepts (101) hands it the connection whole.
 func TestAcceptedUpgradeHandsTheConnectionOver(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		br := bufio.NewReader(c)
-		if _, err := http.ReadRequest(br); err != nil {
-			return
-		}
+	addr := routedPortTo(t, oneRequestProgram(t, func(c net.Conn, br *bufio.Reader) {
 		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 		_, _ = io.Copy(c, br) // echo what follows the switch
-	}()
-	addr := routedPortTo(t, ln.Addr().String())
+	}))
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -90,23 +75,8 @@ func TestAcceptedUpgradeHandsTheConnectionOver(t *testing.T) {
 // A stolen request whose answer is not HTTP: the client gets the program's
 // bytes as they are, not an EOF.
 func TestFilteredStealPassesANonHTTPAnswerAsItIs(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-			return
-		}
-		io.WriteString(c, "hello, this is not HTTP\n")
-	}()
-	c, err := net.Dial("tcp", routedPortTo(t, ln.Addr().String()))
+	program := oneRequestProgram(t, func(c net.Conn, _ *bufio.Reader) { io.WriteString(c, "hello, this is not HTTP\n") })
+	c, err := net.Dial("tcp", routedPortTo(t, program))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,4 +87,28 @@ func TestFilteredStealPassesANonHTTPAnswerAsItIs(t *testing.T) {
 	if err != nil || string(got) != "hello, this is not HTTP\n" {
 		t.Fatalf("the client got %q, %v", got, err)
 	}
+}
+
+// oneRequestProgram is a program that takes one connection, reads one
+// request from it and answers as answer does; it returns its address.
+func oneRequestProgram(t *testing.T, answer func(c net.Conn, br *bufio.Reader)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		answer(c, br)
+	}()
+	return ln.Addr().String()
 }
