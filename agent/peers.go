@@ -44,11 +44,16 @@ func servePeers(ctx context.Context, t *portTable) {
 		return
 	}
 	context.AfterFunc(ctx, func() { ln.Close() })
-	pending := make(chan struct{}, maxPendingPeers)
+	// Two queues: agents (this binary) and anything else in the pod.
+	agents, others := make(chan struct{}, maxPendingPeers), make(chan struct{}, maxPendingPeers)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			return
+		}
+		pending := others
+		if fromAgentBinary(c) {
+			pending = agents
 		}
 		select {
 		case pending <- struct{}{}:

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"io"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -135,4 +137,52 @@ func newTestKey(t *testing.T) ed25519.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// Processes of the pod that hold connections open without claiming fill
+// their own queue, not the agents': an agent (this binary) still gets its
+// challenge while 20 others hold theirs.
+func TestStrangersHoldingClaimsDoNotStarveAgents(t *testing.T) {
+	table, _ := routerForPeers(t, 8082, newTestKey(t))
+	hold := `import socket, sys, time
+s = []
+for i in range(20):
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect("\0" + sys.argv[1])
+    s.append(c)
+print("held", flush=True)
+time.sleep(30)
+`
+	cmd := exec.Command("/usr/bin/python3", "-c", hold, peerSocket(table)[1:])
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line := make([]byte, 5)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "held\n" {
+		t.Fatalf("the strangers did not connect: %q %v", line, err)
+	}
+	c, err := net.Dial("unix", peerSocket(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := smux.Client(c, protocol.SmuxConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	st, err := sess.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = st.SetReadDeadline(time.Now().Add(time.Second)) // well within the strangers' 2 s hold
+	var ch protocol.PeerChallenge
+	if err := protocol.Read(st, &ch); err != nil || len(ch.Nonce) != 32 {
+		t.Fatalf("an agent got no challenge while strangers held the socket: %v", err)
+	}
 }
