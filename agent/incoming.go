@@ -224,6 +224,10 @@ func (in incomingConn) route() {
 		if err != nil {
 			return
 		}
+		if _, ok := req.Header["User-Agent"]; !ok {
+			// Written again as it came: Request.Write would add Go's own.
+			req.Header["User-Agent"] = []string{""}
+		}
 		if err := req.Write(up.w); err != nil || up.w.Flush() != nil {
 			return
 		}

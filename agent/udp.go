@@ -31,6 +31,11 @@ func serveUDP(st *smux.Stream, req protocol.Request) {
 	if err := protocol.Write(st, protocol.Response{}); err != nil {
 		return
 	}
+	var dns *dnsResender
+	if raddr.Port == 53 {
+		dns = newDNSResender(c)
+		defer dns.stop()
+	}
 	go func() {
 		defer st.Close()
 		buf := make([]byte, protocol.MaxDatagram)
@@ -43,6 +48,9 @@ func serveUDP(st *smux.Stream, req protocol.Request) {
 			if err != nil {
 				return // idle, or the socket closed when the stream ended
 			}
+			if dns != nil {
+				dns.answered(buf[:n])
+			}
 			if protocol.WriteDatagram(st, buf[:n]) != nil {
 				return
 			}
@@ -53,6 +61,9 @@ func serveUDP(st *smux.Stream, req protocol.Request) {
 		n, err := protocol.ReadDatagram(st, buf)
 		if err != nil {
 			return
+		}
+		if dns != nil {
+			dns.sent(buf[:n])
 		}
 		_, _ = c.Write(buf[:n])
 	}

@@ -48,7 +48,7 @@ func TestRefusedUpgradeKeepsRoutingRequestByRequest(t *testing.T) {
 
 // An upgrade the program accepts (101) hands it the connection whole.
 func TestAcceptedUpgradeHandsTheConnectionOver(t *testing.T) {
-	addr := routedPortTo(t, oneRequestProgram(t, func(c net.Conn, br *bufio.Reader) {
+	addr := routedPortTo(t, oneRequestProgram(t, func(c net.Conn, br *bufio.Reader, _ *http.Request) {
 		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 		_, _ = io.Copy(c, br) // echo what follows the switch
 	}))
@@ -75,7 +75,7 @@ func TestAcceptedUpgradeHandsTheConnectionOver(t *testing.T) {
 // A stolen request whose answer is not HTTP: the client gets the program's
 // bytes as they are, not an EOF.
 func TestFilteredStealPassesANonHTTPAnswerAsItIs(t *testing.T) {
-	program := oneRequestProgram(t, func(c net.Conn, _ *bufio.Reader) { io.WriteString(c, "hello, this is not HTTP\n") })
+	program := oneRequestProgram(t, func(c net.Conn, _ *bufio.Reader, _ *http.Request) { io.WriteString(c, "hello, this is not HTTP\n") })
 	c, err := net.Dial("tcp", routedPortTo(t, program))
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestFilteredStealPassesANonHTTPAnswerAsItIs(t *testing.T) {
 
 // oneRequestProgram is a program that takes one connection, reads one
 // request from it and answers as answer does; it returns its address.
-func oneRequestProgram(t *testing.T, answer func(c net.Conn, br *bufio.Reader)) string {
+func oneRequestProgram(t *testing.T, answer func(c net.Conn, br *bufio.Reader, req *http.Request)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -105,10 +105,32 @@ func oneRequestProgram(t *testing.T, answer func(c net.Conn, br *bufio.Reader)) 
 		}
 		defer c.Close()
 		br := bufio.NewReader(c)
-		if _, err := http.ReadRequest(br); err != nil {
+		req, err := http.ReadRequest(br)
+		if err != nil {
 			return
 		}
-		answer(c, br)
+		answer(c, br, req)
 	}()
 	return ln.Addr().String()
+}
+
+// A routed request reaches the program with the headers it came with: no
+// User-Agent where the client sent none.
+func TestRoutedRequestKeepsItsHeaders(t *testing.T) {
+	seen := make(chan http.Header, 1)
+	program := oneRequestProgram(t, func(c net.Conn, _ *bufio.Reader, req *http.Request) {
+		seen <- req.Header
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	})
+	c, err := net.Dial("tcp", routedPortTo(t, program))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\nX-User: alice\r\n\r\n")
+	h := <-seen
+	if _, ok := h["User-Agent"]; ok {
+		t.Fatalf("the program saw a User-Agent the client never sent: %v", h)
+	}
 }
