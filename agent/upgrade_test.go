@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testnet"
 )
 
 // upgradeRequest is a WebSocket-style upgrade for user on a raw connection.
@@ -29,12 +31,7 @@ func readBody(t *testing.T, br *bufio.Reader) string {
 // An upgrade the program answers 200 (it does not switch) must not make the
 // connection the program's: the next request goes where its filters say.
 func TestRefusedUpgradeKeepsRoutingRequestByRequest(t *testing.T) {
-	c, err := net.Dial("tcp", routedPort(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dialRouted(t, routedPort(t))
 	br := bufio.NewReader(c)
 	io.WriteString(c, upgradeRequest("alice"))
 	if got := readBody(t, br); !strings.HasPrefix(got, "program ") {
@@ -52,12 +49,7 @@ func TestAcceptedUpgradeHandsTheConnectionOver(t *testing.T) {
 		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 		_, _ = io.Copy(c, br) // echo what follows the switch
 	}))
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dialRouted(t, addr)
 	br := bufio.NewReader(c)
 	io.WriteString(c, upgradeRequest("alice"))
 	resp, err := http.ReadResponse(br, nil)
@@ -76,12 +68,7 @@ func TestAcceptedUpgradeHandsTheConnectionOver(t *testing.T) {
 // bytes as they are, not an EOF.
 func TestFilteredStealPassesANonHTTPAnswerAsItIs(t *testing.T) {
 	program := oneRequestProgram(t, func(c net.Conn, _ *bufio.Reader, _ *http.Request) { io.WriteString(c, "hello, this is not HTTP\n") })
-	c, err := net.Dial("tcp", routedPortTo(t, program))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dialRouted(t, routedPortTo(t, program))
 	io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\nX-User: alice\r\n\r\n")
 	got, err := io.ReadAll(c)
 	if err != nil || string(got) != "hello, this is not HTTP\n" {
@@ -89,48 +76,27 @@ func TestFilteredStealPassesANonHTTPAnswerAsItIs(t *testing.T) {
 	}
 }
 
-// oneRequestProgram is a program that takes one connection, reads one
-// request from it and answers as answer does; it returns its address.
+// oneRequestProgram is a program that reads one request from each
+// connection and answers as answer does; it returns its address.
 func oneRequestProgram(t *testing.T, answer func(c net.Conn, br *bufio.Reader, req *http.Request)) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
+	return testnet.Serve(t, func(c net.Conn) {
 		defer c.Close()
 		br := bufio.NewReader(c)
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			return
+		if req, err := http.ReadRequest(br); err == nil {
+			answer(c, br, req)
 		}
-		answer(c, br, req)
-	}()
-	return ln.Addr().String()
+	}).String()
 }
 
-// A routed request reaches the program with the headers it came with: no
-// User-Agent where the client sent none.
-func TestRoutedRequestKeepsItsHeaders(t *testing.T) {
-	seen := make(chan http.Header, 1)
-	program := oneRequestProgram(t, func(c net.Conn, _ *bufio.Reader, req *http.Request) {
-		seen <- req.Header
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-	})
-	c, err := net.Dial("tcp", routedPortTo(t, program))
+// dialRouted connects a client to a routed port, with a deadline.
+func dialRouted(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\nX-User: alice\r\n\r\n")
-	h := <-seen
-	if _, ok := h["User-Agent"]; ok {
-		t.Fatalf("the program saw a User-Agent the client never sent: %v", h)
-	}
+	return c
 }
