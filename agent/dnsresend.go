@@ -4,6 +4,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
 // A DNS query lost between the agent and the pod's DNS server (a dropped
@@ -37,16 +39,9 @@ func newDNSResender(c *net.UDPConn) *dnsResender {
 	return r
 }
 
-func dnsMsgID(b []byte) (uint16, bool) {
-	if len(b) < 12 {
-		return 0, false
-	}
-	return uint16(b[0])<<8 | uint16(b[1]), true
-}
-
 // sent notes a query the program sent.
 func (r *dnsResender) sent(b []byte) {
-	if id, ok := dnsMsgID(b); ok {
+	if id, ok := protocol.DNSID(b); ok {
 		r.mu.Lock()
 		r.pending[id] = &dnsQuery{msg: append([]byte(nil), b...), sent: time.Now(), sends: 1}
 		r.mu.Unlock()
@@ -55,7 +50,7 @@ func (r *dnsResender) sent(b []byte) {
 
 // answered notes an answer from the server.
 func (r *dnsResender) answered(b []byte) {
-	if id, ok := dnsMsgID(b); ok {
+	if id, ok := protocol.DNSID(b); ok {
 		r.mu.Lock()
 		delete(r.pending, id)
 		r.mu.Unlock()

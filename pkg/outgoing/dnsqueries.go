@@ -3,6 +3,8 @@ package outgoing
 import (
 	"net/netip"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
 // dnsAnswerWait: a DNS query with no answer after this long was lost (a
@@ -17,16 +19,8 @@ const (
 // answer, by the query's ID: the summary tells the ones that never got one.
 type dnsQueries map[netip.AddrPort]map[uint16]time.Time
 
-// dnsID is a DNS message's ID (the first two bytes of its 12-byte header).
-func dnsID(msg []byte) (uint16, bool) {
-	if len(msg) < 12 {
-		return 0, false
-	}
-	return uint16(msg[0])<<8 | uint16(msg[1]), true
-}
-
 func (q dnsQueries) sent(src netip.AddrPort, msg []byte, at time.Time) {
-	id, ok := dnsID(msg)
+	id, ok := protocol.DNSID(msg)
 	if !ok {
 		return
 	}
@@ -37,7 +31,7 @@ func (q dnsQueries) sent(src netip.AddrPort, msg []byte, at time.Time) {
 }
 
 func (q dnsQueries) answered(src netip.AddrPort, msg []byte) {
-	if id, ok := dnsID(msg); ok {
+	if id, ok := protocol.DNSID(msg); ok {
 		delete(q[src], id)
 		if len(q[src]) == 0 {
 			delete(q, src)

@@ -38,3 +38,13 @@ func ReadDatagram(r io.Reader, buf []byte) (int, error) {
 	_, err := io.ReadFull(r, buf[:n])
 	return n, err
 }
+
+// DNSID is a DNS message's ID: the first two bytes of its 12-byte header
+// (false for a datagram too short to be DNS). The plugin counts unanswered
+// queries by it and the agent sends lost ones again by it.
+func DNSID(msg []byte) (uint16, bool) {
+	if len(msg) < 12 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint16(msg), true
+}
