@@ -77,6 +77,9 @@ func EnsureAgentPod(ctx context.Context, cs kubernetes.Interface, namespace stri
 	}
 	job, err := cs.BatchV1().Jobs(namespace).Create(ctx, agentJob(namespace, o), metav1.CreateOptions{})
 	if err != nil {
+		if refused := agentPodRefused(namespace, err.Error()); refused != nil {
+			return AgentPod{}, refused
+		}
 		return AgentPod{}, fmt.Errorf("start an agent pod in namespace %q: %w", namespace, err)
 	}
 	progress(fmt.Sprintf("starting agent job/%s (%s) in namespace %s", job.Name, o.Image, namespace))
@@ -204,6 +207,9 @@ func waitAgentPod(ctx context.Context, cs kubernetes.Interface, job *batchv1.Job
 			}
 			if len(pods.Items) == 0 {
 				if msg := refusedCreate(ctx, cs, job); msg != "" {
+					if refused := agentPodRefused(job.Namespace, msg); refused != nil {
+						return nil, refused
+					}
 					return nil, fmt.Errorf("%w: namespace %s refuses the agent's pod: %s", ErrAgentStart, job.Namespace, msg)
 				}
 			}

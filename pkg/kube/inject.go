@@ -130,7 +130,6 @@ func inject(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, w Age
 	if err != nil {
 		return Agent{}, err
 	}
-	progress(fmt.Sprintf("starting agent %s (%s) in pod/%s", spec.Name, spec.Image, pod.Name))
 	// A strategic merge patch of the ephemeralcontainers subresource, as
 	// kubectl debug makes: RBAC verb "patch", which preflight checks.
 	_, err = cs.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "ephemeralcontainers")
@@ -141,8 +140,14 @@ func inject(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, w Age
 		if apierrors.IsNotFound(err) && strings.Contains(err.Error(), "ephemeralcontainers") {
 			return Agent{}, errors.New("this cluster does not support ephemeral containers (Kubernetes 1.25+ needed)")
 		}
+		// An admission refusal is final: said in one line, never retried.
+		if refused := agentRefused(pod.Namespace, pod.Name, w.NetAdmin, err); refused != nil {
+			return Agent{}, refused
+		}
 		return Agent{}, fmt.Errorf("inject the agent into pod/%s: %w", pod.Name, err)
 	}
+	// Said once the pod holds it: a refused agent was never started.
+	progress(fmt.Sprintf("starting agent %s (%s) in pod/%s", spec.Name, spec.Image, pod.Name))
 	if err := waitRunning(ctx, cs, pod.Namespace, pod.Name, spec.Name, o.StartupTimeout); err != nil {
 		return Agent{}, err
 	}
