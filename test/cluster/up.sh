@@ -8,8 +8,14 @@ here=$(dirname "$0")
 source "$here/config.sh"
 trap 'log "$(basename "$0"): failed at line $LINENO: $BASH_COMMAND"' ERR
 t0=$(date +%s.%N)
+running=$(cat "$STATE/k8s-version" 2>/dev/null || true)
+if [ -n "$running" ] && [ "$running" != "$K8S_VERSION" ]; then
+  log "a $running cluster is up; stop it first (make cluster-down), then start $K8S_VERSION"
+  exit 1
+fi
 mkdir -p "$RUN/pids" "$LOGS" "$RUN/etcd" "$RUN/kubelet" "$RUN/containerd" "$RUN/pod-logs" "$RUN/cni/networks" "$STATE/etc/cni"
 : > "$LOGS/timeline.txt"
+echo "$K8S_VERSION" > "$STATE/k8s-version"
 mark() { awk -v t0="$t0" -v now="$(date +%s.%N)" -v msg="$*" 'BEGIN{printf "%6.1fs %s\n", now-t0, msg}' | tee -a "$LOGS/timeline.txt" >&2; }
 # start NAME CMD...: run in the background with a pid file and a log, unless already running.
 start() {
@@ -115,10 +121,14 @@ waitfor "node Ready" 180 $K wait --for=condition=Ready "node/$NODE_NAME" --timeo
 waitfor "default ServiceAccount" 120 $K -n default get serviceaccount default
 $K apply -f "$here/manifests/coredns.yaml" >/dev/null
 $K apply -f "$here/manifests/echo.yaml" >/dev/null
+$K apply -f "$here/manifests/meshed.yaml" >/dev/null
 waitfor "first echo pod Running" 120 sh -c "$K get pods -l app=echo -o jsonpath='{.items[*].status.phase}' | grep -q Running"
 waitfor "CoreDNS Ready" 180 $K -n kube-system rollout status deploy/coredns --timeout=1s
 waitfor "deploy/echo Ready" 180 $K rollout status deploy/echo --timeout=1s
 waitfor "toolbox Ready" 120 $K wait --for=condition=Ready pod/toolbox --timeout=1s
+for d in meshed meshed-nft meshed-linkerd; do
+  waitfor "deploy/$d Ready" 180 $K rollout status "deploy/$d" --timeout=1s
+done
 
 mkdir -p "$(dirname "$KUBECONFIG_OUT")"
 cp "$STATE/admin.kubeconfig" "$KUBECONFIG_OUT"
