@@ -16,7 +16,7 @@ STATICCHECK_VERSION := v0.8.2
 CLUSTER      := test/cluster
 KUBECONFIG_FILE := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: all build schema release agent agent-image test unit e2e lint tidy-check cluster-up cluster-down demo bench dist krew-check clean deps
+.PHONY: all build schema release agent agent-image test test-compat unit e2e lint tidy-check cluster-up cluster-down demo bench dist krew-check clean deps
 
 all: build
 
@@ -63,6 +63,9 @@ lint: tidy-check ## gofmt, go vet, staticcheck, go mod tidy
 
 tidy-check: ## go.mod and go.sum are what `go mod tidy` makes
 	go mod tidy -diff
+
+test-compat: build agent-image ## the smoke set on the oldest supported Kubernetes (K8S_VERSION=v1.32.2), with a table; not in CI
+	test/compat.sh
 
 cluster-up: build agent-image ## start the local test cluster (builds Kubernetes the first time)
 	$(CLUSTER)/up.sh
