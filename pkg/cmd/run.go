@@ -97,7 +97,11 @@ into COMMAND, whose answers are dropped, while the pod's app keeps answering; st
 connections to COMMAND, which answers; with --http-filter only matching HTTP/1.1 requests are
 stolen, request by request, and the rest reach the pod's app. Incoming traffic needs a second
 agent with NET_ADMIN (started the first time COMMAND listens); its redirect rules are removed
-when the session ends.`,
+when the session ends. It is refused where it cannot work or would reach too far: in a namespace
+whose Pod Security level (baseline, restricted) forbids NET_ADMIN, and on a pod with
+hostNetwork: true, whose redirects would take the port in the node's own network namespace from
+every host-network process on that node, unless --incoming-host-network accepts that. Without
+--incoming the default mirror is then turned off with a note.`,
 		Example: `  # Run your service locally with the environment of a pod of deploy/api
   kubectl mirror run deploy/api -- go run .
 
@@ -150,6 +154,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(filterValue{&c.HTTPFilters}, "http-filter", "with steal, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match)")
 	fs.IntSliceVar(&c.IncomingPorts, "incoming-ports", nil, "local listening ports that take part (default: all)")
 	fs.BoolVar(&c.Takeover, "incoming-takeover", false, "take a pod port another session holds instead of being refused (that session is told)")
+	fs.BoolVar(&c.IncomingHostNetwork, "incoming-host-network", false, "allow incoming traffic on a pod with hostNetwork: true, whose redirects take the port in the node's own network namespace from every host-network process on that node")
 	fs.Var(portMapValue(c.PortMap), "port-map", "LOCAL:REMOTE: the program's port LOCAL gets the pod's port REMOTE (repeatable)")
 	fs.DurationVar(&c.DialTimeout, "dial-timeout", c.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
 	fs.StringVar(&o.config, "config", "", "the project file (default: "+projectfile.Name+" in this directory or a parent, up to the repository root); flags given here win over its keys")
@@ -187,6 +192,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 			return err
 		}
 	}
+	c.IncomingAsked = incomingAsked(cmd, c)
 	c.Env.None = !o.envImport
 	c.Processes = o.processes.policy()
 	if err := o.processes.checkTracing(c.Command); err != nil {
@@ -204,7 +210,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 // pod of a workload (incoming traffic, the pod's files, its environment),
 // and turns incoming traffic off.
 func targetlessOnly(cmd *cobra.Command, c *run.Config) error {
-	for _, name := range []string{"container", "incoming", "http-filter", "incoming-ports", "incoming-takeover", "port-map", "fs-remote", "fs-map", "fs-write", "env-file"} {
+	for _, name := range []string{"container", "incoming", "http-filter", "incoming-ports", "incoming-takeover", "incoming-host-network", "port-map", "fs-remote", "fs-map", "fs-write", "env-file"} {
 		f := cmd.Flags().Lookup(name)
 		if f.Changed && !(name == "incoming" && c.Incoming == run.IncomingOff) {
 			return fmt.Errorf("--%s needs a target: a run with no target carries outgoing traffic and DNS only; name one, such as deploy/api", name)
@@ -215,6 +221,20 @@ func targetlessOnly(cmd *cobra.Command, c *run.Config) error {
 	}
 	c.Incoming = run.IncomingOff
 	return nil
+}
+
+// incomingAsked: a flag (or a project file key) names incoming traffic,
+// rather than the default mirror applying.
+func incomingAsked(cmd *cobra.Command, c *run.Config) bool {
+	if c.Incoming == run.IncomingOff {
+		return false
+	}
+	for _, name := range []string{"incoming", "http-filter", "incoming-ports", "incoming-takeover", "incoming-host-network", "port-map"} {
+		if cmd.Flags().Changed(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks what no single flag can.

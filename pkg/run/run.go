@@ -67,6 +67,13 @@ type Config struct {
 	IncomingPorts []int
 	Takeover      bool // take ports other sessions hold
 	PortMap       map[int]int
+	// IncomingAsked: the user named incoming traffic (a flag or the project
+	// file), so a target that cannot have it is refused; the default mirror
+	// is then turned off instead.
+	IncomingAsked bool
+	// IncomingHostNetwork accepts redirects in the node's network namespace
+	// for a target pod with hostNetwork: true.
+	IncomingHostNetwork bool
 	// Processes decides which programs run native (build tools) and
 	// which are intercepted.
 	Processes tracer.Policy
@@ -114,6 +121,11 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	if err != nil {
 		return tracer.Status{}, err
 	}
+	// Decided before establish adds the first agent.
+	if cfg.Incoming, err = incomingMode(ctx, cfg, cs, target); err != nil {
+		return tracer.Status{}, err
+	}
+	dial.cfg.Incoming = cfg.Incoming
 	sess, err := session.New(ctx, establish, session.Options{Progress: cfg.Progress, Logger: cfg.Logger})
 	if err != nil {
 		return tracer.Status{}, err
