@@ -38,7 +38,9 @@ func NewLsCommand(streams genericiooptions.IOStreams, kube *genericclioptions.Co
 namespace), and the pods no controller owns, with their containers and declared ports and the
 agents of kubectl mirror in their pods: the container each targets, its tier (outgoing; incoming,
 which holds NET_ADMIN), whose it is (yours, or the fingerprint of the key it answers to), its
-state and age. -o wide lists every pod and agent; -o json is for scripts and editors.`,
+state and age. A native sidecar (an init container with restartPolicy: Always) is listed after
+the app containers as NAME[sidecar]; run targets app containers only. -o wide lists every pod and
+agent; -o json is for scripts and editors.`,
 		Example: `  kubectl mirror ls
   kubectl mirror ls -A -o wide
   kubectl mirror ls -n shop -o json`,
@@ -118,17 +120,27 @@ func (o *LsOptions) Run(ctx context.Context) error {
 				}
 			}
 		}
-		var cs []string
-		for _, c := range l.Containers {
-			if len(c.Ports) == 0 {
-				cs = append(cs, c.Container)
-			} else {
-				cs = append(cs, c.Container+" ("+strings.Join(c.Ports, ",")+")")
-			}
-		}
-		fmt.Fprintf(w, "%s\t%s\t%d/%d\t%s\t%d (%d yours)\n", l.Namespace, l.Target, ready, len(l.Pods), strings.Join(cs, " "), agents, yours)
+		fmt.Fprintf(w, "%s\t%s\t%d/%d\t%s\t%d (%d yours)\n", l.Namespace, l.Target, ready, len(l.Pods), containersColumn(l.Containers), agents, yours)
 	}
 	return nil
+}
+
+// containersColumn lists the containers with their ports, native sidecars
+// marked: "app (8080/TCP) proxy[sidecar] (15001/TCP)".
+func containersColumn(containers []kube.ListedPort) string {
+	var cs []string
+	for _, c := range containers {
+		name := c.Container
+		if c.Sidecar {
+			name += "[sidecar]"
+		}
+		if len(c.Ports) == 0 {
+			cs = append(cs, name)
+		} else {
+			cs = append(cs, name+" ("+strings.Join(c.Ports, ",")+")")
+		}
+	}
+	return strings.Join(cs, " ")
 }
 
 // yourKey is the caller's public key as agents name it, or "" when this

@@ -34,6 +34,9 @@ type Listed struct {
 type ListedPort struct {
 	Container string   `json:"container"`
 	Ports     []string `json:"ports"` // 8080/TCP
+	// Sidecar: a native sidecar (an init container with restartPolicy:
+	// Always), listed after the app containers; -c does not take it.
+	Sidecar bool `json:"sidecar,omitempty"`
 }
 
 // ListedPod is one pod of a target and the agents living in it.
@@ -174,8 +177,14 @@ func workload(ns, kind, name string, sel *metav1.LabelSelector, spec corev1.PodS
 
 func ports(spec corev1.PodSpec) []ListedPort {
 	var out []ListedPort
-	for _, c := range spec.Containers {
-		lp := ListedPort{Container: c.Name, Ports: []string{}}
+	containers := slices.Clone(spec.Containers)
+	for _, c := range spec.InitContainers {
+		if IsSidecar(c) {
+			containers = append(containers, c)
+		}
+	}
+	for _, c := range containers {
+		lp := ListedPort{Container: c.Name, Ports: []string{}, Sidecar: IsSidecar(c)}
 		for _, p := range c.Ports {
 			proto := p.Protocol
 			if proto == "" {

@@ -187,9 +187,36 @@ func PickContainer(p *corev1.Pod, requested string) (string, error) {
 		}
 	}
 	if requested == "" {
-		return names[0], nil // a stale annotation: kubectl falls back the same way
+		return names[0], nil // a stale annotation, or one naming a sidecar: the app, as kubectl falls back
+	}
+	if kind := initKind(p, requested); kind != "" {
+		return "", fmt.Errorf("container %q of pod/%s is %s, not an app container: name one of %s with -c", requested, p.Name, kind, strings.Join(names, ", "))
 	}
 	return "", fmt.Errorf("pod/%s has no container %q; its containers: %s", p.Name, requested, strings.Join(names, ", "))
+}
+
+// initKind says what the init container name of p is ("" when p has
+// none of that name). A native sidecar (restartPolicy: Always, Kubernetes
+// 1.29+) runs beside the app for the pod's life, but it is the mesh's or
+// the platform's, not the program being developed: the agent runs as an
+// app container runs, and its files, environment and probes are the app's.
+func initKind(p *corev1.Pod, name string) string {
+	for _, c := range p.Spec.InitContainers {
+		if c.Name != name {
+			continue
+		}
+		if IsSidecar(c) {
+			return "a native sidecar (an init container with restartPolicy: Always)"
+		}
+		return "an init container, which ran before the app"
+	}
+	return ""
+}
+
+// IsSidecar: an init container that keeps running beside the app (a
+// native sidecar).
+func IsSidecar(c corev1.Container) bool {
+	return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
 }
 
 // ExplainNotFound turns the builder's NotFound into one line naming the fix,

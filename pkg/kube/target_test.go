@@ -70,6 +70,13 @@ func TestPickContainer(t *testing.T) {
 	annotated := pod("p", true, 0, map[string]string{DefaultContainerAnnotation: "app"}, "istio-proxy", "app")
 	plain := pod("p", true, 0, nil, "first", "second")
 	stale := pod("p", true, 0, map[string]string{DefaultContainerAnnotation: "gone"}, "first")
+	// A native sidecar (Kubernetes 1.29+) is an init container that keeps
+	// running; the default, and the annotation naming it, give the app.
+	native := pod("p", true, 0, nil, "app")
+	always := corev1.ContainerRestartPolicyAlways
+	native.Spec.InitContainers = []corev1.Container{{Name: "migrate"}, {Name: "proxy", RestartPolicy: &always}}
+	nativeAnnotated := native.DeepCopy()
+	nativeAnnotated.Annotations = map[string]string{DefaultContainerAnnotation: "proxy"}
 	cases := []struct {
 		pod             *corev1.Pod
 		requested, want string
@@ -80,6 +87,10 @@ func TestPickContainer(t *testing.T) {
 		{plain, "", "first", ""},
 		{stale, "", "first", ""},
 		{plain, "nope", "", `no container "nope"; its containers: first, second`},
+		{native, "", "app", ""},
+		{nativeAnnotated, "", "app", ""},
+		{native, "proxy", "", `container "proxy" of pod/p is a native sidecar (an init container with restartPolicy: Always), not an app container: name one of app with -c`},
+		{native, "migrate", "", `container "migrate" of pod/p is an init container`},
 	}
 	for _, tc := range cases {
 		got, err := PickContainer(tc.pod, tc.requested)
