@@ -99,7 +99,7 @@ func targetPod() *corev1.Pod {
 // ensureRefused runs EnsureAgent against a pod whose ephemeral container
 // patch is refused with denial, and returns the error, the progress lines
 // and how many patches were sent.
-func ensureRefused(t *testing.T, netAdmin bool, denial error) (error, []string, int) {
+func ensureRefused(t *testing.T, netAdmin bool, denial error) ([]string, int, error) {
 	t.Helper()
 	cs := fake.NewSimpleClientset(targetPod())
 	patches := 0
@@ -115,7 +115,7 @@ func ensureRefused(t *testing.T, netAdmin bool, denial error) (error, []string, 
 	defer cancel()
 	_, err := EnsureAgent(ctx, cs, targetPod(), "echo", AgentOptions{Image: "agent:v1", Key: "ed25519:alice", NetAdmin: netAdmin,
 		StartupTimeout: time.Minute, Progress: func(l string) { lines = append(lines, l) }})
-	return err, lines, patches
+	return lines, patches, err
 }
 
 // A refused agent is one line naming who refused and why, sent once,
@@ -136,7 +136,7 @@ func TestAgentRefusedByAdmission(t *testing.T) {
 			[]string{`Pod Security "restricted:latest", enforced on namespace default, refused the agent in pod/echo-1: runAsNonRoot != true`, "no target"}},
 		{"quota", false, quotaError("echo-1", "compute"), []string{"ResourceQuota 'compute' of namespace default refused the agent in pod/echo-1", "kubectl describe resourcequota -n default"}},
 	} {
-		err, lines, patches := ensureRefused(t, tc.netAdmin, tc.denial)
+		lines, patches, err := ensureRefused(t, tc.netAdmin, tc.denial)
 		var refused *RefusedError
 		if !errors.As(err, &refused) {
 			t.Errorf("%s: got %v, want a RefusedError", tc.name, err)
@@ -152,7 +152,7 @@ func TestAgentRefusedByAdmission(t *testing.T) {
 		}
 	}
 	// Anything else keeps its own words.
-	err, _, _ := ensureRefused(t, false, apierrors.NewInternalError(errors.New("etcd is down")))
+	_, _, err := ensureRefused(t, false, apierrors.NewInternalError(errors.New("etcd is down")))
 	var refused *RefusedError
 	if errors.As(err, &refused) || !strings.Contains(err.Error(), "etcd is down") {
 		t.Errorf("an internal error: %v", err)
