@@ -134,7 +134,7 @@ every host-network process on that node, unless --incoming-host-network accepts 
 // AddFlags binds the command's flags to the run's config.
 func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	c := &o.cfg
-	fs.StringVarP(&c.Container, "container", "c", "", "container of the pod to mirror (default: the kubectl.kubernetes.io/default-container annotation, else the first)")
+	fs.StringVarP(&c.Container, "container", "c", "", "container of the pod to mirror (default: the kubectl.kubernetes.io/default-container annotation, else the first); an app container, not a native sidecar")
 	fs.StringVar(&c.Agent.Image, "agent-image", c.Agent.Image, "agent image injected into the pod")
 	fs.Var(choiceValue[corev1.PullPolicy]{&c.Agent.PullPolicy, []corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}}, "agent-image-pull-policy", "pull policy of the agent image: Always, IfNotPresent or Never")
 	fs.DurationVar(&c.Agent.IdleTimeout, "agent-idle-timeout", c.Agent.IdleTimeout, "the agent exits after this long without a session")
