@@ -1,14 +1,10 @@
 package agent
 
 import (
-	"errors"
 	"net"
-	"os"
-	"syscall"
 	"time"
 
 	"github.com/xtaci/smux"
-	"golang.org/x/sys/unix"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
@@ -26,7 +22,7 @@ func serveDial(st *smux.Stream, req protocol.Request) {
 	}
 	c, err := net.DialTimeout("tcp", req.Address, timeout)
 	if err != nil {
-		_ = protocol.Write(st, errorResponse(err))
+		_ = protocol.Write(st, protocol.ErrorResponse(err))
 		return
 	}
 	defer c.Close()
@@ -34,23 +30,4 @@ func serveDial(st *smux.Stream, req protocol.Request) {
 		return
 	}
 	netpipe.Join(st, c.(*net.TCPConn), nil, nil)
-}
-
-// errorResponse describes a failed operation with the errno a program in the
-// pod would have seen.
-func errorResponse(err error) protocol.Response {
-	resp := protocol.Response{Error: err.Error()}
-	var errno syscall.Errno
-	switch {
-	case errors.As(err, &errno):
-		resp.Errno = unix.ErrnoName(errno)
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		resp.Errno = "ETIMEDOUT"
-	default:
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			resp.Errno = "ETIMEDOUT"
-		}
-	}
-	return resp
 }

@@ -28,20 +28,20 @@ func readTargetFile(procRoot string, pid int, path string) protocol.Response {
 	}
 	fd, err := openInRoot(procRoot, pid, path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK)
 	if err != nil {
-		return errorResponse(err)
+		return protocol.ErrorResponse(err)
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return errorResponse(err)
+		return protocol.ErrorResponse(err)
 	}
 	if !st.Mode().IsRegular() {
 		return protocol.Response{Error: fmt.Sprintf("%s is not a regular file", path), Errno: "EISDIR"}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
 	if err != nil {
-		return errorResponse(err)
+		return protocol.ErrorResponse(err)
 	}
 	if len(data) > maxFile {
 		return protocol.Response{Error: fmt.Sprintf("%s is larger than %d bytes", path, maxFile), Errno: "EFBIG"}

@@ -91,7 +91,7 @@ func claimResponse(err error) protocol.Response {
 	case errors.Is(err, errNotRouted):
 		return protocol.Response{Error: err.Error(), Errno: "ENOENT"}
 	}
-	return errorResponse(err)
+	return protocol.ErrorResponse(err)
 }
 
 // incomingConn is one redirected connection of a port's router.

@@ -19,7 +19,7 @@ import (
 // a symlink leads outside the root.
 func mutateInRoot(cfg Config, req protocol.Request) protocol.Response {
 	if err := mutate(cfg, req); err != nil {
-		return errorResponse(err)
+		return protocol.ErrorResponse(err)
 	}
 	return protocol.Response{}
 }

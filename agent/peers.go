@@ -110,7 +110,7 @@ func servePeer(t *portTable, c net.Conn, pending chan struct{}) {
 	}
 	leave, err := t.joinLocal(req.Port, s)
 	if err != nil {
-		_ = protocol.Write(ctl, errorResponse(err))
+		_ = protocol.Write(ctl, protocol.ErrorResponse(err))
 		return
 	}
 	defer leave()

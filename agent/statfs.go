@@ -11,12 +11,12 @@ import (
 func statfsInRoot(cfg Config, p string) protocol.Response {
 	fd, err := openInRoot(cfg.ProcRoot, cfg.TargetPID, p, unix.O_PATH)
 	if err != nil {
-		return errorResponse(err)
+		return protocol.ErrorResponse(err)
 	}
 	defer unix.Close(fd)
 	var st unix.Statfs_t
 	if err := unix.Fstatfs(fd, &st); err != nil {
-		return errorResponse(err)
+		return protocol.ErrorResponse(err)
 	}
 	return protocol.Response{Statfs: &protocol.Statfs{
 		Type: int64(st.Type), Bsize: int64(st.Bsize), Blocks: st.Blocks, Bfree: st.Bfree, Bavail: st.Bavail,

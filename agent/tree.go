@@ -33,7 +33,7 @@ func serveTree(cfg Config, st *smux.Stream, req protocol.Request) (entries int, 
 	}
 	fd, err := openInRoot(cfg.ProcRoot, cfg.TargetPID, req.Path, flags)
 	if err != nil {
-		_ = protocol.Write(st, errorResponse(err))
+		_ = protocol.Write(st, protocol.ErrorResponse(err))
 		return 0, 0
 	}
 	defer unix.Close(fd)

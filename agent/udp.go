@@ -19,12 +19,12 @@ const udpIdle = 30 * time.Second
 func serveUDP(st *smux.Stream, req protocol.Request) {
 	raddr, err := net.ResolveUDPAddr("udp", req.Address)
 	if err != nil {
-		_ = protocol.Write(st, errorResponse(err))
+		_ = protocol.Write(st, protocol.ErrorResponse(err))
 		return
 	}
 	c, err := net.DialUDP("udp", nil, raddr)
 	if err != nil {
-		_ = protocol.Write(st, errorResponse(err))
+		_ = protocol.Write(st, protocol.ErrorResponse(err))
 		return
 	}
 	defer c.Close()
