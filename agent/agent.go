@@ -19,7 +19,7 @@ import (
 
 // Config is what the agent needs to run; main fills it from flags.
 type Config struct {
-	ListenAddr  string        // must be a loopback address: the port-forward reaches it, other pods cannot
+	ListenAddr  string        // Run's; must be a loopback address: the port-forward reaches it, other pods cannot
 	IdleTimeout time.Duration // exit after this long with no authenticated session
 	// AuthorizedKeys are the public keys whose holders may open a session:
 	// the user who started the agent.
@@ -42,19 +42,32 @@ const maxUnauthenticated = 64
 // ErrNotLoopback is returned when asked to listen anywhere but loopback.
 var ErrNotLoopback = errors.New("agent listens on loopback only")
 
-// Run serves until ctx ends or the agent has been idle for cfg.IdleTimeout.
+// Run listens on cfg.ListenAddr and serves until ctx ends or the agent has
+// been idle for cfg.IdleTimeout.
 func Run(ctx context.Context, cfg Config) error {
-	ap, err := netip.ParseAddrPort(cfg.ListenAddr)
+	if err := loopbackOnly(cfg.ListenAddr); err != nil {
+		return err
+	}
+	if err := cfg.check(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
-		return fmt.Errorf("listen address %q: %w", cfg.ListenAddr, err)
+		return err
 	}
-	if !ap.Addr().IsLoopback() {
-		return fmt.Errorf("%s: %w", cfg.ListenAddr, ErrNotLoopback)
+	return Serve(ctx, cfg, ln)
+}
+
+// Serve is Run on a listener the caller made (cfg.ListenAddr is not used):
+// a test listens on a port of its choice and dials it at once. ln must be
+// on loopback; Serve closes it.
+func Serve(ctx context.Context, cfg Config, ln net.Listener) error {
+	if err := loopbackOnly(ln.Addr().String()); err != nil {
+		ln.Close()
+		return err
 	}
-	if len(cfg.AuthorizedKeys) == 0 {
-		return ErrNoKey
-	}
-	if err := protocol.CheckIdentity(cfg.Identity); err != nil {
+	if err := cfg.check(); err != nil {
+		ln.Close()
 		return err
 	}
 	if cfg.ProcRoot == "" {
@@ -68,10 +81,6 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.AuthTimeout == 0 {
 		cfg.AuthTimeout = protocol.AuthTimeout
-	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return err
 	}
 	// A crashed agent's redirects must not outlive it: clear them first.
 	removeStaleRedirects()
@@ -122,6 +131,26 @@ func Run(ctx context.Context, cfg Config) error {
 			serveSession(ctx, cfg, c, ports)
 		}()
 	}
+}
+
+// loopbackOnly refuses an address anywhere but loopback.
+func loopbackOnly(addr string) error {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if !ap.Addr().IsLoopback() {
+		return fmt.Errorf("%s: %w", addr, ErrNotLoopback)
+	}
+	return nil
+}
+
+// check refuses a configuration that would accept nobody, or anybody.
+func (cfg Config) check() error {
+	if len(cfg.AuthorizedKeys) == 0 {
+		return ErrNoKey
+	}
+	return protocol.CheckIdentity(cfg.Identity)
 }
 
 // authenticate runs the challenge on the raw connection, before anything

@@ -74,7 +74,9 @@ func TestDialCarriesBytesAndHalfClose(t *testing.T) {
 }
 
 func TestDialToAClosedPortIsRefused(t *testing.T) {
-	addr := freeAddr(t)
+	closed := listen(t)
+	addr := closed.Addr().String()
+	closed.Close() // nothing listens there now
 	sess := session(t)
 	_, resp := request(t, sess, protocol.Request{Kind: protocol.KindDial, Address: addr})
 	if resp.Errno != "ECONNREFUSED" {
