@@ -7,6 +7,7 @@ import (
 	"github.com/xtaci/smux"
 	"go.uber.org/zap"
 
+	"github.com/kubectl-mirror/kubectl-mirror/agent/podfs"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
@@ -27,7 +28,7 @@ func serveSession(ctx context.Context, cfg Config, c net.Conn, ports *portTable)
 	if err != nil {
 		return
 	}
-	hello, err := protocol.ServerHandshake(control, version.Version, podDomainname())
+	hello, err := protocol.ServerHandshake(control, version.Version, podfs.Domainname())
 	if err != nil {
 		log.Info("session refused", zap.Error(err))
 		return
@@ -56,6 +57,7 @@ func serveRequest(ctx context.Context, cfg Config, sess *smux.Session, st *smux.
 	if err := protocol.Read(st, &req); err != nil {
 		return
 	}
+	target := podfs.NewTarget(cfg.ProcRoot, cfg.TargetPID)
 	var resp protocol.Response
 	switch req.Kind {
 	case protocol.KindDial:
@@ -69,19 +71,19 @@ func serveRequest(ctx context.Context, cfg Config, sess *smux.Session, st *smux.
 		return
 	case protocol.KindTree:
 		// One line per fetch: the agent's own count of round trips for files.
-		entries, bytes := serveTree(cfg, st, req)
+		entries, bytes := target.ServeTree(st, req)
 		cfg.Logger.Info("served tree", zap.String("path", req.Path), zap.Int("entries", entries), zap.Int64("bytes", bytes))
 		return
 	case protocol.KindFile:
-		resp = readTargetFile(cfg.ProcRoot, cfg.TargetPID, req.Path)
+		resp = target.ReadFile(req.Path)
 		cfg.Logger.Info("served file", zap.String("path", req.Path), zap.Int("bytes", len(resp.Data)))
 	case protocol.KindMutate:
-		resp = mutateInRoot(cfg, req)
+		resp = target.Mutate(req)
 		cfg.Logger.Info("changed a file", zap.String("op", req.Op), zap.String("path", req.Path), zap.String("error", resp.Error))
 	case protocol.KindStatfs:
-		resp = statfsInRoot(cfg, req.Path)
+		resp = target.Statfs(req.Path)
 	case protocol.KindEnv:
-		env, err := readEnviron(cfg.ProcRoot, cfg.TargetPID)
+		env, err := target.Environ()
 		if err != nil {
 			resp.Error = err.Error()
 		}

@@ -1,14 +1,12 @@
-package agent
+package podfs
 
 import (
 	"errors"
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 
-	"github.com/xtaci/smux"
 	"golang.org/x/sys/unix"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
@@ -22,16 +20,18 @@ const (
 
 var errTreeTooLarge = errors.New("tree too large")
 
-// serveTree sends req.Path and everything under it as the target sees it.
-// The path is resolved inside /proc/PID/root (RESOLVE_IN_ROOT); below it the
-// walk never follows a symlink and opens every name relative to its
-// directory's fd, so nothing outside the target's root is ever read.
-func serveTree(cfg Config, st *smux.Stream, req protocol.Request) (entries int, bytes int64) {
+// ServeTree sends req.Path and everything under it as the target sees it
+// on st: a Response, then TreeEntry frames up to the one marked End, each
+// file's bytes after its entry. The path is resolved inside /proc/PID/root
+// (RESOLVE_IN_ROOT); below it the walk never follows a symlink and opens
+// every name relative to its directory's fd, so nothing outside the
+// target's root is ever read. It returns what it sent, for the log.
+func (t Target) ServeTree(st io.Writer, req protocol.Request) (entries int, bytes int64) {
 	flags := unix.O_PATH
 	if req.Shallow {
 		flags |= unix.O_NOFOLLOW // a symlink is sent as a symlink
 	}
-	fd, err := openInRoot(cfg.ProcRoot, cfg.TargetPID, req.Path, flags)
+	fd, err := t.open(req.Path, flags)
 	if err != nil {
 		_ = protocol.Write(st, protocol.ErrorResponse(err))
 		return 0, 0
@@ -54,37 +54,8 @@ func serveTree(cfg Config, st *smux.Stream, req protocol.Request) (entries int, 
 	return w.entries, w.bytes
 }
 
-// openInRoot opens path inside the target's root.
-func openInRoot(procRoot string, pid int, p string, flags int) (int, error) {
-	return createInRoot(procRoot, pid, p, flags, 0)
-}
-
-// createInRoot is openInRoot with a mode for O_CREAT.
-func createInRoot(procRoot string, pid int, p string, flags int, perm uint32) (int, error) {
-	if flags&unix.O_CREAT == 0 {
-		perm = 0 // openat2 refuses a mode it would not use
-	}
-	if !filepath.IsAbs(p) {
-		return -1, &os.PathError{Op: "open", Path: p, Err: unix.EINVAL}
-	}
-	root, err := os.Open(filepath.Join(procRoot, strconv.Itoa(pid), "root"))
-	if err != nil {
-		return -1, err
-	}
-	defer root.Close()
-	fd, err := unix.Openat2(int(root.Fd()), p, &unix.OpenHow{
-		Flags:   uint64(flags | unix.O_CLOEXEC),
-		Mode:    uint64(perm),
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: p, Err: err}
-	}
-	return fd, nil
-}
-
 type treeWriter struct {
-	st      *smux.Stream
+	st      io.Writer
 	entries int
 	bytes   int64
 }

@@ -1,4 +1,4 @@
-package agent
+package podfs
 
 import (
 	"os"
@@ -25,7 +25,7 @@ func TestMutationsStayInsideTheTargetsRoot(t *testing.T) {
 	}
 	_ = os.Symlink(outside, filepath.Join(root, "data", "escape"))
 	_ = os.Symlink("../../../../outside", filepath.Join(root, "data", "dotdot"))
-	cfg := Config{ProcRoot: proc, TargetPID: 9}
+	target := NewTarget(proc, 9)
 	for _, req := range []protocol.Request{
 		{Op: protocol.OpWrite, Path: "/data/escape", Data: []byte("pwned")},
 		{Op: protocol.OpWrite, Path: "/data/dotdot", Data: []byte("pwned")},
@@ -36,7 +36,7 @@ func TestMutationsStayInsideTheTargetsRoot(t *testing.T) {
 		{Op: protocol.OpRename, Path: "/../../outside", Path2: "/data/taken"},
 		{Op: protocol.OpMkdir, Path: "/../../made-outside", Perm: 0o755},
 	} {
-		mutateInRoot(cfg, req)
+		target.Mutate(req)
 	}
 	if b, err := os.ReadFile(outside); err != nil || string(b) != "host" {
 		t.Fatalf("the file outside the root: %q %v", b, err)
@@ -48,30 +48,30 @@ func TestMutationsStayInsideTheTargetsRoot(t *testing.T) {
 		t.Fatal("a directory was made outside the root")
 	}
 	// Inside the root the same calls work.
-	if resp := mutateInRoot(cfg, protocol.Request{Op: protocol.OpMkdir, Path: "/data/new", Perm: 0o755}); resp.Error != "" {
+	if resp := target.Mutate(protocol.Request{Op: protocol.OpMkdir, Path: "/data/new", Perm: 0o755}); resp.Error != "" {
 		t.Fatal(resp.Error)
 	}
-	if resp := mutateInRoot(cfg, protocol.Request{Op: protocol.OpOpen, Path: "/data/new/f", Flags: os.O_CREATE | os.O_WRONLY, Perm: 0o640}); resp.Error != "" {
+	if resp := target.Mutate(protocol.Request{Op: protocol.OpOpen, Path: "/data/new/f", Flags: os.O_CREATE | os.O_WRONLY, Perm: 0o640}); resp.Error != "" {
 		t.Fatal(resp.Error)
 	}
-	if resp := mutateInRoot(cfg, protocol.Request{Op: protocol.OpWrite, Path: "/data/new/f", Data: []byte("in the pod")}); resp.Error != "" {
+	if resp := target.Mutate(protocol.Request{Op: protocol.OpWrite, Path: "/data/new/f", Data: []byte("in the pod")}); resp.Error != "" {
 		t.Fatal(resp.Error)
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "data", "new", "f")); string(b) != "in the pod" {
 		t.Fatalf("inside the root: %q", b)
 	}
-	if resp := mutateInRoot(cfg, protocol.Request{Op: protocol.OpMknod, Path: "/data/new/fifo", Perm: unix.S_IFIFO | 0o600}); resp.Error != "" {
+	if resp := target.Mutate(protocol.Request{Op: protocol.OpMknod, Path: "/data/new/fifo", Perm: unix.S_IFIFO | 0o600}); resp.Error != "" {
 		t.Fatal(resp.Error)
 	}
 	if fi, err := os.Lstat(filepath.Join(root, "data", "new", "fifo")); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Fatalf("mknod of a FIFO inside the root: %v %v", fi, err)
 	}
-	if resp := mutateInRoot(cfg, protocol.Request{Op: protocol.OpMknod, Path: "/../../fifo-outside", Perm: unix.S_IFIFO | 0o600}); resp.Error == "" {
+	if resp := target.Mutate(protocol.Request{Op: protocol.OpMknod, Path: "/../../fifo-outside", Perm: unix.S_IFIFO | 0o600}); resp.Error == "" {
 		if _, err := os.Lstat(filepath.Join(proc, "fifo-outside")); err == nil {
 			t.Fatal("mknod made a node outside the root")
 		}
 	}
-	if resp := mutateInRoot(cfg, protocol.Request{Op: protocol.OpRmdir, Path: "/data/new"}); resp.Errno != "ENOTEMPTY" {
+	if resp := target.Mutate(protocol.Request{Op: protocol.OpRmdir, Path: "/data/new"}); resp.Errno != "ENOTEMPTY" {
 		t.Fatalf("rmdir of a full directory: %+v, want ENOTEMPTY", resp)
 	}
 }

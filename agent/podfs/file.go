@@ -1,4 +1,4 @@
-package agent
+package podfs
 
 import (
 	"errors"
@@ -20,13 +20,13 @@ const maxFile = protocol.MaxFrame / 2
 // the target's root.
 var errOutsideRoot = errors.New("path is outside the target's root")
 
-// readTargetFile reads path as the target container sees it: resolved inside
+// ReadFile reads path as the target container sees it: resolved inside
 // /proc/PID/root, where ".." and absolute symlinks cannot leave that root.
-func readTargetFile(procRoot string, pid int, path string) protocol.Response {
+func (t Target) ReadFile(path string) protocol.Response {
 	if !filepath.IsAbs(path) || strings.ContainsRune(path, 0) {
 		return protocol.Response{Error: errOutsideRoot.Error(), Errno: "EINVAL"}
 	}
-	fd, err := openInRoot(procRoot, pid, path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK)
+	fd, err := t.open(path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_NONBLOCK)
 	if err != nil {
 		return protocol.ErrorResponse(err)
 	}

@@ -1,4 +1,4 @@
-package agent
+package podfs
 
 import (
 	"fmt"
@@ -12,30 +12,30 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
-// mutateInRoot changes the target's file system for a session in write
+// Mutate changes the target's file system for a session in write
 // mode, as this agent's user (the target's). Every path is resolved inside
 // the target's root (RESOLVE_IN_ROOT): a name is changed in its parent
 // directory's fd, a file is changed through an fd of it, so neither ".." nor
 // a symlink leads outside the root.
-func mutateInRoot(cfg Config, req protocol.Request) protocol.Response {
-	if err := mutate(cfg, req); err != nil {
+func (t Target) Mutate(req protocol.Request) protocol.Response {
+	if err := t.mutate(req); err != nil {
 		return protocol.ErrorResponse(err)
 	}
 	return protocol.Response{}
 }
 
-func mutate(cfg Config, req protocol.Request) error {
+func (t Target) mutate(req protocol.Request) error {
 	if err := refused(req); err != nil {
 		return err
 	}
-	in := func(p string, flags int) (int, error) { return openInRoot(cfg.ProcRoot, cfg.TargetPID, p, flags) }
+	in := t.open
 	switch req.Op {
 	case protocol.OpChmod, protocol.OpTruncate, protocol.OpWrite:
 		return changeFile(in, req)
 	case protocol.OpChown, protocol.OpTimes, protocol.OpSetxattr, protocol.OpRmxattr:
 		return changeInode(in, req)
 	case protocol.OpOpen:
-		fd, err := createInRoot(cfg.ProcRoot, cfg.TargetPID, req.Path, req.Flags&(unix.O_CREAT|unix.O_EXCL|unix.O_TRUNC|unix.O_WRONLY|unix.O_RDWR|unix.O_APPEND|unix.O_DIRECTORY), req.Perm&0o7777)
+		fd, err := t.create(req.Path, req.Flags&(unix.O_CREAT|unix.O_EXCL|unix.O_TRUNC|unix.O_WRONLY|unix.O_RDWR|unix.O_APPEND|unix.O_DIRECTORY), req.Perm&0o7777)
 		if err == nil {
 			unix.Close(fd)
 		}

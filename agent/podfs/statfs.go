@@ -1,4 +1,4 @@
-package agent
+package podfs
 
 import (
 	"golang.org/x/sys/unix"
@@ -6,10 +6,10 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
-// statfsInRoot answers which file system p lies on in the target container
+// Statfs answers which file system p lies on in the target container
 // (resolved inside its root like every path the agent reads).
-func statfsInRoot(cfg Config, p string) protocol.Response {
-	fd, err := openInRoot(cfg.ProcRoot, cfg.TargetPID, p, unix.O_PATH)
+func (t Target) Statfs(p string) protocol.Response {
+	fd, err := t.open(p, unix.O_PATH)
 	if err != nil {
 		return protocol.ErrorResponse(err)
 	}

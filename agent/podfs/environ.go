@@ -1,4 +1,4 @@
-package agent
+package podfs
 
 import (
 	"bytes"
@@ -8,11 +8,11 @@ import (
 	"strconv"
 )
 
-// readEnviron returns the environment of process pid as it was at its exec,
+// Environ returns the target process's environment as it was at its exec,
 // which is what the program inside the container sees (envFrom, the downward
 // API and service links included).
-func readEnviron(procRoot string, pid int) ([]string, error) {
-	b, err := os.ReadFile(filepath.Join(procRoot, strconv.Itoa(pid), "environ"))
+func (t Target) Environ() ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(t.procRoot, strconv.Itoa(t.pid), "environ"))
 	if err != nil {
 		return nil, fmt.Errorf("read the target's environment: %w", err)
 	}

@@ -1,4 +1,4 @@
-package agent
+package podfs
 
 import (
 	"encoding/binary"
@@ -28,7 +28,7 @@ func TestWriteModeRefusesDevicesAndPrivilegedXattrs(t *testing.T) {
 	}
 	// Set directly, so that a removal that went ahead would show.
 	trustedSet := unix.Setxattr(file, "trusted.kept", []byte("1"), 0) == nil
-	cfg := Config{ProcRoot: proc, TargetPID: 9}
+	target := NewTarget(proc, 9)
 
 	// A v2 file capability granting CAP_NET_RAW, well formed so that only
 	// the refusal stops it.
@@ -43,7 +43,7 @@ func TestWriteModeRefusesDevicesAndPrivilegedXattrs(t *testing.T) {
 		{Op: protocol.OpRmxattr, Path: "/data/bin", Xattr: "trusted.kept"},
 		{Op: protocol.OpRmxattr, Path: "/data/bin", Xattr: "security.capability"},
 	} {
-		if resp := mutateInRoot(cfg, req); resp.Errno != "EPERM" {
+		if resp := target.Mutate(req); resp.Errno != "EPERM" {
 			t.Errorf("%s %s %s: %+v, want EPERM", req.Op, req.Path, req.Xattr, resp)
 		}
 	}
@@ -69,7 +69,7 @@ func TestWriteModeRefusesDevicesAndPrivilegedXattrs(t *testing.T) {
 		{Op: protocol.OpMknod, Path: "/data/regular", Perm: unix.S_IFREG | 0o644},
 		{Op: protocol.OpMknod, Path: "/data/fifo", Perm: unix.S_IFIFO | 0o600},
 	} {
-		if resp := mutateInRoot(cfg, req); resp.Error != "" {
+		if resp := target.Mutate(req); resp.Error != "" {
 			t.Errorf("%s %s: %+v", req.Op, req.Path, resp)
 		}
 	}
@@ -79,7 +79,7 @@ func TestWriteModeRefusesDevicesAndPrivilegedXattrs(t *testing.T) {
 	if fi, err := os.Lstat(filepath.Join(root, "data", "regular")); err != nil || !fi.Mode().IsRegular() {
 		t.Errorf("the regular file: %v %v", fi, err)
 	}
-	resp := mutateInRoot(cfg, protocol.Request{Op: protocol.OpSetxattr, Path: "/data/bin", Xattr: "user.note", Data: []byte("hi")})
+	resp := target.Mutate(protocol.Request{Op: protocol.OpSetxattr, Path: "/data/bin", Xattr: "user.note", Data: []byte("hi")})
 	switch {
 	case resp.Errno == "ENOTSUP" || resp.Errno == "EOPNOTSUPP":
 		t.Log("this file system has no user.* attributes")
