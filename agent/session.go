@@ -7,6 +7,7 @@ import (
 	"github.com/xtaci/smux"
 	"go.uber.org/zap"
 
+	"github.com/kubectl-mirror/kubectl-mirror/agent/egress"
 	"github.com/kubectl-mirror/kubectl-mirror/agent/podfs"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
@@ -61,10 +62,10 @@ func serveRequest(ctx context.Context, cfg Config, sess *smux.Session, st *smux.
 	var resp protocol.Response
 	switch req.Kind {
 	case protocol.KindDial:
-		serveDial(st, req)
+		egress.ServeDial(st, req)
 		return
 	case protocol.KindUDP:
-		serveUDP(st, req)
+		egress.ServeUDP(st, req)
 		return
 	case protocol.KindIncoming:
 		serveIncoming(ctx, cfg, sess, st, req, ports)

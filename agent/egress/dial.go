@@ -1,10 +1,11 @@
-package agent
+// Package egress is the agent's outgoing side: connections and UDP flows
+// made from the pod's network namespace for the program, DNS queries among
+// them sent again when their answer is lost.
+package egress
 
 import (
 	"net"
 	"time"
-
-	"github.com/xtaci/smux"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
@@ -13,9 +14,9 @@ import (
 // defaultDialTimeout bounds a dial when the plugin names no timeout.
 const defaultDialTimeout = 30 * time.Second
 
-// serveDial connects from the pod and then pipes the stream and the
+// ServeDial connects from the pod and then pipes the stream and the
 // connection together, half-closes included.
-func serveDial(st *smux.Stream, req protocol.Request) {
+func ServeDial(st netpipe.HalfCloser, req protocol.Request) {
 	timeout := defaultDialTimeout
 	if req.Timeout > 0 {
 		timeout = time.Duration(req.Timeout) * time.Millisecond

@@ -1,4 +1,4 @@
-package agent
+package egress
 
 import (
 	"net"

@@ -1,86 +1,14 @@
-package agent
+package egress
 
 import (
 	"bytes"
-	"io"
 	"net"
 	"runtime"
 	"testing"
 	"time"
 
-	"github.com/xtaci/smux"
-
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
-
-// session starts an agent and returns a handshaken session with it.
-func session(t *testing.T) *smux.Session {
-	t.Helper()
-	sess := dialSession(t, startAgent(t, "A=1\x00"))
-	control, err := sess.OpenStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := protocol.ClientHandshake(control, "test"); err != nil {
-		t.Fatal(err)
-	}
-	return sess
-}
-
-func request(t *testing.T, sess *smux.Session, req protocol.Request) (*smux.Stream, protocol.Response) {
-	t.Helper()
-	st, err := sess.OpenStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := protocol.Write(st, req); err != nil {
-		t.Fatal(err)
-	}
-	var resp protocol.Response
-	if err := protocol.Read(st, &resp); err != nil {
-		t.Fatal(err)
-	}
-	return st, resp
-}
-
-func TestDialCarriesBytesAndHalfClose(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() { // reads to EOF, then answers with what it got, then closes
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		got, _ := io.ReadAll(c)
-		_, _ = c.Write(append([]byte("got:"), got...))
-		c.Close()
-	}()
-	sess := session(t)
-	st, resp := request(t, sess, protocol.Request{Kind: protocol.KindDial, Address: ln.Addr().String()})
-	if resp.Error != "" {
-		t.Fatal(resp.Error)
-	}
-	_, _ = st.Write([]byte("hello"))
-	_ = st.CloseWrite() // the server sees EOF only through the half-close
-	reply, err := io.ReadAll(st)
-	if err != nil || string(reply) != "got:hello" {
-		t.Fatalf("got %q %v", reply, err)
-	}
-}
-
-func TestDialToAClosedPortIsRefused(t *testing.T) {
-	closed := listen(t)
-	addr := closed.Addr().String()
-	closed.Close() // nothing listens there now
-	sess := session(t)
-	_, resp := request(t, sess, protocol.Request{Kind: protocol.KindDial, Address: addr})
-	if resp.Errno != "ECONNREFUSED" {
-		t.Fatalf("got %+v", resp)
-	}
-}
 
 func TestUDPRelaysDatagrams(t *testing.T) {
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")

@@ -1,12 +1,11 @@
-package agent
+package egress
 
 import (
 	"errors"
+	"io"
 	"net"
 	"syscall"
 	"time"
-
-	"github.com/xtaci/smux"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
@@ -14,9 +13,9 @@ import (
 // udpIdle ends a UDP flow nobody used for this long.
 const udpIdle = 30 * time.Second
 
-// serveUDP relays datagrams between the stream and a UDP socket connected
+// ServeUDP relays datagrams between the stream and a UDP socket connected
 // from the pod to the destination, so replies come from the address asked.
-func serveUDP(st *smux.Stream, req protocol.Request) {
+func ServeUDP(st io.ReadWriteCloser, req protocol.Request) {
 	raddr, err := net.ResolveUDPAddr("udp", req.Address)
 	if err != nil {
 		_ = protocol.Write(st, protocol.ErrorResponse(err))
