@@ -1,5 +1,12 @@
 // Package agent is the in-pod side of kubectl mirror. It imports no client-go:
 // it is a small static binary that only talks to its own session.
+//
+// This package is the core: the listener, authentication, the idle exit and
+// each session's dispatch of requests (session.go), the one place that
+// knows every capability. The capabilities live in packages of their own,
+// given only what they need: podfs (the target's files and environment),
+// egress (connections, UDP and DNS from the pod) and incoming (the pod's
+// ports, mirrored or stolen, shared with other agents of the pod).
 package agent
 
 import (
@@ -14,6 +21,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kubectl-mirror/kubectl-mirror/agent/incoming"
+	"github.com/kubectl-mirror/kubectl-mirror/agent/podfs"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
@@ -83,13 +92,15 @@ func Serve(ctx context.Context, cfg Config, ln net.Listener) error {
 		cfg.AuthTimeout = protocol.AuthTimeout
 	}
 	// A crashed agent's redirects must not outlive it: clear them first.
-	removeStaleRedirects()
+	incoming.RemoveStaleRedirects()
 	idle := newIdleTracker(cfg.IdleTimeout)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ports := newPortTable(cfg.Logger, &redirects{name: newTableName()}, idle)
-	ports.trust = newPeerTrust(cfg)
-	go servePeers(ctx, ports)
+	caps := capabilities{
+		target: podfs.NewTarget(cfg.ProcRoot, cfg.TargetPID),
+		ports:  incoming.New(cfg.Logger, cfg.Identity, cfg.AuthorizedKeys, idle),
+	}
+	go caps.ports.ServePeers(ctx)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -126,9 +137,9 @@ func Serve(ctx context.Context, cfg Config, ln net.Listener) error {
 			}
 			<-preauth
 			// Only an authenticated session keeps the agent alive.
-			idle.begin()
-			defer idle.end()
-			serveSession(ctx, cfg, c, ports)
+			idle.Begin()
+			defer idle.End()
+			serveSession(ctx, cfg.Logger, c, caps)
 		}()
 	}
 }

@@ -1,4 +1,4 @@
-package agent
+package incoming
 
 import (
 	"errors"
@@ -121,28 +121,4 @@ func (r *portRouter) current() []*subscriber {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.subs)
-}
-
-// serve hands each redirected connection to its sessions until ln closes.
-func (r *portRouter) serve(log func(msg string, c net.Conn, port int, err error)) {
-	for {
-		c, err := r.ln.Accept()
-		if err != nil {
-			return
-		}
-		if port, err := originalPort(c); err != nil || port != r.port {
-			log("refused a connection that did not come through the redirect", c, port, err)
-			c.Close()
-			continue
-		}
-		subs := r.current()
-		if len(subs) == 0 {
-			// The port was given back while this connection was on its
-			// way: the pod's app serves it.
-			go incomingConn{router: r, client: c, port: r.port}.toAppWhole()
-			continue
-		}
-		in := incomingConn{router: r, client: c, port: r.port, probes: subs[0].probes}
-		go in.serve(subs)
-	}
 }

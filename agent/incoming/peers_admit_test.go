@@ -1,4 +1,4 @@
-package agent
+package incoming
 
 import (
 	"context"
@@ -20,18 +20,18 @@ import (
 // routerForPeers serves the peer socket of an agent that routes port (for
 // no session yet), trusting bob's key as an agent of the pod. It returns
 // the socket's name.
-func routerForPeers(t *testing.T, port int, bob ed25519.PrivateKey) (string, *portTable) {
+func routerForPeers(t *testing.T, port int, bob ed25519.PrivateKey) (string, *Ports) {
 	t.Helper()
 	table := fmt.Sprintf("kmirror_test_%d_%d", time.Now().UnixNano(), port)
-	pt := newPortTable(zaptest.NewLogger(t), &redirects{name: table}, newIdleTracker(time.Minute))
-	pt.trust = newPeerTrust(Config{Identity: "uid-1/mirror-agent-alice", AuthorizedKeys: userKeys()})
+	pt := newPorts(zaptest.NewLogger(t), &redirects{name: table}, noActivity{})
+	pt.trust = newPeerTrust("uid-1/mirror-agent-alice", []ed25519.PublicKey{newTestKey(t).Public().(ed25519.PublicKey)})
 	pt.trust.vouched[protocol.EncodeKey(bob.Public().(ed25519.PublicKey))] = "mirror-agent-bob"
 	// alice's own mirror holds the port, so a peer leaving never removes
 	// the (here nonexistent) redirect.
 	pt.routers[port] = &portRouter{port: port, subs: []*subscriber{{session: "alice", mode: protocol.ModeMirror}}}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go servePeers(ctx, pt)
+	go pt.ServePeers(ctx)
 	for i := 0; i < 100; i++ { // the listener is up once a dial succeeds
 		if c, err := net.Dial("unix", peerSocket(table)); err == nil {
 			c.Close()
@@ -129,6 +129,12 @@ func TestRouterClosesHalfOpenClaims(t *testing.T) {
 		}
 	}
 }
+
+// noActivity stands for the agent's idle timer.
+type noActivity struct{}
+
+func (noActivity) Begin() {}
+func (noActivity) End()   {}
 
 func newTestKey(t *testing.T) ed25519.PrivateKey {
 	t.Helper()

@@ -1,4 +1,4 @@
-package agent
+package incoming
 
 import (
 	"crypto/ed25519"
@@ -23,10 +23,12 @@ type peerTrust struct {
 	askers  map[*claimStream]bool
 }
 
-func newPeerTrust(cfg Config) *peerTrust {
-	uid, name, _ := strings.Cut(cfg.Identity, "/")
+// newPeerTrust trusts keys, the agent's own users', as the agent identity
+// (a protocol.AgentIdentity) names it.
+func newPeerTrust(identity string, keys []ed25519.PublicKey) *peerTrust {
+	uid, name, _ := strings.Cut(identity, "/")
 	p := &peerTrust{podUID: uid, vouched: map[string]string{}, askers: map[*claimStream]bool{}}
-	for _, k := range cfg.AuthorizedKeys {
+	for _, k := range keys {
 		p.vouched[protocol.EncodeKey(k)] = name
 	}
 	return p
@@ -82,10 +84,11 @@ func holder(key, agent string) string {
 	return fmt.Sprintf("kubectl mirror of key %s (agent %s)", protocol.KeyFingerprint(key), agent)
 }
 
-// ownKey is the key this agent serves, as EncodeKey writes it.
-func ownKey(cfg Config) string {
-	if len(cfg.AuthorizedKeys) == 0 {
+// ownKey is the key this agent serves (the first of keys), as EncodeKey
+// writes it.
+func ownKey(keys []ed25519.PublicKey) string {
+	if len(keys) == 0 {
 		return ""
 	}
-	return protocol.EncodeKey(ed25519.PublicKey(cfg.AuthorizedKeys[0]))
+	return protocol.EncodeKey(keys[0])
 }

@@ -1,7 +1,8 @@
-package agent
+package incoming
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"net"
 	"sync"
@@ -10,22 +11,42 @@ import (
 	"go.uber.org/zap"
 )
 
-// portTable is the ports this agent routes. In a pod, the first agent asked
+// Ports are the ports this agent routes. In a pod, the first agent asked
 // for a port routes it (its redirect, its listener) for every session that
-// shares it; other agents of the pod (other users) join through it (peers.go).
-type portTable struct {
+// shares it; other agents of the pod (other users) join through it
+// (peers.go, joinpeer.go).
+type Ports struct {
 	log  *zap.Logger
 	rd   *redirects
-	idle *idleTracker // sessions joined from other agents keep this one alive
+	idle Activity // sessions joined from other agents keep this one alive
 	// trust admits other agents' claims; nil admits none.
 	trust *peerTrust
+	// self names this agent's own sessions: its user's key, its container.
+	self peer
 
 	mu      sync.Mutex
 	routers map[int]*portRouter
 }
 
-func newPortTable(log *zap.Logger, rd *redirects, idle *idleTracker) *portTable {
-	return &portTable{log: log, rd: rd, idle: idle, routers: map[int]*portRouter{}}
+// Activity is told when a session joined from another agent begins and
+// ends: while one lasts, the agent is in use.
+type Activity interface {
+	Begin()
+	End()
+}
+
+// New is the incoming side of the agent whose protocol.AgentIdentity is
+// identity, serving the users whose keys are keys (its own sessions are
+// named by the first); idle hears of the sessions other agents join.
+func New(log *zap.Logger, identity string, keys []ed25519.PublicKey, idle Activity) *Ports {
+	t := newPorts(log, &redirects{name: newTableName()}, idle)
+	t.trust = newPeerTrust(identity, keys)
+	t.self = peer{key: ownKey(keys), agent: agentNameOf(identity)}
+	return t
+}
+
+func newPorts(log *zap.Logger, rd *redirects, idle Activity) *Ports {
+	return &Ports{log: log, rd: rd, idle: idle, routers: map[int]*portRouter{}}
 }
 
 // joinAttempts: how often a claim is made while the routing agent changes.
@@ -36,7 +57,7 @@ var errNotRouted = errors.New("this agent does not route the port")
 
 // join serves port to s: through this agent's router, a new one if nobody in
 // the pod routes the port, or through the agent that does. leave ends it.
-func (t *portTable) join(ctx context.Context, port int, s *subscriber) (leave func(), err error) {
+func (t *Ports) join(ctx context.Context, port int, s *subscriber) (leave func(), err error) {
 	for attempt := 0; ; attempt++ {
 		leave, err = t.joinOnce(ctx, port, s)
 		// The agent that routed the port ended between our look and our
@@ -52,7 +73,7 @@ func (t *portTable) join(ctx context.Context, port int, s *subscriber) (leave fu
 	}
 }
 
-func (t *portTable) joinOnce(ctx context.Context, port int, s *subscriber) (func(), error) {
+func (t *Ports) joinOnce(ctx context.Context, port int, s *subscriber) (func(), error) {
 	t.mu.Lock()
 	r := t.routers[port]
 	if r == nil {
@@ -76,7 +97,7 @@ func (t *portTable) joinOnce(ctx context.Context, port int, s *subscriber) (func
 
 // joinLocal adds s to this agent's router of port, for a session of another
 // agent; errNotRouted when there is none.
-func (t *portTable) joinLocal(port int, s *subscriber) (func(), error) {
+func (t *Ports) joinLocal(port int, s *subscriber) (func(), error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := t.routers[port]
@@ -91,7 +112,7 @@ func (t *portTable) joinLocal(port int, s *subscriber) (func(), error) {
 
 // newRouter listens for port's redirected connections and installs the
 // redirect. Precondition: t.mu held.
-func (t *portTable) newRouter(port int) (*portRouter, error) {
+func (t *Ports) newRouter(port int) (*portRouter, error) {
 	// Redirected packets keep the pod's address as destination, so listen on
 	// all of them; a connection that did not come through the redirect
 	// (another pod dialing this port directly) is refused at accept.
@@ -113,7 +134,7 @@ func (t *portTable) newRouter(port int) (*portRouter, error) {
 }
 
 // leave takes s out of r; the last one out removes the redirect.
-func (t *portTable) leave(r *portRouter, s *subscriber) {
+func (t *Ports) leave(r *portRouter, s *subscriber) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !r.remove(s) || t.routers[r.port] != r {

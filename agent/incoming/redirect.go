@@ -1,4 +1,4 @@
-package agent
+package incoming
 
 import (
 	"bytes"
@@ -80,10 +80,10 @@ type redirects struct {
 	stop  chan struct{}
 }
 
-// removeStaleRedirects deletes the tables crashed agents left (see
+// RemoveStaleRedirects deletes the tables crashed agents left (see
 // tableIsStale). Without NET_ADMIN there is nothing to do: such an agent
 // could not have made one.
-func removeStaleRedirects() {
+func RemoveStaleRedirects() {
 	c, err := nftables.New()
 	if err != nil {
 		return
@@ -101,7 +101,7 @@ func removeStaleRedirects() {
 }
 
 // add redirects podPort to agentPort. Which sessions it serves is the
-// port router's business (router.go); here is only the kernel's state.
+// port router's business (sharing.go); here is only the kernel's state.
 func (r *redirects) add(podPort, agentPort int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
