@@ -1,5 +1,12 @@
 // Package agent is the in-pod side of kubectl mirror. It imports no client-go:
 // it is a small static binary that only talks to its own session.
+//
+// This package is the core: the listener, authentication, the idle exit and
+// each session's dispatch of requests (session.go), the one place that
+// knows every capability. The capabilities live in packages of their own,
+// given only what they need: podfs (the target's files and environment),
+// egress (connections, UDP and DNS from the pod) and incoming (the pod's
+// ports, mirrored or stolen, shared with other agents of the pod).
 package agent
 
 import (
@@ -14,12 +21,14 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kubectl-mirror/kubectl-mirror/agent/incoming"
+	"github.com/kubectl-mirror/kubectl-mirror/agent/podfs"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
 // Config is what the agent needs to run; main fills it from flags.
 type Config struct {
-	ListenAddr  string        // must be a loopback address: the port-forward reaches it, other pods cannot
+	ListenAddr  string        // Run's; must be a loopback address: the port-forward reaches it, other pods cannot
 	IdleTimeout time.Duration // exit after this long with no authenticated session
 	// AuthorizedKeys are the public keys whose holders may open a session:
 	// the user who started the agent.
@@ -42,19 +51,32 @@ const maxUnauthenticated = 64
 // ErrNotLoopback is returned when asked to listen anywhere but loopback.
 var ErrNotLoopback = errors.New("agent listens on loopback only")
 
-// Run serves until ctx ends or the agent has been idle for cfg.IdleTimeout.
+// Run listens on cfg.ListenAddr and serves until ctx ends or the agent has
+// been idle for cfg.IdleTimeout.
 func Run(ctx context.Context, cfg Config) error {
-	ap, err := netip.ParseAddrPort(cfg.ListenAddr)
+	if err := loopbackOnly(cfg.ListenAddr); err != nil {
+		return err
+	}
+	if err := cfg.check(); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
-		return fmt.Errorf("listen address %q: %w", cfg.ListenAddr, err)
+		return err
 	}
-	if !ap.Addr().IsLoopback() {
-		return fmt.Errorf("%s: %w", cfg.ListenAddr, ErrNotLoopback)
+	return Serve(ctx, cfg, ln)
+}
+
+// Serve is Run on a listener the caller made (cfg.ListenAddr is not used):
+// a test listens on a port of its choice and dials it at once. ln must be
+// on loopback; Serve closes it.
+func Serve(ctx context.Context, cfg Config, ln net.Listener) error {
+	if err := loopbackOnly(ln.Addr().String()); err != nil {
+		ln.Close()
+		return err
 	}
-	if len(cfg.AuthorizedKeys) == 0 {
-		return ErrNoKey
-	}
-	if err := protocol.CheckIdentity(cfg.Identity); err != nil {
+	if err := cfg.check(); err != nil {
+		ln.Close()
 		return err
 	}
 	if cfg.ProcRoot == "" {
@@ -69,18 +91,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.AuthTimeout == 0 {
 		cfg.AuthTimeout = protocol.AuthTimeout
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return err
-	}
 	// A crashed agent's redirects must not outlive it: clear them first.
-	removeStaleRedirects()
+	incoming.RemoveStaleRedirects()
 	idle := newIdleTracker(cfg.IdleTimeout)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ports := newPortTable(cfg.Logger, &redirects{name: newTableName()}, idle)
-	ports.trust = newPeerTrust(cfg)
-	go servePeers(ctx, ports)
+	caps := capabilities{
+		target: podfs.NewTarget(cfg.ProcRoot, cfg.TargetPID),
+		ports:  incoming.New(cfg.Logger, cfg.Identity, cfg.AuthorizedKeys, idle),
+	}
+	go caps.ports.ServePeers(ctx)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -117,11 +137,31 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			<-preauth
 			// Only an authenticated session keeps the agent alive.
-			idle.begin()
-			defer idle.end()
-			serveSession(ctx, cfg, c, ports)
+			idle.Begin()
+			defer idle.End()
+			serveSession(ctx, cfg.Logger, c, caps)
 		}()
 	}
+}
+
+// loopbackOnly refuses an address anywhere but loopback.
+func loopbackOnly(addr string) error {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if !ap.Addr().IsLoopback() {
+		return fmt.Errorf("%s: %w", addr, ErrNotLoopback)
+	}
+	return nil
+}
+
+// check refuses a configuration that would accept nobody, or anybody.
+func (cfg Config) check() error {
+	if len(cfg.AuthorizedKeys) == 0 {
+		return ErrNoKey
+	}
+	return protocol.CheckIdentity(cfg.Identity)
 }
 
 // authenticate runs the challenge on the raw connection, before anything

@@ -41,21 +41,39 @@ func TestRunRefusesNonLoopback(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address with a port nobody listens on.
-func freeAddr(t *testing.T) string {
+// A listener anywhere but loopback is refused too, and closed.
+func TestServeRefusesNonLoopback(t *testing.T) {
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Serve(context.Background(), Config{IdleTimeout: time.Second, AuthorizedKeys: userKeys(), Identity: testIdentity}, ln)
+	if !errors.Is(err, ErrNotLoopback) {
+		t.Fatalf("got %v, want ErrNotLoopback", err)
+	}
+	if _, err := ln.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("the refused listener is still open: %v", err)
+	}
+}
+
+// listen is a loopback listener for an agent to serve on: it takes
+// connections from the moment it returns.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Cleanup(func() { ln.Close() })
+	return ln
 }
 
 func TestExitsWhenIdleButNotWhileConnected(t *testing.T) {
-	addr := freeAddr(t)
+	ln := listen(t)
+	addr := ln.Addr().String()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), Config{ListenAddr: addr, IdleTimeout: 200 * time.Millisecond, AuthorizedKeys: userKeys(), Identity: testIdentity})
+		done <- Serve(context.Background(), Config{IdleTimeout: 200 * time.Millisecond, AuthorizedKeys: userKeys(), Identity: testIdentity}, ln)
 	}()
 	c := dialAgent(t, addr)
 	if err := protocol.ClientAuth(c, userKey, testIdentity); err != nil {

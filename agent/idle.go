@@ -29,16 +29,16 @@ func (t *idleTracker) fire() {
 	}
 }
 
-// begin marks a connection open: the agent is not idle while it lasts.
-func (t *idleTracker) begin() {
+// Begin marks a connection open: the agent is not idle while it lasts.
+func (t *idleTracker) Begin() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.active++
 	t.timer.Stop()
 }
 
-// end marks a connection closed and restarts the countdown when none is left.
-func (t *idleTracker) end() {
+// End marks a connection closed and restarts the countdown when none is left.
+func (t *idleTracker) End() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.active--

@@ -14,14 +14,14 @@ import (
 // returns its address and its end.
 func runAgent(t *testing.T, authTimeout, idle time.Duration) (string, <-chan error) {
 	t.Helper()
-	addr := freeAddr(t)
+	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Config{ListenAddr: addr, IdleTimeout: idle, AuthTimeout: authTimeout, AuthorizedKeys: userKeys(), Identity: testIdentity})
+		done <- Serve(ctx, Config{IdleTimeout: idle, AuthTimeout: authTimeout, AuthorizedKeys: userKeys(), Identity: testIdentity}, ln)
 	}()
-	return addr, done
+	return ln.Addr().String(), done
 }
 
 // readUntilClosed reads what the agent sends and reports whether it closed

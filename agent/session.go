@@ -7,14 +7,24 @@ import (
 	"github.com/xtaci/smux"
 	"go.uber.org/zap"
 
+	"github.com/kubectl-mirror/kubectl-mirror/agent/egress"
+	"github.com/kubectl-mirror/kubectl-mirror/agent/incoming"
+	"github.com/kubectl-mirror/kubectl-mirror/agent/podfs"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
 
+// capabilities are what a session's requests reach (egress needs nothing
+// but the request).
+type capabilities struct {
+	target podfs.Target    // the target's files and environment
+	ports  *incoming.Ports // the pod's ports
+}
+
 // serveSession runs one authenticated plugin session on c: handshake on the first stream,
 // then one goroutine per request stream, until the control stream closes.
-func serveSession(ctx context.Context, cfg Config, c net.Conn, ports *portTable) {
-	log := cfg.Logger.With(zap.String("peer", c.RemoteAddr().String()))
+func serveSession(ctx context.Context, log *zap.Logger, c net.Conn, caps capabilities) {
+	peerLog := log.With(zap.String("peer", c.RemoteAddr().String()))
 	sess, err := smux.Server(c, protocol.SmuxConfig())
 	if err != nil {
 		c.Close()
@@ -27,12 +37,12 @@ func serveSession(ctx context.Context, cfg Config, c net.Conn, ports *portTable)
 	if err != nil {
 		return
 	}
-	hello, err := protocol.ServerHandshake(control, version.Version, podDomainname())
+	hello, err := protocol.ServerHandshake(control, version.Version, podfs.Domainname())
 	if err != nil {
-		log.Info("session refused", zap.Error(err))
+		peerLog.Info("session refused", zap.Error(err))
 		return
 	}
-	log.Info("session started", zap.String("plugin", hello.PluginVersion))
+	peerLog.Info("session started", zap.String("plugin", hello.PluginVersion))
 	// The session lasts as long as the control stream.
 	go func() {
 		var b [1]byte
@@ -42,15 +52,16 @@ func serveSession(ctx context.Context, cfg Config, c net.Conn, ports *portTable)
 	for {
 		st, err := sess.AcceptStream()
 		if err != nil {
-			log.Info("session ended")
+			peerLog.Info("session ended")
 			return
 		}
-		go serveRequest(ctx, cfg, sess, st, ports)
+		go serveRequest(ctx, log, caps, sess, st)
 	}
 }
 
-// serveRequest answers one request stream and closes it.
-func serveRequest(ctx context.Context, cfg Config, sess *smux.Session, st *smux.Stream, ports *portTable) {
+// serveRequest answers one request stream and closes it: the one place that
+// knows every kind of request.
+func serveRequest(ctx context.Context, log *zap.Logger, caps capabilities, sess *smux.Session, st *smux.Stream) {
 	defer st.Close()
 	var req protocol.Request
 	if err := protocol.Read(st, &req); err != nil {
@@ -59,29 +70,29 @@ func serveRequest(ctx context.Context, cfg Config, sess *smux.Session, st *smux.
 	var resp protocol.Response
 	switch req.Kind {
 	case protocol.KindDial:
-		serveDial(st, req)
+		egress.ServeDial(st, req)
 		return
 	case protocol.KindUDP:
-		serveUDP(st, req)
+		egress.ServeUDP(st, req)
 		return
 	case protocol.KindIncoming:
-		serveIncoming(ctx, cfg, sess, st, req, ports)
+		caps.ports.ServeClaim(ctx, sess, st, req)
 		return
 	case protocol.KindTree:
 		// One line per fetch: the agent's own count of round trips for files.
-		entries, bytes := serveTree(cfg, st, req)
-		cfg.Logger.Info("served tree", zap.String("path", req.Path), zap.Int("entries", entries), zap.Int64("bytes", bytes))
+		entries, bytes := caps.target.ServeTree(st, req)
+		log.Info("served tree", zap.String("path", req.Path), zap.Int("entries", entries), zap.Int64("bytes", bytes))
 		return
 	case protocol.KindFile:
-		resp = readTargetFile(cfg.ProcRoot, cfg.TargetPID, req.Path)
-		cfg.Logger.Info("served file", zap.String("path", req.Path), zap.Int("bytes", len(resp.Data)))
+		resp = caps.target.ReadFile(req.Path)
+		log.Info("served file", zap.String("path", req.Path), zap.Int("bytes", len(resp.Data)))
 	case protocol.KindMutate:
-		resp = mutateInRoot(cfg, req)
-		cfg.Logger.Info("changed a file", zap.String("op", req.Op), zap.String("path", req.Path), zap.String("error", resp.Error))
+		resp = caps.target.Mutate(req)
+		log.Info("changed a file", zap.String("op", req.Op), zap.String("path", req.Path), zap.String("error", resp.Error))
 	case protocol.KindStatfs:
-		resp = statfsInRoot(cfg, req.Path)
+		resp = caps.target.Statfs(req.Path)
 	case protocol.KindEnv:
-		env, err := readEnviron(cfg.ProcRoot, cfg.TargetPID)
+		env, err := caps.target.Environ()
 		if err != nil {
 			resp.Error = err.Error()
 		}

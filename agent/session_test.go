@@ -25,11 +25,11 @@ func startAgent(t *testing.T, environ string) string {
 	if err := os.WriteFile(filepath.Join(proc, "7", "environ"), []byte(environ), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Config{ListenAddr: addr, IdleTimeout: time.Minute, AuthorizedKeys: userKeys(), Identity: testIdentity, TargetPID: 7, ProcRoot: proc})
+		done <- Serve(ctx, Config{IdleTimeout: time.Minute, AuthorizedKeys: userKeys(), Identity: testIdentity, TargetPID: 7, ProcRoot: proc}, ln)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -37,23 +37,18 @@ func startAgent(t *testing.T, environ string) string {
 			t.Error(err)
 		}
 	})
-	return addr
+	return ln.Addr().String()
 }
 
-// dialAgent connects to the agent, waiting for it to listen.
+// dialAgent connects to an agent serving on a listener of listen's.
 func dialAgent(t *testing.T, addr string) net.Conn {
 	t.Helper()
-	var c net.Conn
-	var err error
-	for i := 0; i < 100; i++ {
-		if c, err = net.Dial("tcp", addr); err == nil {
-			t.Cleanup(func() { c.Close() })
-			return c
-		}
-		time.Sleep(10 * time.Millisecond)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal(err)
-	return nil
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // dialSession opens an authenticated smux session as the agent's user.
