@@ -16,7 +16,8 @@ capabilities=(
   "targetless run|TestTargetlessRunUsesAnAgentPod"
   "debugger run|TestDlvExecDebugsAProgramInThePodsWorld"
   "meshed pods (Istio iptables and nftables, Linkerd rules)|TestMeshedPods"
-  "admission refusals (policy, Pod Security, quota)|TestAdmission"
+  "admission refusals (policy, Pod Security, quota)|TestAdmissionPolicyRefusingTheAgentIsOneLine|TestPodSecurityBaselineRefusesIncomingOnly|TestTargetlessRunOverQuotaIsOneLine"
+  "host-network pods, native sidecars|TestHostNetworkPodIncomingNeedsItsFlag|TestNativeSidecarIsNotTheDefault"
 )
 test/cluster/down.sh
 K8S_VERSION=$version test/cluster/up.sh
@@ -31,8 +32,10 @@ failed=0
 for c in "${capabilities[@]}"; do
   name=${c%%|*} tests=${c#*|}
   log=.cluster/compat-$version-${tests%%|*}.log
-  # -v and a PASS line: a pattern that matches no test must not read as passed.
-  if go test -count=1 -v -tags e2e -timeout 15m -run "^(${tests})" ./test/e2e/ >"$log" 2>&1 && grep -q '^--- PASS' "$log"; then
+  # -v and one PASS line per test named: a name that matches no test must not read as passed.
+  want=$(tr '|' '\n' <<<"$tests" | wc -l)
+  if go test -count=1 -v -tags e2e -timeout 15m -run "^(${tests})\$" ./test/e2e/ >"$log" 2>&1 &&
+    [ "$(grep -c '^--- PASS' "$log")" -eq "$want" ]; then
     echo "| $name | passed |" >>"$table"
   else
     echo "| $name | FAILED (see $log) |" >>"$table"

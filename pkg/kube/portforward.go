@@ -11,11 +11,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
+	"k8s.io/streaming/pkg/httpstream"
 )
 
 // DialPod opens a port-forward to a port of a pod and returns it as a
@@ -27,9 +27,13 @@ func DialPod(cfg *rest.Config, cs kubernetes.Interface, namespace, pod string, p
 	if err != nil {
 		return nil, err
 	}
-	var dialer httpstream.Dialer = spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, url)
-	if ws, err := portforward.NewSPDYOverWebsocketDialer(url, cfg); err == nil {
-		dialer = portforward.NewFallbackDialer(ws, dialer, func(err error) bool {
+	// The streaming-module types, as kubectl's own port-forward uses: the WebSocket
+	// dialer's upgrade failures are k8s.io/streaming errors, so a check with the older
+	// apimachinery type never matches and a refused WebSocket upgrade (an API server
+	// from 1.35 on authorizes it as both get and create) would never fall back to SPDY.
+	var dialer httpstream.Dialer = spdy.NewDialerForStreaming(upgrader, &http.Client{Transport: transport}, http.MethodPost, url)
+	if ws, err := portforward.NewSPDYOverWebsocketDialerForStreaming(url, cfg); err == nil {
+		dialer = portforward.NewFallbackDialerForStreaming(ws, dialer, func(err error) bool {
 			return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
 		})
 	}
