@@ -150,9 +150,15 @@ func (r *redirects) create(c *nftables.Conn) {
 	prio := *nftables.ChainPriorityNATDest - 10 // before anything else rewrites the destination
 	chain := c.AddChain(&nftables.Chain{Name: "prerouting", Table: r.table, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPrerouting, Priority: &prio})
+	// Only connections addressed to this network namespace itself: in a host-network
+	// pod, prerouting also sees what the node forwards to other pods on the same port.
+	local := make([]byte, 4)
+	binary.NativeEndian.PutUint32(local, unix.RTN_LOCAL)
 	c.AddRule(&nftables.Rule{Table: r.table, Chain: chain, Exprs: []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+		&expr.Fib{Register: 1, FlagDADDR: true, ResultADDRTYPE: true},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: local},
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
 		&expr.Lookup{SourceRegister: 1, DestRegister: 1, IsDestRegSet: true, SetName: r.set.Name, SetID: r.set.ID},
 		&expr.Redir{RegisterProtoMin: 1},

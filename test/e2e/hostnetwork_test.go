@@ -7,7 +7,6 @@ import (
 	"net"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +34,14 @@ spec:
     command: ["/bin/sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 `)
 	kubectl(t, "wait", "--for=condition=Ready", "pod/hostnet", "-n", ns, "--timeout=90s")
-	port := freeNodePort(t)
+	// The echo pods' port: the node forwards their traffic through the same prerouting
+	// hook, and a steal of the node's port must not take it.
+	port := "8080"
+	if ln, err := net.Listen("tcp", ":"+port); err != nil {
+		t.Fatalf("this machine (the node) already listens on %s: %v", port, err)
+	} else {
+		ln.Close()
+	}
 
 	_, errOut, code := mirror(t, kubeconfig(t), "run", "-n", ns, "pod/hostnet", "--incoming", "steal", "--", testProgs.httpserve, port)
 	line := oneErrorLine(t, errOut)
@@ -60,23 +66,15 @@ spec:
 	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+p.Status.HostIP+":"+port+"/hostnet"); !strings.Contains(out, `"local":true`) {
 		t.Errorf("a request to the node's port %s did not reach the program: %q\n%s", port, out, s.err())
 	}
+	target, _ := echoPods(t)
+	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":"+port+"/pod"); !strings.Contains(out, `"pod":"`+target.name+`"`) {
+		t.Errorf("a request to another pod's port %s was taken by the host-network steal: %q", port, out)
+	}
 	s.stop(t)
 	waitFor(t, 30*time.Second, func() bool { return len(newTables(t, before)) == 0 },
 		func() string {
 			return "the agent's tables are still in the node's ruleset: " + strings.Join(newTables(t, before), ", ")
 		})
-}
-
-// freeNodePort is a TCP port no process of this machine (the node)
-// listens on.
-func freeNodePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // nodeTables lists the nftables tables of this machine's own network
