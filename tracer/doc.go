@@ -15,11 +15,11 @@
 //
 // At each exec, Config.Policy gives the process a Mode by the program it
 // became (policy.go). An Intercepted program gets the filter at its first
-// syscall, injected through that syscall's own instruction (inject.go), and
+// syscall, injected through that syscall's own instruction (ptrace_inject.go), and
 // its children inherit it. A Native one (a build tool) runs unfiltered and
 // stops only at fork, clone and exec, so each program it runs decides again.
 // A Launcher (a shell) runs unfiltered too but is stepped with PTRACE_SYSCALL:
-// its own calls are decided as the filter would stop them (stepped.go), and
+// its own calls are decided as the filter would stop them (ptrace_stepped.go), and
 // its children decide at their exec. A filter can never be removed, so a
 // build tool run by an intercepted program runs under the inherited filter,
 // its calls let through without asking the Handler.
@@ -28,8 +28,8 @@
 // handed over at its PTRACE_TRACEME: it gets the filter with
 // RET_USER_NOTIF, the tracer keeps the filter's listener and detaches, and
 // from then on its calls (and its children's) wait in the kernel while the
-// same Handler decides them (handoff.go, notify.go); what a verdict
-// rewrites is made by the tracer for the program instead (emulate*.go).
+// same Handler decides them (ptrace_handoff.go, notif_engine.go); what a verdict
+// rewrites is made by the tracer for the program instead (notif_emulate*.go).
 // Handlers do not know which engine asks them; both ask one call at a time.
 //
 // Every ptrace request is made from one locked OS thread, which also waits for
@@ -40,8 +40,8 @@
 // start other child processes while a trace runs: the tracer reaps any child
 // (wait4(-1)).
 //
-// Files: stops.go serves the seccomp stops and applies verdicts; filter.go
-// builds the BPF program and inject.go puts it into a process; mem.go reads and
+// Files: ptrace_stops.go serves the seccomp stops and applies verdicts; filter.go
+// builds the BPF program and ptrace_inject.go puts it into a process; mem.go reads and
 // writes the tracee's memory; syscalls.go lists what stops and decode.go reads
 // a stop's arguments; features.go says what the kernel offers.
 package tracer

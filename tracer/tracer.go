@@ -98,13 +98,13 @@ type Tracer struct {
 
 	// handlerMu makes the two engines ask the Handler one call at a time.
 	handlerMu sync.Mutex
-	// The notification engine's listeners (notify.go) and what they share.
+	// The notification engine's listeners (notif_engine.go) and what they share.
 	listeners     sync.WaitGroup
 	notifyMu      sync.Mutex
 	listening     map[*listener]bool
 	tgids         map[int]int
 	heldCalls     map[int]*Call // by thread: notified calls held for a decision
-	members       map[int]int   // process -> pidfd: the debuggees' processes seen (members.go)
+	members       map[int]int   // process -> pidfd: the debuggees' processes seen (notif_members.go)
 	notifications atomic.Int64
 	emulated      atomic.Int64
 }

@@ -11,12 +11,12 @@ import (
 )
 
 // The notification engine serves the calls of processes handed over to a
-// debugger (handoff.go). The kernel stops the calling thread and queues a
+// debugger (ptrace_handoff.go). The kernel stops the calling thread and queues a
 // notification on the listener; the tracer reads the arguments from the
 // process's memory, asks the same Handler as the ptrace engine, and answers:
 // CONTINUE for a call that runs unchanged, an errno or a value for one that
 // does not run, and for one whose arguments or result must differ, the
-// call made here on the program's behalf (emulate.go) with the result sent
+// call made here on the program's behalf (notif_emulate.go) with the result sent
 // back. Nothing of the program is stopped but the calling thread.
 
 // listener is one SECCOMP_FILTER_FLAG_NEW_LISTENER fd, serving a debuggee
@@ -31,7 +31,7 @@ type listener struct {
 type notification struct {
 	l  *listener
 	mu sync.Mutex
-	id uint64 // changes when the call is interrupted and restarted (restart.go)
+	id uint64 // changes when the call is interrupted and restarted (notif_restart.go)
 	// parked is a decision that came while the call was interrupted;
 	// answered: the program got its answer.
 	parked   *Verdict

@@ -15,7 +15,7 @@ import (
 // it dies with its debugger as a traced process dies with the tracer. Then
 // the call is rearmed and the child detached: it runs PTRACE_TRACEME again,
 // now for its debugger, and its calls and its children's are decided by the
-// same Handler through the listener (notify.go).
+// same Handler through the listener (notif_engine.go).
 
 // onDebugChildCall serves a syscall-entry stop of a debugger's fork.
 // Precondition: on the tracer's thread; th is at a syscall-entry stop.
