@@ -39,12 +39,17 @@ type Call struct {
 	Mutates bool
 	Path2   string
 
-	t          *Tracer
-	th         *thread       // ptrace engine: the stopped thread
-	notif      *notification // notification engine: the waiting call
-	seq        uint64        // which stop of th this call belongs to
-	outAddr    taddr         // where getpeername/recvfrom/recvmsg write the address
-	outAddrCap int           // the size of that buffer at entry
+	stop       callStop // the engine the call waits in, and where
+	outAddr    taddr    // where getpeername/recvfrom/recvmsg write the address
+	outAddrCap int      // the size of that buffer at entry
+}
+
+// callStop is where a call waits for its verdict: in the ptrace engine, a
+// thread at a seccomp stop (*ptraceStop); in the notification engine, a
+// notification on a listener (*notification).
+type callStop interface {
+	// resume carries out the verdict of a held call; any goroutine.
+	resume(c *Call, v Verdict)
 }
 
 // Resume applies the verdict of a call whose handler returned Hold(). It is
@@ -53,11 +58,7 @@ func (c *Call) Resume(v Verdict) {
 	if v.hold {
 		panic("tracer: Resume(Hold())")
 	}
-	if c.notif != nil {
-		go c.t.answer(c, v)
-		return
-	}
-	c.t.resumeQueue <- resume{call: c, v: v}
+	c.stop.resume(c, v)
 }
 
 // String reads the NUL-terminated string argument arg points at (a

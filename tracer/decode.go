@@ -14,27 +14,17 @@ import (
 // msghdr layout on 64-bit Linux: msg_name at 0, msg_namelen (u32) at 8.
 const sizeofMsghdr = 56
 
-// decodeCall reads what a handler needs to know about the syscall th is
-// stopped in. ok is false when the arguments cannot be read; the syscall then
-// runs unchanged and fails as it would have.
-// Precondition: on the tracer's thread.
-func (t *Tracer) decodeCall(th *thread, r *regs) (*Call, bool) {
-	c, ok := t.newCall(th.proc.pid, th.tid, r.nr(), r.args(), t.page[:])
-	if ok {
-		c.th, c.seq = th, th.seq
-	}
-	return c, ok
-}
-
-// newCall reads what a handler needs to know about syscall nr of thread
-// tid (of process pid) with args, either engine's; page is scratch for
-// reading paths.
-func (t *Tracer) newCall(pid, tid int, nr uint64, args [6]uint64, page []byte) (*Call, bool) {
+// decodeCall reads what a handler needs to know about syscall nr of thread
+// tid (of process pid) with args, for either engine, which then sets
+// Call.stop; page is scratch for reading paths. ok is false when the
+// arguments cannot be read: the syscall then runs unchanged and fails as it
+// would have.
+func decodeCall(pid, tid int, nr uint64, args [6]uint64, page []byte) (*Call, bool) {
 	info, known := syscallTable[int(nr)]
 	if !known {
 		return nil, false
 	}
-	c := &Call{PID: pid, TID: tid, Name: info.name, Nr: nr, Args: args, Class: info.class, t: t}
+	c := &Call{PID: pid, TID: tid, Name: info.name, Nr: nr, Args: args, Class: info.class}
 	switch info.class {
 	case ClassPath:
 		return c, decodePath(c, info, page)

@@ -17,7 +17,7 @@ import (
 const maxCopy = 4 << 20
 
 // emulate makes c's call here as v says and returns what the program gets.
-func (t *Tracer) emulate(c *Call, v Verdict) notifyAnswer {
+func (e *notifEngine) emulate(c *Call, v Verdict) notifyAnswer {
 	switch c.Class {
 	case ClassSocket:
 		return c.emulateSocket(v)
@@ -33,7 +33,7 @@ func (t *Tracer) emulate(c *Call, v Verdict) notifyAnswer {
 		if v.path == nil {
 			return notifyContinue() // only exit work was asked: the call runs as made
 		}
-		t.log.Warn("a path this program's call names cannot be replaced under a debugger", zap.String("syscall", c.Name), zap.String("path", c.Path))
+		e.log.Warn("a path this program's call names cannot be replaced under a debugger", zap.String("syscall", c.Name), zap.String("path", c.Path))
 		return failed(unix.ENOSYS)
 	}
 	return a

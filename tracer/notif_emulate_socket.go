@@ -126,7 +126,7 @@ func (c *Call) blockingRecv(fd, flags int, op func(flags int) ([]byte, error)) (
 			}
 		}
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		if n, _ := unix.Poll(fds, int(wait.Milliseconds())+1); n == 0 && !c.notif.l.valid(c.notif.id) {
+		if n, _ := unix.Poll(fds, int(wait.Milliseconds())+1); n == 0 && !notifOf(c).l.valid(notifOf(c).id) {
 			return nil, unix.EINTR // nobody waits for the answer any more
 		}
 	}
