@@ -26,6 +26,12 @@ type allowAll struct{}
 func (allowAll) Socket(*Call) Verdict { return Allow() }
 func (allowAll) Path(*Call) Verdict   { return Allow() }
 
+// decidable: a path call without a path is about an fd, except fstatfs,
+// whose Call.Path is the file its fd names; it runs unchanged.
+func (c *Call) decidable() bool {
+	return c.Class != ClassPath || c.RawPath != "" || c.sys().fdPath()
+}
+
 // ask gets the Handler's verdict on c; the tracer answers uname itself
 // (identity.go).
 func (d *decider) ask(c *Call) Verdict {

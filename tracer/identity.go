@@ -28,7 +28,7 @@ func (d *decider) identity(c *Call) Verdict {
 			}
 			field := make([]byte, utsFieldLen) // NUL-padded, as the kernel writes it
 			copy(field, f.value)
-			_ = writeMem(e.Call.TID, taddr(e.Call.Args[0]+f.off), field)
+			_ = writeMem(e.Call.TID, taddr(e.Call.arg(argStructOut)+f.off), field)
 		}
 	})
 }

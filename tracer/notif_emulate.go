@@ -26,14 +26,14 @@ func (e *notifEngine) emulate(c *Call, v Verdict) notifyAnswer {
 		if err := unix.Uname(&u); err != nil {
 			return failed(err)
 		}
-		return c.wrote(0, c.write(c.Args[0], structBytes(&u)))
+		return c.wrote(0, c.write(c.arg(argStructOut), structBytes(&u)))
 	}
 	a, ok := c.emulatePath(v)
 	if !ok {
 		if v.path == nil {
 			return notifyContinue() // only exit work was asked: the call runs as made
 		}
-		e.log.Warn("a path this program's call names cannot be replaced under a debugger", zap.String("syscall", c.Name), zap.String("path", c.Path))
+		e.log.Warn("a path this program's call names cannot be replaced under a debugger", zap.Stringer("syscall", c.Syscall), zap.String("path", c.Path))
 		return failed(unix.ENOSYS)
 	}
 	return a

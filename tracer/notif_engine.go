@@ -172,10 +172,10 @@ func (e *notifEngine) onNotify(l *listener, n *seccompNotif, page []byte) {
 // mayBlock: making c here may wait (a blocking socket's receive, accept or
 // connect; an open of a path not in the session's copy, a FIFO perhaps).
 func mayBlock(c *Call, v Verdict) bool {
-	switch c.Name {
-	case "recvfrom", "recvmsg", "accept", "accept4", "connect", "sendto", "sendmsg":
+	switch c.Syscall {
+	case SysRecvfrom, SysRecvmsg, SysAccept, SysAccept4, SysConnect, SysSendto, SysSendmsg:
 		return true
-	case "open", "openat", "openat2":
+	case SysOpen, SysOpenat, SysOpenat2:
 		return v.path == nil
 	}
 	return false

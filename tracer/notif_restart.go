@@ -14,7 +14,7 @@ package tracer
 func (e *notifEngine) restarted(tid int, nr uint64, args [6]uint64, id uint64) bool {
 	e.mu.Lock()
 	c := e.heldCalls[tid]
-	if c != nil && (c.Nr != nr || c.Args != args) {
+	if c != nil && (c.nr != nr || c.args != args) {
 		delete(e.heldCalls, tid) // the thread moved on: the held call was given up
 		c = nil
 	}

@@ -26,7 +26,7 @@ func (e *ptraceEngine) rewrite(th *thread, r *regs, c *Call, v Verdict) {
 		e.injectMmap(th, r)
 		return
 	}
-	data, argRegs, ok := rewriteArgs(th, r, c, v, slot)
+	data, argRegs, ok := rewriteArgs(th, c, v, slot)
 	if !ok {
 		e.setExit(th, c, v, nil)
 		e.resume(th, 0)
@@ -54,30 +54,30 @@ func (e *ptraceEngine) rewrite(th *thread, r *regs, c *Call, v Verdict) {
 
 // rewriteArgs returns the bytes for the slot and the new argument registers.
 // Precondition: on the tracer's thread.
-func rewriteArgs(th *thread, r *regs, c *Call, v Verdict, slot taddr) ([]byte, map[int]uint64, bool) {
-	info := syscallTable[int(r.nr())]
+func rewriteArgs(th *thread, c *Call, v Verdict, slot taddr) ([]byte, map[int]uint64, bool) {
+	info := c.sys()
 	if v.path != nil {
-		if info.class != ClassPath || len(*v.path) >= slotSize {
+		if !info.has(argPath) || len(*v.path) >= slotSize {
 			return nil, nil, false
 		}
-		return append([]byte(*v.path), 0), map[int]uint64{info.pathArg: uint64(slot)}, true
+		return append([]byte(*v.path), 0), map[int]uint64{info.pos(argPath): uint64(slot)}, true
 	}
 	if info.class != ClassSocket || !c.HasAddr {
 		return nil, nil, false
 	}
 	sa := encodeSockaddr(c.SockFamily, *v.addr)
-	if info.addrArg >= 0 {
-		return sa, map[int]uint64{info.addrArg: uint64(slot), info.addrLenArg: uint64(len(sa))}, true
+	if info.has(argAddr) {
+		return sa, map[int]uint64{info.pos(argAddr): uint64(slot), info.pos(argAddrLen): uint64(len(sa))}, true
 	}
 	// sendmsg: the address sits inside the msghdr, so copy the msghdr into the
 	// slot with msg_name pointing at the new sockaddr just after it.
 	mh := make([]byte, sizeofMsghdr, sizeofMsghdr+len(sa))
-	if readMem(th.tid, taddr(c.Args[info.msghdrArg]), mh) != nil {
+	if readMem(th.tid, taddr(c.arg(argMsg)), mh) != nil {
 		return nil, nil, false
 	}
 	binary.LittleEndian.PutUint64(mh[0:], uint64(slot+sizeofMsghdr))
 	binary.LittleEndian.PutUint32(mh[8:], uint32(len(sa)))
-	return append(mh, sa...), map[int]uint64{info.msghdrArg: uint64(slot)}, true
+	return append(mh, sa...), map[int]uint64{info.pos(argMsg): uint64(slot)}, true
 }
 
 // injectMmap turns the current syscall into an mmap of a scratch region; at its

@@ -27,7 +27,7 @@ func (e *ptraceEngine) decide(th *thread, r *regs) {
 	// interrupted: the same syscall is back.
 	if p := th.pending; p != nil {
 		th.pending = nil
-		if p.nr == r.nr() && r.args() == p.call.Args {
+		if p.nr == r.nr() && r.args() == p.call.args {
 			p.call.stop.(*ptraceStop).seq = th.seq
 			e.apply(th, r, p.call, p.v)
 			return
@@ -62,12 +62,6 @@ func (r *regs) args() (a [6]uint64) {
 		a[i] = r.arg(i)
 	}
 	return a
-}
-
-// decidable: a path call without a path is about an fd, except fstatfs,
-// whose Call.Path is the file its fd names; it runs unchanged.
-func (c *Call) decidable() bool {
-	return c.Class != ClassPath || c.RawPath != "" || c.Name == "fstatfs"
 }
 
 // onResume applies a held call's verdict, unless its thread moved on or died.
@@ -136,7 +130,7 @@ func (e *ptraceEngine) setExit(th *thread, c *Call, v Verdict, restore map[int]u
 		// seccomp, where the same verdict applies without asking again (the
 		// Handler decides each call once): run f only on a real result.
 		if isRestart(ret) {
-			th.pending = &pendingVerdict{nr: c.Nr, call: c, v: v}
+			th.pending = &pendingVerdict{nr: c.nr, call: c, v: v}
 		} else if f != nil {
 			r.setRet(e.calls.runAtExit(c, f, ret))
 		}

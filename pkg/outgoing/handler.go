@@ -65,18 +65,18 @@ func New(remote Remote, cfg Config) *Handler {
 
 // Socket decides a socket call; see Handler.
 func (h *Handler) Socket(c *tracer.Call) tracer.Verdict {
-	switch c.Name {
-	case "connect":
+	switch c.Syscall {
+	case tracer.SysConnect:
 		return h.connect(c)
-	case "sendto", "sendmsg":
+	case tracer.SysSendto, tracer.SysSendmsg:
 		if dst, ok := h.remoteDst(c); ok {
 			return h.toUDPProxy(c, dst)
 		}
-	case "getpeername", "recvfrom", "recvmsg":
+	case tracer.SysGetpeername, tracer.SysRecvfrom, tracer.SysRecvmsg:
 		return tracer.Allow().AtExit(h.RestorePeer)
-	case "getsockname":
+	case tracer.SysGetsockname:
 		return tracer.Allow().AtExit(h.restoreLocal)
-	case "getsockopt": // SO_ERROR only (the filter's check)
+	case tracer.SysGetsockopt: // SO_ERROR only (the filter's check)
 		return h.parkedErrno(c)
 	}
 	return tracer.Allow()

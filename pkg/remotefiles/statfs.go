@@ -23,8 +23,8 @@ func (c *Cache) Statfs(call *tracer.Call, pod StatfsAsker) tracer.Verdict {
 	switch {
 	case p != "" && under(p, c.dir):
 		p = filepath.Join("/", strings.TrimPrefix(p, c.dir))
-	case call.Name == "statfs" && c.isRemote(p):
-	case call.Name == "statfs":
+	case call.Syscall == tracer.SysStatfs && c.isRemote(p):
+	case call.Syscall == tracer.SysStatfs:
 		return c.Path(call)
 	default:
 		return tracer.Allow() // an fd of a local file
@@ -57,7 +57,7 @@ func statfsVerdict(call *tracer.Call, st *protocol.Statfs, err error) tracer.Ver
 		return tracer.Fail(unix.EIO)
 	}
 	v := tracer.Allow()
-	if call.Name == "statfs" {
+	if call.Syscall == tracer.SysStatfs {
 		v = tracer.ReplacePath("/")
 	}
 	return v.AtExit(func(e *tracer.Exit) {

@@ -68,10 +68,10 @@ func (r *Recorder) Socket(c *tracer.Call) tracer.Verdict {
 	switch {
 	case c.HasAddr:
 		return tracer.Allow().AtExit(func(e *tracer.Exit) {
-			remote := c.Name != "bind" && r.RemoteAddr(c.Addr)
+			remote := c.Syscall != tracer.SysBind && r.RemoteAddr(c.Addr)
 			r.record(e, Event{Addr: c.Addr.String(), Remote: remote})
 		})
-	case c.Name == "listen":
+	case c.Syscall == tracer.SysListen:
 		return tracer.Allow().AtExit(func(e *tracer.Exit) { r.record(e, Event{Remote: true}) })
 	}
 	return tracer.Allow() // getpeername, recvfrom, recvmsg: results only, nothing a session would send
@@ -89,7 +89,7 @@ func (r *Recorder) Path(c *tracer.Call) tracer.Verdict {
 }
 
 func (r *Recorder) record(e *tracer.Exit, ev Event) {
-	ev.PID, ev.Syscall, ev.Result = e.Call.PID, e.Call.Name, e.Result
+	ev.PID, ev.Syscall, ev.Result = e.Call.PID, e.Call.Syscall.String(), e.Result
 	if e.Result < 0 && e.Result > -4096 {
 		ev.Error = unix.ErrnoName(unix.Errno(-e.Result))
 	}
