@@ -29,7 +29,7 @@ func (e *notifEngine) answer(c *Call, v Verdict) {
 		n, err := l.addFD(id, a.fd, a.cloexec, send)
 		if err != nil || send {
 			if err != nil && err != unix.ENOENT {
-				err = l.respond(id, failed(errnoOf(err, unix.EMFILE)))
+				err = l.respond(id, failed(ErrnoOr(err, unix.EMFILE)))
 			}
 			e.finish(c, id, v, err)
 			return
@@ -96,11 +96,4 @@ func (l *listener) respond(id uint64, a notifyAnswer) error {
 		resp.Val = a.val
 	}
 	return l.send(&resp)
-}
-
-func errnoOf(err error, def unix.Errno) unix.Errno {
-	if e, ok := err.(unix.Errno); ok {
-		return e
-	}
-	return def
 }

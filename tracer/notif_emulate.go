@@ -41,7 +41,7 @@ func (e *notifEngine) emulate(c *Call, v Verdict) notifyAnswer {
 
 // failed answers the errno of err (EIO when it carries none).
 func failed(err error) notifyAnswer {
-	return notifyAnswer{val: -int64(errnoOf(err, unix.EIO)), fd: -1}
+	return notifyAnswer{val: -int64(ErrnoOr(err, unix.EIO)), fd: -1}
 }
 
 // answerOf is a call's answer from what it returned here.

@@ -130,7 +130,7 @@ func (c *Cache) lazyPath(call *tracer.Call) tracer.Verdict {
 	}
 	go func() {
 		if err := c.lazy.resolve(c, p, wantBytes); err != nil {
-			call.Resume(tracer.Fail(errnoOf(err)))
+			call.Resume(tracer.Fail(session.RemoteErrno(err, unix.EIO)))
 			return
 		}
 		call.Resume(tracer.ReplacePath(filepath.Join(c.dir, p)))

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
 
@@ -52,7 +53,7 @@ func (c *Cache) Statfs(call *tracer.Call, pod StatfsAsker) tracer.Verdict {
 func statfsVerdict(call *tracer.Call, st *protocol.Statfs, err error) tracer.Verdict {
 	switch {
 	case err != nil:
-		return tracer.Fail(errnoOf(err))
+		return tracer.Fail(session.RemoteErrno(err, unix.EIO))
 	case st == nil:
 		return tracer.Fail(unix.EIO)
 	}

@@ -65,7 +65,7 @@ func (c *Cache) writeVerdict(call *tracer.Call) tracer.Verdict {
 			_ = c.lazy.resolve(c, req.Path, req.Op == protocol.OpTruncate || req.Op == protocol.OpRename || req.Op == protocol.OpLink)
 		}
 		if err := c.write.pod.Mutate(req); err != nil {
-			call.Resume(tracer.Fail(errnoOf(err)))
+			call.Resume(tracer.Fail(session.RemoteErrno(err, unix.EIO)))
 			return
 		}
 		c.applyToCopy(req)
@@ -136,7 +136,7 @@ func (c *Cache) openForWrite(call *tracer.Call) tracer.Verdict {
 			_ = c.lazy.resolve(c, p, true) // the bytes an O_APPEND or O_RDWR open keeps
 		}
 		if err := c.write.pod.Mutate(req); err != nil {
-			call.Resume(tracer.Fail(errnoOf(err)))
+			call.Resume(tracer.Fail(session.RemoteErrno(err, unix.EIO)))
 			return
 		}
 		cp := filepath.Join(c.dir, p)
@@ -226,13 +226,4 @@ func (c *Cache) moved(from, to string) {
 			}
 		}
 	}
-}
-
-// errnoOf is the pod's errno for a failed change (EIO when it has none).
-func errnoOf(err error) unix.Errno {
-	var re *session.RemoteError
-	if errors.As(err, &re) && re.Errno != 0 {
-		return re.Errno
-	}
-	return unix.EIO
 }
