@@ -92,7 +92,8 @@ func (l *listener) close() {
 
 // serveListener starts serving l until every process under its filter is
 // gone; wait waits for that too.
-// Precondition: on the tracer's thread.
+// Precondition: on the tracer's thread, in the ptrace engine's loop (which
+// ends before wait is called).
 func (e *notifEngine) serveListener(l *listener) {
 	e.mu.Lock()
 	e.listening[l] = true

@@ -33,7 +33,10 @@ type Event struct {
 }
 
 // Recorder is a tracer.Handler that lets every call through and reports each
-// one with its result to Sink, on the tracer's thread.
+// one with its result to Sink, from the goroutine the tracer runs the call's
+// exit work on (see tracer.Handler), and each exec from the tracer's thread
+// (Exec): Sink may be called from more than one goroutine, though never for
+// two calls at once.
 type Recorder struct {
 	Sink func(Event)
 	// RemoteAddr and RemotePath are the session's own rules (outgoing.Rules,
