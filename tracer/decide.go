@@ -6,6 +6,11 @@ import "sync"
 // time: handlers are written for one caller. Under the ptrace engine it is
 // asked on the tracer's thread; under the notification engine on the
 // goroutine serving a listener, or one answering a call that may block.
+//
+// With decodeCall it is all the engines share: each reads a call with
+// decodeCall, sets Call.stop to where the call waits in it (its callStop),
+// asks here, and carries out the verdict itself. That is the seam where
+// the calls of one process could be routed to either engine.
 type decider struct {
 	mu       sync.Mutex
 	handler  Handler

@@ -131,14 +131,13 @@ func (i sysInfo) nofollow() sysInfo {
 }
 
 // stopIfSet: the filter stops the call only when the role's argument is
-// not NULL (send() is sendto(..., NULL, 0): only addressed sends stop).
+// not NULL (see argCheck).
 func (i sysInfo) stopIfSet(r argRole) sysInfo {
 	i.stopIf = &argCheck{Arg: i.pos(r)}
 	return i
 }
 
-// stopIfClear: only when bit is clear in the role's argument (fstat is
-// newfstatat(fd, "", AT_EMPTY_PATH): about an fd, never a path of ours).
+// stopIfClear: only when bit is clear in the role's argument.
 func (i sysInfo) stopIfClear(r argRole, bit uint32) sysInfo {
 	i.stopIf = &argCheck{Arg: i.pos(r), ClearBit: bit}
 	return i

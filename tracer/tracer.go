@@ -79,7 +79,6 @@ var ErrNotFound = errors.New("program not found")
 // (notif_engine.go). Each Call belongs to the engine it waits in
 // (Call.stop), which carries out its verdict.
 type Tracer struct {
-	cfg     Config
 	ctx     context.Context
 	ptrace  *ptraceEngine
 	notif   *notifEngine
@@ -114,7 +113,6 @@ func Start(ctx context.Context, cfg Config) (*Tracer, error) {
 	calls := newDecider(cfg)
 	notif := newNotifEngine(log, calls)
 	t := &Tracer{
-		cfg:     cfg,
 		ctx:     ctx,
 		ptrace:  newPtraceEngine(cfg, log, calls, notif),
 		notif:   notif,
