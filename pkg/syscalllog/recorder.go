@@ -57,7 +57,7 @@ func (r *Recorder) Exec(e tracer.Exec) {
 		r.names = map[int]string{}
 	}
 	r.names[e.PID] = e.Name
-	r.summary.add(ev)
+	r.summary.add(ev, 0)
 	r.mu.Unlock()
 	if r.Sink != nil {
 		r.Sink(ev)
@@ -98,7 +98,7 @@ func (r *Recorder) record(e *tracer.Exit, ev Event) {
 	}
 	r.mu.Lock()
 	ev.Process = r.names[ev.PID]
-	r.summary.add(ev)
+	r.summary.add(ev, e.Call.Syscall)
 	r.mu.Unlock()
 	if r.Sink != nil {
 		r.Sink(ev)
@@ -124,17 +124,18 @@ type Summary struct {
 	seenPath  map[string]bool
 }
 
-func (s *Summary) add(ev Event) {
+// add counts ev, the exec of a program (sys 0) or an intercepted call.
+func (s *Summary) add(ev Event, sys tracer.Sysno) {
 	if s.Calls == nil {
 		s.Calls, s.Processes, s.seenAddr, s.seenPath = map[string]int{}, map[string]int{}, map[string]bool{}, map[string]bool{}
 	}
-	if ev.Syscall == "exec" {
+	if sys == 0 {
 		s.Processes[ev.Mode]++
 		return
 	}
 	s.Calls[ev.Syscall]++
 	switch {
-	case ev.Syscall == "listen":
+	case sys == tracer.SysListen:
 		s.ListenCalls++
 	case ev.Remote && ev.Addr != "" && !s.seenAddr[ev.Addr]:
 		s.seenAddr[ev.Addr] = true
