@@ -1,28 +1,36 @@
 package tracer
 
 import (
-	"encoding/binary"
 	"net/netip"
 
 	"golang.org/x/sys/unix"
 )
 
-// Handler decides what intercepted syscalls do. Its methods run on the
-// tracer's thread while the calling thread is stopped: they must return
-// quickly, and return Hold() to decide later from another goroutine.
+// Handler decides what intercepted syscalls do. Its methods are called one
+// call at a time, never concurrently, while the calling thread waits for
+// the verdict. Which goroutine calls them depends on the engine serving
+// the call's process: the ptrace engine calls them on the tracer's locked
+// OS thread, which serves every traced thread's stops; the notification
+// engine (a debugger's program, see Debugger) on the goroutine that serves
+// that program's listener. Either way they must return quickly: to decide
+// later, return Hold() and call Call.Resume from another goroutine. A
+// verdict's AtExit work runs one at a time with them too, on the tracer's
+// thread (ptrace) or on the goroutine answering the call (notification:
+// the listener's, or one of its own for a call that may block or was
+// held).
 type Handler interface {
 	Socket(*Call) Verdict
 	Path(*Call) Verdict
 }
 
-// Call is one intercepted syscall, stopped before it runs.
+// Call is one intercepted syscall, waiting before it runs: its thread is
+// stopped by ptrace or waits on a seccomp notification. Its fields are the
+// arguments, decoded; handlers never read argument registers.
 type Call struct {
-	PID   int    // the process (thread group) id
-	TID   int    // the calling thread
-	Name  string // syscall name: "connect", "openat", ...
-	Nr    uint64
-	Args  [6]uint64
-	Class Class
+	PID     int   // the process (thread group) id
+	TID     int   // the calling thread
+	Syscall Sysno // which syscall: SysConnect, SysOpenat, ...
+	Class   Class
 
 	// Socket calls.
 	FD         int            // the socket
@@ -38,13 +46,53 @@ type Call struct {
 	// chmod, ...); Path2 is the second path it changes (rename, link).
 	Mutates bool
 	Path2   string
+	// Change is what the call asks to change, and the mode an open
+	// creates a file with.
+	Change Change
 
-	t          *Tracer
-	th         *thread       // ptrace engine: the stopped thread
-	notif      *notification // notification engine: the waiting call
-	seq        uint64        // which stop of th this call belongs to
+	nr         uint64        // Syscall's number on this architecture
+	args       [6]uint64     // the argument registers, as the program passed them
+	how        *unix.OpenHow // openat2's struct open_how, read at entry (nil: unreadable)
+	stop       callStop      // the engine the call waits in, and where
 	outAddr    taddr         // where getpeername/recvfrom/recvmsg write the address
 	outAddrCap int           // the size of that buffer at entry
+}
+
+// Change is what a call that changes the file system asks for, decoded
+// from its arguments: each field is set for the calls that take it, and
+// zero for the others.
+type Change struct {
+	// Mode is the mode a file is made with (open, openat and openat2 that
+	// create, mkdir, mknod) or given (chmod).
+	Mode     uint32
+	UID, GID int    // chown, lchown, fchownat: the new owner and group; -1 keeps one
+	Dev      uint64 // mknod, mknodat: the device
+	Size     int64  // truncate: the new length
+	// Times are what utimensat, utimes, futimesat and utime set the access
+	// and modification times to, as utimensat takes them (a NULL pointer:
+	// UTIME_NOW for both).
+	Times       [2]unix.Timespec
+	RemoveDir   bool // unlinkat with AT_REMOVEDIR: a directory is removed
+	RenameFlags int  // renameat2: RENAME_NOREPLACE, RENAME_EXCHANGE, ...
+	// NoFollow: the call changes a final symlink itself, not what it points
+	// at (lchown, lsetxattr, lremovexattr; AT_SYMLINK_NOFOLLOW).
+	NoFollow   bool
+	LinkTarget string // symlink, symlinkat: the text the link holds
+	Xattr      string // setxattr, removexattr and their l forms: the attribute's name
+	XattrValue []byte // setxattr, lsetxattr: its value
+	XattrFlags int    // setxattr, lsetxattr: XATTR_CREATE, XATTR_REPLACE
+	// Unread: what the call points at in the program's memory (its times,
+	// link target, attribute name or value) could not be read, or is larger
+	// than the kernel takes; the fields it fills are zero.
+	Unread bool
+}
+
+// callStop is where a call waits for its verdict: in the ptrace engine, a
+// thread at a seccomp stop (*ptraceStop); in the notification engine, a
+// notification on a listener (*notification).
+type callStop interface {
+	// resume carries out the verdict of a held call; any goroutine.
+	resume(c *Call, v Verdict)
 }
 
 // Resume applies the verdict of a call whose handler returned Hold(). It is
@@ -53,114 +101,22 @@ func (c *Call) Resume(v Verdict) {
 	if v.hold {
 		panic("tracer: Resume(Hold())")
 	}
-	if c.notif != nil {
-		go c.t.answer(c, v)
-		return
+	c.stop.resume(c, v)
+}
+
+// sys is what the call's arguments are.
+func (c *Call) sys() *sysInfo { return &syscalls[c.Syscall] }
+
+// arg is the call's argument of role r, 0 when it takes none.
+func (c *Call) arg(r argRole) uint64 {
+	if i := c.sys().pos(r); i >= 0 {
+		return c.args[i]
 	}
-	c.t.resumeQueue <- resume{call: c, v: v}
+	return 0
 }
 
-// String reads the NUL-terminated string argument arg points at (a
-// symlink's target, say).
-func (c *Call) String(arg int) (string, error) {
-	return readCString(c.TID, taddr(c.Args[arg]), make([]byte, pageSize))
-}
-
-// Read fills b from the program's memory at addr (a struct argument).
-func (c *Call) Read(addr uint64, b []byte) error { return readMem(c.TID, taddr(addr), b) }
-
-// Verdict is a handler's decision.
-type Verdict struct {
-	hold   bool
-	skip   bool // Return: the syscall does not run and returns ret
-	ret    int64
-	errno  unix.Errno
-	addr   *netip.AddrPort
-	path   *string
-	atExit func(*Exit)
-}
-
-// Allow lets the syscall run unchanged.
-func Allow() Verdict { return Verdict{} }
-
-// Fail makes the syscall return -errno without running it.
-func Fail(errno unix.Errno) Verdict { return Verdict{errno: errno} }
-
-// Return makes the syscall return v without running it (the handler did
-// its work elsewhere).
-func Return(v int64) Verdict { return Verdict{skip: true, ret: v} }
-
-// Hold keeps the calling thread stopped until Call.Resume.
-func Hold() Verdict { return Verdict{hold: true} }
-
-// Redirect runs a socket call (connect, bind, sendto, sendmsg) against addr
-// instead of the original address. The program's registers and memory look
-// unchanged once the syscall returns.
-func Redirect(addr netip.AddrPort) Verdict { return Verdict{addr: &addr} }
-
-// ReplacePath runs a path call on path instead of the original one.
-func ReplacePath(path string) Verdict { return Verdict{path: &path} }
-
-// AtExit also runs f when the syscall returns, to read or fix up its result.
-func (v Verdict) AtExit(f func(*Exit)) Verdict {
-	v.atExit = f
-	return v
-}
-
-// Exit is a syscall that has just returned.
-type Exit struct {
-	Call   *Call
-	Result int64 // the return value, -errno on failure
-}
-
-// SetResult changes what the syscall returns (-errno to fail it).
-func (e *Exit) SetResult(v int64) { e.Result = v }
-
-// SetSockoptInt replaces the int a successful getsockopt wrote (SO_ERROR).
-func (e *Exit) SetSockoptInt(v int32) bool {
-	if e.Call.Name != "getsockopt" || e.Result != 0 {
-		return false
-	}
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], uint32(v))
-	return writeMem(e.Call.TID, taddr(e.Call.Args[3]), b[:]) == nil
-}
-
-// SockoptInt reads the int a successful getsockopt wrote.
-func (e *Exit) SockoptInt() (int32, bool) {
-	var b [4]byte
-	if e.Call.Name != "getsockopt" || e.Result != 0 || readMem(e.Call.TID, taddr(e.Call.Args[3]), b[:]) != nil {
-		return 0, false
-	}
-	return int32(binary.LittleEndian.Uint32(b[:])), true
-}
-
-// ResultAddr reads the address a getpeername, recvfrom or recvmsg returned.
-func (e *Exit) ResultAddr() (netip.AddrPort, bool) {
-	ptr, size := e.Call.outAddr, e.Call.outAddrCap
-	if ptr == 0 || size < 2 || e.Result < 0 {
-		return netip.AddrPort{}, false
-	}
-	b := make([]byte, min(size, sizeofSockaddrInet6))
-	if readMem(e.Call.TID, taddr(ptr), b) != nil {
-		return netip.AddrPort{}, false
-	}
-	ap, _, ok := decodeSockaddr(b)
-	return ap, ok
-}
-
-// SetResultAddr replaces the address a getpeername, recvfrom or recvmsg
-// returned, in the socket's own family, truncated to the program's buffer as
-// the kernel would.
-func (e *Exit) SetResultAddr(ap netip.AddrPort) bool {
-	ptr, size := e.Call.outAddr, e.Call.outAddrCap
-	if ptr == 0 || size < 2 || e.Result < 0 {
-		return false
-	}
-	var fam [2]byte
-	if readMem(e.Call.TID, taddr(ptr), fam[:]) != nil {
-		return false
-	}
-	b := encodeSockaddr(uint16(fam[0])|uint16(fam[1])<<8, ap)
-	return writeMem(e.Call.TID, taddr(ptr), b[:min(len(b), size)]) == nil
+// readString reads the NUL-terminated string the argument of role r
+// points at (an attribute's name, say).
+func (c *Call) readString(r argRole) (string, error) {
+	return readCString(c.TID, taddr(c.arg(r)), make([]byte, pageSize))
 }

@@ -15,33 +15,115 @@
 //
 // At each exec, Config.Policy gives the process a Mode by the program it
 // became (policy.go). An Intercepted program gets the filter at its first
-// syscall, injected through that syscall's own instruction (inject.go), and
-// its children inherit it. A Native one (a build tool) runs unfiltered and
-// stops only at fork, clone and exec, so each program it runs decides again.
-// A Launcher (a shell) runs unfiltered too but is stepped with PTRACE_SYSCALL:
-// its own calls are decided as the filter would stop them (stepped.go), and
-// its children decide at their exec. A filter can never be removed, so a
-// build tool run by an intercepted program runs under the inherited filter,
-// its calls let through without asking the Handler.
+// syscall, injected through that syscall's own instruction
+// (ptrace_inject.go), and its children inherit it. A Native one (a build
+// tool) runs unfiltered and stops only at fork, clone and exec, so each
+// program it runs decides again. A Launcher (a shell) runs unfiltered too
+// but is stepped with PTRACE_SYSCALL: its own calls are decided as the
+// filter would stop them (ptrace_stepped.go), and its children decide at
+// their exec. A filter can never be removed, so a build tool run by an
+// intercepted program runs under the inherited filter, its calls let
+// through without asking the Handler.
 //
-// A Debugger (dlv, gdb) runs native, and the child it forks to debug is
-// handed over at its PTRACE_TRACEME: it gets the filter with
-// RET_USER_NOTIF, the tracer keeps the filter's listener and detaches, and
-// from then on its calls (and its children's) wait in the kernel while the
-// same Handler decides them (handoff.go, notify.go); what a verdict
-// rewrites is made by the tracer for the program instead (emulate*.go).
-// Handlers do not know which engine asks them; both ask one call at a time.
+// # Two engines
 //
-// Every ptrace request is made from one locked OS thread, which also waits for
-// the stops itself; only while a call is held for a decision made elsewhere
-// (Hold, then Call.Resume from another goroutine) does a helper goroutine wait
-// instead, so a Resume can wake that thread. Functions that must run on it say
-// so in a "Precondition:" line. The process that uses this package must not
-// start other child processes while a trace runs: the tracer reaps any child
+// The ptrace engine (ptrace_*.go) serves every process started under the
+// tracer: each intercepted call stops its thread at a seccomp stop, and the
+// verdict is applied to the thread's registers and memory. A Debugger (dlv,
+// gdb) runs native, and the child it forks to debug is handed over at its
+// PTRACE_TRACEME to the notification engine (notif_*.go): it gets the
+// filter with RET_USER_NOTIF, the tracer keeps the filter's listener and
+// detaches, and from then on its calls (and its children's) wait in the
+// kernel while the same Handler decides them; what a verdict rewrites is
+// made by the tracer for the program instead (notif_emulate*.go).
+//
+// Both engines read a call's arguments with one decoder (decode.go, driven
+// by the table in syscalls.go) and ask the Handler through one decider
+// (decide.go), one call at a time; a Call belongs to the engine it waits
+// in (Call.stop), which carries out its verdict. Handlers do not know
+// which engine asks them.
+//
+// # Threads and goroutines
+//
+// The ptrace engine makes every ptrace request from one locked OS thread,
+// which also waits for the stops itself and asks the Handler there; only
+// while a call is held for a decision made elsewhere (Hold, then
+// Call.Resume from another goroutine) does a helper goroutine wait
+// instead, so a Resume can wake that thread. Functions that must run on it
+// say so in a "Precondition:" line. The notification engine makes no
+// ptrace request: a goroutine per listener receives its notifications and
+// asks the Handler; a call that may block (a socket's receive, send, accept
+// or connect; an open of the program's own path) is made and answered on a
+// goroutine of its own, and so is a held call once Resumed. The process that uses this package must not start
+// other child processes while a trace runs: the tracer reaps any child
 // (wait4(-1)).
 //
-// Files: stops.go serves the seccomp stops and applies verdicts; filter.go
-// builds the BPF program and inject.go puts it into a process; mem.go reads and
-// writes the tracee's memory; syscalls.go lists what stops and decode.go reads
-// a stop's arguments; features.go says what the kernel offers.
+// # Files
+//
+// The API and what both engines share:
+//   - doc.go: this overview.
+//   - tracer.go: Config, Start, Trace, Wait, Status, Stats; Tracer holds the
+//     two engines and runs them.
+//   - call.go: Handler, Call and the decoded arguments (Change); Resume.
+//   - call_socket.go: what a handler may ask about a call's socket
+//     (SocketType, SocketName, EnsureBound, SocketInode), through a copy of
+//     the program's fd.
+//   - verdict.go: Verdict and its constructors (Allow, Fail, Return, Hold,
+//     Redirect, ReplacePath, AtExit); VerdictPath, VerdictErrno for tests.
+//   - exit.go: Exit, a returned call's result and the fix-ups on it.
+//   - decide.go: the decider, which asks the Handler for both engines.
+//   - identity.go: uname, answered with Config.Hostname.
+//   - errno.go: ErrnoOr, the errno an error carries.
+//   - policy.go: Mode and Policy, how each exec'd program runs.
+//   - features.go, preflight.go: what the kernel offers; CheckFeatures.
+//
+// The syscall ABI:
+//   - sysno.go: Sysno, the intercepted calls' identity, and their names.
+//   - syscalls.go: the table: each call's number, class, and the role of
+//     each of its arguments; the filter's two lists.
+//   - arch_amd64.go, arch_arm64.go: each architecture's audit arch and the
+//     numbers only some architectures have.
+//   - decode.go: a call's arguments read into a Call (paths made absolute,
+//     sockaddrs, what a change asks for).
+//   - sockaddr.go: sockaddr_in and sockaddr_in6 to and from addresses.
+//   - mem.go, mem_unsafe.go: the program's memory, read and written.
+//   - filter.go: the BPF program, and the verdict it gives a call.
+//
+// The ptrace engine:
+//   - ptrace_engine.go: its state; the launcher started and seized.
+//   - ptrace_loop.go: waiting for stops and resumes; signals, group stops,
+//     the end of each task.
+//   - ptrace_stops.go: seccomp stops: a call decided, its verdict applied,
+//     exit work at the exit stop.
+//   - ptrace_rewrite.go: a sockaddr or path argument rewritten in scratch
+//     memory mapped into the program.
+//   - ptrace_thread.go: threads, processes and their scratch memory.
+//   - ptrace_tasks.go: new threads and processes, and execs.
+//   - ptrace_stepped.go: launchers and processes waiting for their filter,
+//     stepped from call to call.
+//   - ptrace_inject.go: the filter put into a process through its own
+//     syscall instruction.
+//   - ptrace_handoff.go: a debugger's child handed to the notification
+//     engine.
+//   - ptrace_regs_amd64.go, ptrace_regs_arm64.go, ptrace_regs_unsafe_arm64.go:
+//     a stopped thread's registers; ptrace_syscallinfo_unsafe.go: entry or
+//     exit stop.
+//
+// The notification engine:
+//   - notif_engine.go: its state; listeners served, notifications decided.
+//   - notif_answer.go: a notified call answered, with an fd installed.
+//   - notif_restart.go: a held call interrupted and made again, decided once.
+//   - notif_members.go: the debuggees' processes, ended with the session.
+//   - notif_emulate.go, notif_emulate_path.go, notif_emulate_socket.go,
+//     notif_emulate_unsafe.go: a call made here for the program, as a
+//     verdict rewrites it.
+//   - notif_ioctl_unsafe.go: the kernel's seccomp notification structs and
+//     ioctls.
+//
+// Tests: basic_test.go, programs_test.go and redirect_test.go run programs
+// natively and traced; notif_test.go the same under a debugger;
+// signals_test.go, policy_test.go, identity_test.go, launcher_test.go and
+// preflight_test.go one feature each; filter_test.go, errno_test.go and
+// decode_unsafe_test.go without a tracee; main_test.go and helpers_test.go
+// set them up.
 package tracer

@@ -128,11 +128,11 @@ func filterAction(nr uint64, args [6]uint64) uint32 {
 	if nr == unix.SYS_IO_URING_SETUP {
 		return unix.SECCOMP_RET_ERRNO
 	}
-	if _, ok := syscallTable[int(nr)]; !ok {
+	s, ok := sysnoOf[nr]
+	if !ok {
 		return unix.SECCOMP_RET_ALLOW
 	}
-	c, conditional := tracedIfSet[uint32(nr)]
-	if !conditional || c.holds(args) {
+	if c := syscalls[s].stopIf; c == nil || c.holds(args) {
 		return unix.SECCOMP_RET_TRACE
 	}
 	return unix.SECCOMP_RET_ALLOW

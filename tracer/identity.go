@@ -11,9 +11,8 @@ const (
 // identity answers uname: the kernel fills the struct, then the node name is
 // replaced with Config.Hostname, so hostname(1), gethostname() and the name
 // lookups built on them give the pod's name.
-// Precondition: on the tracer's thread.
-func (t *Tracer) identity(c *Call) Verdict {
-	if t.cfg.Hostname == "" && t.cfg.Domainname == "" {
+func (d *decider) identity(c *Call) Verdict {
+	if d.hostname == "" && d.domain == "" {
 		return Allow()
 	}
 	return Allow().AtExit(func(e *Exit) {
@@ -23,13 +22,13 @@ func (t *Tracer) identity(c *Call) Verdict {
 		for _, f := range []struct {
 			value string
 			off   uint64
-		}{{t.cfg.Hostname, utsNodenameOff}, {t.cfg.Domainname, utsDomainnameOff}} {
+		}{{d.hostname, utsNodenameOff}, {d.domain, utsDomainnameOff}} {
 			if f.value == "" || len(f.value) >= utsFieldLen {
 				continue
 			}
 			field := make([]byte, utsFieldLen) // NUL-padded, as the kernel writes it
 			copy(field, f.value)
-			_ = writeMem(e.Call.TID, taddr(e.Call.Args[0]+f.off), field)
+			_ = writeMem(e.Call.TID, taddr(e.Call.arg(argStructOut)+f.off), field)
 		}
 	})
 }

@@ -29,7 +29,7 @@ const (
 	// Debugger: runs native like a build tool; the program it starts under
 	// its own ptrace (the child that calls PTRACE_TRACEME) is handed from
 	// ptrace to the notification engine before that call, so the debugger
-	// can trace it while the Handler still decides its calls (handoff.go).
+	// can trace it while the Handler still decides its calls (ptrace_handoff.go).
 	Debugger
 	// Debuggee is no Policy's answer: a Debugger's child handed to the
 	// notification engine, told to Config.OnExec when it is (before it

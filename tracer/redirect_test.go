@@ -28,12 +28,12 @@ type redirector struct {
 	delay   time.Duration // with async: how long the decision takes
 
 	mu    sync.Mutex
-	calls map[string]int
+	calls map[Sysno]int
 }
 
 func newRedirector() *redirector {
 	return &redirector{addrs: map[netip.AddrPort]netip.AddrPort{}, reverse: map[netip.AddrPort]netip.AddrPort{},
-		paths: map[string]string{}, refuse: map[netip.AddrPort]bool{}, calls: map[string]int{}}
+		paths: map[string]string{}, refuse: map[netip.AddrPort]bool{}, calls: map[Sysno]int{}}
 }
 
 func (r *redirector) route(orig, local netip.AddrPort) {
@@ -43,10 +43,10 @@ func (r *redirector) route(orig, local netip.AddrPort) {
 
 func (r *redirector) Socket(c *Call) Verdict {
 	r.mu.Lock()
-	r.calls[c.Name]++
+	r.calls[c.Syscall]++
 	r.mu.Unlock()
-	switch c.Name {
-	case "connect", "sendto", "sendmsg":
+	switch c.Syscall {
+	case SysConnect, SysSendto, SysSendmsg:
 		if !c.HasAddr {
 			return Allow()
 		}
@@ -68,7 +68,7 @@ func (r *redirector) Socket(c *Call) Verdict {
 			return Hold()
 		}
 		return v
-	case "getpeername", "recvfrom", "recvmsg":
+	case SysGetpeername, SysRecvfrom, SysRecvmsg:
 		return Allow().AtExit(func(e *Exit) {
 			got, ok := e.ResultAddr()
 			if !ok {

@@ -2,7 +2,6 @@ package tracer
 
 import (
 	"slices"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,159 +13,264 @@ const (
 	// ClassSocket: connect, bind, listen, sendto/sendmsg with an address,
 	// recvfrom/recvmsg, getpeername, getsockname, accept.
 	ClassSocket Class = iota + 1
-	// ClassPath: open, openat, openat2, the stat family, access family, readlink.
+	// ClassPath: open, openat, openat2, the stat family, access family,
+	// readlink, and the calls that change the file system.
 	ClassPath
 	// ClassIdentity: uname. The tracer answers it itself from
 	// Config.Hostname; handlers never see it.
 	ClassIdentity
 )
 
-// sysInfo says how to read one intercepted syscall's arguments.
+// argRole is what one argument of a syscall is. A syscall's entry in
+// syscalls lists the role of each of its arguments in order, as its
+// prototype in the kernel does; every reading of an argument (decode.go,
+// the notification engine's emulation, the ptrace engine's rewrites, the
+// filter's argument checks) finds it by its role there.
+type argRole uint8
+
+const (
+	argNone argRole = iota // an argument nothing here reads
+
+	// Socket calls.
+	argFD         // int: the socket; the file (fstatfs, inotify_add_watch)
+	argAddr       // const struct sockaddr *: where the call connects, binds or sends
+	argAddrLen    // socklen_t: argAddr's length
+	argAddrOut    // struct sockaddr *: where the kernel writes an address
+	argAddrLenOut // socklen_t *: argAddrOut's size in, the address's length out
+	argMsg        // const struct msghdr *: sendmsg's; msg_name is the destination
+	argMsgOut     // struct msghdr *: recvmsg's; msg_name is where the source goes
+	argBuf        // void *: the bytes sent or received, a link's text read, an xattr's value
+	argLen        // size_t: argBuf's size
+	argMsgFlags   // int: MSG_* flags
+	argBacklog    // int: listen's backlog
+	argLevel      // int: getsockopt's level
+	argOptName    // int: getsockopt's option
+	argOptVal     // void *: where the option's value goes
+	argOptLenOut  // socklen_t *: argOptVal's size in, the value's length out
+	argSockFlags  // int: accept4's SOCK_* flags
+
+	// Path calls.
+	argDirfd       // int: the directory argPath is relative to (AT_FDCWD: the cwd)
+	argPath        // const char *: the path the call is about
+	argDirfd2      // int: the directory argPath2 is relative to
+	argPath2       // const char *: the second path a call changes (rename, link)
+	argOpenFlags   // int: O_* flags
+	argMode        // mode_t: the mode a file is made with (open, mkdir, mknod) or given (chmod)
+	argHow         // struct open_how *: openat2's flags, mode and resolve flags
+	argHowSize     // size_t: argHow's size
+	argAtFlags     // int: AT_* flags
+	argStructOut   // struct stat, statx, statfs or utsname *: where the result goes
+	argStatxMask   // unsigned int: statx's STATX_* mask
+	argAccessMode  // int: F_OK, or R_OK, W_OK and X_OK
+	argUID         // uid_t: the new owner (-1: unchanged)
+	argGID         // gid_t: the new group (-1: unchanged)
+	argDev         // dev_t: mknod's device
+	argLength      // off_t: truncate's length
+	argTimespecs   // const struct timespec[2] *: utimensat's times
+	argTimevals    // const struct timeval[2] *: utimes' and futimesat's times
+	argUtimbuf     // const struct utimbuf *: utime's times
+	argUnlinkFlags // int: unlinkat's flags (AT_REMOVEDIR)
+	argRenameFlags // unsigned int: renameat2's RENAME_* flags
+	argLinkTarget  // const char *: the text a symlink holds
+	argXattrName   // const char *: an extended attribute's name
+	argXattrFlags  // int: setxattr's XATTR_CREATE or XATTR_REPLACE
+	argInotifyMask // uint32_t: inotify_add_watch's IN_* mask
+
+	numArgRoles
+)
+
+// sysInfo is one intercepted syscall: its number on this architecture,
+// its class and what its arguments are.
 type sysInfo struct {
 	name  string
+	nr    int // -1: this architecture has no such call
 	class Class
-	// socket calls
-	addrArg    int  // sockaddr pointer argument, -1 if none
-	addrLenArg int  // its length argument (a value, or a pointer when lenIsPtr)
-	lenIsPtr   bool // result address: the length is a socklen_t* (getpeername, recvfrom)
-	msghdrArg  int  // struct msghdr* argument, -1 if none (sendmsg, recvmsg)
-	// path calls
-	dirfdArg int // -1: relative to the cwd
-	pathArg  int
-	flagsArg int // open flags, -1 if none
-	// fdPath: the call names a file by the fd in argument 0, not by a path.
-	fdPath bool
+	// at is where each role's argument is, plus one: 0 where the call has
+	// none (so the zero sysInfo takes no arguments).
+	at [numArgRoles]uint8
 	// mutates: the call changes the file system at its path (or paths).
 	mutates bool
-	// twoPaths: a second path the call changes (rename, link), at
-	// path2Arg relative to dirfd2Arg (-1: the cwd).
-	twoPaths  bool
-	dirfd2Arg int
-	path2Arg  int
+	// noFollow: the call acts on a final symlink itself (lstat, lchown,
+	// the l*xattr calls), as AT_SYMLINK_NOFOLLOW asks of the *at calls.
+	noFollow bool
+	// stopIf, when set, is the check the filter makes before it stops the
+	// call (tracedIf): the call runs unasked when it fails.
+	stopIf *argCheck
 }
 
-// syscallList lists every syscall the filter stops. Numbers an architecture
-// lacks are -1 and left out of syscallTable.
-var syscallList = []struct {
-	nr   int
-	info sysInfo
-}{
-	{unix.SYS_CONNECT, sysInfo{name: "connect", class: ClassSocket, addrArg: 1, addrLenArg: 2, msghdrArg: -1}},
-	{unix.SYS_BIND, sysInfo{name: "bind", class: ClassSocket, addrArg: 1, addrLenArg: 2, msghdrArg: -1}},
-	{unix.SYS_LISTEN, sysInfo{name: "listen", class: ClassSocket, addrArg: -1, msghdrArg: -1}},
-	{unix.SYS_SENDTO, sysInfo{name: "sendto", class: ClassSocket, addrArg: 4, addrLenArg: 5, msghdrArg: -1}},
-	{unix.SYS_SENDMSG, sysInfo{name: "sendmsg", class: ClassSocket, addrArg: -1, msghdrArg: 1}},
-	{unix.SYS_RECVFROM, sysInfo{name: "recvfrom", class: ClassSocket, addrArg: 4, addrLenArg: 5, lenIsPtr: true, msghdrArg: -1}},
-	{unix.SYS_RECVMSG, sysInfo{name: "recvmsg", class: ClassSocket, addrArg: -1, msghdrArg: 1}},
-	{unix.SYS_GETPEERNAME, sysInfo{name: "getpeername", class: ClassSocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
-	{unix.SYS_GETSOCKNAME, sysInfo{name: "getsockname", class: ClassSocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
-	// getsockopt(SOL_SOCKET, SO_ERROR) only: how a program learns how a
-	// non-blocking connect ended.
-	{unix.SYS_GETSOCKOPT, sysInfo{name: "getsockopt", class: ClassSocket, addrArg: -1, msghdrArg: -1}},
-	// accept: the peer of a connection handed over from the pod is shown as
-	// the pod's client.
-	{sysAccept, sysInfo{name: "accept", class: ClassSocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
-	{unix.SYS_ACCEPT4, sysInfo{name: "accept4", class: ClassSocket, addrArg: 1, addrLenArg: 2, lenIsPtr: true, msghdrArg: -1}},
-	{sysOpen, sysInfo{name: "open", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: 1}},
-	{unix.SYS_OPENAT, sysInfo{name: "openat", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: 2}},
-	{unix.SYS_OPENAT2, sysInfo{name: "openat2", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{sysStat, sysInfo{name: "stat", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{sysLstat, sysInfo{name: "lstat", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_NEWFSTATAT, sysInfo{name: "newfstatat", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{unix.SYS_STATX, sysInfo{name: "statx", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{sysAccess, sysInfo{name: "access", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_FACCESSAT, sysInfo{name: "faccessat", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{unix.SYS_FACCESSAT2, sysInfo{name: "faccessat2", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{sysReadlink, sysInfo{name: "readlink", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_READLINKAT, sysInfo{name: "readlinkat", class: ClassPath, dirfdArg: 0, pathArg: 1, flagsArg: -1}},
-	{unix.SYS_GETXATTR, sysInfo{name: "getxattr", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_LGETXATTR, sysInfo{name: "lgetxattr", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_CHDIR, sysInfo{name: "chdir", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	{unix.SYS_STATFS, sysInfo{name: "statfs", class: ClassPath, dirfdArg: -1, pathArg: 0, flagsArg: -1}},
-	// fstatfs: about an fd; Call.Path is the file the fd names.
-	{unix.SYS_FSTATFS, sysInfo{name: "fstatfs", class: ClassPath, fdPath: true, dirfdArg: -1, flagsArg: -1}},
-	{unix.SYS_UNAME, sysInfo{name: "uname", class: ClassIdentity}},
-	{unix.SYS_INOTIFY_ADD_WATCH, sysInfo{name: "inotify_add_watch", class: ClassPath, dirfdArg: -1, pathArg: 1, flagsArg: -1}},
-	// Calls that change the file system: decided too, so that nothing a
-	// remote path names is changed here (see Call.Mutates).
-	{sysMkdir, mutation("mkdir", -1, 0)},
-	{unix.SYS_MKDIRAT, mutation("mkdirat", 0, 1)},
-	{sysUnlink, mutation("unlink", -1, 0)},
-	{unix.SYS_UNLINKAT, mutation("unlinkat", 0, 1)},
-	{sysRmdir, mutation("rmdir", -1, 0)},
-	{sysRename, mutation2("rename", -1, 0, -1, 1)},
-	{unix.SYS_RENAMEAT, mutation2("renameat", 0, 1, 2, 3)},
-	{unix.SYS_RENAMEAT2, mutation2("renameat2", 0, 1, 2, 3)},
-	{sysLink, mutation2("link", -1, 0, -1, 1)},
-	{unix.SYS_LINKAT, mutation2("linkat", 0, 1, 2, 3)},
-	{sysSymlink, mutation("symlink", -1, 1)}, // the link made; its target is only text
-	{unix.SYS_SYMLINKAT, mutation("symlinkat", 1, 2)},
-	{sysChmod, mutation("chmod", -1, 0)},
-	{unix.SYS_FCHMODAT, mutation("fchmodat", 0, 1)},
-	{unix.SYS_FCHMODAT2, mutation("fchmodat2", 0, 1)},
-	{sysChown, mutation("chown", -1, 0)},
-	{sysLchown, mutation("lchown", -1, 0)},
-	{unix.SYS_FCHOWNAT, mutation("fchownat", 0, 1)},
-	{sysUtime, mutation("utime", -1, 0)},
-	{sysUtimes, mutation("utimes", -1, 0)},
-	{sysFutimesat, mutation("futimesat", 0, 1)},
-	{unix.SYS_UTIMENSAT, mutation("utimensat", 0, 1)},
-	{unix.SYS_TRUNCATE, mutation("truncate", -1, 0)},
-	{sysMknod, mutation("mknod", -1, 0)},
-	{unix.SYS_MKNODAT, mutation("mknodat", 0, 1)},
-	{unix.SYS_SETXATTR, mutation("setxattr", -1, 0)},
-	{unix.SYS_LSETXATTR, mutation("lsetxattr", -1, 0)},
-	{unix.SYS_REMOVEXATTR, mutation("removexattr", -1, 0)},
-	{unix.SYS_LREMOVEXATTR, mutation("lremovexattr", -1, 0)},
-}
-
-// mutation describes a call that changes the file system at one path.
-func mutation(name string, dirfdArg, pathArg int) sysInfo {
-	return sysInfo{name: name, class: ClassPath, dirfdArg: dirfdArg, pathArg: pathArg, flagsArg: -1, mutates: true}
-}
-
-// mutation2 describes a call that changes the file system at two paths.
-func mutation2(name string, dirfdArg, pathArg, dirfd2Arg, path2Arg int) sysInfo {
-	i := mutation(name, dirfdArg, pathArg)
-	i.twoPaths, i.dirfd2Arg, i.path2Arg = true, dirfd2Arg, path2Arg
+// call describes a syscall by the roles of its arguments, in order.
+func call(name string, nr int, class Class, roles ...argRole) sysInfo {
+	i := sysInfo{name: name, nr: nr, class: class}
+	for pos, r := range roles {
+		if r != argNone {
+			i.at[r] = uint8(pos + 1)
+		}
+	}
 	return i
 }
 
-// syscallTable indexes syscallList by number.
-var syscallTable = func() map[int]sysInfo {
-	m := make(map[int]sysInfo, len(syscallList))
-	for _, s := range syscallList {
-		if s.nr >= 0 {
-			m[s.nr] = s.info
+func socketCall(name string, nr int, roles ...argRole) sysInfo {
+	return call(name, nr, ClassSocket, roles...)
+}
+
+func pathCall(name string, nr int, roles ...argRole) sysInfo {
+	return call(name, nr, ClassPath, roles...)
+}
+
+// changeCall describes a call that changes the file system.
+func changeCall(name string, nr int, roles ...argRole) sysInfo {
+	i := call(name, nr, ClassPath, roles...)
+	i.mutates = true
+	return i
+}
+
+// nofollow marks the l* form of a call.
+func (i sysInfo) nofollow() sysInfo {
+	i.noFollow = true
+	return i
+}
+
+// stopIfSet: the filter stops the call only when the role's argument is
+// not NULL (see argCheck).
+func (i sysInfo) stopIfSet(r argRole) sysInfo {
+	i.stopIf = &argCheck{Arg: i.pos(r)}
+	return i
+}
+
+// stopIfClear: only when bit is clear in the role's argument.
+func (i sysInfo) stopIfClear(r argRole, bit uint32) sysInfo {
+	i.stopIf = &argCheck{Arg: i.pos(r), ClearBit: bit}
+	return i
+}
+
+// roleValue is an argument, by its role, and a value it may have.
+type roleValue struct {
+	r argRole
+	v uint32
+}
+
+// stopIfEqual: only when each role's argument (its low word) has its value.
+func (i sysInfo) stopIfEqual(pairs ...roleValue) sysInfo {
+	c := &argCheck{}
+	for _, p := range pairs {
+		c.Equal = append(c.Equal, [2]uint32{uint32(i.pos(p.r)), p.v})
+	}
+	i.stopIf = c
+	return i
+}
+
+// has reports whether the call takes an argument of role r.
+func (i *sysInfo) has(r argRole) bool { return i.at[r] != 0 }
+
+// pos is the position of the call's argument of role r, -1 if it has none.
+func (i *sysInfo) pos(r argRole) int { return int(i.at[r]) - 1 }
+
+// fdPath: the call names a file by an fd, not by a path (fstatfs);
+// Call.Path is the file the fd names.
+func (i *sysInfo) fdPath() bool { return i.class == ClassPath && i.has(argFD) && !i.has(argPath) }
+
+// syscalls lists every syscall the filter stops, each with its arguments
+// in the order of its prototype.
+var syscalls = [numSysnos]sysInfo{
+	SysConnect: socketCall("connect", unix.SYS_CONNECT, argFD, argAddr, argAddrLen),
+	SysBind:    socketCall("bind", unix.SYS_BIND, argFD, argAddr, argAddrLen),
+	SysListen:  socketCall("listen", unix.SYS_LISTEN, argFD, argBacklog),
+	SysSendto: socketCall("sendto", unix.SYS_SENDTO, argFD, argBuf, argLen, argMsgFlags, argAddr, argAddrLen).
+		stopIfSet(argAddr),
+	SysSendmsg: socketCall("sendmsg", unix.SYS_SENDMSG, argFD, argMsg, argMsgFlags),
+	SysRecvfrom: socketCall("recvfrom", unix.SYS_RECVFROM, argFD, argBuf, argLen, argMsgFlags, argAddrOut, argAddrLenOut).
+		stopIfSet(argAddrOut),
+	SysRecvmsg:     socketCall("recvmsg", unix.SYS_RECVMSG, argFD, argMsgOut, argMsgFlags),
+	SysGetpeername: socketCall("getpeername", unix.SYS_GETPEERNAME, argFD, argAddrOut, argAddrLenOut),
+	SysGetsockname: socketCall("getsockname", unix.SYS_GETSOCKNAME, argFD, argAddrOut, argAddrLenOut),
+	// getsockopt(SOL_SOCKET, SO_ERROR) only: how a program learns how a
+	// non-blocking connect ended.
+	SysGetsockopt: socketCall("getsockopt", unix.SYS_GETSOCKOPT, argFD, argLevel, argOptName, argOptVal, argOptLenOut).
+		stopIfEqual(roleValue{argLevel, unix.SOL_SOCKET}, roleValue{argOptName, unix.SO_ERROR}),
+	// accept: the peer of a connection handed over from the pod is shown as
+	// the pod's client.
+	SysAccept:  socketCall("accept", sysAccept, argFD, argAddrOut, argAddrLenOut),
+	SysAccept4: socketCall("accept4", unix.SYS_ACCEPT4, argFD, argAddrOut, argAddrLenOut, argSockFlags),
+
+	SysOpen:    pathCall("open", sysOpen, argPath, argOpenFlags, argMode),
+	SysOpenat:  pathCall("openat", unix.SYS_OPENAT, argDirfd, argPath, argOpenFlags, argMode),
+	SysOpenat2: pathCall("openat2", unix.SYS_OPENAT2, argDirfd, argPath, argHow, argHowSize),
+	SysStat:    pathCall("stat", sysStat, argPath, argStructOut),
+	SysLstat:   pathCall("lstat", sysLstat, argPath, argStructOut).nofollow(),
+	SysNewfstatat: pathCall("newfstatat", unix.SYS_NEWFSTATAT, argDirfd, argPath, argStructOut, argAtFlags).
+		stopIfClear(argAtFlags, unix.AT_EMPTY_PATH),
+	SysStatx: pathCall("statx", unix.SYS_STATX, argDirfd, argPath, argAtFlags, argStatxMask, argStructOut).
+		stopIfClear(argAtFlags, unix.AT_EMPTY_PATH),
+	SysAccess:          pathCall("access", sysAccess, argPath, argAccessMode),
+	SysFaccessat:       pathCall("faccessat", unix.SYS_FACCESSAT, argDirfd, argPath, argAccessMode),
+	SysFaccessat2:      pathCall("faccessat2", unix.SYS_FACCESSAT2, argDirfd, argPath, argAccessMode, argAtFlags),
+	SysReadlink:        pathCall("readlink", sysReadlink, argPath, argBuf, argLen),
+	SysReadlinkat:      pathCall("readlinkat", unix.SYS_READLINKAT, argDirfd, argPath, argBuf, argLen),
+	SysGetxattr:        pathCall("getxattr", unix.SYS_GETXATTR, argPath, argXattrName, argBuf, argLen),
+	SysLgetxattr:       pathCall("lgetxattr", unix.SYS_LGETXATTR, argPath, argXattrName, argBuf, argLen).nofollow(),
+	SysChdir:           pathCall("chdir", unix.SYS_CHDIR, argPath),
+	SysStatfs:          pathCall("statfs", unix.SYS_STATFS, argPath, argStructOut),
+	SysFstatfs:         pathCall("fstatfs", unix.SYS_FSTATFS, argFD, argStructOut),
+	SysInotifyAddWatch: pathCall("inotify_add_watch", unix.SYS_INOTIFY_ADD_WATCH, argFD, argPath, argInotifyMask),
+
+	// Calls that change the file system: decided too, so that nothing a
+	// remote path names is changed here (see Call.Mutates).
+	SysMkdir:     changeCall("mkdir", sysMkdir, argPath, argMode),
+	SysMkdirat:   changeCall("mkdirat", unix.SYS_MKDIRAT, argDirfd, argPath, argMode),
+	SysUnlink:    changeCall("unlink", sysUnlink, argPath),
+	SysUnlinkat:  changeCall("unlinkat", unix.SYS_UNLINKAT, argDirfd, argPath, argUnlinkFlags),
+	SysRmdir:     changeCall("rmdir", sysRmdir, argPath),
+	SysRename:    changeCall("rename", sysRename, argPath, argPath2),
+	SysRenameat:  changeCall("renameat", unix.SYS_RENAMEAT, argDirfd, argPath, argDirfd2, argPath2),
+	SysRenameat2: changeCall("renameat2", unix.SYS_RENAMEAT2, argDirfd, argPath, argDirfd2, argPath2, argRenameFlags),
+	SysLink:      changeCall("link", sysLink, argPath, argPath2),
+	SysLinkat:    changeCall("linkat", unix.SYS_LINKAT, argDirfd, argPath, argDirfd2, argPath2, argAtFlags),
+	// The link made is the path; its target is only text.
+	SysSymlink:      changeCall("symlink", sysSymlink, argLinkTarget, argPath),
+	SysSymlinkat:    changeCall("symlinkat", unix.SYS_SYMLINKAT, argLinkTarget, argDirfd, argPath),
+	SysChmod:        changeCall("chmod", sysChmod, argPath, argMode),
+	SysFchmodat:     changeCall("fchmodat", unix.SYS_FCHMODAT, argDirfd, argPath, argMode),
+	SysFchmodat2:    changeCall("fchmodat2", unix.SYS_FCHMODAT2, argDirfd, argPath, argMode, argAtFlags),
+	SysChown:        changeCall("chown", sysChown, argPath, argUID, argGID),
+	SysLchown:       changeCall("lchown", sysLchown, argPath, argUID, argGID).nofollow(),
+	SysFchownat:     changeCall("fchownat", unix.SYS_FCHOWNAT, argDirfd, argPath, argUID, argGID, argAtFlags),
+	SysUtime:        changeCall("utime", sysUtime, argPath, argUtimbuf),
+	SysUtimes:       changeCall("utimes", sysUtimes, argPath, argTimevals),
+	SysFutimesat:    changeCall("futimesat", sysFutimesat, argDirfd, argPath, argTimevals),
+	SysUtimensat:    changeCall("utimensat", unix.SYS_UTIMENSAT, argDirfd, argPath, argTimespecs, argAtFlags),
+	SysTruncate:     changeCall("truncate", unix.SYS_TRUNCATE, argPath, argLength),
+	SysMknod:        changeCall("mknod", sysMknod, argPath, argMode, argDev),
+	SysMknodat:      changeCall("mknodat", unix.SYS_MKNODAT, argDirfd, argPath, argMode, argDev),
+	SysSetxattr:     changeCall("setxattr", unix.SYS_SETXATTR, argPath, argXattrName, argBuf, argLen, argXattrFlags),
+	SysLsetxattr:    changeCall("lsetxattr", unix.SYS_LSETXATTR, argPath, argXattrName, argBuf, argLen, argXattrFlags).nofollow(),
+	SysRemovexattr:  changeCall("removexattr", unix.SYS_REMOVEXATTR, argPath, argXattrName),
+	SysLremovexattr: changeCall("lremovexattr", unix.SYS_LREMOVEXATTR, argPath, argXattrName).nofollow(),
+
+	SysUname: call("uname", unix.SYS_UNAME, ClassIdentity, argStructOut),
+}
+
+// sysnoOf is the Sysno of each syscall number this architecture has.
+var sysnoOf = func() map[uint64]Sysno {
+	m := make(map[uint64]Sysno, len(syscalls))
+	for s := Sysno(1); s < numSysnos; s++ {
+		if nr := syscalls[s].nr; nr >= 0 {
+			m[uint64(nr)] = s
 		}
 	}
 	return m
 }()
 
-// tracedIfSet: stop these only when their argument check holds.
-var tracedIfSet = map[uint32]argCheck{
-	unix.SYS_SENDTO:     {Arg: 4},
-	unix.SYS_RECVFROM:   {Arg: 4},
-	unix.SYS_NEWFSTATAT: {Arg: 3, ClearBit: unix.AT_EMPTY_PATH},
-	unix.SYS_STATX:      {Arg: 2, ClearBit: unix.AT_EMPTY_PATH},
-	unix.SYS_GETSOCKOPT: {Equal: [][2]uint32{{1, unix.SOL_SOCKET}, {2, unix.SO_ERROR}}},
-}
-
-// filterLists splits the table into the filter's two lists.
+// filterLists splits the table into the filter's two lists: the calls that
+// always stop, and those that stop when their argument check holds.
 func filterLists() (always []uint32, tracedIf map[uint32]argCheck) {
-	for nr := range syscallTable {
-		if _, ok := tracedIfSet[uint32(nr)]; !ok {
+	tracedIf = map[uint32]argCheck{}
+	for nr, s := range sysnoOf {
+		if c := syscalls[s].stopIf; c != nil {
+			tracedIf[uint32(nr)] = *c
+		} else {
 			always = append(always, uint32(nr))
 		}
 	}
 	slices.Sort(always)
-	return always, tracedIfSet
-}
-
-// SyscallName names a syscall number for logs and the trace command.
-func SyscallName(nr uint64) string {
-	if info, ok := syscallTable[int(nr)]; ok {
-		return info.name
-	}
-	return "syscall_" + strconv.FormatUint(nr, 10)
+	return always, tracedIf
 }

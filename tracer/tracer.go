@@ -7,14 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"syscall"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
-
-	"github.com/kubectl-mirror/kubectl-mirror/tracer/internal/launcher"
 )
 
 // Config is what Trace needs: the program and the handler. Libraries and the
@@ -74,39 +70,20 @@ func (e *TraceError) Unwrap() error { return e.Err }
 // ErrNotFound is returned when the program cannot be found or run.
 var ErrNotFound = errors.New("program not found")
 
-const ptraceOptions = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEFORK |
-	unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_EXITKILL
-
 // Tracer is one traced program. Create it with Start; Wait for its end.
+//
+// Two engines serve the program's intercepted calls, and one decider asks
+// the Handler about them for both (decide.go): the ptrace engine serves
+// every process started under the tracer (ptrace_engine.go), and the
+// notification engine the processes handed over to a debugger
+// (notif_engine.go). Each Call belongs to the engine it waits in
+// (Call.stop), which carries out its verdict.
 type Tracer struct {
-	cfg     Config
-	log     *zap.Logger
-	handler Handler
-	rootPID int
-	threads map[int]*thread
-	early   map[int]bool // tasks whose first stop came before their parent's clone event
-	stats   Stats
-	page    [pageSize]byte // scratch for reading paths, used on the tracer's thread only
-
-	holds       int // threads waiting for Resume
-	resumeQueue chan resume
-	started     chan error
-	done        chan struct{}
-	status      Status
-	err         error
-	ctx         context.Context
-
-	// handlerMu makes the two engines ask the Handler one call at a time.
-	handlerMu sync.Mutex
-	// The notification engine's listeners (notify.go) and what they share.
-	listeners     sync.WaitGroup
-	notifyMu      sync.Mutex
-	listening     map[*listener]bool
-	tgids         map[int]int
-	heldCalls     map[int]*Call // by thread: notified calls held for a decision
-	members       map[int]int   // process -> pidfd: the debuggees' processes seen (members.go)
-	notifications atomic.Int64
-	emulated      atomic.Int64
+	ctx     context.Context
+	ptrace  *ptraceEngine
+	notif   *notifEngine
+	started chan error
+	done    chan struct{}
 }
 
 // Stats counts what the tracer did.
@@ -123,43 +100,24 @@ type Stats struct {
 	Handoffs, Notifications, Emulated int
 }
 
-type waitResult struct {
-	pid int
-	ws  unix.WaitStatus
-	err error
-}
-
-type resume struct {
-	call *Call
-	v    Verdict
-}
-
 // Start runs the program under the tracer. The program is killed when ctx ends.
 func Start(ctx context.Context, cfg Config) (*Tracer, error) {
 	path, err := lookPath(cfg)
 	if err != nil {
 		return nil, err
 	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	calls := newDecider(cfg)
+	notif := newNotifEngine(log, calls)
 	t := &Tracer{
-		cfg:         cfg,
-		log:         cfg.Logger,
-		handler:     cfg.Handler,
-		threads:     map[int]*thread{},
-		early:       map[int]bool{},
-		listening:   map[*listener]bool{},
-		tgids:       map[int]int{},
-		heldCalls:   map[int]*Call{},
-		members:     map[int]int{},
-		resumeQueue: make(chan resume, 64),
-		started:     make(chan error, 1),
-		done:        make(chan struct{}),
-		ctx:         ctx,
-	}
-	if t.log == nil {
-		t.log = zap.NewNop()
-	}
-	if t.handler == nil {
-		t.handler = allowAll{}
+		ctx:     ctx,
+		ptrace:  newPtraceEngine(cfg, log, calls, notif),
+		notif:   notif,
+		started: make(chan error, 1),
+		done:    make(chan struct{}),
 	}
 	go t.run(path)
 	if err := <-t.started; err != nil {
@@ -178,18 +136,18 @@ func Trace(ctx context.Context, cfg Config) (Status, error) {
 }
 
 // PID is the program's process id (signals sent to it reach the program).
-func (t *Tracer) PID() int { return t.rootPID }
+func (t *Tracer) PID() int { return t.ptrace.rootPID }
 
 // Wait blocks until the program and every process it started have ended.
 func (t *Tracer) Wait() (Status, error) {
 	<-t.done
-	return t.status, t.err
+	return t.ptrace.status, nil
 }
 
 // Stats returns the counters; valid after Wait.
 func (t *Tracer) Stats() Stats {
-	s := t.stats
-	s.Notifications, s.Emulated = int(t.notifications.Load()), int(t.emulated.Load())
+	s := t.ptrace.stats
+	s.Notifications, s.Emulated = int(t.notif.notifications.Load()), int(t.notif.emulated.Load())
 	return s
 }
 
@@ -204,13 +162,9 @@ func lookPath(cfg Config) (string, error) {
 	return path, nil
 }
 
-type allowAll struct{}
-
-func (allowAll) Socket(*Call) Verdict { return Allow() }
-func (allowAll) Path(*Call) Verdict   { return Allow() }
-
-// run is the tracer's thread: it starts the launcher, seizes it and serves
-// stops and resumes until every traced task is gone.
+// run is the tracer's thread: it starts the program under the ptrace
+// engine and serves it until every traced task is gone, then waits for
+// the debuggees the notification engine serves.
 // Precondition: on the tracer's thread.
 func (t *Tracer) run(path string) {
 	// Every ptrace request must come from the thread that seized the tracee.
@@ -218,57 +172,15 @@ func (t *Tracer) run(path string) {
 	// last tracee.
 	runtime.LockOSThread()
 	defer close(t.done)
-	if err := t.startLauncher(path); err != nil {
+	if err := t.ptrace.start(path); err != nil {
 		t.started <- err
 		return
 	}
 	t.started <- nil
-	t.loop()
+	t.ptrace.loop(t.ctx)
 	// A debuggee handed over is not ours to wait for: its listener ends
 	// when it and every process it started are gone.
-	stop := context.AfterFunc(t.ctx, t.endHandedOff)
-	t.listeners.Wait()
+	stop := context.AfterFunc(t.ctx, t.notif.killAll)
+	t.notif.wait()
 	stop()
-	t.closeMembers()
-}
-
-// Precondition: on the tracer's thread.
-func (t *Tracer) startLauncher(path string) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	goR, goW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer goW.Close()
-	cmd := exec.Command(self, append([]string{"--"}, t.cfg.Args...)...)
-	cmd.Args[0] = t.cfg.Args[0]
-	env := t.cfg.Env
-	if env == nil {
-		env = os.Environ()
-	}
-	cmd.Env = append(append([]string{}, env...), launcher.Env+"="+path)
-	cmd.Dir = t.cfg.Dir
-	cmd.ExtraFiles = []*os.File{goR}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = t.cfg.Stdin, t.cfg.Stdout, t.cfg.Stderr
-	if err := cmd.Start(); err != nil {
-		goR.Close()
-		return fmt.Errorf("start launcher: %w", err)
-	}
-	goR.Close()
-	pid := cmd.Process.Pid
-	// os/exec must not reap it: the tracer's wait4(-1) does.
-	_ = cmd.Process.Release()
-	// The options go with the seize: PTRACE_SETOPTIONS would need a stopped tracee.
-	if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, ptraceOptions, 0, 0); e != 0 {
-		_ = unix.Kill(pid, unix.SIGKILL)
-		_, _ = unix.Wait4(pid, nil, 0, nil)
-		return &TraceError{PID: pid, Err: os.NewSyscallError("ptrace(PTRACE_SEIZE)", e)}
-	}
-	t.rootPID = pid
-	// Our own launcher runs native until it execs the program.
-	t.threads[pid] = &thread{tid: pid, proc: &process{pid: pid, mm: newAddrSpace(), mode: Native}}
-	return nil // closing goW lets the launcher exec
 }

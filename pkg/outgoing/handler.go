@@ -1,7 +1,6 @@
 package outgoing
 
 import (
-	"errors"
 	"net/netip"
 	"sync"
 	"time"
@@ -65,18 +64,18 @@ func New(remote Remote, cfg Config) *Handler {
 
 // Socket decides a socket call; see Handler.
 func (h *Handler) Socket(c *tracer.Call) tracer.Verdict {
-	switch c.Name {
-	case "connect":
+	switch c.Syscall {
+	case tracer.SysConnect:
 		return h.connect(c)
-	case "sendto", "sendmsg":
+	case tracer.SysSendto, tracer.SysSendmsg:
 		if dst, ok := h.remoteDst(c); ok {
 			return h.toUDPProxy(c, dst)
 		}
-	case "getpeername", "recvfrom", "recvmsg":
+	case tracer.SysGetpeername, tracer.SysRecvfrom, tracer.SysRecvmsg:
 		return tracer.Allow().AtExit(h.RestorePeer)
-	case "getsockname":
+	case tracer.SysGetsockname:
 		return tracer.Allow().AtExit(h.restoreLocal)
-	case "getsockopt": // SO_ERROR only (the filter's check)
+	case tracer.SysGetsockopt: // SO_ERROR only (the filter's check)
 		return h.parkedErrno(c)
 	}
 	return tracer.Allow()
@@ -108,7 +107,7 @@ func (h *Handler) connect(c *tracer.Call) tracer.Verdict {
 		// connection from any other process's.
 		bound, err := c.EnsureBound()
 		if err != nil {
-			return tracer.Fail(errnoOr(err, unix.EADDRNOTAVAIL))
+			return tracer.Fail(tracer.ErrnoOr(err, unix.EADDRNOTAVAIL))
 		}
 		// The pod dials first: the program's connect returns only once it is
 		// known whether the pod could connect, and fails as the pod's would.
@@ -141,15 +140,6 @@ func (h *Handler) parkedErrno(c *tracer.Call) tracer.Verdict {
 			e.SetSockoptInt(int32(errno.(unix.Errno)))
 		}
 	})
-}
-
-// errnoOr is err's errno, or def when it has none.
-func errnoOr(err error, def unix.Errno) unix.Errno {
-	var e unix.Errno
-	if errors.As(err, &e) {
-		return e
-	}
-	return def
 }
 
 func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort) {
@@ -210,7 +200,7 @@ func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-
 	if d.err != nil {
 		h.log.Debug("connect from the pod failed (parked)", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Error(d.err))
 		h.Stats.Refused.Add(1)
-		if errno := errnoOf(d.err); errno != unix.ECONNREFUSED {
+		if errno := dialErrno(d.err); errno != unix.ECONNREFUSED {
 			h.parkFailed.Store(bound.Port(), errno)
 			time.AfterFunc(pendingTTL, func() { h.parkFailed.CompareAndDelete(bound.Port(), errno) })
 		}
@@ -237,7 +227,7 @@ func (h *Handler) connected(c *tracer.Call, dst, bound netip.AddrPort, st *sessi
 	if err != nil {
 		h.log.Debug("connect from the pod failed", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Error(err))
 		h.Stats.Refused.Add(1)
-		c.Resume(tracer.Fail(errnoOf(err)))
+		c.Resume(tracer.Fail(dialErrno(err)))
 		return
 	}
 	p, err := h.tcpProxy(dst)
@@ -257,23 +247,18 @@ func (h *Handler) connected(c *tracer.Call, dst, bound netip.AddrPort, st *sessi
 	c.Resume(tracer.Redirect(local))
 }
 
-// errnoOf is the errno the program gets for a failed remote dial.
-func errnoOf(err error) unix.Errno {
-	var re *session.RemoteError
-	if errors.As(err, &re) && re.Errno != 0 {
-		return re.Errno
-	}
-	return unix.ENETUNREACH // the session itself failed: no route to the pod
-}
+// dialErrno is the errno the program gets for a failed remote dial: the
+// pod's, or no route to the pod when the session itself failed.
+func dialErrno(err error) unix.Errno { return session.RemoteErrno(err, unix.ENETUNREACH) }
 
 func (h *Handler) toUDPProxy(c *tracer.Call, dst netip.AddrPort) tracer.Verdict {
 	bound, err := c.EnsureBound()
 	if err != nil {
-		return tracer.Fail(errnoOr(err, unix.EADDRNOTAVAIL))
+		return tracer.Fail(tracer.ErrnoOr(err, unix.EADDRNOTAVAIL))
 	}
 	ino, err := c.SocketInode()
 	if err != nil {
-		return tracer.Fail(errnoOr(err, unix.EBADF))
+		return tracer.Fail(tracer.ErrnoOr(err, unix.EBADF))
 	}
 	p, err := h.udpProxy(dst)
 	if err != nil {

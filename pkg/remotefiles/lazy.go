@@ -130,7 +130,7 @@ func (c *Cache) lazyPath(call *tracer.Call) tracer.Verdict {
 	}
 	go func() {
 		if err := c.lazy.resolve(c, p, wantBytes); err != nil {
-			call.Resume(tracer.Fail(errnoOf(err)))
+			call.Resume(tracer.Fail(session.RemoteErrno(err, unix.EIO)))
 			return
 		}
 		call.Resume(tracer.ReplacePath(filepath.Join(c.dir, p)))
@@ -141,7 +141,11 @@ func (c *Cache) lazyPath(call *tracer.Call) tracer.Verdict {
 // opens: the call reads what the path names (its bytes or its listing),
 // not only its metadata.
 func opens(call *tracer.Call) bool {
-	return strings.HasPrefix(call.Name, "open") || call.Name == "chdir"
+	switch call.Syscall {
+	case tracer.SysOpen, tracer.SysOpenat, tracer.SysOpenat2, tracer.SysChdir:
+		return true
+	}
+	return false
 }
 
 // ready: p's parent directories are listed (so p is in the copy, or known

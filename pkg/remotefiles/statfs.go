@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
 
@@ -23,8 +24,8 @@ func (c *Cache) Statfs(call *tracer.Call, pod StatfsAsker) tracer.Verdict {
 	switch {
 	case p != "" && under(p, c.dir):
 		p = filepath.Join("/", strings.TrimPrefix(p, c.dir))
-	case call.Name == "statfs" && c.isRemote(p):
-	case call.Name == "statfs":
+	case call.Syscall == tracer.SysStatfs && c.isRemote(p):
+	case call.Syscall == tracer.SysStatfs:
 		return c.Path(call)
 	default:
 		return tracer.Allow() // an fd of a local file
@@ -52,12 +53,12 @@ func (c *Cache) Statfs(call *tracer.Call, pod StatfsAsker) tracer.Verdict {
 func statfsVerdict(call *tracer.Call, st *protocol.Statfs, err error) tracer.Verdict {
 	switch {
 	case err != nil:
-		return tracer.Fail(errnoOf(err))
+		return tracer.Fail(session.RemoteErrno(err, unix.EIO))
 	case st == nil:
 		return tracer.Fail(unix.EIO)
 	}
 	v := tracer.Allow()
-	if call.Name == "statfs" {
+	if call.Syscall == tracer.SysStatfs {
 		v = tracer.ReplacePath("/")
 	}
 	return v.AtExit(func(e *tracer.Exit) {

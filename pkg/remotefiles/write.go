@@ -1,7 +1,6 @@
 package remotefiles
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -66,7 +65,7 @@ func (c *Cache) writeVerdict(call *tracer.Call) tracer.Verdict {
 			_ = c.lazy.resolve(c, req.Path, req.Op == protocol.OpTruncate || req.Op == protocol.OpRename || req.Op == protocol.OpLink)
 		}
 		if err := c.write.pod.Mutate(req); err != nil {
-			call.Resume(tracer.Fail(errnoOf(err)))
+			call.Resume(tracer.Fail(session.RemoteErrno(err, unix.EIO)))
 			return
 		}
 		c.applyToCopy(req)
@@ -77,118 +76,52 @@ func (c *Cache) writeVerdict(call *tracer.Call) tracer.Verdict {
 
 // mutation is the request that makes call's change in the pod.
 func (c *Cache) mutation(call *tracer.Call) (protocol.Request, bool) {
-	a := call.Args
+	ch := call.Change
 	r := protocol.Request{Path: c.podPath(call.Path), Path2: c.podPath(call.Path2)}
-	switch call.Name {
-	case "mkdir", "mkdirat":
-		r.Op, r.Perm = protocol.OpMkdir, uint32(a[1])
-		if call.Name == "mkdirat" {
-			r.Perm = uint32(a[2])
-		}
-	case "unlink", "rmdir":
-		r.Op = call.Name
-	case "unlinkat":
+	if ch.Unread {
+		return r, false
+	}
+	noFollow := 0
+	if ch.NoFollow {
+		noFollow = unix.AT_SYMLINK_NOFOLLOW
+	}
+	switch call.Syscall {
+	case tracer.SysMkdir, tracer.SysMkdirat:
+		r.Op, r.Perm = protocol.OpMkdir, ch.Mode
+	case tracer.SysUnlink:
 		r.Op = protocol.OpUnlink
-		if a[2]&unix.AT_REMOVEDIR != 0 {
+	case tracer.SysRmdir:
+		r.Op = protocol.OpRmdir
+	case tracer.SysUnlinkat:
+		r.Op = protocol.OpUnlink
+		if ch.RemoveDir {
 			r.Op = protocol.OpRmdir
 		}
-	case "rename", "renameat", "renameat2":
-		r.Op = protocol.OpRename
-		if call.Name == "renameat2" {
-			r.Flags = int(a[4])
-		}
-	case "link", "linkat":
+	case tracer.SysRename, tracer.SysRenameat, tracer.SysRenameat2:
+		r.Op, r.Flags = protocol.OpRename, ch.RenameFlags
+	case tracer.SysLink, tracer.SysLinkat:
 		r.Op = protocol.OpLink
-	case "symlink", "symlinkat":
-		target, err := call.String(0)
-		if err != nil {
-			return r, false
-		}
-		r.Op, r.Link = protocol.OpSymlink, target
-	case "chmod":
-		r.Op, r.Perm = protocol.OpChmod, uint32(a[1])
-	case "fchmodat", "fchmodat2":
-		r.Op, r.Perm = protocol.OpChmod, uint32(a[2])
-	case "truncate":
-		r.Op, r.Size = protocol.OpTruncate, int64(a[1])
-	case "chown", "lchown":
-		r.Op, r.Owner = protocol.OpChown, []int{int(int32(a[1])), int(int32(a[2]))}
-		if call.Name == "lchown" {
-			r.Flags = unix.AT_SYMLINK_NOFOLLOW
-		}
-	case "fchownat":
-		r.Op, r.Owner, r.Flags = protocol.OpChown, []int{int(int32(a[2])), int(int32(a[3]))}, int(a[4])&unix.AT_SYMLINK_NOFOLLOW
-	case "utimensat", "utimes", "futimesat", "utime":
-		times, ok := callTimes(call)
-		if !ok {
-			return r, false
-		}
-		r.Op, r.Times = protocol.OpTimes, times
-		if call.Name == "utimensat" {
-			r.Flags = int(a[3]) & unix.AT_SYMLINK_NOFOLLOW
-		}
-	case "setxattr", "lsetxattr", "removexattr", "lremovexattr":
-		return c.xattrRequest(call, r)
-	case "mknod", "mknodat":
-		i := 1
-		if call.Name == "mknodat" {
-			i = 2
-		}
-		r.Op, r.Perm, r.Dev = protocol.OpMknod, uint32(a[i]), a[i+1]
+	case tracer.SysSymlink, tracer.SysSymlinkat:
+		r.Op, r.Link = protocol.OpSymlink, ch.LinkTarget
+	case tracer.SysChmod, tracer.SysFchmodat, tracer.SysFchmodat2:
+		r.Op, r.Perm = protocol.OpChmod, ch.Mode
+	case tracer.SysTruncate:
+		r.Op, r.Size = protocol.OpTruncate, ch.Size
+	case tracer.SysChown, tracer.SysLchown, tracer.SysFchownat:
+		r.Op, r.Owner, r.Flags = protocol.OpChown, []int{ch.UID, ch.GID}, noFollow
+	case tracer.SysUtimensat, tracer.SysUtimes, tracer.SysFutimesat, tracer.SysUtime:
+		t := ch.Times
+		r.Op, r.Times, r.Flags = protocol.OpTimes, []int64{t[0].Sec, t[0].Nsec, t[1].Sec, t[1].Nsec}, noFollow
+	case tracer.SysSetxattr, tracer.SysLsetxattr:
+		r.Op, r.Xattr, r.Data, r.Flags = protocol.OpSetxattr, ch.Xattr, ch.XattrValue, noFollow|ch.XattrFlags
+	case tracer.SysRemovexattr, tracer.SysLremovexattr:
+		r.Op, r.Xattr, r.Flags = protocol.OpRmxattr, ch.Xattr, noFollow
+	case tracer.SysMknod, tracer.SysMknodat:
+		r.Op, r.Perm, r.Dev = protocol.OpMknod, ch.Mode, ch.Dev
 	default:
 		return r, false
 	}
 	return r, true
-}
-
-// xattrRequest reads a setxattr's or removexattr's name (and value).
-func (c *Cache) xattrRequest(call *tracer.Call, r protocol.Request) (protocol.Request, bool) {
-	name, err := call.String(1)
-	if err != nil {
-		return r, false
-	}
-	r.Op, r.Xattr = protocol.OpRmxattr, name
-	if strings.HasPrefix(call.Name, "l") {
-		r.Flags = unix.AT_SYMLINK_NOFOLLOW
-	}
-	if strings.HasSuffix(call.Name, "setxattr") {
-		size := call.Args[3]
-		if size > 64<<10 { // XATTR_SIZE_MAX
-			return r, false
-		}
-		r.Op, r.Data = protocol.OpSetxattr, make([]byte, size)
-		r.Flags |= int(call.Args[4])
-		if size > 0 && call.Read(call.Args[2], r.Data) != nil {
-			return r, false
-		}
-	}
-	return r, true
-}
-
-// callTimes reads the times a utimensat, utimes, futimesat or utime asks
-// for, as atime s, ns, mtime s, ns (a NULL pointer: now, for both).
-func callTimes(call *tracer.Call) ([]int64, bool) {
-	arg := map[string]int{"utimensat": 2, "utimes": 1, "futimesat": 2, "utime": 1}[call.Name]
-	ptr := call.Args[arg]
-	if ptr == 0 {
-		return []int64{0, unix.UTIME_NOW, 0, unix.UTIME_NOW}, true
-	}
-	size := 32 // two timespecs, or two timevals
-	if call.Name == "utime" {
-		size = 16 // struct utimbuf: actime, modtime
-	}
-	b := make([]byte, size)
-	if call.Read(ptr, b) != nil {
-		return nil, false
-	}
-	v := func(i int) int64 { return int64(binary.LittleEndian.Uint64(b[8*i:])) }
-	switch call.Name {
-	case "utimensat":
-		return []int64{v(0), v(1), v(2), v(3)}, true
-	case "utime":
-		return []int64{v(0), 0, v(1), 0}, true
-	}
-	return []int64{v(0), v(1) * 1000, v(2), v(3) * 1000}, true // timeval: microseconds
 }
 
 // openForWrite opens a remote file for writing: the pod opens (creates,
@@ -196,14 +129,14 @@ func callTimes(call *tracer.Call) ([]int64, bool) {
 // pod when the program closes it.
 func (c *Cache) openForWrite(call *tracer.Call) tracer.Verdict {
 	p := c.podPath(call.Path)
-	req := protocol.Request{Op: protocol.OpOpen, Path: p, Flags: call.OpenFlag, Perm: openPerm(call)}
+	req := protocol.Request{Op: protocol.OpOpen, Path: p, Flags: call.OpenFlag, Perm: call.Change.Mode}
 	go func() {
 		c.write.flush()
 		if c.lazy != nil {
 			_ = c.lazy.resolve(c, p, true) // the bytes an O_APPEND or O_RDWR open keeps
 		}
 		if err := c.write.pod.Mutate(req); err != nil {
-			call.Resume(tracer.Fail(errnoOf(err)))
+			call.Resume(tracer.Fail(session.RemoteErrno(err, unix.EIO)))
 			return
 		}
 		cp := filepath.Join(c.dir, p)
@@ -222,22 +155,6 @@ func (c *Cache) openForWrite(call *tracer.Call) tracer.Verdict {
 		call.Resume(tracer.ReplacePath(cp))
 	}()
 	return tracer.Hold()
-}
-
-// openPerm is the mode argument of an open that may create.
-func openPerm(call *tracer.Call) uint32 {
-	switch call.Name {
-	case "open":
-		return uint32(call.Args[2])
-	case "openat":
-		return uint32(call.Args[3])
-	case "openat2":
-		var how [16]byte // struct open_how: flags, mode, resolve
-		if call.Read(call.Args[2], how[:]) == nil {
-			return uint32(binary.LittleEndian.Uint64(how[8:]))
-		}
-	}
-	return 0
 }
 
 // applyToCopy makes in the copy the change the pod made, so the program's
@@ -309,13 +226,4 @@ func (c *Cache) moved(from, to string) {
 			}
 		}
 	}
-}
-
-// errnoOf is the pod's errno for a failed change (EIO when it has none).
-func errnoOf(err error) unix.Errno {
-	var re *session.RemoteError
-	if errors.As(err, &re) && re.Errno != 0 {
-		return re.Errno
-	}
-	return unix.EIO
 }

@@ -307,16 +307,16 @@ type handler struct {
 
 func (h handler) Socket(c *tracer.Call) tracer.Verdict {
 	switch {
-	case c.Name == "listen":
+	case c.Syscall == tracer.SysListen:
 		if h.in != nil {
 			h.in.OnListen(c)
 		}
 		return tracer.Allow()
 	case h.in == nil:
-	case c.Name == "accept" || c.Name == "accept4":
+	case c.Syscall == tracer.SysAccept || c.Syscall == tracer.SysAccept4:
 		// A connection handed over from the pod names the pod's client.
 		return tracer.Allow().AtExit(h.in.RestoreClient)
-	case c.Name == "getpeername":
+	case c.Syscall == tracer.SysGetpeername:
 		// Incoming first: once it names a client, the address is no longer
 		// loopback and the outgoing fix-up leaves it alone.
 		return tracer.Allow().AtExit(func(e *tracer.Exit) {
@@ -327,7 +327,7 @@ func (h handler) Socket(c *tracer.Call) tracer.Verdict {
 	return h.out.Socket(c)
 }
 func (h handler) Path(c *tracer.Call) tracer.Verdict {
-	if c.Name == "statfs" || c.Name == "fstatfs" {
+	if c.Syscall == tracer.SysStatfs || c.Syscall == tracer.SysFstatfs {
 		return h.files.Statfs(c, h.pod)
 	}
 	return h.files.Path(c)

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -19,6 +20,17 @@ type RemoteError struct {
 }
 
 func (e *RemoteError) Error() string { return "agent: " + e.Msg }
+
+// RemoteErrno is the errno the agent reported for err (a *RemoteError in
+// its chain that carries one), or def when err is not the pod's: what the
+// program's call fails with when the pod's part of it failed.
+func RemoteErrno(err error, def unix.Errno) unix.Errno {
+	var re *RemoteError
+	if errors.As(err, &re) && re.Errno != 0 {
+		return re.Errno
+	}
+	return def
+}
 
 // open starts a request stream and reads the agent's answer; on success the
 // stream stays open for the caller. A request whose link died before the

@@ -33,7 +33,10 @@ type Event struct {
 }
 
 // Recorder is a tracer.Handler that lets every call through and reports each
-// one with its result to Sink, on the tracer's thread.
+// one with its result to Sink, from the goroutine the tracer runs the call's
+// exit work on (see tracer.Handler), and each exec from the tracer's thread
+// (Exec): Sink may be called from more than one goroutine, though never for
+// two calls at once.
 type Recorder struct {
 	Sink func(Event)
 	// RemoteAddr and RemotePath are the session's own rules (outgoing.Rules,
@@ -54,7 +57,7 @@ func (r *Recorder) Exec(e tracer.Exec) {
 		r.names = map[int]string{}
 	}
 	r.names[e.PID] = e.Name
-	r.summary.add(ev)
+	r.summary.add(ev, 0)
 	r.mu.Unlock()
 	if r.Sink != nil {
 		r.Sink(ev)
@@ -68,10 +71,10 @@ func (r *Recorder) Socket(c *tracer.Call) tracer.Verdict {
 	switch {
 	case c.HasAddr:
 		return tracer.Allow().AtExit(func(e *tracer.Exit) {
-			remote := c.Name != "bind" && r.RemoteAddr(c.Addr)
+			remote := c.Syscall != tracer.SysBind && r.RemoteAddr(c.Addr)
 			r.record(e, Event{Addr: c.Addr.String(), Remote: remote})
 		})
-	case c.Name == "listen":
+	case c.Syscall == tracer.SysListen:
 		return tracer.Allow().AtExit(func(e *tracer.Exit) { r.record(e, Event{Remote: true}) })
 	}
 	return tracer.Allow() // getpeername, recvfrom, recvmsg: results only, nothing a session would send
@@ -89,13 +92,13 @@ func (r *Recorder) Path(c *tracer.Call) tracer.Verdict {
 }
 
 func (r *Recorder) record(e *tracer.Exit, ev Event) {
-	ev.PID, ev.Syscall, ev.Result = e.Call.PID, e.Call.Name, e.Result
+	ev.PID, ev.Syscall, ev.Result = e.Call.PID, e.Call.Syscall.String(), e.Result
 	if e.Result < 0 && e.Result > -4096 {
 		ev.Error = unix.ErrnoName(unix.Errno(-e.Result))
 	}
 	r.mu.Lock()
 	ev.Process = r.names[ev.PID]
-	r.summary.add(ev)
+	r.summary.add(ev, e.Call.Syscall)
 	r.mu.Unlock()
 	if r.Sink != nil {
 		r.Sink(ev)
@@ -121,17 +124,18 @@ type Summary struct {
 	seenPath  map[string]bool
 }
 
-func (s *Summary) add(ev Event) {
+// add counts ev, the exec of a program (sys 0) or an intercepted call.
+func (s *Summary) add(ev Event, sys tracer.Sysno) {
 	if s.Calls == nil {
 		s.Calls, s.Processes, s.seenAddr, s.seenPath = map[string]int{}, map[string]int{}, map[string]bool{}, map[string]bool{}
 	}
-	if ev.Syscall == "exec" {
+	if sys == 0 {
 		s.Processes[ev.Mode]++
 		return
 	}
 	s.Calls[ev.Syscall]++
 	switch {
-	case ev.Syscall == "listen":
+	case sys == tracer.SysListen:
 		s.ListenCalls++
 	case ev.Remote && ev.Addr != "" && !s.seenAddr[ev.Addr]:
 		s.seenAddr[ev.Addr] = true

@@ -16,55 +16,55 @@ import (
 
 // onSyscallStop serves a syscall stop of a thread with no filter.
 // Precondition: on the tracer's thread; th is at a syscall-entry or -exit stop.
-func (t *Tracer) onSyscallStop(th *thread) {
+func (e *ptraceEngine) onSyscallStop(th *thread) {
 	entry, nativeABI, err := syscallStop(th.tid)
 	if err != nil {
-		t.log.Warn("read syscall stop", zap.Int("tid", th.tid), zap.Error(err))
-		t.resume(th, 0)
+		e.log.Warn("read syscall stop", zap.Int("tid", th.tid), zap.Error(err))
+		e.resume(th, 0)
 		return
 	}
 	if !entry {
-		t.stats.ExitStops++
-		t.onSyscallExit(th)
+		e.stats.ExitStops++
+		e.onSyscallExit(th)
 		return
 	}
-	t.stats.EntryStops++
+	e.stats.EntryStops++
 	if th.passEntry {
 		th.passEntry = false
-		t.resume(th, 0)
+		e.resume(th, 0)
 		return
 	}
 	var r regs
 	if err := getRegs(th.tid, &r); err != nil {
-		t.resume(th, 0)
+		e.resume(th, 0)
 		return
 	}
 	if th.proc.install {
-		t.startInstall(th, &r)
+		e.startInstall(th, &r)
 		return
 	}
 	if th.proc.debugChild {
-		t.onDebugChildCall(th, &r)
+		e.onDebugChildCall(th, &r)
 		return
 	}
 	if th.proc.mode != Launcher {
-		t.resume(th, 0)
+		e.resume(th, 0)
 		return
 	}
 	if !nativeABI {
 		// i386 int 0x80 or x32 numbers mean other syscalls: refused, as
 		// the filter refuses them.
-		t.apply(th, &r, nil, Fail(unix.ENOSYS))
+		e.apply(th, &r, nil, Fail(unix.ENOSYS))
 		return
 	}
 	switch filterAction(r.nr(), r.args()) {
 	case unix.SECCOMP_RET_TRACE:
 		th.seq++
-		t.decide(th, &r)
+		e.decide(th, &r)
 	case unix.SECCOMP_RET_ALLOW:
-		t.resume(th, 0)
+		e.resume(th, 0)
 	default:
-		t.apply(th, &r, nil, Fail(unix.ENOSYS))
+		e.apply(th, &r, nil, Fail(unix.ENOSYS))
 	}
 }
 

@@ -164,7 +164,7 @@ except OSError as e: print('getxattr', e.errno)"`
 type peerRewriter struct{ *redirector }
 
 func (p *peerRewriter) Socket(c *Call) Verdict {
-	if c.Name == "accept" || c.Name == "accept4" {
+	if c.Syscall == SysAccept || c.Syscall == SysAccept4 {
 		return Allow().AtExit(func(e *Exit) {
 			if e.Result >= 0 {
 				e.SetResultAddr(netip.MustParseAddrPort("192.0.2.99:1234"))
@@ -256,7 +256,7 @@ func TestHeldCallInterruptedBySignalsIsDecidedOnce(t *testing.T) {
 		if got.stdout != "peer 192.0.2.10:80\nread hello from the stand-in\n" {
 			t.Errorf("notification engine=%v: got %+v", viaNotify, got)
 		}
-		if n := h.calls["connect"]; n != 1 {
+		if n := h.calls[SysConnect]; n != 1 {
 			t.Errorf("notification engine=%v: the handler was asked %d times for one connect", viaNotify, n)
 		}
 	}

@@ -41,16 +41,16 @@ func filterImage(act uint32) []byte {
 
 // startInstall begins the injection at th's first syscall-entry stop.
 // Precondition: on the tracer's thread; th is at a syscall-entry stop.
-func (t *Tracer) startInstall(th *thread, r *regs) {
+func (e *ptraceEngine) startInstall(th *thread, r *regs) {
 	th.proc.install = false
-	t.injectFilter(th, *r, traceFilter, unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, func(saved regs, _ int64) {
+	e.injectFilter(th, *r, traceFilter, unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, func(saved regs, _ int64) {
 		th.proc.filtered = true
-		t.stats.Installs++
+		e.stats.Installs++
 		// The program's first syscall runs again, under the filter.
 		r := saved
 		r.rearm()
 		if err := setRegs(th.tid, &r); err != nil {
-			t.installFailed(th, "restore registers", err)
+			e.installFailed(th, "restore registers", err)
 		}
 	})
 }
@@ -61,18 +61,18 @@ func (t *Tracer) startInstall(th *thread, r *regs) {
 // runs at the seccomp call's exit stop with its result (a listener fd, for
 // SECCOMP_FILTER_FLAG_NEW_LISTENER).
 // Precondition: on the tracer's thread; th is at a syscall-entry stop.
-func (t *Tracer) injectFilter(th *thread, saved regs, img []byte, flags uint64, done func(saved regs, ret int64)) {
+func (e *ptraceEngine) injectFilter(th *thread, saved regs, img []byte, flags uint64, done func(saved regs, ret int64)) {
 	m := saved
 	m.setNr(uint64(sysMmap))
 	for i, a := range []uint64{0, regionSize, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_PRIVATE | unix.MAP_ANONYMOUS, ^uint64(0), 0} {
 		m.setArg(i, a)
 	}
 	if err := setRegs(th.tid, &m); err != nil {
-		t.installFailed(th, "set registers", err)
+		e.installFailed(th, "set registers", err)
 		return
 	}
 	th.atExit = func(th *thread) {
-		addr, ok := t.injectedResult(th, "mmap")
+		addr, ok := e.injectedResult(th, "mmap")
 		if !ok {
 			return
 		}
@@ -81,14 +81,14 @@ func (t *Tracer) injectFilter(th *thread, saved regs, img []byte, flags uint64, 
 		img := append([]byte(nil), img...)
 		binary.LittleEndian.PutUint64(img[8:], uint64(slot)+fprogSize)
 		if err := writeMem(th.tid, slot, img); err != nil {
-			t.installFailed(th, "write the filter", err)
+			e.installFailed(th, "write the filter", err)
 			return
 		}
-		t.injectNext(th, saved, "prctl", unix.SYS_PRCTL, []uint64{unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}, func(int64) {
-			t.injectSeccomp(th, saved, uint64(slot), flags, done)
+		e.injectNext(th, saved, "prctl", unix.SYS_PRCTL, []uint64{unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}, func(int64) {
+			e.injectSeccomp(th, saved, uint64(slot), flags, done)
 		})
 	}
-	t.resume(th, 0)
+	e.resume(th, 0)
 }
 
 // injectSeccomp loads the filter. SPEC_ALLOW: where the kernel mitigates
@@ -96,8 +96,8 @@ func (t *Tracer) injectFilter(th *thread, saved regs, img []byte, flags uint64, 
 // program would run slower everywhere, not only in syscalls; the filter
 // routes syscalls, it is no sandbox. Kernels before 4.17 lack the flag.
 // Precondition: on the tracer's thread, in an exit-stop callback.
-func (t *Tracer) injectSeccomp(th *thread, saved regs, fprog, flags uint64, done func(saved regs, ret int64)) {
-	t.injectNext(th, saved, "seccomp", unix.SYS_SECCOMP, []uint64{unix.SECCOMP_SET_MODE_FILTER, flags, fprog}, func(ret int64) {
+func (e *ptraceEngine) injectSeccomp(th *thread, saved regs, fprog, flags uint64, done func(saved regs, ret int64)) {
+	e.injectNext(th, saved, "seccomp", unix.SYS_SECCOMP, []uint64{unix.SECCOMP_SET_MODE_FILTER, flags, fprog}, func(ret int64) {
 		done(saved, ret)
 	})
 	if flags&unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW != 0 {
@@ -106,7 +106,7 @@ func (t *Tracer) injectSeccomp(th *thread, saved regs, fprog, flags uint64, done
 		th.atExit = func(th *thread) {
 			var r regs
 			if getRegs(th.tid, &r) == nil && r.ret() == -int64(unix.EINVAL) {
-				t.injectSeccomp(th, saved, fprog, flags&^unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, done)
+				e.injectSeccomp(th, saved, fprog, flags&^unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, done)
 				return
 			}
 			next(th)
@@ -117,16 +117,16 @@ func (t *Tracer) injectSeccomp(th *thread, saved regs, fprog, flags uint64, done
 // injectNext makes the thread, now at an injected call's exit stop, run
 // syscall nr next; done runs at that call's exit stop if it succeeded.
 // Precondition: on the tracer's thread, in an exit-stop callback.
-func (t *Tracer) injectNext(th *thread, saved regs, name string, nr uint64, args []uint64, done func(ret int64)) {
+func (e *ptraceEngine) injectNext(th *thread, saved regs, name string, nr uint64, args []uint64, done func(ret int64)) {
 	r := saved
 	r.callAgain(nr, args...)
 	if err := setRegs(th.tid, &r); err != nil {
-		t.installFailed(th, "set registers", err)
+		e.installFailed(th, "set registers", err)
 		return
 	}
 	th.passEntry = true // its entry stop is ours, not the program's
 	th.atExit = func(th *thread) {
-		if ret, ok := t.injectedResult(th, name); ok {
+		if ret, ok := e.injectedResult(th, name); ok {
 			done(ret)
 		}
 	}
@@ -135,14 +135,14 @@ func (t *Tracer) injectNext(th *thread, saved regs, name string, nr uint64, args
 // injectedResult reads an injected call's result; a failure ends the
 // process, which must not run unfiltered.
 // Precondition: on the tracer's thread, at the call's exit stop.
-func (t *Tracer) injectedResult(th *thread, name string) (int64, bool) {
+func (e *ptraceEngine) injectedResult(th *thread, name string) (int64, bool) {
 	var r regs
 	if err := getRegs(th.tid, &r); err != nil {
-		t.installFailed(th, name, err)
+		e.installFailed(th, name, err)
 		return 0, false
 	}
 	if ret := r.ret(); ret < 0 && ret > -4096 {
-		t.installFailed(th, name, unix.Errno(-ret))
+		e.installFailed(th, name, unix.Errno(-ret))
 		return 0, false
 	}
 	return r.ret(), true
@@ -151,8 +151,8 @@ func (t *Tracer) injectedResult(th *thread, name string) (int64, bool) {
 // installFailed kills a process the filter could not go into: running it
 // unfiltered would reach this machine's network and files.
 // Precondition: on the tracer's thread.
-func (t *Tracer) installFailed(th *thread, step string, err error) {
-	t.log.Error("cannot install the seccomp filter; the process is killed",
+func (e *ptraceEngine) installFailed(th *thread, step string, err error) {
+	e.log.Error("cannot install the seccomp filter; the process is killed",
 		zap.Int("pid", th.proc.pid), zap.String("step", step), zap.Error(err))
 	th.atExit = nil
 	_ = unix.Kill(th.proc.pid, unix.SIGKILL)

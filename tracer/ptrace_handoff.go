@@ -15,37 +15,37 @@ import (
 // it dies with its debugger as a traced process dies with the tracer. Then
 // the call is rearmed and the child detached: it runs PTRACE_TRACEME again,
 // now for its debugger, and its calls and its children's are decided by the
-// same Handler through the listener (notify.go).
+// same Handler through the listener (notif_engine.go).
 
 // onDebugChildCall serves a syscall-entry stop of a debugger's fork.
 // Precondition: on the tracer's thread; th is at a syscall-entry stop.
-func (t *Tracer) onDebugChildCall(th *thread, r *regs) {
+func (e *ptraceEngine) onDebugChildCall(th *thread, r *regs) {
 	if r.nr() != unix.SYS_PTRACE || r.arg(0) != unix.PTRACE_TRACEME {
-		t.resume(th, 0)
+		e.resume(th, 0)
 		return
 	}
 	th.proc.debugChild = false
 	if err := NotifySupport(); err != nil {
 		// The call fails (this tracer holds the child) and the debugger
 		// says so; the plugin checked this at start for the common case.
-		t.log.Error("cannot hand the debuggee to its debugger", zap.Int("pid", th.proc.pid), zap.Error(err))
-		t.resume(th, 0)
+		e.log.Error("cannot hand the debuggee to its debugger", zap.Int("pid", th.proc.pid), zap.Error(err))
+		e.resume(th, 0)
 		return
 	}
 	flags := uint64(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW)
-	t.injectFilter(th, *r, notifyFilter, flags, func(saved regs, fd int64) {
+	e.injectFilter(th, *r, notifyFilter, flags, func(saved regs, fd int64) {
 		l, err := takeListener(th.proc.pid, int(fd))
 		if err != nil {
-			t.installFailed(th, "take the listener", err)
+			e.installFailed(th, "take the listener", err)
 			return
 		}
-		t.injectNext(th, saved, "close", unix.SYS_CLOSE, []uint64{uint64(fd)}, func(int64) {
-			t.injectNext(th, saved, "prctl", unix.SYS_PRCTL, []uint64{unix.PR_SET_PDEATHSIG, uint64(unix.SIGKILL), 0, 0, 0}, func(int64) {
+		e.injectNext(th, saved, "close", unix.SYS_CLOSE, []uint64{uint64(fd)}, func(int64) {
+			e.injectNext(th, saved, "prctl", unix.SYS_PRCTL, []uint64{unix.PR_SET_PDEATHSIG, uint64(unix.SIGKILL), 0, 0, 0}, func(int64) {
 				r := saved
 				r.rearm() // PTRACE_TRACEME runs again, for the debugger
 				if err := setRegs(th.tid, &r); err != nil {
 					l.close()
-					t.installFailed(th, "restore registers", err)
+					e.installFailed(th, "restore registers", err)
 					return
 				}
 				th.handOff = l
@@ -59,19 +59,19 @@ func (t *Tracer) onDebugChildCall(th *thread, r *regs) {
 
 // detach lets go of a thread handed to a listener and starts serving it.
 // Precondition: on the tracer's thread; th is at a syscall-exit stop.
-func (t *Tracer) detach(th *thread) {
+func (e *ptraceEngine) detach(th *thread) {
 	l := th.handOff
 	th.handOff = nil
-	t.serveListener(l)
+	e.notif.serveListener(l)
 	if err := unix.PtraceDetach(th.tid); err != nil {
-		t.log.Warn("detach the debuggee", zap.Int("pid", th.tid), zap.Error(err))
+		e.log.Warn("detach the debuggee", zap.Int("pid", th.tid), zap.Error(err))
 	}
 	th.proc.mm.release(th.tid)
-	delete(t.threads, th.tid)
-	t.stats.Handoffs++
-	t.log.Debug("debuggee handed to the notification engine", zap.Int("pid", th.tid))
-	if t.cfg.OnExec != nil {
+	delete(e.threads, th.tid)
+	e.stats.Handoffs++
+	e.log.Debug("debuggee handed to the notification engine", zap.Int("pid", th.tid))
+	if e.cfg.OnExec != nil {
 		_, comm := procNames(th.tid)
-		t.cfg.OnExec(Exec{PID: th.tid, Name: comm, Mode: Debuggee})
+		e.cfg.OnExec(Exec{PID: th.tid, Name: comm, Mode: Debuggee})
 	}
 }

@@ -11,18 +11,18 @@ package tracer
 
 // restarted reports whether notification id is the restart of tid's held
 // call, and if so hands that call the new id (and its decision, if made).
-func (t *Tracer) restarted(tid int, nr uint64, args [6]uint64, id uint64) bool {
-	t.notifyMu.Lock()
-	c := t.heldCalls[tid]
-	if c != nil && (c.Nr != nr || c.Args != args) {
-		delete(t.heldCalls, tid) // the thread moved on: the held call was given up
+func (e *notifEngine) restarted(tid int, nr uint64, args [6]uint64, id uint64) bool {
+	e.mu.Lock()
+	c := e.heldCalls[tid]
+	if c != nil && (c.nr != nr || c.args != args) {
+		delete(e.heldCalls, tid) // the thread moved on: the held call was given up
 		c = nil
 	}
-	t.notifyMu.Unlock()
+	e.mu.Unlock()
 	if c == nil {
 		return false
 	}
-	n := c.notif
+	n := notifOf(c)
 	n.mu.Lock()
 	if n.answered {
 		n.mu.Unlock()
@@ -33,22 +33,23 @@ func (t *Tracer) restarted(tid int, nr uint64, args [6]uint64, id uint64) bool {
 	n.parked = nil
 	n.mu.Unlock()
 	if v != nil {
-		go t.answer(c, *v)
+		go e.answer(c, *v)
 	}
 	return true
 }
 
 // holdFor records c as its thread's held call, unless already answered.
-func (t *Tracer) holdFor(c *Call) {
-	c.notif.mu.Lock()
-	answered := c.notif.answered
-	c.notif.mu.Unlock()
+func (e *notifEngine) holdFor(c *Call) {
+	n := notifOf(c)
+	n.mu.Lock()
+	answered := n.answered
+	n.mu.Unlock()
 	if answered {
 		return
 	}
-	t.notifyMu.Lock()
-	t.heldCalls[c.TID] = c
-	t.notifyMu.Unlock()
+	e.mu.Lock()
+	e.heldCalls[c.TID] = c
+	e.mu.Unlock()
 }
 
 // currentID is the id the call waits under now.
@@ -71,13 +72,14 @@ func (n *notification) park(id uint64, v Verdict) bool {
 }
 
 // delivered marks the call answered and forgets it as its thread's held call.
-func (t *Tracer) delivered(c *Call) {
-	c.notif.mu.Lock()
-	c.notif.answered = true
-	c.notif.mu.Unlock()
-	t.notifyMu.Lock()
-	if t.heldCalls[c.TID] == c {
-		delete(t.heldCalls, c.TID)
+func (e *notifEngine) delivered(c *Call) {
+	n := notifOf(c)
+	n.mu.Lock()
+	n.answered = true
+	n.mu.Unlock()
+	e.mu.Lock()
+	if e.heldCalls[c.TID] == c {
+		delete(e.heldCalls, c.TID)
 	}
-	t.notifyMu.Unlock()
+	e.mu.Unlock()
 }

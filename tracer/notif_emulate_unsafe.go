@@ -9,11 +9,6 @@ import (
 // Socket calls on raw sockaddr bytes, so an address keeps the family the
 // program used (a v4-mapped IPv6 destination stays IPv6).
 
-// structBytes is v's memory as the kernel lays it out.
-func structBytes[T any](v *T) []byte {
-	return unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v))
-}
-
 func ptr(b []byte) uintptr {
 	if len(b) == 0 {
 		return 0

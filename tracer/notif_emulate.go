@@ -17,7 +17,7 @@ import (
 const maxCopy = 4 << 20
 
 // emulate makes c's call here as v says and returns what the program gets.
-func (t *Tracer) emulate(c *Call, v Verdict) notifyAnswer {
+func (e *notifEngine) emulate(c *Call, v Verdict) notifyAnswer {
 	switch c.Class {
 	case ClassSocket:
 		return c.emulateSocket(v)
@@ -26,14 +26,14 @@ func (t *Tracer) emulate(c *Call, v Verdict) notifyAnswer {
 		if err := unix.Uname(&u); err != nil {
 			return failed(err)
 		}
-		return c.wrote(0, c.write(c.Args[0], structBytes(&u)))
+		return c.wrote(0, c.write(c.arg(argStructOut), structBytes(&u)))
 	}
 	a, ok := c.emulatePath(v)
 	if !ok {
 		if v.path == nil {
 			return notifyContinue() // only exit work was asked: the call runs as made
 		}
-		t.log.Warn("a path this program's call names cannot be replaced under a debugger", zap.String("syscall", c.Name), zap.String("path", c.Path))
+		e.log.Warn("a path this program's call names cannot be replaced under a debugger", zap.Stringer("syscall", c.Syscall), zap.String("path", c.Path))
 		return failed(unix.ENOSYS)
 	}
 	return a
@@ -41,7 +41,7 @@ func (t *Tracer) emulate(c *Call, v Verdict) notifyAnswer {
 
 // failed answers the errno of err (EIO when it carries none).
 func failed(err error) notifyAnswer {
-	return notifyAnswer{val: -int64(errnoOf(err, unix.EIO)), fd: -1}
+	return notifyAnswer{val: -int64(ErrnoOr(err, unix.EIO)), fd: -1}
 }
 
 // answerOf is a call's answer from what it returned here.

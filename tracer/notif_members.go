@@ -13,47 +13,47 @@ import "golang.org/x/sys/unix"
 const maxMembers = 512
 
 // track keeps a pidfd of process pid, once.
-func (t *Tracer) track(pid int) {
-	t.notifyMu.Lock()
-	defer t.notifyMu.Unlock()
-	if _, ok := t.members[pid]; ok {
+func (e *notifEngine) track(pid int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.members[pid]; ok {
 		return
 	}
-	if len(t.members) >= maxMembers {
-		t.forgetExitedMembers()
+	if len(e.members) >= maxMembers {
+		e.forgetExitedMembers()
 	}
 	if fd, err := unix.PidfdOpen(pid, 0); err == nil { // close-on-exec
-		t.members[pid] = fd
+		e.members[pid] = fd
 	}
 }
 
 // forgetExitedMembers closes the pidfds of processes that ended (a pidfd
 // polls readable then).
-// Precondition: notifyMu is held.
-func (t *Tracer) forgetExitedMembers() {
-	for pid, fd := range t.members {
+// Precondition: mu is held.
+func (e *notifEngine) forgetExitedMembers() {
+	for pid, fd := range e.members {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		if n, _ := unix.Poll(fds, 0); n > 0 {
 			unix.Close(fd)
-			delete(t.members, pid)
+			delete(e.members, pid)
 		}
 	}
 }
 
 // killMembers ends every process of the debuggees seen.
-// Precondition: notifyMu is held.
-func (t *Tracer) killMembers() {
-	for _, fd := range t.members {
+// Precondition: mu is held.
+func (e *notifEngine) killMembers() {
+	for _, fd := range e.members {
 		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 	}
 }
 
 // closeMembers lets go of the pidfds once no listener is left.
-func (t *Tracer) closeMembers() {
-	t.notifyMu.Lock()
-	defer t.notifyMu.Unlock()
-	for pid, fd := range t.members {
+func (e *notifEngine) closeMembers() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for pid, fd := range e.members {
 		unix.Close(fd)
-		delete(t.members, pid)
+		delete(e.members, pid)
 	}
 }

@@ -15,21 +15,21 @@ import (
 // decision does a helper goroutine wait instead, so that Resume can wake the
 // tracer's thread through a channel.
 // Precondition: runs on the tracer's locked thread.
-func (t *Tracer) loop() {
-	root := t.rootPID
-	stop := context.AfterFunc(t.ctx, func() {
+func (e *ptraceEngine) loop(ctx context.Context) {
+	root := e.rootPID
+	stop := context.AfterFunc(ctx, func() {
 		_ = unix.Kill(root, unix.SIGKILL)
-		t.endHandedOff()
+		e.notif.killAll()
 	})
 	defer stop()
 	var w *waiter
 	for {
-		if w == nil && t.holds == 0 {
+		if w == nil && e.holds == 0 {
 			pid, ws, err := wait4()
 			if err != nil { // ECHILD: nothing left
 				return
 			}
-			t.onWait(pid, ws)
+			e.onWait(pid, ws)
 			continue
 		}
 		if w == nil {
@@ -44,11 +44,11 @@ func (t *Tracer) loop() {
 			if ev.err != nil {
 				return
 			}
-			t.onWait(ev.pid, ev.ws)
-		case r := <-t.resumeQueue:
-			t.onResume(r)
+			e.onWait(ev.pid, ev.ws)
+		case r := <-e.resumeQueue:
+			e.onResume(r)
 		}
-		if t.holds == 0 {
+		if e.holds == 0 {
 			w.stop.Store(true) // hands waiting back after its next event
 		}
 	}
@@ -63,6 +63,12 @@ func wait4() (int, unix.WaitStatus, error) {
 		}
 		return pid, ws, err
 	}
+}
+
+type waitResult struct {
+	pid int
+	ws  unix.WaitStatus
+	err error
 }
 
 // waiter waits for stops on another thread while calls are held.
@@ -88,55 +94,55 @@ func startWaiter() *waiter {
 
 // onWait serves one stop or end of a traced task.
 // Precondition: on the tracer's thread.
-func (t *Tracer) onWait(pid int, ws unix.WaitStatus) {
+func (e *ptraceEngine) onWait(pid int, ws unix.WaitStatus) {
 	if ws.Exited() || ws.Signaled() {
-		t.onGone(pid, ws)
+		e.onGone(pid, ws)
 		return
 	}
 	if !ws.Stopped() {
 		return
 	}
-	th := t.threads[pid]
+	th := e.threads[pid]
 	event := int(ws>>16) & 0xff
 	sig := ws.StopSignal()
 	if th == nil {
 		// A new task's first stop can come before its parent's clone event:
 		// keep it stopped until the parent tells us whose it is.
 		if event == unix.PTRACE_EVENT_STOP {
-			t.early[pid] = true
+			e.early[pid] = true
 			return
 		}
-		t.log.Debug("stop of an unknown task; adopting it", zap.Int("pid", pid))
+		e.log.Debug("stop of an unknown task; adopting it", zap.Int("pid", pid))
 		filtered := hasFilter(pid)
 		th = &thread{tid: pid, proc: &process{pid: pid, mm: newAddrSpace(), mode: Intercepted, filtered: filtered, install: !filtered}}
-		t.threads[pid] = th
+		e.threads[pid] = th
 	}
 	switch {
 	case sig == unix.SIGTRAP|0x80 && th.proc.filtered:
 		// A filtered thread is stepped only to its exit stop.
-		t.stats.ExitStops++
-		t.onSyscallExit(th)
+		e.stats.ExitStops++
+		e.onSyscallExit(th)
 	case sig == unix.SIGTRAP|0x80:
-		t.onSyscallStop(th)
+		e.onSyscallStop(th)
 	case event == unix.PTRACE_EVENT_SECCOMP:
-		t.stats.SeccompStops++
-		t.onSeccomp(th)
+		e.stats.SeccompStops++
+		e.onSeccomp(th)
 	case event == unix.PTRACE_EVENT_CLONE || event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK:
-		t.onNewTask(th, event)
+		e.onNewTask(th, event)
 	case event == unix.PTRACE_EVENT_EXEC:
-		t.onExec(th)
+		e.onExec(th)
 	case event == unix.PTRACE_EVENT_STOP:
 		if sig == unix.SIGSTOP || sig == unix.SIGTSTP || sig == unix.SIGTTIN || sig == unix.SIGTTOU {
 			// Group stop: stay stopped, but let the tracer see SIGCONT.
-			t.stats.GroupStops++
-			t.ptrace(th, unix.PTRACE_LISTEN, 0)
+			e.stats.GroupStops++
+			e.ptrace(th, unix.PTRACE_LISTEN, 0)
 			return
 		}
-		t.resume(th, 0) // a new task's first stop, or the end of a group stop
+		e.resume(th, 0) // a new task's first stop, or the end of a group stop
 	default:
 		// Signal-delivery stop: deliver it (SIGURG preemption, SIGCHLD, SIGINT...).
-		t.stats.SignalStops++
-		t.resume(th, int(sig))
+		e.stats.SignalStops++
+		e.resume(th, int(sig))
 	}
 }
 
@@ -144,44 +150,44 @@ func (t *Tracer) onWait(pid int, ws unix.WaitStatus) {
 // (the first process) ends, whatever it left running is killed: it could not
 // outlive the tracer anyway (PTRACE_O_EXITKILL).
 // Precondition: on the tracer's thread.
-func (t *Tracer) onGone(pid int, ws unix.WaitStatus) {
-	if th := t.threads[pid]; th != nil {
-		t.setHeld(th, nil)
+func (e *ptraceEngine) onGone(pid int, ws unix.WaitStatus) {
+	if th := e.threads[pid]; th != nil {
+		e.setHeld(th, nil)
 		th.proc.mm.release(pid)
-		delete(t.threads, pid)
+		delete(e.threads, pid)
 	}
-	delete(t.early, pid)
-	if pid != t.rootPID {
+	delete(e.early, pid)
+	if pid != e.rootPID {
 		return
 	}
 	if ws.Signaled() {
-		t.status = Status{Signal: ws.Signal()}
+		e.status = Status{Signal: ws.Signal()}
 	} else {
-		t.status = Status{Code: ws.ExitStatus()}
+		e.status = Status{Code: ws.ExitStatus()}
 	}
-	t.killAll()
-	t.endHandedOff()
+	e.killAll()
+	e.notif.killAll()
 }
 
 // setHeld records the call a thread waits on (nil: none), keeping count.
 // Precondition: on the tracer's thread.
-func (t *Tracer) setHeld(th *thread, c *Call) {
+func (e *ptraceEngine) setHeld(th *thread, c *Call) {
 	if (th.held == nil) != (c == nil) {
 		if c == nil {
-			t.holds--
+			e.holds--
 		} else {
-			t.holds++
+			e.holds++
 		}
 	}
 	th.held = c
 }
 
 // Precondition: on the tracer's thread.
-func (t *Tracer) killAll() {
-	for tid, th := range t.threads {
+func (e *ptraceEngine) killAll() {
+	for tid, th := range e.threads {
 		_ = unix.Tgkill(th.proc.pid, tid, unix.SIGKILL)
 	}
-	for tid := range t.early {
+	for tid := range e.early {
 		_ = unix.Kill(tid, unix.SIGKILL)
 	}
 }
@@ -189,16 +195,16 @@ func (t *Tracer) killAll() {
 // resume continues a stopped thread, delivering sig, and asks for the next
 // syscall stop while an exit action is pending or the process is stepped.
 // Precondition: on the tracer's thread; th is in a ptrace-stop.
-func (t *Tracer) resume(th *thread, sig int) {
+func (e *ptraceEngine) resume(th *thread, sig int) {
 	req := unix.PTRACE_CONT
 	if th.atExit != nil || th.proc.stepped() {
 		req = unix.PTRACE_SYSCALL
 	}
-	t.ptrace(th, req, sig)
+	e.ptrace(th, req, sig)
 }
 
 // Precondition: on the tracer's thread.
-func (t *Tracer) ptrace(th *thread, req, sig int) {
+func (e *ptraceEngine) ptrace(th *thread, req, sig int) {
 	var err error
 	switch req {
 	case unix.PTRACE_CONT:
@@ -210,7 +216,7 @@ func (t *Tracer) ptrace(th *thread, req, sig int) {
 	}
 	// ESRCH: the task died under us (SIGKILL); its exit is reported next.
 	if err != nil && err != unix.ESRCH {
-		t.log.Warn("ptrace resume failed", zap.Int("tid", th.tid), zap.Error(err))
+		e.log.Warn("ptrace resume failed", zap.Int("tid", th.tid), zap.Error(err))
 	}
 }
 

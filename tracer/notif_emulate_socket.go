@@ -29,49 +29,45 @@ func (c *Call) emulateSocket(v Verdict) notifyAnswer {
 	if v.addr != nil {
 		sa = encodeSockaddr(c.SockFamily, *v.addr)
 	}
-	info := syscallTable[int(c.Nr)]
-	switch c.Name {
-	case "connect", "bind":
-		if sa == nil && c.read(c.Args[1], int(c.Args[2]), &sa) != nil {
+	switch c.Syscall {
+	case SysConnect, SysBind:
+		if sa == nil && c.read(c.arg(argAddr), int(c.arg(argAddrLen)), &sa) != nil {
 			return failed(unix.EFAULT)
 		}
-		return answerOf(sockaddrCall(c.Nr, fd, sa))
-	case "listen":
-		return answerOf(0, unix.Listen(fd, int(int32(c.Args[1]))))
-	case "sendto":
+		return answerOf(sockaddrCall(c.nr, fd, sa))
+	case SysListen:
+		return answerOf(0, unix.Listen(fd, int(int32(c.arg(argBacklog)))))
+	case SysSendto:
 		var data []byte
-		if sa == nil && c.read(c.Args[4], int(c.Args[5]), &sa) != nil || c.read(c.Args[1], int(c.Args[2]), &data) != nil {
+		if sa == nil && c.read(c.arg(argAddr), int(c.arg(argAddrLen)), &sa) != nil || c.read(c.arg(argBuf), int(c.arg(argLen)), &data) != nil {
 			return failed(unix.EFAULT)
 		}
-		return answerOf(sendto(fd, data, int(c.Args[3]), sa))
-	case "sendmsg":
+		return answerOf(sendto(fd, data, int(c.arg(argMsgFlags)), sa))
+	case SysSendmsg:
 		return c.sendmsg(fd, sa)
-	case "recvfrom":
-		buf := make([]byte, min(c.Args[2], maxCopy))
+	case SysRecvfrom:
+		buf := make([]byte, min(c.arg(argLen), maxCopy))
 		var n int
-		from, err := c.blockingRecv(fd, int(c.Args[3]), func(flags int) (sa []byte, err error) {
+		from, err := c.blockingRecv(fd, int(c.arg(argMsgFlags)), func(flags int) (sa []byte, err error) {
 			n, sa, err = recvfrom(fd, buf, flags)
 			return sa, err
 		})
 		if err != nil {
 			return failed(err)
 		}
-		return c.wrote(n, c.writeAll(c.write(c.Args[1], buf[:min(n, len(buf))]), c.writeAddrOut(from, c.Args[info.addrLenArg])))
-	case "recvmsg":
+		return c.wrote(n, c.writeAll(c.write(c.arg(argBuf), buf[:min(n, len(buf))]), c.writeAddrOut(from, c.arg(argAddrLenOut))))
+	case SysRecvmsg:
 		return c.recvmsg(fd)
-	case "getpeername", "getsockname":
-		name, err := sockname(c.Nr, fd)
+	case SysGetpeername, SysGetsockname:
+		name, err := sockname(c.nr, fd)
 		if err != nil {
 			return failed(err)
 		}
-		return c.wrote(0, c.writeAddrOut(name, c.Args[2]))
-	case "getsockopt":
+		return c.wrote(0, c.writeAddrOut(name, c.arg(argAddrLenOut)))
+	case SysGetsockopt:
 		return c.getsockopt(fd)
-	case "accept", "accept4":
-		flags := 0
-		if c.Name == "accept4" {
-			flags = int(c.Args[3])
-		}
+	case SysAccept, SysAccept4:
+		flags := int(c.arg(argSockFlags))
 		var nfd int
 		peer, err := c.blockingRecv(fd, 0, func(int) (sa []byte, err error) {
 			nfd, sa, err = accept4(fd, flags|unix.SOCK_CLOEXEC)
@@ -80,7 +76,7 @@ func (c *Call) emulateSocket(v Verdict) notifyAnswer {
 		if err != nil {
 			return failed(err)
 		}
-		if err := c.writeAddrOut(peer, c.Args[2]); err != nil {
+		if err := c.writeAddrOut(peer, c.arg(argAddrLenOut)); err != nil {
 			unix.Close(nfd)
 			return failed(unix.EFAULT)
 		}
@@ -126,7 +122,7 @@ func (c *Call) blockingRecv(fd, flags int, op func(flags int) ([]byte, error)) (
 			}
 		}
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		if n, _ := unix.Poll(fds, int(wait.Milliseconds())+1); n == 0 && !c.notif.l.valid(c.notif.id) {
+		if n, _ := unix.Poll(fds, int(wait.Milliseconds())+1); n == 0 && !notifOf(c).l.valid(notifOf(c).id) {
 			return nil, unix.EINTR // nobody waits for the answer any more
 		}
 	}
@@ -144,7 +140,7 @@ type msghdr struct {
 
 func (c *Call) readMsghdr() (msghdr, []unix.RemoteIovec, error) {
 	var b [sizeofMsghdr]byte
-	if err := readMem(c.TID, taddr(c.Args[1]), b[:]); err != nil {
+	if err := readMem(c.TID, taddr(c.msghdr()), b[:]); err != nil {
 		return msghdr{}, nil, err
 	}
 	le := binary.LittleEndian
@@ -181,7 +177,7 @@ func (c *Call) sendmsg(fd int, sa []byte) notifyAnswer {
 	if sa == nil && c.read(m.name, int(m.nameLen), &sa) != nil || c.read(m.control, int(m.controlLen), &control) != nil {
 		return failed(unix.EFAULT)
 	}
-	return answerOf(sendmsg(fd, data, control, sa, int(c.Args[2])))
+	return answerOf(sendmsg(fd, data, control, sa, int(c.arg(argMsgFlags))))
 }
 
 // recvmsg receives into the program's buffers, address and control data.
@@ -197,7 +193,7 @@ func (c *Call) recvmsg(fd int) notifyAnswer {
 	buf := make([]byte, min(total, maxCopy))
 	control := make([]byte, min(m.controlLen, 1<<16))
 	var got recvResult
-	from, err := c.blockingRecv(fd, int(c.Args[2]), func(flags int) ([]byte, error) {
+	from, err := c.blockingRecv(fd, int(c.arg(argMsgFlags)), func(flags int) ([]byte, error) {
 		got, err = recvmsg(fd, buf, control, flags)
 		return got.from, err
 	})
@@ -212,12 +208,12 @@ func (c *Call) recvmsg(fd int) notifyAnswer {
 		}
 		data = data[len(part):]
 	}
-	le := binary.LittleEndian
+	le, mh := binary.LittleEndian, c.msghdr()
 	werr := c.writeAll(
-		c.writeAddrOut(from, c.Args[1]+8), // msg_namelen
+		c.writeAddrOut(from, mh+8), // msg_namelen
 		c.write(m.control, control[:got.controlLen]),
-		c.write(c.Args[1]+40, le.AppendUint64(nil, uint64(got.controlLen))),
-		c.write(c.Args[1]+48, le.AppendUint32(nil, uint32(got.flags))),
+		c.write(mh+40, le.AppendUint64(nil, uint64(got.controlLen))),
+		c.write(mh+48, le.AppendUint32(nil, uint32(got.flags))),
 	)
 	return c.wrote(got.n, werr)
 }
@@ -225,13 +221,14 @@ func (c *Call) recvmsg(fd int) notifyAnswer {
 // getsockopt reads the option into the program's buffer and length.
 func (c *Call) getsockopt(fd int) notifyAnswer {
 	var lb [4]byte
-	if err := readMem(c.TID, taddr(c.Args[4]), lb[:]); err != nil {
+	lenPtr := c.arg(argOptLenOut)
+	if err := readMem(c.TID, taddr(lenPtr), lb[:]); err != nil {
 		return failed(unix.EFAULT)
 	}
 	buf := make([]byte, min(binary.LittleEndian.Uint32(lb[:]), 1<<16))
-	n, err := getsockopt(fd, int(c.Args[1]), int(c.Args[2]), buf)
+	n, err := getsockopt(fd, int(c.arg(argLevel)), int(c.arg(argOptName)), buf)
 	if err != nil {
 		return failed(err)
 	}
-	return c.wrote(0, c.writeAll(c.write(c.Args[3], buf[:n]), c.write(c.Args[4], binary.LittleEndian.AppendUint32(nil, uint32(n)))))
+	return c.wrote(0, c.writeAll(c.write(c.arg(argOptVal), buf[:n]), c.write(lenPtr, binary.LittleEndian.AppendUint32(nil, uint32(n)))))
 }

@@ -1,0 +1,99 @@
+package tracer
+
+import "golang.org/x/sys/unix"
+
+// How the notification engine answers a notified call: at once, from a
+// verdict that needs nothing made here, or once the call was made here for
+// the program (notif_emulate.go), its fd installed in the program.
+
+// answer carries out v for a notified call and sends the result.
+func (e *notifEngine) answer(c *Call, v Verdict) {
+	l, id := notifOf(c).l, notifOf(c).currentID()
+	a, plain := immediate(v)
+	if !plain {
+		// What the call's memory said is the program's only if the call
+		// still waits: an id whose thread moved on is never reused.
+		if !l.valid(id) {
+			e.gone(c, id, v)
+			return
+		}
+		e.emulated.Add(1)
+		a = e.emulate(c, v)
+	}
+	if a.fd >= 0 {
+		defer unix.Close(a.fd)
+		// With SEND the fd and the answer arrive at once: no fd left behind
+		// in a program whose call was interrupted meanwhile. Exit work needs
+		// the fd's number before the answer.
+		send := v.atExit == nil && addfdSendOK()
+		n, err := l.addFD(id, a.fd, a.cloexec, send)
+		if err != nil || send {
+			if err != nil && err != unix.ENOENT {
+				err = l.respond(id, failed(ErrnoOr(err, unix.EMFILE)))
+			}
+			e.finish(c, id, v, err)
+			return
+		}
+		a.val = int64(n)
+	}
+	if v.atExit != nil && !a.cont {
+		a.val = e.calls.runAtExit(c, v.atExit, a.val)
+	}
+	e.finish(c, id, v, l.respond(id, a))
+}
+
+// finish ends an answer: delivered, or the call was gone (ENOENT) and its
+// restart gets v. Made again, a connect says EALREADY or EISCONN and an
+// open installs its fd, as the kernel's own restart of them would.
+func (e *notifEngine) finish(c *Call, id uint64, v Verdict, err error) {
+	if err == unix.ENOENT {
+		e.gone(c, id, v)
+		return
+	}
+	e.delivered(c)
+}
+
+// gone keeps v for the restart of a call interrupted before its answer,
+// or answers the restart that already came.
+func (e *notifEngine) gone(c *Call, id uint64, v Verdict) {
+	if !notifOf(c).park(id, v) {
+		e.answer(c, v)
+	}
+}
+
+// notifyAnswer is what a notified call returns.
+type notifyAnswer struct {
+	cont    bool  // SECCOMP_USER_NOTIF_FLAG_CONTINUE: the call runs as made
+	val     int64 // the result, or -errno
+	fd      int   // >= 0: an fd of ours to install in the program; val is its number there
+	cloexec bool  // the installed fd is close-on-exec
+}
+
+func notifyContinue() notifyAnswer { return notifyAnswer{cont: true, fd: -1} }
+
+// immediate is the answer to a verdict that needs nothing made here.
+func immediate(v Verdict) (notifyAnswer, bool) {
+	switch {
+	case v.errno != 0:
+		return notifyAnswer{val: -int64(v.errno), fd: -1}, true
+	case v.skip:
+		return notifyAnswer{val: v.ret, fd: -1}, true
+	case v.addr == nil && v.path == nil && v.atExit == nil:
+		return notifyContinue(), true
+	}
+	return notifyAnswer{}, false
+}
+
+// respond sends the answer; ENOENT: the call is gone (interrupted or dead).
+func (l *listener) respond(id uint64, a notifyAnswer) error {
+	resp := seccompNotifResp{ID: id}
+	switch {
+	case a.cont:
+		resp.Flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
+	case a.val < 0 && a.val > -4096:
+		resp.Error = int32(a.val)
+	default:
+		resp.Val = a.val
+	}
+	return l.send(&resp)
+}

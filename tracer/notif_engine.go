@@ -1,0 +1,237 @@
+package tracer
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// The notification engine serves the calls of processes handed over to a
+// debugger (ptrace_handoff.go). The kernel stops the calling thread and
+// queues a notification on the listener; the tracer reads the arguments
+// from the process's memory, asks the same Handler as the ptrace engine,
+// and answers (notif_answer.go): CONTINUE for a call that runs unchanged,
+// an errno or a value for one that does not run, and for one whose
+// arguments or result must differ, the call made here on the program's
+// behalf (notif_emulate.go) with the result sent back. Nothing of the
+// program is stopped but the calling thread.
+//
+// No ptrace and no locked thread: each listener is served by a goroutine
+// of its own, which asks the Handler; a call that may block is answered
+// on a goroutine of its own, and so is a held call's Resume.
+
+// notifEngine is the notification engine's state, shared by the goroutines
+// serving its listeners (mu guards the maps).
+type notifEngine struct {
+	log   *zap.Logger
+	calls *decider
+
+	listeners     sync.WaitGroup
+	mu            sync.Mutex
+	listening     map[*listener]bool
+	tgids         map[int]int
+	heldCalls     map[int]*Call // by thread: notified calls held for a decision
+	members       map[int]int   // process -> pidfd: the debuggees' processes seen (notif_members.go)
+	notifications atomic.Int64
+	emulated      atomic.Int64
+}
+
+func newNotifEngine(log *zap.Logger, calls *decider) *notifEngine {
+	return &notifEngine{log: log, calls: calls,
+		listening: map[*listener]bool{}, tgids: map[int]int{}, heldCalls: map[int]*Call{}, members: map[int]int{}}
+}
+
+// listener is one SECCOMP_FILTER_FLAG_NEW_LISTENER fd, serving a debuggee
+// and every process it starts.
+type listener struct {
+	fd    int
+	pidfd int // the debuggee, to end it with the program
+	pid   int
+}
+
+// notification is where a call waits in the notification engine: on a
+// listener, for its answer.
+type notification struct {
+	e  *notifEngine
+	l  *listener
+	mu sync.Mutex
+	id uint64 // changes when the call is interrupted and restarted (notif_restart.go)
+	// parked is a decision that came while the call was interrupted;
+	// answered: the program got its answer.
+	parked   *Verdict
+	answered bool
+}
+
+// takeListener copies the listener fd a process just got into this one.
+func takeListener(pid, fd int) (*listener, error) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, err
+	}
+	own, err := unix.PidfdGetfd(pidfd, fd, 0)
+	if err != nil {
+		unix.Close(pidfd)
+		return nil, err
+	}
+	unix.CloseOnExec(own)
+	return &listener{fd: own, pidfd: pidfd, pid: pid}, nil
+}
+
+// resume answers a held call with its verdict, on a goroutine of its own.
+func (n *notification) resume(c *Call, v Verdict) { go n.e.answer(c, v) }
+
+func (l *listener) close() {
+	unix.Close(l.fd)
+	unix.Close(l.pidfd)
+}
+
+// serveListener starts serving l until every process under its filter is
+// gone; wait waits for that too.
+// Precondition: on the tracer's thread, in the ptrace engine's loop (which
+// ends before wait is called).
+func (e *notifEngine) serveListener(l *listener) {
+	e.mu.Lock()
+	e.listening[l] = true
+	e.mu.Unlock()
+	e.listeners.Add(1)
+	l.syncWakeUp()
+	go func() {
+		defer e.listeners.Done()
+		e.serve(l)
+		e.mu.Lock()
+		delete(e.listening, l)
+		e.mu.Unlock()
+		l.close()
+	}()
+}
+
+// serve reads notifications until the listener hangs up: no process uses
+// its filter any more.
+func (e *notifEngine) serve(l *listener) {
+	page := make([]byte, pageSize)
+	for {
+		fds := []unix.PollFd{{Fd: int32(l.fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			e.log.Warn("poll the seccomp listener", zap.Error(err))
+			return
+		}
+		if fds[0].Revents&unix.POLLIN == 0 {
+			return // POLLHUP: the last process under the filter is gone
+		}
+		var n seccompNotif
+		if err := l.receive(&n); err != nil {
+			// ENOENT: the caller was interrupted or died before we read it.
+			if err == unix.ENOENT || err == unix.EINTR {
+				continue
+			}
+			e.log.Warn("receive a seccomp notification", zap.Error(err))
+			return
+		}
+		e.onNotify(l, &n, page)
+	}
+}
+
+// onNotify decides one notified call and answers it, or leaves it waiting
+// for Call.Resume.
+func (e *notifEngine) onNotify(l *listener, n *seccompNotif, page []byte) {
+	e.notifications.Add(1)
+	tid := int(n.Pid)
+	nr := uint64(uint32(n.Data.Nr))
+	if e.restarted(tid, nr, n.Data.Args, n.ID) {
+		return // a held call, interrupted and made again: decided once
+	}
+	c, ok := decodeCall(e.tgid(tid), tid, nr, n.Data.Args, page)
+	if !ok || !c.decidable() {
+		l.respond(n.ID, notifyContinue())
+		return
+	}
+	c.stop = &notification{e: e, l: l, id: n.ID}
+	v := e.calls.ask(c)
+	if v.hold {
+		e.holdFor(c)
+		return // Call.Resume answers
+	}
+	if a, plain := immediate(v); plain && (a.cont || v.atExit == nil) {
+		l.respond(n.ID, a)
+		return
+	}
+	if mayBlock(c, v) {
+		go e.answer(c, v) // as the program's call would, without holding up the others
+		return
+	}
+	e.answer(c, v)
+}
+
+// mayBlock: making c here may wait (a blocking socket's receive, accept or
+// connect; an open of a path not in the session's copy, a FIFO perhaps).
+func mayBlock(c *Call, v Verdict) bool {
+	switch c.Syscall {
+	case SysRecvfrom, SysRecvmsg, SysAccept, SysAccept4, SysConnect, SysSendto, SysSendmsg:
+		return true
+	case SysOpen, SysOpenat, SysOpenat2:
+		return v.path == nil
+	}
+	return false
+}
+
+// tgid is the process a thread belongs to, cached per thread; a cached
+// answer is checked, since a thread's id may be reused by another's.
+func (e *notifEngine) tgid(tid int) int {
+	e.mu.Lock()
+	pid, ok := e.tgids[tid]
+	e.mu.Unlock()
+	if ok && (pid == tid || unix.Access("/proc/"+strconv.Itoa(pid)+"/task/"+strconv.Itoa(tid), unix.F_OK) == nil) {
+		return pid
+	}
+	pid = tid
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status"); err == nil {
+		if _, rest, ok := strings.Cut(string(b), "\nTgid:\t"); ok {
+			if line, _, _ := strings.Cut(rest, "\n"); line != "" {
+				if n, err := strconv.Atoi(line); err == nil {
+					pid = n
+				}
+			}
+		}
+	}
+	e.mu.Lock()
+	e.tgids[tid] = pid
+	e.mu.Unlock()
+	e.track(pid)
+	return pid
+}
+
+// killAll kills the debuggees, their process groups and every process of
+// theirs seen, as the ptrace engine kills what the program left running.
+func (e *notifEngine) killAll() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.killMembers()
+	for l := range e.listening {
+		if unix.PidfdSendSignal(l.pidfd, 0, nil, 0) != nil {
+			continue // gone: its pid may be another process's now
+		}
+		// A debugger starts its debuggee in a group of its own.
+		if pgid, err := unix.Getpgid(l.pid); err == nil && pgid == l.pid {
+			_ = unix.Kill(-pgid, unix.SIGKILL)
+		}
+		_ = unix.PidfdSendSignal(l.pidfd, unix.SIGKILL, nil, 0)
+	}
+}
+
+// wait waits until no listener is left, then lets go of the debuggees'
+// pidfds.
+func (e *notifEngine) wait() {
+	e.listeners.Wait()
+	e.closeMembers()
+}
+
+// notifOf is where c, a call of this engine, waits.
+func notifOf(c *Call) *notification { return c.stop.(*notification) }
