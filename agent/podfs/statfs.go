@@ -21,5 +21,6 @@ func (t Target) Statfs(p string) protocol.Response {
 	return protocol.Response{Statfs: &protocol.Statfs{
 		Type: int64(st.Type), Bsize: int64(st.Bsize), Blocks: st.Blocks, Bfree: st.Bfree, Bavail: st.Bavail,
 		Files: st.Files, Ffree: st.Ffree, Namelen: int64(st.Namelen), Frsize: int64(st.Frsize), Flags: int64(st.Flags),
+		Fsid: st.Fsid.Val,
 	}}
 }

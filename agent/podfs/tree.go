@@ -73,19 +73,19 @@ func (w *treeWriter) walk(fd int, rel string, top bool) error {
 	mode := st.Mode & 0o7777
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
-		if err := protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeDir, Mode: mode}); err != nil {
+		if err := protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeDir, Mode: mode, Mtime: st.Mtim.Nano()}); err != nil {
 			return err
 		}
 		return w.walkDir(fd, rel)
 	case unix.S_IFREG:
-		return w.sendFile(fd, rel, mode, st.Size)
+		return w.sendFile(fd, rel, protocol.TreeEntry{Path: rel, Type: protocol.TreeFile, Mode: mode, Size: st.Size, Mtime: st.Mtim.Nano()})
 	case unix.S_IFLNK:
 		buf := make([]byte, unix.PathMax)
 		n, err := unix.Readlinkat(fd, "", buf)
 		if err != nil {
 			return err
 		}
-		return protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeSymlink, Link: string(buf[:n])})
+		return protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeSymlink, Link: string(buf[:n]), Mtime: st.Mtim.Nano()})
 	}
 	return nil // sockets, devices, fifos: not content a program reads from a mount
 }
@@ -115,7 +115,8 @@ func (w *treeWriter) walkDir(fd int, rel string) error {
 	return nil
 }
 
-func (w *treeWriter) sendFile(fd int, rel string, mode uint32, size int64) error {
+func (w *treeWriter) sendFile(fd int, rel string, e protocol.TreeEntry) error {
+	size := e.Size
 	rfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		// An O_PATH fd of a file cannot be reopened with "."; go through /proc.
@@ -130,7 +131,7 @@ func (w *treeWriter) sendFile(fd int, rel string, mode uint32, size int64) error
 	if w.bytes > maxTreeBytes {
 		return errTreeTooLarge
 	}
-	if err := protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeFile, Mode: mode, Size: size}); err != nil {
+	if err := protocol.Write(w.st, e); err != nil {
 		return err
 	}
 	// Exactly size bytes follow, even if the file changed meanwhile.

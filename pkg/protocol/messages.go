@@ -102,9 +102,12 @@ type IncomingConn struct {
 type TreeEntry struct {
 	Path string `json:"path"`
 	Type string `json:"type,omitempty"` // "dir", "file" or "symlink"
-	Mode uint32 `json:"mode,omitempty"` // permission bits
+	Mode uint32 `json:"mode,omitempty"` // permission, setuid, setgid and sticky bits
 	Size int64  `json:"size,omitempty"` // file bytes that follow
 	Link string `json:"link,omitempty"` // symlink target, as stored
+	// Mtime is the modification time in the pod, in nanoseconds since the epoch
+	// (0 is the epoch itself, which image layers often carry).
+	Mtime int64 `json:"mtime,omitempty"`
 	// StubSize is a listed file's size (a Shallow tree's directory
 	// children): its bytes do not follow, and are fetched when needed.
 	StubSize int64  `json:"stubSize,omitempty"`
@@ -190,4 +193,6 @@ type Statfs struct {
 	Namelen int64  `json:"namelen"`
 	Frsize  int64  `json:"frsize"`
 	Flags   int64  `json:"flags"`
+	// Fsid is the file system's id, which programs compare to tell file systems apart.
+	Fsid [2]int32 `json:"fsid"`
 }

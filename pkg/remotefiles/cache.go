@@ -40,6 +40,7 @@ type Cache struct {
 	lazy       *lazyFS           // --fs-mode all; nil otherwise
 	maps       map[string]string // --fs-map: pod path -> local file or directory
 	write      *writeback        // --fs-write; nil: the pod's files are read-only
+	meta       podMeta           // the pod's modes and times on the copies
 
 	mu      sync.Mutex
 	roots   map[string]bool // remote root -> present in the pod
@@ -100,7 +101,8 @@ func (c *Cache) materialize(root string, e protocol.TreeEntry, r io.Reader) erro
 		if err := os.MkdirAll(dst, 0o700); err != nil {
 			return err
 		}
-		return os.Chmod(dst, os.FileMode(e.Mode&0o777)|0o700)
+		c.meta.apply(dst, e)
+		return nil
 	case protocol.TreeFile:
 		f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(e.Mode&0o777)|0o600)
 		if err != nil {
@@ -113,9 +115,15 @@ func (c *Cache) materialize(root string, e protocol.TreeEntry, r io.Reader) erro
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
+		if err == nil {
+			c.meta.apply(dst, e)
+		}
 		return err
 	case protocol.TreeSymlink:
-		return os.Symlink(c.linkTarget(root, filepath.Join(root, rel), e.Link), dst)
+		if err := os.Symlink(c.linkTarget(root, filepath.Join(root, rel), e.Link), dst); err != nil {
+			return err
+		}
+		c.meta.apply(dst, e)
 	}
 	return nil
 }

@@ -99,6 +99,7 @@ func (l *lazyFS) merge(c *Cache, dirs []string) error {
 			}
 			l.localOnly[name] = true
 		}
+		c.meta.restoreDir(copyDir)
 	}
 	return nil
 }
@@ -273,7 +274,8 @@ func (l *lazyFS) materialize(c *Cache, p string, e protocol.TreeEntry, r io.Read
 		if err := os.MkdirAll(dst, 0o700); err != nil {
 			return err
 		}
-		return os.Chmod(dst, os.FileMode(e.Mode&0o777)|0o700)
+		c.meta.apply(dst, e)
+		return nil
 	case protocol.TreeSymlink:
 		target := e.Link
 		if filepath.IsAbs(target) || climbsAboveRoot(filepath.Dir(p), target) {
@@ -285,9 +287,13 @@ func (l *lazyFS) materialize(c *Cache, p string, e protocol.TreeEntry, r io.Read
 			}
 			target = filepath.Join(c.dir, filepath.Clean(inPod))
 		}
-		if err := os.Symlink(target, dst); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := os.Symlink(target, dst); err != nil {
+			if errors.Is(err, os.ErrExist) {
+				return nil
+			}
 			return err
 		}
+		c.meta.apply(dst, e)
 		return nil
 	case protocol.TreeFile:
 		if _, err := os.Lstat(dst); err == nil && r == nil {
@@ -309,6 +315,9 @@ func (l *lazyFS) materialize(c *Cache, p string, e protocol.TreeEntry, r io.Read
 		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
+		}
+		if err == nil {
+			c.meta.apply(dst, e)
 		}
 		return err
 	}

@@ -63,6 +63,6 @@ func statfsVerdict(call *tracer.Call, st *protocol.Statfs, err error) tracer.Ver
 	}
 	return v.AtExit(func(e *tracer.Exit) {
 		e.SetStatfs(unix.Statfs_t{Type: st.Type, Bsize: st.Bsize, Blocks: st.Blocks, Bfree: st.Bfree, Bavail: st.Bavail,
-			Files: st.Files, Ffree: st.Ffree, Namelen: st.Namelen, Frsize: st.Frsize, Flags: st.Flags})
+			Files: st.Files, Ffree: st.Ffree, Namelen: st.Namelen, Frsize: st.Frsize, Flags: st.Flags, Fsid: unix.Fsid{Val: st.Fsid}})
 	})
 }
