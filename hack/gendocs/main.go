@@ -1,7 +1,8 @@
 // Command gendocs writes the command reference from the command tree itself:
 // docs/commands/*.md (one page per command, cobra's doc generator) and the
 // table of run's flags in README.md, between its markers. `make docs` runs
-// it; a test fails when what is checked in differs.
+// it; a test fails when what is checked in differs. Another test holds the
+// code to the layout table of docs/development.md ("Where things live").
 package main
 
 import (
