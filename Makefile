@@ -16,7 +16,7 @@ STATICCHECK_VERSION := v0.8.2
 CLUSTER      := test/cluster
 KUBECONFIG_FILE := $(CURDIR)/.cluster/kubeconfig
 
-.PHONY: all build schema release agent agent-image test test-compat unit e2e lint tidy-check cluster-up cluster-down demo bench dist krew-check clean deps
+.PHONY: all build schema docs release agent agent-image test test-compat unit e2e lint tidy-check cluster-up cluster-down demo bench dist krew-check clean deps
 
 all: build
 
@@ -28,6 +28,9 @@ build: ## the plugin, as a static binary in bin/
 
 schema: ## regenerate schema/kubectl-mirror.schema.json, the project file's JSON Schema
 	go run ./cmd/kubectl-mirror config schema > schema/kubectl-mirror.schema.json
+
+docs: ## regenerate docs/commands/*.md and the README's table of run's flags from the command tree
+	go run ./hack/gendocs
 
 agent: ## the in-pod agent, as a static binary in bin/
 	$(GOBUILD) -o bin/mirror-agent ./agent/cmd/mirror-agent

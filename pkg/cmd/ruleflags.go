@@ -65,6 +65,6 @@ func addRuleFlags(fs *pflag.FlagSet, r sessionRules) {
 	fs.Var(pathValue{r.FSRemote}, "fs-remote", "also read this path (file or directory, optionally ending in /**) from the pod (repeatable)")
 	fs.Var(pathValue{r.FSLocal}, "fs-local", "keep this path (file or directory) local even where it would be read from the pod (repeatable)")
 	r.Processes.buildTools = true
-	fs.BoolVar(&r.Processes.buildTools, "skip-build-tools", true, "run toolchains, compilers, linkers and git native, with this machine's network and files (go, compile, link, gcc, cargo, git, ...; see the README); =false intercepts every program")
+	fs.BoolVar(&r.Processes.buildTools, "skip-build-tools", true, "run toolchains, compilers, linkers and git native, with this machine's network and files (go, compile, link, gcc, cargo, git, ...; see docs/usage.md); =false intercepts every program")
 	fs.Var(processNameValue{&r.Processes.extra}, "skip-process", "also run this program native, by its file name or the name it runs as (repeatable)")
 }

@@ -84,8 +84,9 @@ resolved here, for --remote in the pod) or :PORT, optionally followed by :PORT.
 Files: COMMAND reads the pod's /etc/resolv.conf, /etc/hosts, /etc/hostname, its service-account
 credentials (/var/run/secrets/kubernetes.io) and every ConfigMap, Secret, projected and downward
 API volume the container mounts, at their original paths; everything else is local. Each is
-copied once when the session starts and read natively after that. Opening them for writing fails
-with EROFS: the pod is never modified. --fs-remote adds paths, --fs-local keeps paths local, and
+copied once when the session starts and read natively after that. Opening them for writing, and
+every other change of them, fails with EROFS, unless --fs-write carries the change out in the pod
+(as the container's user). --fs-remote adds paths, --fs-local keeps paths local, and
 --fs-mode local reads nothing from the pod but the --fs-remote paths; --fs-mode all reads every path
 from the pod (on first use) except the local set: /proc, /sys, /dev, /tmp, /usr, /bin, /lib*, the
 dynamic linker's files, home, the working directory, the program's own directory and toolchain
@@ -94,8 +95,9 @@ caches (--fs-local adds to it, --fs-remote takes from it).
 Incoming: when COMMAND listens on a TCP port (not loopback only), the same port of the pod (or
 the one --port-map names) is served to it. mirror (default) copies what clients send to the pod
 into COMMAND, whose answers are dropped, while the pod's app keeps answering; steal hands the
-connections to COMMAND, which answers; with --http-filter only matching HTTP/1.1 requests are
-stolen, request by request, and the rest reach the pod's app. Incoming traffic needs a second
+connections to COMMAND, which answers; with --http-filter only matching requests are stolen
+(HTTP/1.x request by request, cleartext HTTP/2 and so gRPC stream by stream), and the rest reach
+the pod's app, as does whatever a filter cannot read (TLS). Incoming traffic needs a second
 agent with NET_ADMIN (started the first time COMMAND listens); its redirect rules are removed
 when the session ends. It is refused where it cannot work or would reach too far: in a namespace
 whose Pod Security level (baseline, restricted) forbids NET_ADMIN, and on a pod with

@@ -1,5 +1,8 @@
 // Package protocol is what the plugin and the agent say to each other. Both
-// sides import it; nothing else is shared.
+// sides import it, and it imports nothing of the project. The only other
+// packages they share are pkg/netpipe (the copy loop that joins two
+// connections) and pkg/version (the build's version); a test of the
+// project's layout (docs/development.md) keeps it so.
 //
 // # Transport
 //

@@ -81,9 +81,11 @@ const (
 	ModeSteal  Mode = "steal"  // the program answers (with filters: the requests that match)
 )
 
-// HTTPFilter selects the HTTP/1.x requests a steal takes: Kind "header"
-// (Name's value matches Pattern), "path" (the URL path matches Pattern) or
-// "method" (the request method matches Pattern).
+// HTTPFilter selects the requests a steal takes, HTTP/1.x requests and
+// cleartext HTTP/2 streams alike (so gRPC calls, by metadata and method):
+// Kind "header" (Name's value matches Pattern), "path" (the URL path, a
+// gRPC call's /package.Service/Method, matches Pattern) or "method" (the
+// request method matches Pattern).
 type HTTPFilter struct {
 	Kind    string `json:"kind"`
 	Name    string `json:"name,omitempty"`

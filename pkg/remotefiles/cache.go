@@ -152,15 +152,17 @@ func (c *Cache) Stats() (fetches int, bytes int64) {
 }
 
 // Path points path calls under a remote root at the copy. Opening a remote
-// file for writing fails with EROFS: the pod's files are never modified, and
-// a read-only mount is what a program expects to find there.
+// file for writing, or changing a remote path, fails with EROFS, as on the
+// read-only mount a program expects to find there; in write mode
+// (--fs-write) writeVerdict carries the change out in the pod instead.
 func (c *Cache) Path(call *tracer.Call) tracer.Verdict {
 	p := call.Path
 	writes := call.OpenFlag&(unix.O_WRONLY|unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC) != 0
 	if call.Mutates || writes {
 		// Nothing a remote path names is changed here: not the file of the
 		// same name on this machine, not the session's copy (reached through
-		// a directory fd or a cwd inside it). The pod's files are read-only.
+		// a directory fd or a cwd inside it). The pod's files are read-only
+		// unless write mode makes the change in the pod.
 		if c.isRemote(p) || (call.Path2 != "" && c.isRemote(call.Path2)) {
 			if c.write != nil {
 				return c.writeVerdict(call)

@@ -17,7 +17,7 @@ import (
 // Two users share a port by filter; the agent that routes it is killed
 // outright. Both users' requests reach their programs again: the joined
 // agent routes the port itself, and the router's user gets a new agent
-// that joins it. The time each took is logged (the README reports it).
+// that joins it. The time each took is logged (docs/performance.md reports it).
 func TestRoutingAgentKilledBothUsersRecover(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
