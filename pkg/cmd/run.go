@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,12 +15,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/envmerge"
-	"github.com/kubectl-mirror/kubectl-mirror/pkg/imageids"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/projectfile"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/run"
-	"github.com/kubectl-mirror/kubectl-mirror/pkg/userkey"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/version"
 )
 
@@ -256,17 +253,10 @@ func (o *RunOptions) Validate() error {
 
 // Run carries the session out and passes the program's exit code on.
 func (o *RunOptions) Run(ctx context.Context) error {
-	keyPath, err := userkey.DefaultPath()
-	if err != nil {
+	cfg := o.cfg
+	if err := withAgentKey(&cfg); err != nil {
 		return err
 	}
-	key, err := userkey.LoadOrCreate(keyPath)
-	if err != nil {
-		return fmt.Errorf("your kubectl mirror key: %w", err)
-	}
-	cfg := o.cfg
-	cfg.Agent.Key = key
-	cfg.Agent.ImageIDs = imageids.Open(filepath.Join(filepath.Dir(keyPath), imageids.FileName))
 	status, err := run.Run(ctx, cfg)
 	if err != nil {
 		return err
