@@ -101,6 +101,10 @@ func (in incomingConn) toApp() (net.Conn, error) {
 // every mirror session. A slow local program loses its copy, never the
 // client's data.
 func (in incomingConn) mirror(subs []*subscriber) {
+	var client io.Reader = in.client
+	if len(in.probes) > 0 {
+		subs, client = in.probeCopyTakers(subs)
+	}
 	app, err := in.toApp()
 	if err != nil {
 		return
@@ -118,7 +122,7 @@ func (in incomingConn) mirror(subs []*subscriber) {
 		_ = in.client.(*net.TCPConn).CloseWrite()
 		close(done)
 	}()
-	_, _ = io.Copy(app, io.TeeReader(in.client, io.MultiWriter(copies...)))
+	_, _ = io.Copy(app, io.TeeReader(client, io.MultiWriter(copies...)))
 	_ = app.(*net.TCPConn).CloseWrite()
 	<-done
 }

@@ -3,6 +3,7 @@ package incoming
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -67,6 +68,29 @@ func (in incomingConn) stealExceptProbes(s *subscriber) {
 		}
 	}
 	netpipe.Join(up, in.client.(*net.TCPConn), nil, nil)
+}
+
+// probeCopyTakers: on a port the kubelet probes, a connection whose first
+// request is a probe is copied only to the sessions that asked for probe
+// copies (the kubelet probes every few seconds, each on a connection of its
+// own, which is noise to a program under mirror). The head is read without
+// being taken off: the reader returned gives the client's bytes from the start.
+func (in incomingConn) probeCopyTakers(subs []*subscriber) ([]*subscriber, io.Reader) {
+	br := bufio.NewReaderSize(in.client, maxProbeHead)
+	_ = in.client.SetReadDeadline(time.Now().Add(probePeekWait))
+	head := peekHead(br)
+	_ = in.client.SetReadDeadline(time.Time{})
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(head)))
+	if err != nil || !isProbe(req, in.probes) {
+		return subs, br
+	}
+	var takers []*subscriber
+	for _, s := range subs {
+		if s.req.MirrorProbes {
+			takers = append(takers, s)
+		}
+	}
+	return takers, br
 }
 
 // peekHead returns what has arrived of the first request head, up to its

@@ -153,6 +153,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Var(filterValue{&c.HTTPFilters}, "http-filter", "with steal, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match)")
 	fs.IntSliceVar(&c.IncomingPorts, "incoming-ports", nil, "local listening ports that take part (default: all)")
 	fs.BoolVar(&c.Takeover, "incoming-takeover", false, "take a pod port another session holds instead of being refused (that session is told)")
+	fs.BoolVar(&c.MirrorProbes, "mirror-probes", false, "with mirror, copy the kubelet's probes to the program too (left out by default)")
 	fs.BoolVar(&c.IncomingHostNetwork, "incoming-host-network", false, "allow incoming traffic on a pod with hostNetwork: true, whose redirects take the port in the node's own network namespace from every host-network process on that node")
 	fs.Var(portMapValue(c.PortMap), "port-map", "LOCAL:REMOTE: the program's port LOCAL gets the pod's port REMOTE (repeatable)")
 	fs.DurationVar(&c.DialTimeout, "dial-timeout", c.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
@@ -209,7 +210,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 // pod of a workload (incoming traffic, the pod's files, its environment),
 // and turns incoming traffic off.
 func targetlessOnly(cmd *cobra.Command, c *run.Config) error {
-	for _, name := range []string{"container", "incoming", "http-filter", "incoming-ports", "incoming-takeover", "incoming-host-network", "port-map", "fs-remote", "fs-map", "fs-write", "env-file"} {
+	for _, name := range []string{"container", "incoming", "http-filter", "incoming-ports", "incoming-takeover", "incoming-host-network", "mirror-probes", "port-map", "fs-remote", "fs-map", "fs-write", "env-file"} {
 		f := cmd.Flags().Lookup(name)
 		if f.Changed && !(name == "incoming" && c.Incoming == run.IncomingOff) {
 			return fmt.Errorf("--%s needs a target: a run with no target carries outgoing traffic and DNS only; name one, such as deploy/api", name)

@@ -38,6 +38,8 @@ type Config struct {
 	// Takeover takes ports other sessions hold (they are told) instead of
 	// being refused.
 	Takeover bool
+	// MirrorProbes: under mirror, the kubelet's probes are copied too.
+	MirrorProbes bool
 	// Session names this run to the agents (the same across reconnects);
 	// Holder describes it to other users whose steal it refuses.
 	Session, Holder string
@@ -289,7 +291,8 @@ const (
 // holds it, for a while.
 func (m *Manager) askHeld(sess *session.Session, podPort int, takeover bool, retries int) (*session.Stream, error) {
 	req := protocol.Request{Port: podPort, Mode: m.cfg.Mode, Filters: m.cfg.Filters,
-		ProbePaths: m.cfg.ProbePaths[podPort], Session: m.cfg.Session, Holder: m.cfg.Holder, Takeover: takeover}
+		ProbePaths: m.cfg.ProbePaths[podPort], Session: m.cfg.Session, Holder: m.cfg.Holder, Takeover: takeover,
+		MirrorProbes: m.cfg.MirrorProbes}
 	for attempt := 0; ; attempt++ {
 		st, err := sess.Incoming(req)
 		var re *session.RemoteError

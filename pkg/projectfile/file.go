@@ -58,6 +58,8 @@ type Incoming struct {
 	Ports    []int       `yaml:"ports,omitempty" flag:"incoming-ports" doc:"the local listening ports that take part (default: all)"`
 	PortMap  map[int]int `yaml:"portMap,omitempty" flag:"port-map" sep:":" doc:"the program's port -> the pod's port it gets"`
 	Takeover *bool       `yaml:"takeover,omitempty" flag:"incoming-takeover" doc:"take pod ports other sessions hold (they are told)"`
+	// MirrorProbes keeps the kubelet's probes among the mirrored copies.
+	MirrorProbes *bool `yaml:"mirrorProbes,omitempty" flag:"mirror-probes" doc:"with mirror, copy the kubelet's probes to the program too (left out by default)"`
 }
 
 // Processes decides which programs run native.

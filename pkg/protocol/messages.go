@@ -161,6 +161,9 @@ type Request struct {
 	// Takeover: take the port from the sessions holding it (they are told)
 	// instead of being refused.
 	Takeover bool `json:"takeover,omitempty"`
+	// MirrorProbes (mirror): copy the kubelet's probes of ProbePaths to the
+	// session too; left out by default, as they are noise to the program.
+	MirrorProbes bool `json:"mirrorProbes,omitempty"`
 }
 
 // Response answers a Request. Error is set when the request failed; Errno

@@ -36,7 +36,7 @@ func startIncoming(ctx context.Context, dial agentDialer, target kube.Target) (*
 	}
 	var gates sync.Map // pod name -> *startGate
 	in := incoming.New(incoming.Config{
-		Mode: cfg.Incoming, Filters: cfg.HTTPFilters, Ports: cfg.IncomingPorts, PortMap: cfg.PortMap, Takeover: cfg.Takeover,
+		Mode: cfg.Incoming, Filters: cfg.HTTPFilters, Ports: cfg.IncomingPorts, PortMap: cfg.PortMap, Takeover: cfg.Takeover, MirrorProbes: cfg.MirrorProbes,
 		ProbePaths: kube.ProbePaths(target.Pod, target.Container),
 		Pods:       pods,
 		Workload:   target.Selector != nil,

@@ -71,6 +71,8 @@ type Config struct {
 	// file), so a target that cannot have it is refused; the default mirror
 	// is then turned off instead.
 	IncomingAsked bool
+	// MirrorProbes copies the kubelet's probes to the program under mirror.
+	MirrorProbes bool
 	// IncomingHostNetwork accepts redirects in the node's network namespace
 	// for a target pod with hostNetwork: true.
 	IncomingHostNetwork bool
