@@ -130,16 +130,6 @@ func processesIn(id string) []int {
 	return pids
 }
 
-// pluginCommand is the one way the suite runs the plugin: laptop.sh's
-// arguments to run it in the laptop namespace with KUBECONFIG (and env)
-// set. The agent image is pulled from the harness's registry, as a user's
-// nodes pull it (the default pull policy, IfNotPresent).
-func pluginCommand(t *testing.T, kubeconfigPath string, env []string, args ...string) []string {
-	t.Helper()
-	full := append(append([]string{"exec", "env", "KUBECONFIG=" + kubeconfigPath}, env...), filepath.Join(repoRoot(t), "bin", "kubectl-mirror"))
-	return append(full, args...)
-}
-
 // laptopScript runs a command in the laptop network namespace.
 func laptopScript(t *testing.T) string {
 	return filepath.Join(repoRoot(t), "test", "cluster", "laptop.sh")
