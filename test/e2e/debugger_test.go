@@ -205,7 +205,7 @@ func TestDlvExecDebugsAProgramInThePodsWorld(t *testing.T) {
 		t.Fatalf("plugin exit %d\n%s", code, s.err())
 	}
 	// The closing summary counts the debuggee's connection as any other.
-	if !strings.Contains(s.err(), "1 connections through the pod") {
+	if !strings.Contains(s.err(), "1 connection through the pod") {
 		t.Fatalf("no summary of the debuggee's traffic:\n%s", s.err())
 	}
 }

@@ -98,7 +98,7 @@ func TestRemoteFileIsFetchedOnceThenReadLocally(t *testing.T) {
 	if after := dataFetches(t, target.name, agent[1]); after != before+1 {
 		t.Fatalf("three reads of /data/blob cost %d fetches of /data from the agent, want 1", after-before)
 	}
-	if !strings.Contains(errOut, "files from the pod (") {
+	if !regexp.MustCompile(`\d+ files? from the pod \(`).MatchString(errOut) {
 		t.Fatalf("no file summary:\n%s", errOut)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,6 +130,10 @@ func processesIn(id string) []int {
 	}
 	return pids
 }
+
+// connectionsThroughThePod finds the closing summary's count of the
+// program's connections through the pod ("1 connection", "2 connections").
+var connectionsThroughThePod = regexp.MustCompile(`\d+ connections? through the pod`)
 
 // laptopScript runs a command in the laptop network namespace.
 func laptopScript(t *testing.T) string {

@@ -122,7 +122,7 @@ func TestOutgoingHTTPLeavesFromThePod(t *testing.T) {
 		for _, l := range lines {
 			checkCaller(t, l, target.name, target.ip)
 		}
-		if !strings.Contains(errOut, "connections through the pod") {
+		if !connectionsThroughThePod.MatchString(errOut) {
 			t.Fatalf("%s: no summary on stderr:\n%s", u, errOut)
 		}
 	}
@@ -247,12 +247,12 @@ func TestLoopbackAndLocalRulesStayLocal(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, func() bool { return strings.Contains(listening(), "127.0.0.1:18555") },
 		func() string { return "the laptop's server does not listen on 127.0.0.1:18555:\n" + listening() })
 	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", netprobe, "tcp", "127.0.0.1:18555").run()
-	if out != "peer 127.0.0.1:18555\nread local-server\n" || strings.Contains(errOut, "connections through the pod") {
+	if out != "peer 127.0.0.1:18555\nread local-server\n" || connectionsThroughThePod.MatchString(errOut) {
 		t.Fatalf("loopback: exit %d, stdout %q\n%s", code, out, errOut)
 	}
 	// --local keeps the pod's address local: from the laptop there is no route to it.
 	_, errOut, code = plugin(t, "run", "pod/"+target.name, "--local", "10.244.0.0/16", "--", netprobe, "tcp", other.ip+":9000").run()
-	if code != 1 || !strings.Contains(errOut, "network is unreachable") || strings.Contains(errOut, "connections through the pod") {
+	if code != 1 || !strings.Contains(errOut, "network is unreachable") || connectionsThroughThePod.MatchString(errOut) {
 		t.Fatalf("--local: exit %d\n%s", code, errOut)
 	}
 	// --remote with a host name (resolved in the pod) and a port: only that goes through.
@@ -283,7 +283,7 @@ func TestProgramsOwnConnectTimeoutWins(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("%s: want its own timeout (%q), got:\n%s", name, want, all)
 		}
-		if !strings.Contains(errOut, "1 connections through the pod failed") {
+		if !strings.Contains(errOut, "1 connection through the pod failed") {
 			t.Errorf("%s: the summary does not count the connect that timed out:\n%s", name, errOut)
 		}
 	}
