@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // debugged runs argv under the smallest debugger (ptrace, then exec), so
@@ -282,14 +284,14 @@ import time; time.sleep(1)`
 		if err != nil {
 			t.Fatalf("got %+v", got)
 		}
-		// Killed, it may still be exiting for a moment.
-		for deadline := time.Now().Add(10 * time.Second); alive(pid); {
-			if time.Now().After(deadline) {
+		t.Cleanup(func() {
+			if alive(pid) {
 				_ = unix.Kill(pid, unix.SIGKILL)
-				t.Fatalf("the daemon %d outlived the session", pid)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		})
+		// Killed, it may still be exiting for a moment.
+		testenv.Eventually(t, 10*time.Second, func() bool { return !alive(pid) },
+			func() string { return fmt.Sprintf("the daemon %d outlived the session", pid) })
 	case <-time.After(60 * time.Second):
 		t.Fatal("the trace waited for the debuggee's daemon")
 	}

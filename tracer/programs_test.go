@@ -80,7 +80,7 @@ type holdAll struct{}
 func (holdAll) Socket(*Call) Verdict { return Allow() }
 func (holdAll) Path(c *Call) Verdict {
 	go func() {
-		time.Sleep(50 * time.Microsecond)
+		time.Sleep(50 * time.Microsecond) // the behaviour under test: a decision that comes a moment later
 		c.Resume(Allow())
 	}()
 	return Hold()

@@ -62,7 +62,7 @@ func (r *redirector) Socket(c *Call) Verdict {
 		}
 		if r.async {
 			go func() {
-				time.Sleep(r.delay)
+				time.Sleep(r.delay) // the behaviour under test: a decision that takes this long (the pod's dial)
 				c.Resume(v)
 			}()
 			return Hold()

@@ -3,12 +3,15 @@ package tracer
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // startTraced starts argv under the tracer with stdout on a pipe.
@@ -73,13 +76,8 @@ func TestStopAndContinue(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 	// The shell sits in a group stop until someone sends SIGCONT.
-	deadline := time.Now().Add(10 * time.Second)
-	for st := procState(tr.PID()); st != "t" && st != "T"; st = procState(tr.PID()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("program never stopped (state %q)", st)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { st := procState(tr.PID()); return st == "t" || st == "T" },
+		func() string { return fmt.Sprintf("program never stopped (state %q)", procState(tr.PID())) })
 	if err := syscall.Kill(tr.PID(), syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}

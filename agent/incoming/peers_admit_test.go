@@ -14,6 +14,7 @@ import (
 	"github.com/xtaci/smux"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
 
@@ -32,13 +33,14 @@ func routerForPeers(t *testing.T, port int, bob ed25519.PrivateKey) (string, *Po
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go pt.ServePeers(ctx)
-	for i := 0; i < 100; i++ { // the listener is up once a dial succeeds
-		if c, err := net.Dial("unix", peerSocket(table)); err == nil {
+	// The listener is up once a dial succeeds.
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		c, err := net.Dial("unix", peerSocket(table))
+		if err == nil {
 			c.Close()
-			break
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err == nil
+	}, func() string { return "the peer socket " + peerSocket(table) + " never took a connection" })
 	return table, pt
 }
 
@@ -190,5 +192,14 @@ time.sleep(30)
 	var ch protocol.PeerChallenge
 	if err := protocol.Read(st, &ch); err != nil || len(ch.Nonce) != 32 {
 		t.Fatalf("an agent got no challenge while strangers held the socket: %v", err)
+	}
+	// An unsigned claim is refused; once the answer is here the router has
+	// logged the refusal, so it does not log after the test has ended.
+	if err := protocol.Write(st, protocol.PeerClaim{}); err != nil {
+		t.Fatal(err)
+	}
+	var resp protocol.Response
+	if err := protocol.Read(st, &resp); err != nil || resp.Error == "" {
+		t.Fatalf("an unsigned claim: %+v %v, want it refused", resp, err)
 	}
 }

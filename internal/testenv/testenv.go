@@ -1,12 +1,14 @@
 // Package testenv is for tests that need something of the machine (root for
 // ptrace, IPv6 loopback, a tool): elsewhere they skip, in CI they fail, so a
-// CI run can never pass with a part untested.
+// CI run can never pass with a part untested. Tests also wait here
+// (Eventually) for what they need, rather than sleeping.
 package testenv
 
 import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // InCI: the run is CI's (.ci/run sets CI=true).
@@ -26,6 +28,32 @@ func NeedRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		Skip(t, "needs root (ptrace, seccomp, namespaces)")
+	}
+}
+
+// maxPoll is the longest pause between two checks of an Eventually
+// condition: a slow condition (an API call, a process started) is checked
+// about ten times a second, a quick one much sooner.
+const maxPoll = 100 * time.Millisecond
+
+// Eventually waits until cond holds, checking it at once and then after
+// pauses growing from 1 ms to maxPoll, and fails the test with what() (what
+// is wrong, the output that tells why) if it still does not after timeout.
+// A test waits for what it needs this way, never for a time that usually
+// suffices. Call it from the test's goroutine, as t.Fatal.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool, what func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for pause := time.Millisecond; !cond(); pause = min(2*pause, maxPoll) {
+		if time.Now().After(deadline) {
+			msg := "the condition never held"
+			if what != nil {
+				msg = what()
+			}
+			t.Fatalf("timed out after %s:\n%s", timeout, msg)
+			return // a t whose Fatalf returns (a test of this helper)
+		}
+		time.Sleep(pause)
 	}
 }
 

@@ -15,7 +15,8 @@ import (
 
 // Typed flag values: each parses its flag once, when pflag sets it, straight
 // into the library's config, so a bad value is one line naming the flag and
-// the fix, and adding a flag is its binding plus its use.
+// the fix, and adding a flag is its binding plus its use. An empty value's
+// String is "", so help shows no "(default map[])" for it.
 
 // choiceValue is one of a fixed set of words.
 type choiceValue[T ~string] struct {
@@ -37,10 +38,18 @@ func (v choiceValue[T]) Set(s string) error {
 	return nil
 }
 
+// sprintNonEmpty prints a value of n items, and nothing when n is 0.
+func sprintNonEmpty(n int, v ...any) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(v...)
+}
+
 // portMapValue reads LOCAL:REMOTE port pairs.
 type portMapValue map[int]int
 
-func (v portMapValue) String() string { return fmt.Sprint(map[int]int(v)) }
+func (v portMapValue) String() string { return sprintNonEmpty(len(v), map[int]int(v)) }
 func (v portMapValue) Type() string   { return "LOCAL:REMOTE" }
 func (v portMapValue) Set(s string) error {
 	l, r, ok := strings.Cut(s, ":")
@@ -56,7 +65,7 @@ func (v portMapValue) Set(s string) error {
 // envValue reads KEY=VALUE overrides.
 type envValue map[string]string
 
-func (v envValue) String() string { return fmt.Sprint(map[string]string(v)) }
+func (v envValue) String() string { return sprintNonEmpty(len(v), map[string]string(v)) }
 func (v envValue) Type() string   { return "KEY=VALUE" }
 func (v envValue) Set(s string) error {
 	k, val, ok := strings.Cut(s, "=")
@@ -70,7 +79,7 @@ func (v envValue) Set(s string) error {
 // filterValue reads 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP'.
 type filterValue struct{ p *[]protocol.HTTPFilter }
 
-func (v filterValue) String() string { return fmt.Sprint(*v.p) }
+func (v filterValue) String() string { return sprintNonEmpty(len(*v.p), *v.p) }
 func (v filterValue) Type() string   { return "FILTER" }
 func (v filterValue) Set(s string) error {
 	kind, rest, _ := strings.Cut(s, ":")
@@ -102,8 +111,10 @@ type ruleValue struct {
 	hosts *[]outgoing.HostRule
 }
 
-func (v ruleValue) String() string { return fmt.Sprint(*v.rules, *v.hosts) }
-func (v ruleValue) Type() string   { return "DEST" }
+func (v ruleValue) String() string {
+	return sprintNonEmpty(len(*v.rules)+len(*v.hosts), *v.rules, *v.hosts)
+}
+func (v ruleValue) Type() string { return "DEST" }
 func (v ruleValue) Set(s string) error {
 	return v.setFrom(s, fmt.Sprintf("--%s %q", v.name, s))
 }
@@ -140,7 +151,7 @@ func (v pathValue) Set(s string) error {
 // fsMapValue reads REMOTE=LOCAL: a pod path and a file or directory here.
 type fsMapValue map[string]string
 
-func (v fsMapValue) String() string { return fmt.Sprint(map[string]string(v)) }
+func (v fsMapValue) String() string { return sprintNonEmpty(len(v), map[string]string(v)) }
 func (v fsMapValue) Type() string   { return "REMOTE=LOCAL" }
 func (v fsMapValue) Set(s string) error {
 	remote, local, ok := strings.Cut(s, "=")

@@ -1,7 +1,9 @@
 package cmd
 
 import (
+	"context"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -58,5 +60,34 @@ func TestBadRunFlagsSayTheFix(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), strings.Fields(args)[0]) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: %v, want one line naming the flag and %q", args, err, want)
 		}
+	}
+}
+
+// A flag whose default is empty shows no default in help: no
+// "(default map[])", "(default [])" or "(default [] [])".
+func TestHelpShowsNoEmptyDefaults(t *testing.T) {
+	empty := regexp.MustCompile(`\(default (map)?\[.*`)
+	for _, command := range []string{"run", "trace", "ls"} {
+		streams, _, out, _ := genericiooptions.NewTestIOStreams()
+		if code := Execute(context.Background(), streams, []string{command, "--help"}, Logging{}); code != 0 {
+			t.Fatalf("%s --help: exit code %d", command, code)
+		}
+		if !strings.Contains(out.String(), "--local") && command != "ls" {
+			t.Fatalf("%s --help lists no --local:\n%s", command, out)
+		}
+		for _, line := range empty.FindAllString(out.String(), -1) {
+			t.Errorf("%s --help: %s", command, line)
+		}
+	}
+	// A value given is still what String says.
+	o, fs := runFlags()
+	if err := fs.Parse([]string{"--env", "A=1", "--local", "10.0.0.0/8"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fs.Lookup("env").Value.String(); got != "map[A:1]" {
+		t.Errorf("--env A=1 reads back %q", got)
+	}
+	if got := fs.Lookup("local").Value.String(); !strings.Contains(got, "10.0.0.0/8") {
+		t.Errorf("--local 10.0.0.0/8 reads back %q (config %+v)", got, o.cfg.Outgoing.Local)
 	}
 }

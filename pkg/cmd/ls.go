@@ -81,12 +81,26 @@ func (o *LsOptions) Run(ctx context.Context) error {
 	if len(skipped) > 0 {
 		fmt.Fprintf(o.ErrOut, "kubectl mirror ls: not listed, you may not list them: %s\n", strings.Join(skipped, ", "))
 	}
+	return o.print(list, ns)
+}
+
+// print writes the list as -o asks. A table with nothing to list is, as
+// kubectl's, one line on stderr instead; ns is "" for every namespace.
+func (o *LsOptions) print(list []kube.Listed, ns string) error {
 	if o.output == "json" {
 		enc := json.NewEncoder(o.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			Targets []kube.Listed `json:"targets"`
 		}{list})
+	}
+	if len(list) == 0 {
+		if ns == "" {
+			fmt.Fprintln(o.ErrOut, "No resources found")
+		} else {
+			fmt.Fprintf(o.ErrOut, "No resources found in %s namespace.\n", ns)
+		}
+		return nil
 	}
 	w := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
 	defer w.Flush()

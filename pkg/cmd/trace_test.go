@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -133,13 +134,8 @@ func TestKilledPluginTakesTheProgramWithIt(t *testing.T) {
 	}
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(child) {
-		if time.Now().After(deadline) {
-			t.Fatalf("program's child %d survived the plugin's SIGKILL", child)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, func() bool { return !alive(child) },
+		func() string { return fmt.Sprintf("program's child %d survived the plugin's SIGKILL", child) })
 }
 
 // alive: running, not gone nor a zombie awaiting its reaper.

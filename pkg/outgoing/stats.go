@@ -28,25 +28,33 @@ func (s *Stats) Parts() []string {
 	conns, failed := s.Connections.Load(), s.Refused.Load()+s.Parked.Load()
 	switch {
 	case conns > 0:
-		p := fmt.Sprintf("%d connections through the pod, %s out, %s in", conns, Size(s.BytesOut.Load()), Size(s.BytesIn.Load()))
+		p := fmt.Sprintf("%s through the pod, %s out, %s in", Count(conns, "connection", "connections"), Size(s.BytesOut.Load()), Size(s.BytesIn.Load()))
 		if failed > 0 {
 			p += fmt.Sprintf(" (%d more failed)", failed)
 		}
 		parts = append(parts, p)
 	case failed > 0:
-		parts = append(parts, fmt.Sprintf("%d connections through the pod failed", failed))
+		parts = append(parts, Count(failed, "connection", "connections")+" through the pod failed")
 	}
 	if flows := s.UDPFlows.Load(); flows > 0 {
-		parts = append(parts, fmt.Sprintf("%d UDP flows, %d datagrams", flows, s.Datagrams.Load()))
+		parts = append(parts, Count(flows, "UDP flow", "UDP flows")+", "+Count(s.Datagrams.Load(), "datagram", "datagrams"))
 	}
 	if q := s.DNSQueries.Load(); q > 0 {
-		p := fmt.Sprintf("%d DNS queries", q)
+		p := Count(q, "DNS query", "DNS queries")
 		if lost := s.DNSUnanswered.Load(); lost > 0 {
 			p += fmt.Sprintf(" (%d got no answer)", lost)
 		}
 		parts = append(parts, p)
 	}
 	return parts
+}
+
+// Count says n things, one or many: "1 connection", "2 connections".
+func Count[N ~int | ~int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // Size says a byte count the way people read it.

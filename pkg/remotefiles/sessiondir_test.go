@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
@@ -60,7 +62,7 @@ func TestDeadSessionsAreRemovedLiveOnesKept(t *testing.T) {
 		testenv.Skip(t, "flock(1): "+err.Error())
 	}
 	defer func() { _ = holder.Process.Kill(); _ = holder.Wait() }()
-	waitForFile(t, other+lockSuffix)
+	waitForLock(t, other+lockSuffix)
 	old := time.Now().Add(-time.Minute)
 	for _, p := range []string{dead, dead + lockSuffix, other, other + lockSuffix, live.path, live.lock.Name()} {
 		_ = os.Chtimes(p, old, old)
@@ -91,14 +93,16 @@ func TestRefusesABaseSomeoneElseCanEnter(t *testing.T) {
 	}
 }
 
-func waitForFile(t *testing.T, p string) {
+// waitForLock waits until another process holds the lock on p (flock(1)
+// creates the file, then locks it).
+func waitForLock(t *testing.T, p string) {
 	t.Helper()
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(p); err == nil {
-			time.Sleep(50 * time.Millisecond) // flock(1) locks right after opening
-			return
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		f, err := os.Open(p)
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s never appeared", p)
+		defer f.Close() // and with it a lock this test took
+		return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == unix.EWOULDBLOCK
+	}, func() string { return "nobody locked " + p })
 }

@@ -212,24 +212,16 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	}
 	status, err := runProgram(ctx, cfg, env, hostname, domainname, handler{out: out, files: files, pod: sess, in: in})
 	out.Settle()
-	parts := out.Stats.Parts()
-	if fetches, bytes := files.Stats(); fetches > 0 {
-		parts = append(parts, fmt.Sprintf("%d files from the pod (%s)", fetches, outgoing.Size(bytes)))
-	}
+	var c closing
+	c.fetches, c.fetchedBytes = files.Stats()
 	if cfg.FSWrite {
 		files.Flush()
-		if sent, failed := files.Written(); sent+failed > 0 {
-			parts = append(parts, fmt.Sprintf("%d files written to the pod (%d refused)", sent, failed))
-		}
+		c.written, c.refused = files.Written()
 	}
-	if in != nil && in.Connections() > 0 {
-		parts = append(parts, fmt.Sprintf("%d incoming connections", in.Connections()))
+	if in != nil {
+		c.incoming = in.Connections()
 	}
-	summary := "nothing went through the pod"
-	if len(parts) > 0 {
-		summary = strings.Join(parts, "; ")
-	}
-	progress(cfg, summary)
+	progress(cfg, summary(out.Stats.Parts(), c))
 	return status, err
 }
 

@@ -13,10 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kubectl-mirror/kubectl-mirror/agent"
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testnet"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
@@ -45,15 +47,13 @@ func startAgent(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- agent.Run(ctx, agent.Config{ListenAddr: addr, IdleTimeout: time.Minute, AuthorizedKeys: []ed25519.PublicKey{userKey.Public().(ed25519.PublicKey)}, TargetPID: 7, ProcRoot: proc, Identity: "uid/agent"})
+		done <- agent.Serve(ctx, agent.Config{IdleTimeout: time.Minute, AuthorizedKeys: []ed25519.PublicKey{userKey.Public().(ed25519.PublicKey)}, TargetPID: 7, ProcRoot: proc, Identity: "uid/agent"}, ln)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	return addr
+	return ln.Addr().String()
 }
 
 // transports dials the agent and remembers each transport, so the test can
@@ -190,12 +190,11 @@ func TestConnectToAnotherUsersAgentIsRefused(t *testing.T) {
 // once rather than after the whole wait.
 func TestRequestsFailAtOnceWhenTheAgentIsUnavailable(t *testing.T) {
 	tr := &transports{addr: startAgent(t)}
-	first := true
+	var attempts atomic.Int32
 	sess, err := session.New(context.Background(), func(ctx context.Context) (*session.Link, error) {
-		if !first {
+		if attempts.Add(1) > 1 {
 			return nil, fmt.Errorf("pod/x is gone (%w)", session.ErrUnavailable)
 		}
-		first = false
 		return session.Connect(ctx, tr.dial, "test", userKey, "uid/agent")
 	}, session.Options{Wait: time.Minute})
 	if err != nil {
@@ -203,7 +202,8 @@ func TestRequestsFailAtOnceWhenTheAgentIsUnavailable(t *testing.T) {
 	}
 	defer sess.Close()
 	tr.cut()
-	time.Sleep(500 * time.Millisecond) // the loss is noticed and the first attempt made
+	testenv.Eventually(t, 10*time.Second, func() bool { return attempts.Load() > 1 },
+		func() string { return "the loss was not noticed: no attempt to reconnect" })
 	start := time.Now()
 	if _, err := sess.Dial(greeter(t), time.Second); !errors.Is(err, session.ErrDisconnected) {
 		t.Fatalf("dial with the pod gone: %v, want ErrDisconnected", err)

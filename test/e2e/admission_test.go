@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // A ValidatingAdmissionPolicy refusing pods/ephemeralcontainers in the
@@ -53,7 +55,7 @@ spec:
 	waitPolicyEnforced(t, ns, pod, policy)
 
 	start := time.Now()
-	_, errOut, code := mirror(t, kubeconfig(t), "run", "-n", ns, "deploy/echo", "--", "true")
+	_, errOut, code := plugin(t, "run", "-n", ns, "deploy/echo", "--", "true").run()
 	took := time.Since(start)
 	line := oneErrorLine(t, errOut)
 	t.Logf("refused in %s: %s", took.Round(time.Millisecond), line)
@@ -78,7 +80,7 @@ func waitPolicyEnforced(t *testing.T, ns, pod, policy string) {
 	patch, _ := json.Marshal(map[string]any{"spec": map[string]any{"ephemeralContainers": []corev1.EphemeralContainer{{
 		EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "dry-run", Image: "mirror.test/busybox:v1"}}}}})
 	last := ""
-	waitFor(t, 30*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		_, err := clientset(t).CoreV1().Pods(ns).Patch(context.Background(), pod, types.StrategicMergePatchType, patch,
 			metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}, "ephemeralcontainers")
 		if err != nil {
@@ -95,9 +97,8 @@ func waitPolicyEnforced(t *testing.T, ns, pod, policy string) {
 func TestPodSecurityBaselineRefusesIncomingOnly(t *testing.T) {
 	ns := tempNamespace(t, "mirror-baseline", "pod-security.kubernetes.io/enforce=baseline")
 	pod := echoIn(t, ns)
-	kc := kubeconfig(t)
 
-	_, errOut, code := mirror(t, kc, "run", "-n", ns, "deploy/echo", "--incoming", "steal", "--", "true")
+	_, errOut, code := plugin(t, "run", "-n", ns, "deploy/echo", "--incoming", "steal", "--", "true").run()
 	line := oneErrorLine(t, errOut)
 	if code == 0 || !strings.Contains(line, "namespace "+ns+` enforces Pod Security "baseline:latest"`) ||
 		!strings.Contains(line, "NET_ADMIN") || !strings.Contains(line, "without --incoming") {
@@ -108,7 +109,7 @@ func TestPodSecurityBaselineRefusesIncomingOnly(t *testing.T) {
 	}
 
 	script := `echo "$POD_NAME"; curl -sS --max-time 10 http://echo.default/baseline | head -c 9`
-	out, errOut, code := mirror(t, kc, "run", "-n", ns, "deploy/echo", "--", "sh", "-c", script)
+	out, errOut, code := plugin(t, "run", "-n", ns, "deploy/echo", "--", "sh", "-c", script).run()
 	if code != 0 || out != pod+"\n"+`{"pod":"e` {
 		t.Fatalf("plain run: exit %d, stdout %q\n%s", code, out, errOut)
 	}
@@ -137,12 +138,12 @@ metadata: {name: tiny, namespace: `+ns+`}
 spec:
   hard: {requests.cpu: 5m}
 `)
-	waitFor(t, 30*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		q, err := clientset(t).CoreV1().ResourceQuotas(ns).Get(context.Background(), "tiny", metav1.GetOptions{})
 		return err == nil && len(q.Status.Hard) > 0
 	}, func() string { return "the quota has no status" })
 	start := time.Now()
-	_, errOut, code := mirror(t, kubeconfig(t), "run", "-n", ns, "--", "true")
+	_, errOut, code := plugin(t, "run", "-n", ns, "--", "true").run()
 	took := time.Since(start)
 	var line string
 	for _, l := range strings.Split(strings.TrimSpace(errOut), "\n") {
@@ -155,7 +156,7 @@ spec:
 		!strings.Contains(line, "requests.cpu=5m") || strings.Count(errOut, "error: ") != 1 {
 		t.Fatalf("exit %d:\n%s", code, errOut)
 	}
-	waitFor(t, 10*time.Second, func() bool {
+	testenv.Eventually(t, 10*time.Second, func() bool {
 		jobs, err := clientset(t).BatchV1().Jobs(ns).List(context.Background(), metav1.ListOptions{})
 		return err == nil && len(jobs.Items) == 0
 	}, func() string { return "the refused agent's Job was left" })

@@ -21,7 +21,7 @@ func TestCompletionListsTheClustersTargets(t *testing.T) {
 		{[]string{"run", "deploy/echo", "-c", ""}, []string{"echo", "sidecar"}},
 		{[]string{"run", "-n", ""}, []string{"default", "kube-system"}},
 	} {
-		out, errOut, code := runSplit(t, time.Minute, laptopScript(t), pluginCommand(t, kubeconfig(t), nil, append([]string{"__complete"}, tc.args...)...)...)
+		out, errOut, code := plugin(t, append([]string{"__complete"}, tc.args...)...).timeout(time.Minute).run()
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		for _, w := range tc.want {
 			found := false
@@ -33,7 +33,7 @@ func TestCompletionListsTheClustersTargets(t *testing.T) {
 			}
 		}
 	}
-	out, _, _ := runSplit(t, time.Minute, laptopScript(t), pluginCommand(t, kubeconfig(t), nil, "__complete", "run", "deploy/echo", "--", "")...)
+	out, _, _ := plugin(t, "__complete", "run", "deploy/echo", "--", "").timeout(time.Minute).run()
 	if !strings.HasSuffix(strings.TrimSpace(out), ":0") {
 		t.Errorf("after --, want the shell's file completion (:0), got %q", out)
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // dapClient speaks the Debug Adapter Protocol to `dlv dap`, as VS Code's Go
@@ -98,9 +100,9 @@ func (d *dapClient) call(command string, args any, out any) {
 func TestDlvDapLaunchAsAnIDEDoes(t *testing.T) {
 	target, other := echoPods(t)
 	prog := buildDebuggable(t)
-	s := startPluginIn(t, t.TempDir(), "pod/"+target.name, "--", dlvPath(t), "dap", "--listen="+laptopAddr+":0")
+	s := plugin(t, "run", "pod/"+target.name, "--", dlvPath(t), "dap", "--listen="+laptopAddr+":0").dir(t.TempDir()).start()
 	var addr string
-	waitFor(t, 2*time.Minute, func() bool {
+	testenv.Eventually(t, 2*time.Minute, func() bool {
 		_, rest, ok := strings.Cut(s.out(), "DAP server listening at: ")
 		addr, _, _ = strings.Cut(rest, "\n")
 		return ok && strings.Contains(rest, "\n")

@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // A client of Delve's JSON-RPC API (version 2), as an IDE attaching to
@@ -50,7 +51,7 @@ func dlvAddr(t *testing.T, s *session) string {
 	t.Helper()
 	re := regexp.MustCompile(`API server listening at: (\S+)`)
 	var addr string
-	waitFor(t, 4*time.Minute, func() bool {
+	testenv.Eventually(t, 4*time.Minute, func() bool {
 		if m := re.FindStringSubmatch(s.out()); m != nil {
 			addr = m[1]
 			return true
@@ -120,8 +121,8 @@ func (d *dlvClient) detach(t *testing.T) {
 func dlvRun(t *testing.T, dir, target string, args ...string) (*session, *dlvClient) {
 	t.Helper()
 	head := []string{dlvPath(t), args[0], "--headless", "--listen=" + laptopAddr + ":0", "--api-version=2"}
-	cmd := append([]string{target, "--"}, append(head, args[1:]...)...)
-	s := startPluginIn(t, dir, cmd...)
+	cmd := append([]string{"run", target, "--"}, append(head, args[1:]...)...)
+	s := plugin(t, cmd...).dir(dir).start()
 	return s, dialDlv(t, dlvAddr(t, s))
 }
 
@@ -140,16 +141,8 @@ func dlvPath(t *testing.T) string {
 func dlvServingSteal(t *testing.T, target string) *session {
 	t.Helper()
 	programs(t)
-	return startSession(t, "pod/"+target, "--incoming", "steal", "--", dlvPath(t), "exec", "--headless", "--continue",
-		"--accept-multiclient", "--listen="+laptopAddr+":0", "--api-version=2", testProgs.httpserve, "--", "8080")
-}
-
-// startPluginIn is startPlugin with the program run in dir.
-func startPluginIn(t *testing.T, dir string, args ...string) *session {
-	t.Helper()
-	plugin := pluginCommand(t, kubeconfig(t), nil, append([]string{"run"}, args...)...)
-	plugin = append([]string{plugin[0], plugin[1], "-C", dir}, plugin[2:]...) // exec env -C DIR ...
-	return startInLaptop(t, plugin)
+	return plugin(t, "run", "pod/"+target, "--incoming", "steal", "--", dlvPath(t), "exec", "--headless", "--continue",
+		"--accept-multiclient", "--listen="+laptopAddr+":0", "--api-version=2", testProgs.httpserve, "--", "8080").serving()
 }
 
 // waitEnd waits for the plugin to exit after the debugger did.
@@ -212,7 +205,7 @@ func TestDlvExecDebugsAProgramInThePodsWorld(t *testing.T) {
 		t.Fatalf("plugin exit %d\n%s", code, s.err())
 	}
 	// The closing summary counts the debuggee's connection as any other.
-	if !strings.Contains(s.err(), "1 connections through the pod") {
+	if !strings.Contains(s.err(), "1 connection through the pod") {
 		t.Fatalf("no summary of the debuggee's traffic:\n%s", s.err())
 	}
 }
@@ -294,7 +287,7 @@ func TestKillNineWhileDebuggingLeavesNothing(t *testing.T) {
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	_ = s.cmd.Wait()
-	waitFor(t, 10*time.Second, func() bool { return len(running(dlv, testProgs.httpserve)) == 0 },
+	testenv.Eventually(t, 10*time.Second, func() bool { return len(running(dlv, testProgs.httpserve)) == 0 },
 		func() string { return fmt.Sprintf("still running: %v", running(dlv, testProgs.httpserve)) })
 	checkRestored(t, target.name, target.ip)
 }

@@ -13,7 +13,7 @@ import (
 // the fix, and skips the agent rather than trying it.
 func TestDoctorChecksWhatARunNeeds(t *testing.T) {
 	target, _ := echoPods(t)
-	out, errOut, code := mirror(t, kubeconfig(t), "doctor", "pod/"+target.name)
+	out, errOut, code := plugin(t, "doctor", "pod/"+target.name).run()
 	if code != 0 {
 		t.Fatalf("doctor failed on the test cluster: exit %d\n%s%s", code, out, errOut)
 	}
@@ -27,7 +27,7 @@ func TestDoctorChecksWhatARunNeeds(t *testing.T) {
 	read := "- apiGroups: [\"\"]\n  resources: [pods, services]\n  verbs: [get, list, watch]\n"
 	pf := "- apiGroups: [\"\"]\n  resources: [pods/portforward]\n  verbs: [create]\n"
 	kc := identityKubeconfig(t, "mirror-doctor-no-patch", read+pf)
-	out, errOut, code = mirror(t, kc, "doctor", "pod/"+target.name, "-o", "json")
+	out, errOut, code = plugin(t, "doctor", "pod/"+target.name, "-o", "json").kubeconfig(kc).run()
 	if code == 0 {
 		t.Fatalf("doctor passed for an identity that may not add the agent:\n%s", out)
 	}

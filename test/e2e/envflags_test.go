@@ -9,17 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-// mirrorWithEnv runs the plugin in the laptop namespace with env added to
-// its own environment (this machine's, as the program inherits it).
-func mirrorWithEnv(t *testing.T, env []string, args ...string) (string, string, int) {
-	t.Helper()
-	return runSplit(t, 3*time.Minute, laptopScript(t), pluginCommand(t, kubeconfig(t), env, args...)...)
-}
 
 // containerVariable reads a variable of a container's process straight
 // from this machine's /proc (the node is this machine): the truth the
@@ -58,12 +50,12 @@ func TestEnvUnsetAndLoad(t *testing.T) {
 	target, _ := echoPods(t)
 	local := []string{"MYLOCAL=x", "AWS_PROFILE=dev"}
 	script := `echo "[$MYLOCAL][$AWS_PROFILE][$FROM_CONFIGMAP][$POD_NAME]"`
-	out, errOut, code := mirrorWithEnv(t, local, "run", "pod/"+target.name, "--", "sh", "-c", script)
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", "sh", "-c", script).env(local...).run()
 	if want := "[x][dev][configmap-value][" + target.name + "]\n"; code != 0 || out != want {
 		t.Fatalf("without --env-unset: exit %d, stdout %q, want %q\n%s", code, out, want, errOut)
 	}
-	out, errOut, code = mirrorWithEnv(t, local, "run", "pod/"+target.name,
-		"--env-unset", "MYLOCAL", "--env-unset", "AWS_*", "--env-unset", "FROM_*", "--", "sh", "-c", script)
+	out, errOut, code = plugin(t, "run", "pod/"+target.name,
+		"--env-unset", "MYLOCAL", "--env-unset", "AWS_*", "--env-unset", "FROM_*", "--", "sh", "-c", script).env(local...).run()
 	if want := "[][][][" + target.name + "]\n"; code != 0 || out != want {
 		t.Fatalf("--env-unset: exit %d, stdout %q, want %q\n%s", code, out, want, errOut)
 	}
@@ -73,8 +65,8 @@ func TestEnvUnsetAndLoad(t *testing.T) {
 	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code = mirrorWithEnv(t, local, "run", "pod/"+target.name, "--env-load", file, "--env", "OVERRIDDEN=flag",
-		"--", "sh", "-c", `echo "[$FROM_FILE][$LITERAL][$OVERRIDDEN][$FROM_CONFIGMAP]"`)
+	out, errOut, code = plugin(t, "run", "pod/"+target.name, "--env-load", file, "--env", "OVERRIDDEN=flag",
+		"--", "sh", "-c", `echo "[$FROM_FILE][$LITERAL][$OVERRIDDEN][$FROM_CONFIGMAP]"`).env(local...).run()
 	if want := "[single $literal][from \"the file\"][flag][configmap-value]\n"; code != 0 || out != want {
 		t.Fatalf("--env-load: exit %d, stdout %q, want %q\n%s", code, out, want, errOut)
 	}
@@ -83,7 +75,7 @@ func TestEnvUnsetAndLoad(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("A=1\nB=\"open\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, errOut, code = mirrorWithEnv(t, nil, "run", "pod/"+target.name, "--env-load", bad, "--", "true")
+	_, errOut, code = plugin(t, "run", "pod/"+target.name, "--env-load", bad, "--", "true").run()
 	if code == 0 || !strings.Contains(errOut, bad+":2: B: no closing double quote") || strings.Contains(errOut, "target ") {
 		t.Fatalf("malformed --env-load file: exit %d, want refused naming its line before the cluster is reached\n%s", code, errOut)
 	}
@@ -118,7 +110,7 @@ func TestEnvIncludePathGivesThePodsPath(t *testing.T) {
 		for _, inc := range tc.include {
 			args = append(args, "--env-include", inc)
 		}
-		out, errOut, code := mirrorWithEnv(t, local, append(append(args, "--"), tc.command...)...)
+		out, errOut, code := plugin(t, append(append(args, "--"), tc.command...)...).env(local...).run()
 		if code != 0 || out != tc.want+"\n" {
 			t.Errorf("--env-include %q, %v: exit %d, stdout %q, want %q\n%s", tc.include, tc.command, code, out, tc.want, errOut)
 		}

@@ -16,6 +16,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // dropLaptopConnections destroys every TCP connection from the laptop to the
@@ -44,18 +46,18 @@ func survivesFault(t *testing.T, path string, fault func(s *session, pod string)
 	t.Helper()
 	netprobe, _, _ := programs(t)
 	target, _ := echoPods(t)
-	s := startPlugin(t, "pod/"+target.name, "--", netprobe, "reconnect", "echo:9000", "http://echo/"+path)
-	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
+	s := plugin(t, "run", "pod/"+target.name, "--", netprobe, "reconnect", "echo:9000", "http://echo/"+path).start()
+	testenv.Eventually(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
 		func() string { return s.out() + s.err() })
 
 	fault(s, target.name)
 
-	waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.out(), "inflight ended") },
+	testenv.Eventually(t, 60*time.Second, func() bool { return strings.Contains(s.out(), "inflight ended") },
 		func() string { return "the in-flight connection hung:\n" + s.out() + s.err() })
 	if !strings.Contains(s.out(), "inflight ended: reset") {
 		t.Errorf("in-flight connection: want a reset, got:\n%s", s.out())
 	}
-	waitFor(t, 120*time.Second, func() bool { return strings.Contains(s.out(), "after: ") },
+	testenv.Eventually(t, 120*time.Second, func() bool { return strings.Contains(s.out(), "after: ") },
 		func() string { return "no request worked after the fault:\n" + s.out() + s.err() })
 	line := s.out()[strings.Index(s.out(), "after: ")+len("after: "):]
 	checkCaller(t, strings.SplitN(line, "\n", 2)[0], target.name, target.ip)
@@ -90,7 +92,7 @@ func TestDroppedPortForwardReconnects(t *testing.T) {
 func TestStealIsRestoredAfterADroppedPortForward(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080").serving()
 	stolen := func() bool {
 		return strings.Contains(fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/stolen"), `"local":true`)
 	}
@@ -101,7 +103,7 @@ func TestStealIsRestoredAfterADroppedPortForward(t *testing.T) {
 
 	dropLaptopConnections(t)
 
-	waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.err(), "steal again: the pod's port 8080") },
+	testenv.Eventually(t, 60*time.Second, func() bool { return strings.Contains(s.err(), "steal again: the pod's port 8080") },
 		func() string { return "the redirect was not made again:\n" + s.err() })
 	if !stolen() {
 		t.Fatalf("not stolen after the reconnect:\n%s", s.err())
@@ -161,10 +163,10 @@ func servingAgentPID(t *testing.T, pod, stderr string) int {
 func TestCtrlCAtEveryStartupPhase(t *testing.T) {
 	const marker = "31.4159" // sleep's argument, to find a leaked program
 	for _, delay := range []time.Duration{0, 20 * time.Millisecond, 60 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond} {
-		s := startPlugin(t, "deploy/echo", "--", "sleep", marker)
-		waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.err(), "target ") },
+		s := plugin(t, "run", "deploy/echo", "--", "sleep", marker).start()
+		testenv.Eventually(t, 60*time.Second, func() bool { return strings.Contains(s.err(), "target ") },
 			func() string { return s.err() })
-		time.Sleep(delay)
+		time.Sleep(delay) // the behaviour under test: SIGINT this long into the start-up
 		_ = s.cmd.Process.Signal(syscall.SIGINT)
 		done := make(chan error, 1)
 		go func() { done <- s.cmd.Wait() }()

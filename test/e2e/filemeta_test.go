@@ -18,15 +18,14 @@ import (
 // an image file and a ConfigMap file, and the file system ids statfs reports. The
 // truth is GNU stat itself, run on this machine (the node) in the container's root.
 func TestPodFilesShowThePodsMetadata(t *testing.T) {
-	kc := kubeconfig(t)
 	target, _ := echoPods(t)
 	root := containerRoot(t, target.name, "/data/blob")
 	paths := []string{"/tmp", "/data/blob", "/etc/echo/config/app.conf", "/etc/echo/config"}
 	format := []string{"-c", "%n %A %Y"}
 	fsFormat := []string{"-f", "-c", "%n %i %t"}
 
-	out, errOut, code := mirror(t, kc, append(append([]string{"run", "pod/" + target.name,
-		"--fs-remote", "/tmp", "--fs-remote", "/data", "--", "stat", "-L"}, format...), paths...)...)
+	out, errOut, code := plugin(t, append(append([]string{"run", "pod/" + target.name,
+		"--fs-remote", "/tmp", "--fs-remote", "/data", "--", "stat", "-L"}, format...), paths...)...).run()
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
@@ -34,8 +33,8 @@ func TestPodFilesShowThePodsMetadata(t *testing.T) {
 		t.Errorf("stat in the program:\n%s\nstat in the pod:\n%s", out, want)
 	}
 	fsPaths := []string{"/etc/echo/config", "/data"}
-	out, errOut, code = mirror(t, kc, append(append([]string{"run", "pod/" + target.name,
-		"--fs-remote", "/data", "--", "stat"}, fsFormat...), fsPaths...)...)
+	out, errOut, code = plugin(t, append(append([]string{"run", "pod/" + target.name,
+		"--fs-remote", "/data", "--", "stat"}, fsFormat...), fsPaths...)...).run()
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}

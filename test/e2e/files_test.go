@@ -15,10 +15,9 @@ import (
 )
 
 func TestInClusterClientWorksUnchanged(t *testing.T) {
-	kc := kubeconfig(t)
 	programs(t)
 	target, other := echoPods(t)
-	out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", testProgs.incluster)
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", testProgs.incluster).run()
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
@@ -30,11 +29,10 @@ func TestInClusterClientWorksUnchanged(t *testing.T) {
 }
 
 func TestPodFilesAtTheirPaths(t *testing.T) {
-	kc := kubeconfig(t)
 	netprobe, _, _ := programs(t)
 	target, _ := echoPods(t)
 	run := func(argv ...string) (string, string, int) {
-		return mirror(t, kc, append([]string{"run", "pod/" + target.name, "--"}, argv...)...)
+		return plugin(t, append([]string{"run", "pod/" + target.name, "--"}, argv...)...).run()
 	}
 	const conf, pass = "greeting = hello from the pod's configmap\n", "s3cret-from-the-pod"
 	for _, tc := range []struct {
@@ -75,14 +73,13 @@ func TestPodFilesAtTheirPaths(t *testing.T) {
 }
 
 func TestRemoteFileIsFetchedOnceThenReadLocally(t *testing.T) {
-	kc := kubeconfig(t)
 	target, _ := echoPods(t)
 	blob, err := os.ReadFile(filepath.Join(repoRoot(t), ".cluster", "image-build", "blob"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A first run makes sure of the agent (started or reused) and names it.
-	_, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", "true")
+	_, errOut, code := plugin(t, "run", "pod/"+target.name, "--", "true").run()
 	agent := regexp.MustCompile(`(?:reusing|starting) agent (mirror-agent-[0-9a-f]+)`).FindStringSubmatch(errOut)
 	if code != 0 || agent == nil {
 		t.Fatalf("exit %d, no agent named in %s", code, errOut)
@@ -90,8 +87,8 @@ func TestRemoteFileIsFetchedOnceThenReadLocally(t *testing.T) {
 	before := dataFetches(t, target.name, agent[1])
 	sum := sha256.Sum256(blob)
 	want := strings.Repeat(hex.EncodeToString(sum[:])+"  /data/blob\n", 3)
-	out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--fs-remote", "/data/**", "--",
-		"sh", "-c", "sha256sum /data/blob; sha256sum /data/blob; cat /data/blob | sha256sum | sed 's#-#/data/blob#'")
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--fs-remote", "/data/**", "--",
+		"sh", "-c", "sha256sum /data/blob; sha256sum /data/blob; cat /data/blob | sha256sum | sed 's#-#/data/blob#'").run()
 	if code != 0 || out != want {
 		t.Fatalf("exit %d, got %q, want %q\n%s", code, out, want, errOut)
 	}
@@ -101,7 +98,7 @@ func TestRemoteFileIsFetchedOnceThenReadLocally(t *testing.T) {
 	if after := dataFetches(t, target.name, agent[1]); after != before+1 {
 		t.Fatalf("three reads of /data/blob cost %d fetches of /data from the agent, want 1", after-before)
 	}
-	if !strings.Contains(errOut, "files from the pod (") {
+	if !regexp.MustCompile(`\d+ files? from the pod \(`).MatchString(errOut) {
 		t.Fatalf("no file summary:\n%s", errOut)
 	}
 }
@@ -119,7 +116,6 @@ func dataFetches(t *testing.T, pod, agent string) int {
 }
 
 func TestRemoteFilesNeverLeaveThePodsRoot(t *testing.T) {
-	kc := kubeconfig(t)
 	netprobe, _, _ := programs(t)
 	target, _ := echoPods(t)
 	if _, err := os.Stat("/etc/shadow"); err != nil {
@@ -128,12 +124,12 @@ func TestRemoteFilesNeverLeaveThePodsRoot(t *testing.T) {
 	// Symlinks in the pod pointing at /etc/shadow, and the path itself: the
 	// pod has no /etc/shadow, so the program must not get this machine's.
 	for _, p := range []string{"/data/host-shadow", "/data/dotdot-shadow"} {
-		_, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--fs-remote", "/data", "--", netprobe, "cat", p)
+		_, errOut, code := plugin(t, "run", "pod/"+target.name, "--fs-remote", "/data", "--", netprobe, "cat", p).run()
 		if code != 1 || !strings.Contains(errOut, "no such file") {
 			t.Errorf("%s: exit %d\n%s", p, code, errOut)
 		}
 	}
-	_, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--fs-remote", "/../../etc/shadow", "--", netprobe, "cat", "/etc/shadow")
+	_, errOut, code := plugin(t, "run", "pod/"+target.name, "--fs-remote", "/../../etc/shadow", "--", netprobe, "cat", "/etc/shadow").run()
 	if code != 1 || !strings.Contains(errOut, "no such file") {
 		t.Errorf("/etc/shadow asked remote: exit %d\n%s", code, errOut)
 	}
@@ -191,7 +187,7 @@ func TestMutationsOfRemotePathsFailWithEROFS(t *testing.T) {
 		return hex.EncodeToString(h[:]) + " " + fi.Mode().String()
 	}
 	before := sum()
-	out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--fs-remote", dir, "--", "python3", "-c", mutatePy, victim, "/etc/echo/config")
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--fs-remote", dir, "--", "python3", "-c", mutatePy, victim, "/etc/echo/config").run()
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}

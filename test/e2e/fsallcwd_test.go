@@ -49,7 +49,7 @@ func TestReadEverythingFromADeepWorkingDirectory(t *testing.T) {
 		// top this machine's.
 		{"ls", []string{"sh", "-c", "ls /; ls /var/lib"}, []string{"echo\n", "usr\n", "bin\n", filepath.Base(top) + "\n"}},
 	} {
-		out, errOut, code := mirrorFrom(t, work, nil, append([]string{"run", "pod/" + target.name, "--fs-mode", "all", "--"}, c.args...)...)
+		out, errOut, code := plugin(t, append([]string{"run", "pod/" + target.name, "--fs-mode", "all", "--"}, c.args...)...).dir(work).run()
 		if code != 0 {
 			t.Errorf("%s: exit %d\n%s\n%s", c.name, code, out, errOut)
 			continue

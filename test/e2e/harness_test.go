@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,15 +131,9 @@ func processesIn(id string) []int {
 	return pids
 }
 
-// pluginCommand is the one way the suite runs the plugin: laptop.sh's
-// arguments to run it in the laptop namespace with KUBECONFIG (and env)
-// set. The agent image is pulled from the harness's registry, as a user's
-// nodes pull it (the default pull policy, IfNotPresent).
-func pluginCommand(t *testing.T, kubeconfigPath string, env []string, args ...string) []string {
-	t.Helper()
-	full := append(append([]string{"exec", "env", "KUBECONFIG=" + kubeconfigPath}, env...), filepath.Join(repoRoot(t), "bin", "kubectl-mirror"))
-	return append(full, args...)
-}
+// connectionsThroughThePod finds the closing summary's count of the
+// program's connections through the pod ("1 connection", "2 connections").
+var connectionsThroughThePod = regexp.MustCompile(`\d+ connections? through the pod`)
 
 // laptopScript runs a command in the laptop network namespace.
 func laptopScript(t *testing.T) string {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // A pod on the node's network (hostNetwork: true): --incoming is refused
@@ -43,7 +45,7 @@ spec:
 		ln.Close()
 	}
 
-	_, errOut, code := mirror(t, kubeconfig(t), "run", "-n", ns, "pod/hostnet", "--incoming", "steal", "--", testProgs.httpserve, port)
+	_, errOut, code := plugin(t, "run", "-n", ns, "pod/hostnet", "--incoming", "steal", "--", testProgs.httpserve, port).run()
 	line := oneErrorLine(t, errOut)
 	if code == 0 || !strings.Contains(line, "pod/hostnet uses the node's network (hostNetwork: true)") || !strings.Contains(line, "--incoming-host-network") {
 		t.Fatalf("exit %d: %s", code, line)
@@ -54,7 +56,7 @@ spec:
 
 	before := nodeTables(t)
 	t.Cleanup(func() { dropNewTables(t, before) })
-	s := startSession(t, "-n", ns, "pod/hostnet", "--incoming", "steal", "--incoming-host-network", "--", testProgs.httpserve, port)
+	s := plugin(t, "run", "-n", ns, "pod/hostnet", "--incoming", "steal", "--incoming-host-network", "--", testProgs.httpserve, port).serving()
 	tables := newTables(t, before)
 	if len(tables) == 0 {
 		t.Fatalf("no table of the agent in the node's network namespace while stealing:\n%s", s.err())
@@ -71,7 +73,7 @@ spec:
 		t.Errorf("a request to another pod's port %s was taken by the host-network steal: %q", port, out)
 	}
 	s.stop(t)
-	waitFor(t, 30*time.Second, func() bool { return len(newTables(t, before)) == 0 },
+	testenv.Eventually(t, 30*time.Second, func() bool { return len(newTables(t, before)) == 0 },
 		func() string {
 			return "the agent's tables are still in the node's ruleset: " + strings.Join(newTables(t, before), ", ")
 		})

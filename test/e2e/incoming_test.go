@@ -13,94 +13,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
-
-// session is a `kubectl mirror run` left running in the laptop namespace.
-type session struct {
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stdout bytes.Buffer
-	stderr bytes.Buffer
-}
-
-func (s *session) out() string { s.mu.Lock(); defer s.mu.Unlock(); return s.stdout.String() }
-func (s *session) err() string { s.mu.Lock(); defer s.mu.Unlock(); return s.stderr.String() }
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-// startSession starts the plugin and waits until the pod's port is served.
-func startSession(t *testing.T, args ...string) *session {
-	t.Helper()
-	return startSessionWithEnv(t, nil, args...)
-}
-
-// startPlugin starts `kubectl mirror run ARGS` in the laptop namespace.
-func startPlugin(t *testing.T, args ...string) *session {
-	t.Helper()
-	return startPluginWithEnv(t, nil, args...)
-}
-
-// startPluginWithEnv is startPlugin with extra KEY=VALUE variables.
-func startPluginWithEnv(t *testing.T, env []string, args ...string) *session {
-	t.Helper()
-	return startInLaptop(t, pluginCommand(t, kubeconfig(t), env, append([]string{"run"}, args...)...))
-}
-
-// startInLaptop starts a plugin command line in the laptop namespace,
-// keeping its output; the test's end kills it.
-func startInLaptop(t *testing.T, cmdline []string) *session {
-	t.Helper()
-	s := &session{cmd: exec.Command(laptopScript(t), cmdline...)}
-	s.cmd.Stdout = lockedWriter{&s.mu, &s.stdout}
-	s.cmd.Stderr = lockedWriter{&s.mu, &s.stderr}
-	// A process the plugin left behind would hold its output open, and a
-	// failing test would wait for it forever.
-	s.cmd.WaitDelay = 10 * time.Second
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
-	return s
-}
-
-// stop sends SIGTERM (forwarded to the program) and waits for the plugin.
-func (s *session) stop(t *testing.T) {
-	t.Helper()
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("plugin did not end after SIGTERM\n%s", s.err())
-	}
-}
-
-func waitFor(t *testing.T, d time.Duration, ok func() bool, what func() string) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s:\n%s", d, what())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // fromToolbox runs a shell script in the in-cluster client pod.
 func fromToolbox(t *testing.T, script string) string {
@@ -151,7 +71,7 @@ func serviceRequests(t *testing.T, prefix string, n int) []map[string]any {
 func TestIncomingMirror(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--", testProgs.httpserve, "8080")
+	s := plugin(t, "run", "pod/"+target.name, "--", testProgs.httpserve, "8080").serving()
 	replies := serviceRequests(t, "m", 100)
 	var hitTarget []string
 	for i, r := range replies {
@@ -165,7 +85,7 @@ func TestIncomingMirror(t *testing.T) {
 	if len(hitTarget) == 0 {
 		t.Fatal("no request reached the target pod")
 	}
-	waitFor(t, 15*time.Second, func() bool {
+	testenv.Eventually(t, 15*time.Second, func() bool {
 		for _, p := range hitTarget {
 			if !strings.Contains(s.out(), "got GET "+p+"\n") {
 				return false
@@ -185,7 +105,7 @@ func TestIncomingMirror(t *testing.T) {
 // checkRestored: requests reach the pod's own app, and no rule of ours is left.
 func checkRestored(t *testing.T, pod, ip string) {
 	t.Helper()
-	waitFor(t, 30*time.Second, func() bool { return !strings.Contains(podNetnsTables(t, pod), "kubectl_mirror") },
+	testenv.Eventually(t, 30*time.Second, func() bool { return !strings.Contains(podNetnsTables(t, pod), "kubectl_mirror") },
 		func() string { return podNetnsTables(t, pod) })
 	for i := 0; i < 5; i++ {
 		out := fromToolbox(t, "timeout 5 wget -qO- http://"+ip+":8080/after")
@@ -198,7 +118,7 @@ func checkRestored(t *testing.T, pod, ip string) {
 func TestIncomingStealWithHeaderFilterOnOneConnection(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$", "--", testProgs.httpserve, "8080")
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$", "--", testProgs.httpserve, "8080").serving()
 	// One keep-alive connection, X-User alternating alice, bob, alice, ...
 	out := fromToolbox(t, "timeout 20 mirror-echo mixed http://"+target.ip+":8080/mixed 6")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -221,7 +141,7 @@ func TestIncomingStealWithHeaderFilterOnOneConnection(t *testing.T) {
 func TestIncomingStealAndKillNine(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080").serving()
 	for _, r := range serviceRequests(t, "s", 20) {
 		if r["pod"] == target.name {
 			t.Fatalf("the target's own app answered while stolen: %v", r)
@@ -245,20 +165,20 @@ func TestIncomingPlainTCPMirrorAndSteal(t *testing.T) {
 	}
 	send := "echo tcp-hello | timeout 10 nc -w 5 " + target.ip + " 9000"
 	// Mirror: the pod's TCP echo answers, socat (the local program) records a copy.
-	s := startSession(t, "pod/"+target.name, "--", "socat", "TCP-LISTEN:9000,reuseaddr,fork", "SYSTEM:cat >> "+copies)
+	s := plugin(t, "run", "pod/"+target.name, "--", "socat", "TCP-LISTEN:9000,reuseaddr,fork", "SYSTEM:cat >> "+copies).serving()
 	if out := fromToolbox(t, send); !strings.HasPrefix(out, "remote=") || !strings.Contains(out, "tcp-hello") {
 		t.Fatalf("mirror: client got %q, want the pod's echo", out)
 	}
-	waitFor(t, 10*time.Second, func() bool { b, _ := os.ReadFile(copies); return strings.Contains(string(b), "tcp-hello") },
+	testenv.Eventually(t, 10*time.Second, func() bool { b, _ := os.ReadFile(copies); return strings.Contains(string(b), "tcp-hello") },
 		func() string { b, _ := os.ReadFile(copies); return "copies: " + string(b) })
 	s.stop(t)
 	// Steal: the local program answers.
-	s = startSession(t, "-v", "2", "pod/"+target.name, "--incoming", "steal", "--", "socat", "TCP-LISTEN:9000,reuseaddr,fork", "SYSTEM:echo local-tcp")
+	s = plugin(t, "run", "-v", "2", "pod/"+target.name, "--incoming", "steal", "--", "socat", "TCP-LISTEN:9000,reuseaddr,fork", "SYSTEM:echo local-tcp").serving()
 	if out := fromToolbox(t, send); strings.TrimSpace(out) != "local-tcp" {
 		t.Fatalf("steal: client got %q; the plugin said:\n%s", out, s.err())
 	}
 	s.stop(t)
-	waitFor(t, 30*time.Second, func() bool { return !strings.Contains(podNetnsTables(t, target.name), "kubectl_mirror") },
+	testenv.Eventually(t, 30*time.Second, func() bool { return !strings.Contains(podNetnsTables(t, target.name), "kubectl_mirror") },
 		func() string { return podNetnsTables(t, target.name) })
 	if out := fromToolbox(t, send); !strings.HasPrefix(out, "remote=") {
 		t.Fatalf("after steal: client got %q, want the pod's echo", out)
@@ -314,7 +234,7 @@ func agentPID(t *testing.T, pod string, netAdmin bool) int {
 func TestIncomingAgentCrashRestoresThePod(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080").serving()
 	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/before"); !strings.Contains(out, `"local":true`) {
 		t.Fatalf("not stolen before the crash: %s", out)
 	}
@@ -324,7 +244,7 @@ func TestIncomingAgentCrashRestoresThePod(t *testing.T) {
 	}
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
-	waitFor(t, 30*time.Second, func() bool {
+	testenv.Eventually(t, 30*time.Second, func() bool {
 		out, _, _ := runSplit(t, time.Minute, filepath.Join(repoRoot(t), "test", "cluster", "kubectl"),
 			"exec", "toolbox", "-c", "sh", "--", "timeout", "3", "wget", "-qO-", "http://"+target.ip+":8080/after-crash")
 		return strings.Contains(out, `"pod":"`+target.name+`"`)
@@ -333,7 +253,7 @@ func TestIncomingAgentCrashRestoresThePod(t *testing.T) {
 	// and its own goes at its end: nothing of ours is left in the pod. (The
 	// pod may be briefly unready from the dead redirect: wait for it.)
 	echoPods(t)
-	next := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	next := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080").serving()
 	if n := strings.Count(podNetnsTables(t, target.name), "kubectl_mirror"); n != 1 {
 		t.Fatalf("%d tables of ours with one live agent:\n%s", n, podNetnsTables(t, target.name))
 	}
@@ -346,7 +266,7 @@ func TestIncomingAgentCrashRestoresThePod(t *testing.T) {
 func TestIncomingWithdrawnWhenTheProgramStopsListening(t *testing.T) {
 	netprobe, _, _ := programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", netprobe, "relisten", "8080")
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", netprobe, "relisten", "8080").serving()
 	defer s.stop(t)
 	get := func(path string) string {
 		return fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080"+path+" 2>&1; true")
@@ -357,21 +277,21 @@ func TestIncomingWithdrawnWhenTheProgramStopsListening(t *testing.T) {
 	if out := get("/close"); !strings.Contains(out, `"local":true`) {
 		t.Fatalf("/close not stolen: %s", out)
 	}
-	waitFor(t, 20*time.Second, func() bool { return strings.Contains(s.out(), "closed") }, s.out)
+	testenv.Eventually(t, 20*time.Second, func() bool { return strings.Contains(s.out(), "closed") }, s.out)
 	closedAt := time.Now()
 	// Before the program listens again (15 s later), the app has its port back.
-	waitFor(t, 12*time.Second, func() bool { return strings.Contains(get("/after-close"), `"pod":"`+target.name+`"`) },
+	testenv.Eventually(t, 12*time.Second, func() bool { return strings.Contains(get("/after-close"), `"pod":"`+target.name+`"`) },
 		func() string { return "the pod's app did not get its port back:\n" + s.err() })
 	t.Logf("the pod's app answered again %s after the listener closed", time.Since(closedAt).Round(100*time.Millisecond))
 	// Connections the program no longer takes go to the app at once; the
 	// redirect itself goes when the plugin sees the listener gone.
-	waitFor(t, 10*time.Second, func() bool { return strings.Contains(s.err(), "no longer listens on port 8080") },
+	testenv.Eventually(t, 10*time.Second, func() bool { return strings.Contains(s.err(), "no longer listens on port 8080") },
 		func() string { return "no word of the withdrawal:\n" + s.err() })
 	if n := strings.Count(podNetnsTables(t, target.name), "kubectl_mirror"); n != 0 {
 		t.Fatalf("a rule of ours is left while the program does not listen:\n%s", podNetnsTables(t, target.name))
 	}
-	waitFor(t, 30*time.Second, func() bool { return strings.Contains(s.out(), "listening again") }, s.out)
-	waitFor(t, 10*time.Second, func() bool { return strings.Contains(get("/again"), `"local":true`) },
+	testenv.Eventually(t, 30*time.Second, func() bool { return strings.Contains(s.out(), "listening again") }, s.out)
+	testenv.Eventually(t, 10*time.Second, func() bool { return strings.Contains(get("/again"), `"local":true`) },
 		func() string { return "not stolen again after listening again:\n" + s.err() })
 }
 
@@ -381,13 +301,14 @@ func TestIncomingWithdrawnWhenTheProgramStopsListening(t *testing.T) {
 func TestProbesStayTheAppsUnderSteal(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080", "/ready")
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080", "/ready").serving()
 	defer s.stop(t)
 	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/ready 2>&1; true"); !strings.Contains(out, "500") {
 		t.Fatalf("an ordinary request for /ready was not stolen (want the program's 500): %s", out)
 	}
-	// The readiness probe runs every 2 s and fails the pod after 3 misses.
-	for end := time.Now().Add(12 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+	// The readiness probe runs every 2 s and fails the pod after 3 misses:
+	// the pod must stay Ready for 12 s.
+	for end := time.Now().Add(12 * time.Second); time.Now().Before(end); {
 		p, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), target.name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -395,6 +316,7 @@ func TestProbesStayTheAppsUnderSteal(t *testing.T) {
 		if !podReady(p) {
 			t.Fatalf("pod %s went NotReady during the steal", target.name)
 		}
+		time.Sleep(500 * time.Millisecond) // the behaviour under test: Ready all along, checked twice a second
 	}
 	if n := strings.Count(s.out(), "got GET /ready"); n != 1 {
 		t.Fatalf("the program saw /ready %d times (the probes must not reach it):\n%s", n, s.out())
@@ -410,7 +332,7 @@ func TestIncomingProgramSeesTheRealClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080").serving()
 	defer s.stop(t)
 	out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/who")
 	var reply struct {
@@ -431,11 +353,11 @@ func TestIncomingProgramSeesTheRealClient(t *testing.T) {
 func TestFilteredStealPassesTheRestByteExact(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--http-filter", "method:^POST$",
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--http-filter", "method:^POST$",
 		"--port-map", "9100:9000", "--port-map", "8080:8080", "--", "sh", "-c",
-		testProgs.httpserve+" 8080 & "+testProgs.httpserve+" 9100 & wait")
+		testProgs.httpserve+" 8080 & "+testProgs.httpserve+" 9100 & wait").serving()
 	defer s.stop(t)
-	waitFor(t, 30*time.Second, func() bool { return strings.Count(s.err(), "the pod's port") == 2 }, s.err)
+	testenv.Eventually(t, 30*time.Second, func() bool { return strings.Count(s.err(), "the pod's port") == 2 }, s.err)
 	// The TCP echo greets first, then echoes: the filter waits, then passes it whole.
 	raw := fromToolbox(t, "(sleep 2; echo ping-raw-bytes; sleep 1) | timeout 10 nc "+target.ip+" 9000; true")
 	if !strings.Contains(raw, "ping-raw-bytes") || strings.Contains(raw, `"local":true`) {
@@ -460,15 +382,15 @@ func TestFilteredStealPassesTheRestByteExact(t *testing.T) {
 func TestConflictingStealIsRefusedNamingTheHolder(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	a := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	a := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080").serving()
 	defer a.stop(t)
 	for name, env := range map[string][]string{
 		"same user":    nil,
 		"another user": {"XDG_CONFIG_HOME=" + t.TempDir()}, // another key, so another agent
 	} {
 		// Its program listens on 8081 (8080 is the first one's, on this machine) for the pod's 8080.
-		b := startPluginWithEnv(t, env, "pod/"+target.name, "--incoming", "steal", "--port-map", "8081:8080", "--", testProgs.httpserve, "8081")
-		waitFor(t, 90*time.Second, func() bool { return strings.Contains(b.err(), "incoming traffic for port 8081") },
+		b := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--port-map", "8081:8080", "--", testProgs.httpserve, "8081").env(env...).start()
+		testenv.Eventually(t, 90*time.Second, func() bool { return strings.Contains(b.err(), "incoming traffic for port 8081") },
 			func() string { return name + ":\n" + b.err() })
 		if !strings.Contains(b.err(), "stolen by kubectl mirror of ") || !strings.Contains(b.err(), "stop that session") {
 			t.Errorf("%s: the refusal does not name the holder:\n%s", name, b.err())
@@ -489,10 +411,10 @@ func TestConflictingStealIsRefusedNamingTheHolder(t *testing.T) {
 func TestStealAgainRightAfterKillNine(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	a := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	a := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080").serving()
 	_ = a.cmd.Process.Signal(syscall.SIGKILL)
 	_ = a.cmd.Wait()
-	b := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	b := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080").serving()
 	defer b.stop(t)
 	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/second"); !strings.Contains(out, `"local":true`) || !strings.Contains(b.out(), "got GET /second") {
 		t.Fatalf("the second run did not get the port: %s\n%s", out, b.err())
@@ -504,13 +426,14 @@ func TestStealAgainRightAfterKillNine(t *testing.T) {
 func TestNoRequestLostWhenTheProgramLetsGoOfItsPort(t *testing.T) {
 	netprobe, _, _ := programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", netprobe, "relisten", "8080")
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", netprobe, "relisten", "8080").serving()
 	defer s.stop(t)
 	loop := "for i in $(seq 1 50); do if out=$(timeout 5 wget -qO- http://" + target.ip + ":8080/tick-$i 2>&1); then " +
 		`case "$out" in *'"local":true'*) echo local;; *) echo app;; esac; else echo FAIL $i; fi; sleep 0.1; done`
 	done := make(chan string, 1)
 	go func() { done <- fromToolbox(t, loop) }()
-	time.Sleep(2 * time.Second)
+	testenv.Eventually(t, 60*time.Second, func() bool { return strings.Count(s.out(), "served /tick-") >= 5 },
+		func() string { return "the client's requests did not reach the program:\n" + s.out() + s.err() })
 	fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/close >/dev/null 2>&1; true")
 	out := <-done
 	fails, local, app := strings.Count(out, "FAIL"), strings.Count(out, "local"), strings.Count(out, "app")

@@ -13,13 +13,12 @@ import (
 // `ls -o json` lists deploy/echo with its pods, their ports, and that run's
 // agent as the caller's, running; other targets are listed beside it.
 func TestLsListsTargetsAndTheAgentsARunLeft(t *testing.T) {
-	kc := kubeconfig(t)
-	out, errOut, code := mirror(t, kc, "run", "deploy/echo", "--", "sh", "-c", "echo $POD_NAME")
+	out, errOut, code := plugin(t, "run", "deploy/echo", "--", "sh", "-c", "echo $POD_NAME").run()
 	if code != 0 {
 		t.Fatalf("run: exit %d: %s", code, errOut)
 	}
 	pod := strings.TrimSpace(out)
-	out, errOut, code = runSplit(t, time.Minute, laptopScript(t), pluginCommand(t, kc, nil, "ls", "-o", "json")...)
+	out, errOut, code = plugin(t, "ls", "-o", "json").timeout(time.Minute).run()
 	if code != 0 {
 		t.Fatalf("ls: exit %d: %s", code, errOut)
 	}
@@ -71,7 +70,7 @@ func TestLsListsTargetsAndTheAgentsARunLeft(t *testing.T) {
 // TestLsWithFewerRights: a user who may list pods and deployments but no
 // other workload kind gets what they may see and one line naming the rest.
 func TestLsWithFewerRights(t *testing.T) {
-	out, errOut, code := runSplit(t, time.Minute, laptopScript(t), pluginCommand(t, limitedKubeconfig(t), nil, "ls")...)
+	out, errOut, code := plugin(t, "ls").kubeconfig(limitedKubeconfig(t)).timeout(time.Minute).run()
 	if code != 0 || !strings.Contains(out, "deployment/echo") || !strings.Contains(out, "pod/toolbox") ||
 		strings.TrimSpace(errOut) != "kubectl mirror ls: not listed, you may not list them: statefulsets, daemonsets, jobs" {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)

@@ -16,7 +16,7 @@ func TestFiftySessionsLoseNoRequest(t *testing.T) {
 	netprobe, _, _ := programs(t)
 	target, _ := echoPods(t)
 	// One run first, so the 50 share its agent rather than race to start one.
-	if out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--", netprobe, "conns", "http://echo/warm", "1"); code != 0 {
+	if out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", netprobe, "conns", "http://echo/warm", "1").run(); code != 0 {
 		t.Fatalf("warm-up: exit %d\n%s%s", code, out, errOut)
 	}
 	const sessions, each = 50, 5
@@ -30,8 +30,7 @@ func TestFiftySessionsLoseNoRequest(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, errOut, code := runSplit(t, 5*time.Minute, laptopScript(t),
-				pluginCommand(t, kubeconfig(t), nil, "run", "pod/"+target.name, "--", netprobe, "conns", "http://echo/many", "5")...)
+			out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", netprobe, "conns", "http://echo/many", "5").timeout(5 * time.Minute).run()
 			results[i] = result{out, errOut, code}
 		}()
 	}

@@ -15,6 +15,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // The meshed workloads of the test cluster (test/cluster/manifests/meshed.yaml):
@@ -45,7 +47,7 @@ func TestMeshedPods(t *testing.T) {
 				}
 			}
 			filter := "header:X-User: ^me$"
-			s := startSession(t, "deploy/"+m.deploy, "--incoming", "steal", "--http-filter", filter, "--", testProgs.httpserve, "8080")
+			s := plugin(t, "run", "deploy/"+m.deploy, "--incoming", "steal", "--http-filter", filter, "--", testProgs.httpserve, "8080").serving()
 			if n := len(pods); !strings.Contains(s.err(), fmt.Sprintf("on %d of %d pods", n, n)) && n > 1 {
 				t.Fatalf("progress does not say every pod serves:\n%s", s.err())
 			}
@@ -64,25 +66,25 @@ func TestMeshedPods(t *testing.T) {
 			appTrafficThroughSidecar(t, pods[0].Name, m.sidecar, "during")
 			s.stop(t)
 
-			s = startSession(t, "deploy/"+m.deploy, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+			s = plugin(t, "run", "deploy/"+m.deploy, "--incoming", "steal", "--", testProgs.httpserve, "8080").serving()
 			if local, fromPods := serviceHits(t, m.deploy, "u", 20, ""); local != 20 || fromPods != 0 {
 				t.Fatalf("unfiltered steal: %d reached the program, %d a pod (want 20, 0)", local, fromPods)
 			}
 			s.stop(t)
 
-			s = startSession(t, "deploy/"+m.deploy, "--", testProgs.httpserve, "8080")
+			s = plugin(t, "run", "deploy/"+m.deploy, "--", testProgs.httpserve, "8080").serving()
 			if local, fromPods := serviceHits(t, m.deploy, "m", 20, ""); local != 0 || fromPods != 20 {
 				t.Fatalf("mirror: %d answered by the program, %d by a pod (want 0, 20)", local, fromPods)
 			}
-			waitFor(t, 15*time.Second, func() bool { return strings.Count(s.out(), "got GET /m/") == 20 },
+			testenv.Eventually(t, 15*time.Second, func() bool { return strings.Count(s.out(), "got GET /m/") == 20 },
 				func() string { return "mirror copies expected for 20 requests, the program printed:\n" + s.out() })
 			s.stop(t)
 
 			echoIP := serviceIP(t, "echo")
-			out, err := run(t, 90*time.Second, laptopScript(t), pluginCommand(t, kubeconfig(t), nil, "run", "pod/"+pods[0].Name, "--",
-				netprobe, "http", "http://echo/from-the-mesh", "1")...)
-			if err != nil || !strings.Contains(out, `"path":"/from-the-mesh"`) {
-				t.Fatalf("outgoing request from the meshed pod's network: %v\n%s", err, out)
+			out, errOut, code := plugin(t, "run", "pod/"+pods[0].Name, "--", netprobe, "http", "http://echo/from-the-mesh", "1").
+				timeout(90 * time.Second).run()
+			if code != 0 || !strings.Contains(out, `"path":"/from-the-mesh"`) {
+				t.Fatalf("outgoing request from the meshed pod's network: exit %d\n%s%s", code, out, errOut)
 			}
 			if logs := kubectl(t, "logs", pods[0].Name, "-c", m.sidecar); !strings.Contains(logs, "outbound "+echoIP+":80 ") {
 				t.Fatalf("the program's request did not leave through the mesh's sidecar (as the pod's own would):\n%s", logs)
@@ -90,7 +92,7 @@ func TestMeshedPods(t *testing.T) {
 
 			appTrafficThroughSidecar(t, pods[0].Name, m.sidecar, "after")
 			for _, p := range pods {
-				waitFor(t, 30*time.Second, func() bool { return podRules(t, p.Name) == before[p.Name] },
+				testenv.Eventually(t, 30*time.Second, func() bool { return podRules(t, p.Name) == before[p.Name] },
 					func() string {
 						return fmt.Sprintf("pod %s's rules differ after the session:\nbefore:\n%s\nafter:\n%s", p.Name, before[p.Name], podRules(t, p.Name))
 					})

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // tempNamespace creates a namespace of its own for the test (a random
@@ -77,7 +79,7 @@ spec:
 func readyPodIn(t *testing.T, ns, selector string) string {
 	t.Helper()
 	name := ""
-	waitFor(t, 90*time.Second, func() bool {
+	testenv.Eventually(t, 90*time.Second, func() bool {
 		pods, err := clientset(t).CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return false

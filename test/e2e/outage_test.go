@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // The API server becomes unreachable from the laptop for 25 s while the
@@ -17,9 +19,9 @@ import (
 func TestAPIServerOutageIsToldAndCounted(t *testing.T) {
 	target, _ := echoPods(t)
 	script := `for i in $(seq 1 40); do if curl -s -m 2 -o /dev/null http://echo/tick-$i; then echo ok $i; else echo fail $i; fi; sleep 1; done`
-	s := startPlugin(t, "pod/"+target.name, "--", "sh", "-c", script)
+	s := plugin(t, "run", "pod/"+target.name, "--", "sh", "-c", script).start()
 	defer s.stop(t)
-	waitFor(t, 90*time.Second, func() bool { return strings.Count(s.out(), "ok ") >= 2 },
+	testenv.Eventually(t, 90*time.Second, func() bool { return strings.Count(s.out(), "ok ") >= 2 },
 		func() string { return "the program's first requests did not succeed:\n" + s.out() + s.err() })
 
 	drop := []string{"OUTPUT", "-p", "tcp", "--dport", "6443", "-j", "DROP"}
@@ -34,13 +36,13 @@ func TestAPIServerOutageIsToldAndCounted(t *testing.T) {
 		}
 	}
 	defer restore()
-	waitFor(t, 30*time.Second, func() bool { return strings.Contains(s.err(), "connection to the agent lost") },
+	testenv.Eventually(t, 30*time.Second, func() bool { return strings.Contains(s.err(), "connection to the agent lost") },
 		func() string { return "the user was not told the link was lost:\n" + s.err() })
-	time.Sleep(10 * time.Second) // requests fail while it is down
+	time.Sleep(10 * time.Second) // the behaviour under test: an outage this long, requests failing meanwhile
 	restore()
-	waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.err(), "reconnected to the agent") },
+	testenv.Eventually(t, 60*time.Second, func() bool { return strings.Contains(s.err(), "reconnected to the agent") },
 		func() string { return "the user was not told the link is back:\n" + s.err() })
-	waitFor(t, 90*time.Second, func() bool { return s.cmd.ProcessState != nil || strings.Contains(s.out(), " 40\n") },
+	testenv.Eventually(t, 90*time.Second, func() bool { return s.cmd.ProcessState != nil || strings.Contains(s.out(), " 40\n") },
 		func() string { return s.out() + s.err() })
 	_ = s.cmd.Wait()
 	out, errOut := s.out(), s.err()

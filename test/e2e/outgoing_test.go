@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 var testProgs struct {
@@ -53,7 +54,7 @@ func programs(t *testing.T) (netprobe, cGlibc, cMusl string) {
 func echoPods(t *testing.T) (target, other struct{ name, ip string }) {
 	t.Helper()
 	var pods *corev1.PodList
-	waitFor(t, 90*time.Second, func() bool {
+	testenv.Eventually(t, 90*time.Second, func() bool {
 		var err error
 		pods, err = clientset(t).CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=echo"})
 		if err != nil || len(pods.Items) != 2 {
@@ -100,7 +101,6 @@ func svcIP(t *testing.T) string {
 }
 
 func TestOutgoingHTTPLeavesFromThePod(t *testing.T) {
-	kc := kubeconfig(t)
 	netprobe, _, _ := programs(t)
 	target, other := echoPods(t)
 	urls := []string{
@@ -111,7 +111,7 @@ func TestOutgoingHTTPLeavesFromThePod(t *testing.T) {
 		"http://" + other.ip + ":8080/pod-ip",
 	}
 	for _, u := range urls {
-		out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "http", u, "2")
+		out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", netprobe, "http", u, "2").run()
 		if code != 0 {
 			t.Fatalf("%s: exit %d\n%s", u, code, errOut)
 		}
@@ -122,12 +122,12 @@ func TestOutgoingHTTPLeavesFromThePod(t *testing.T) {
 		for _, l := range lines {
 			checkCaller(t, l, target.name, target.ip)
 		}
-		if !strings.Contains(errOut, "connections through the pod") {
+		if !connectionsThroughThePod.MatchString(errOut) {
 			t.Fatalf("%s: no summary on stderr:\n%s", u, errOut)
 		}
 	}
 	// Straight to the other pod: no Service, no hairpin, the caller is exactly the target.
-	out, _, _ := mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "http", "http://"+other.ip+":8080/exact", "1")
+	out, _, _ := plugin(t, "run", "pod/"+target.name, "--", netprobe, "http", "http://"+other.ip+":8080/exact", "1").run()
 	var r echoReply
 	_ = json.Unmarshal([]byte(out), &r)
 	if !strings.HasPrefix(r.Remote, target.ip+":") {
@@ -136,7 +136,6 @@ func TestOutgoingHTTPLeavesFromThePod(t *testing.T) {
 }
 
 func TestOutgoingFromEveryKindOfProgram(t *testing.T) {
-	kc := kubeconfig(t)
 	netprobe, cGlibc, cMusl := programs(t)
 	target, _ := echoPods(t)
 	echoClient := filepath.Join(repoRoot(t), ".cluster", "image-build", "echo")
@@ -155,7 +154,7 @@ func TestOutgoingFromEveryKindOfProgram(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out, errOut, code := mirror(t, kc, append([]string{"run", "pod/" + target.name, "--"}, tc.argv...)...)
+			out, errOut, code := plugin(t, append([]string{"run", "pod/" + target.name, "--"}, tc.argv...)...).run()
 			if code != 0 {
 				t.Fatalf("exit %d\nstdout %q\n%s", code, out, errOut)
 			}
@@ -185,32 +184,31 @@ func TestOutgoingFromEveryKindOfProgram(t *testing.T) {
 }
 
 func TestOutgoingFidelity(t *testing.T) {
-	kc := kubeconfig(t)
 	netprobe, cGlibc, _ := programs(t)
 	target, other := echoPods(t)
 	// A closed port of a pod: refused, as in the pod.
-	_, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "tcp", other.ip+":9999")
+	_, errOut, code := plugin(t, "run", "pod/"+target.name, "--", netprobe, "tcp", other.ip+":9999").run()
 	if code != 1 || !strings.Contains(errOut, "connection refused") {
 		t.Fatalf("static Go to a closed port: exit %d\n%s", code, errOut)
 	}
-	_, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--", cGlibc, "tcp", other.ip, "9999")
+	_, errOut, code = plugin(t, "run", "pod/"+target.name, "--", cGlibc, "tcp", other.ip, "9999").run()
 	if code != 1 || !strings.Contains(errOut, "connect: Connection refused") {
 		t.Fatalf("glibc to a closed port: exit %d\n%s", code, errOut)
 	}
 	// An address on the pod network where nobody lives: the pod cannot reach it,
 	// and neither can the program, within --dial-timeout.
 	start := time.Now()
-	_, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--dial-timeout=3s", "--", netprobe, "tcp", "10.244.0.250:80")
+	_, errOut, code = plugin(t, "run", "pod/"+target.name, "--dial-timeout=3s", "--", netprobe, "tcp", "10.244.0.250:80").run()
 	if code != 1 || !(strings.Contains(errOut, "no route to host") || strings.Contains(errOut, "timed out")) || time.Since(start) > 30*time.Second {
 		t.Fatalf("unreachable address: exit %d after %s\n%s", code, time.Since(start), errOut)
 	}
 	// getpeername names the destination, not a local proxy.
-	out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "tcp", other.ip+":9000")
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", netprobe, "tcp", other.ip+":9000").run()
 	if code != 0 || !strings.HasPrefix(out, "peer "+other.ip+":9000\nread remote="+target.ip+":") {
 		t.Fatalf("getpeername: exit %d, stdout %q\n%s", code, out, errOut)
 	}
 	// getsockname names the pod-side end: the address the server saw calling.
-	out, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "sockname", other.ip+":9000")
+	out, errOut, code = plugin(t, "run", "pod/"+target.name, "--", netprobe, "sockname", other.ip+":9000").run()
 	if code != 0 || !strings.HasPrefix(out, "read remote="+target.ip+":") {
 		t.Fatalf("sockname: exit %d, stdout %q\n%s", code, out, errOut)
 	}
@@ -218,18 +216,17 @@ func TestOutgoingFidelity(t *testing.T) {
 	if !strings.Contains(out, "\nlocal "+seen+"\n") {
 		t.Fatalf("getsockname: want the pod-side address %s the server saw, got %q", seen, out)
 	}
-	out, _, code = mirror(t, kc, "run", "pod/"+target.name, "--", cGlibc, "tcp", other.ip, "9000")
+	out, _, code = plugin(t, "run", "pod/"+target.name, "--", cGlibc, "tcp", other.ip, "9000").run()
 	if code != 0 || !strings.HasPrefix(out, "peer "+other.ip+":9000\n") {
 		t.Fatalf("glibc getpeername: %q", out)
 	}
 }
 
 func TestOutgoingBulkConcurrentHalfClose(t *testing.T) {
-	kc := kubeconfig(t)
 	netprobe, _, _ := programs(t)
 	target, other := echoPods(t)
 	start := time.Now()
-	out, errOut, code := mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "bulk", other.ip+":9000", "200", "1048576")
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", netprobe, "bulk", other.ip+":9000", "200", "1048576").run()
 	if code != 0 || out != "bulk ok 200 x 1048576 bytes\n" {
 		t.Fatalf("exit %d, stdout %q\n%s", code, out, errOut)
 	}
@@ -237,7 +234,6 @@ func TestOutgoingBulkConcurrentHalfClose(t *testing.T) {
 }
 
 func TestLoopbackAndLocalRulesStayLocal(t *testing.T) {
-	kc := kubeconfig(t)
 	netprobe, _, _ := programs(t)
 	target, other := echoPods(t)
 	// A server on the laptop's own loopback: the program reaches it directly.
@@ -247,25 +243,21 @@ func TestLoopbackAndLocalRulesStayLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = server.Process.Kill(); _ = server.Wait() })
-	var out, errOut string
-	var code int
-	for i := 0; i < 50; i++ {
-		if out, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--", netprobe, "tcp", "127.0.0.1:18555"); code == 0 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if out != "peer 127.0.0.1:18555\nread local-server\n" || strings.Contains(errOut, "connections through the pod") {
+	listening := func() string { out, _ := inLaptop(t, 10*time.Second, "ss", "-Htln"); return out }
+	testenv.Eventually(t, 10*time.Second, func() bool { return strings.Contains(listening(), "127.0.0.1:18555") },
+		func() string { return "the laptop's server does not listen on 127.0.0.1:18555:\n" + listening() })
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", netprobe, "tcp", "127.0.0.1:18555").run()
+	if out != "peer 127.0.0.1:18555\nread local-server\n" || connectionsThroughThePod.MatchString(errOut) {
 		t.Fatalf("loopback: exit %d, stdout %q\n%s", code, out, errOut)
 	}
 	// --local keeps the pod's address local: from the laptop there is no route to it.
-	_, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--local", "10.244.0.0/16", "--", netprobe, "tcp", other.ip+":9000")
-	if code != 1 || !strings.Contains(errOut, "network is unreachable") || strings.Contains(errOut, "connections through the pod") {
+	_, errOut, code = plugin(t, "run", "pod/"+target.name, "--local", "10.244.0.0/16", "--", netprobe, "tcp", other.ip+":9000").run()
+	if code != 1 || !strings.Contains(errOut, "network is unreachable") || connectionsThroughThePod.MatchString(errOut) {
 		t.Fatalf("--local: exit %d\n%s", code, errOut)
 	}
 	// --remote with a host name (resolved in the pod) and a port: only that goes through.
-	out, errOut, code = mirror(t, kc, "run", "pod/"+target.name, "--remote", "echo:9000", "--", "sh", "-c",
-		netprobe+" tcp "+svcIP(t)+":9000 && "+netprobe+" tcp "+svcIP(t)+":80")
+	out, errOut, code = plugin(t, "run", "pod/"+target.name, "--remote", "echo:9000", "--", "sh", "-c",
+		netprobe+" tcp "+svcIP(t)+":9000 && "+netprobe+" tcp "+svcIP(t)+":80").run()
 	if code != 1 || !strings.Contains(out, "read remote=") || !strings.Contains(errOut, "network is unreachable") {
 		t.Fatalf("--remote echo:9000: exit %d, stdout %q\n%s", code, out, errOut)
 	}
@@ -284,14 +276,14 @@ func TestProgramsOwnConnectTimeoutWins(t *testing.T) {
 		"python": {"python3", "-c", "import socket\ntry:\n socket.create_connection(('" + silent + "', 9003), timeout=1)\nexcept OSError as e:\n print('python:', e.errno, e)"},
 		"curl":   {"curl", "-sS", "--connect-timeout", "1", "http://" + silent + ":9003/"},
 	} {
-		out, errOut, _ := mirror(t, kubeconfig(t), append([]string{"run", "pod/" + target.name, "--dial-timeout", "60s", "--"}, cmd...)...)
+		out, errOut, _ := plugin(t, append([]string{"run", "pod/" + target.name, "--dial-timeout", "60s", "--"}, cmd...)...).run()
 		all := out + errOut
 		// Each program's own timeout, not the kernel's ETIMEDOUT from a connect held to the end.
 		want := map[string]string{"go": "i/o timeout", "python": "python: None timed out", "curl": "Timeout was reached"}[name]
 		if !strings.Contains(all, want) {
 			t.Errorf("%s: want its own timeout (%q), got:\n%s", name, want, all)
 		}
-		if !strings.Contains(errOut, "1 connections through the pod failed") {
+		if !strings.Contains(errOut, "1 connection through the pod failed") {
 			t.Errorf("%s: the summary does not count the connect that timed out:\n%s", name, errOut)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
@@ -21,11 +22,11 @@ func TestProjectFileIsTheWholeCommand(t *testing.T) {
 	})
 	sub := filepath.Join(repo, "services", "api")
 	script := `echo "$X|$LITERAL|$FROM_CONFIGMAP"`
-	out, errOut, code := mirrorIn(t, sub, nil, "run", "--", "sh", "-c", script)
+	out, errOut, code := plugin(t, "run", "--", "sh", "-c", script).dir(sub).timeout(4 * time.Minute).run()
 	if code != 0 || out != "from-the-file|literal-value|\n" || !strings.Contains(errOut, "settings from "+filepath.Join(repo, ".kubectl-mirror.yaml")) {
 		t.Fatalf("exit %d, stdout %q\nstderr: %s", code, out, errOut)
 	}
-	out, errOut, code = mirrorIn(t, sub, []string{"X=from-the-flag"}, "run", "--", "sh", "-c", script)
+	out, errOut, code = plugin(t, "run", "--env", "X=from-the-flag", "--", "sh", "-c", script).dir(sub).timeout(4 * time.Minute).run()
 	if code != 0 || out != "from-the-flag|literal-value|\n" {
 		t.Fatalf("a flag over the file: exit %d, stdout %q\nstderr: %s", code, out, errOut)
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +31,7 @@ const (
 // holds it (ghcr.io resolves to the harness's registry).
 func agentImage(t *testing.T) v1.Image {
 	t.Helper()
-	out, errOut, code := runSplit(t, time.Minute, filepath.Join(repoRoot(t), "bin", "kubectl-mirror"), "version")
+	out, errOut, code := plugin(t, "version").onHost().timeout(time.Minute).run()
 	var image string
 	for _, l := range strings.Split(out, "\n") {
 		if s, ok := strings.CutPrefix(l, "agent image: "); ok {
@@ -101,7 +100,7 @@ func agentImagesIn(t *testing.T, pod string) []string {
 func TestAgentPinnedByDigest(t *testing.T) {
 	pinned := pushVariant(t, agentImage(t), openRegistry+"/kubectl-mirror/mirror-agent:e2e-pinned")
 	pod := firstEchoPod(t)
-	out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+pod, "--agent-image", pinned, "--", "sh", "-c", "echo $POD_NAME")
+	out, errOut, code := plugin(t, "run", "pod/"+pod, "--agent-image", pinned, "--", "sh", "-c", "echo $POD_NAME").run()
 	if code != 0 || strings.TrimSpace(out) != pod {
 		t.Fatalf("exit %d, stdout %q\n%s", code, out, errOut)
 	}
@@ -147,14 +146,14 @@ func TestPrivateRegistryTakesThePodsPullSecret(t *testing.T) {
 	// Without a secret first (the node does not hold the image yet; once it
 	// does, IfNotPresent serves it to any pod): the kubelet's pull error, at
 	// once, not the startup timeout.
-	out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/toolbox", "--agent-image", private, "--agent-startup-timeout", "10m", "--", "echo", "SHOULD-NOT-RUN")
+	out, errOut, code := plugin(t, "run", "pod/toolbox", "--agent-image", private, "--agent-startup-timeout", "10m", "--", "echo", "SHOULD-NOT-RUN").run()
 	lines := strings.Split(strings.TrimSpace(errOut), "\n")
 	last := lines[len(lines)-1]
 	if code == 0 || out != "" || !strings.HasPrefix(last, "error: ") || !strings.Contains(last, "imagePullSecrets") ||
 		!(strings.Contains(last, "ErrImagePull") || strings.Contains(last, "ImagePullBackOff")) {
 		t.Fatalf("without a pull secret: exit %d, stdout %q\n%s", code, out, errOut)
 	}
-	out, errOut, code = mirror(t, kubeconfig(t), "run", "pod/private-pulls", "--agent-image", private, "--", "echo", "pulled with the pod's secret")
+	out, errOut, code = plugin(t, "run", "pod/private-pulls", "--agent-image", private, "--", "echo", "pulled with the pod's secret").run()
 	if code != 0 || out != "pulled with the pod's secret\n" {
 		t.Fatalf("with the pull secret: exit %d, stdout %q\n%s", code, out, errOut)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // multiDeployment makes deploy/multi (echo pods, REPLICAS of them) behind
@@ -87,7 +89,7 @@ func requestsThroughService(t *testing.T, n int, header string) (local, pods int
 func TestFilteredStealCoversEveryReplica(t *testing.T) {
 	programs(t)
 	multiDeployment(t, 2)
-	s := startSession(t, "deploy/multi", "--incoming", "steal", "--http-filter", "header:X-User: ^me$", "--", testProgs.httpserve, "8080")
+	s := plugin(t, "run", "deploy/multi", "--incoming", "steal", "--http-filter", "header:X-User: ^me$", "--", testProgs.httpserve, "8080").serving()
 	defer s.stop(t)
 	if !strings.Contains(s.err(), "on 2 of 2 pods") {
 		t.Fatalf("progress does not say both pods serve:\n%s", s.err())
@@ -100,7 +102,7 @@ func TestFilteredStealCoversEveryReplica(t *testing.T) {
 	}
 	kubectl(t, "scale", "deploy/multi", "--replicas=3")
 	kubectl(t, "rollout", "status", "deploy/multi", "--timeout=120s")
-	waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.err(), "(3 pods)") },
+	testenv.Eventually(t, 60*time.Second, func() bool { return strings.Contains(s.err(), "(3 pods)") },
 		func() string { return "the third pod never joined:\n" + s.err() })
 	pods, err := clientset(t).CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: "app=multi"})
 	if err != nil {
@@ -128,19 +130,19 @@ func TestSessionFollowsTheWorkload(t *testing.T) {
 func followsTheWorkload(t *testing.T, command ...string) {
 	t.Helper()
 	multiDeployment(t, 2)
-	args := append(append([]string{"deploy/multi", "--"}, command...), "reconnect", "echo:9000", "http://echo/after-delete")
-	s := startPlugin(t, args...)
-	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
+	args := append(append([]string{"run", "deploy/multi", "--"}, command...), "reconnect", "echo:9000", "http://echo/after-delete")
+	s := plugin(t, args...).start()
+	testenv.Eventually(t, 90*time.Second, func() bool { return strings.Contains(s.out(), "inflight up") },
 		func() string { return s.out() + s.err() })
 	first := s.err()[strings.Index(s.err(), "target deployment/multi: pod/")+len("target deployment/multi: pod/"):]
 	first = first[:strings.IndexAny(first, ", \n")]
 	kubectl(t, "delete", "pod", first, "--wait=false")
-	waitFor(t, 60*time.Second, func() bool { return strings.Contains(s.out(), "inflight ended") },
+	testenv.Eventually(t, 60*time.Second, func() bool { return strings.Contains(s.out(), "inflight ended") },
 		func() string { return "the in-flight connection hung:\n" + s.out() + s.err() })
 	if !strings.Contains(s.out(), "inflight ended: reset") {
 		t.Errorf("in-flight connection: want a reset, got:\n%s", s.out())
 	}
-	waitFor(t, 120*time.Second, func() bool { return strings.Contains(s.out(), "after: ") },
+	testenv.Eventually(t, 120*time.Second, func() bool { return strings.Contains(s.out(), "after: ") },
 		func() string { return "no request worked after the pod was deleted:\n" + s.out() + s.err() })
 	if err := s.cmd.Wait(); err != nil {
 		t.Fatalf("plugin: %v\n%s", err, s.err())

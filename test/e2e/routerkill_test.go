@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // Two users share a port by filter; the agent that routes it is killed
@@ -21,11 +23,12 @@ import (
 func TestRoutingAgentKilledBothUsersRecover(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	alice := startSession(t, "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$",
-		"--", testProgs.httpserve, "8080")
+	alice := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$",
+		"--", testProgs.httpserve, "8080").serving()
 	defer alice.stop(t)
-	bob := startSessionWithEnv(t, []string{"XDG_CONFIG_HOME=" + t.TempDir()}, "pod/"+target.name, "--incoming", "steal",
-		"--http-filter", "header:X-User: ^bob$", "--port-map", "8081:8080", "--", testProgs.httpserve, "8081")
+	bob := plugin(t, "run", "pod/"+target.name, "--incoming", "steal",
+		"--http-filter", "header:X-User: ^bob$", "--port-map", "8081:8080", "--", testProgs.httpserve, "8081").
+		env("XDG_CONFIG_HOME=" + t.TempDir()).serving()
 	defer bob.stop(t)
 	reaches := func(user string, s *session, path string) bool {
 		out, _, _ := runSplit(t, time.Minute, filepath.Join(repoRoot(t), "test", "cluster", "kubectl"),
@@ -41,18 +44,19 @@ func TestRoutingAgentKilledBothUsersRecover(t *testing.T) {
 		t.Fatal(err)
 	}
 	back := map[string]time.Duration{}
-	for i := 0; len(back) < 2 && time.Since(killed) < 90*time.Second; i++ {
+	i := 0
+	testenv.Eventually(t, 90*time.Second, func() bool {
 		for user, s := range map[string]*session{"alice": alice, "bob": bob} {
 			if _, ok := back[user]; !ok && reaches(user, s, fmt.Sprintf("/after-%s-%d", user, i)) {
 				back[user] = time.Since(killed)
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		i++
+		return len(back) == 2
+	}, func() string {
+		return fmt.Sprintf("not every user got their requests back: %v\nalice:\n%s\nbob:\n%s\ntables:\n%s", back, alice.err(), bob.err(), podNetnsTables(t, target.name))
+	})
 	t.Logf("after kill -9 of the routing agent: alice's requests back after %v, bob's after %v", back["alice"], back["bob"])
-	if len(back) < 2 {
-		t.Fatalf("not every user got their requests back: %v\nalice:\n%s\nbob:\n%s\ntables:\n%s", back, alice.err(), bob.err(), podNetnsTables(t, target.name))
-	}
 }
 
 // routingAgentPID is this machine's pid of the agent whose nftables table

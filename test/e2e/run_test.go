@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,22 +15,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
-// mirror runs the built plugin from the laptop namespace, as a user would,
-// with the agent image imported into the cluster (pull policy Never: no
-// registry here). It returns stdout, stderr and the exit code.
-func mirror(t *testing.T, kubeconfigPath string, args ...string) (string, string, int) {
-	t.Helper()
-	return runSplit(t, 3*time.Minute, laptopScript(t), pluginCommand(t, kubeconfigPath, nil, args...)...)
-}
-
 func TestRunSeesThePodsEnvironment(t *testing.T) {
-	kc := kubeconfig(t)
 	cs := clientset(t)
 	script := `echo "$LITERAL $FROM_CONFIGMAP $POD_NAME"`
 	for _, target := range [][]string{{"deploy/echo"}, {"deploy", "echo"}, {"service/echo"}, {"-n", "default", "deployment/echo"}} {
-		out, errOut, code := mirror(t, kc, append(append([]string{"run"}, target...), "--", "sh", "-c", script)...)
+		out, errOut, code := plugin(t, append(append([]string{"run"}, target...), "--", "sh", "-c", script)...).run()
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", target, code, errOut)
 		}
@@ -45,24 +39,22 @@ func TestRunSeesThePodsEnvironment(t *testing.T) {
 }
 
 func TestRunPodFormAndContainerFlag(t *testing.T) {
-	kc := kubeconfig(t)
 	pod := firstEchoPod(t)
-	out, errOut, code := mirror(t, kc, "run", "pod/"+pod, "-c", "sidecar", "--", "sh", "-c", `echo "$SIDECAR_ONLY|$LITERAL"`)
+	out, errOut, code := plugin(t, "run", "pod/"+pod, "-c", "sidecar", "--", "sh", "-c", `echo "$SIDECAR_ONLY|$LITERAL"`).run()
 	if code != 0 || out != "sidecar-value|\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, errOut)
 	}
-	out, _, code = mirror(t, kc, "run", "pod/"+pod, "--env", "LITERAL=overridden", "--env-exclude", "FROM_*", "--", "sh", "-c", `echo "$LITERAL|$FROM_CONFIGMAP|$HOME"`)
+	out, _, code = plugin(t, "run", "pod/"+pod, "--env", "LITERAL=overridden", "--env-exclude", "FROM_*", "--", "sh", "-c", `echo "$LITERAL|$FROM_CONFIGMAP|$HOME"`).run()
 	if code != 0 || out != "overridden||"+os.Getenv("HOME")+"\n" {
 		t.Fatalf("overrides: exit %d, stdout %q", code, out)
 	}
 }
 
 func TestRunPassesExitCodesAndSignals(t *testing.T) {
-	kc := kubeconfig(t)
-	if _, errOut, code := mirror(t, kc, "run", "deploy/echo", "--", "sh", "-c", "exit 7"); code != 7 {
+	if _, errOut, code := plugin(t, "run", "deploy/echo", "--", "sh", "-c", "exit 7").run(); code != 7 {
 		t.Fatalf("exit %d, want 7: %s", code, errOut)
 	}
-	_, errOut, code := mirror(t, kc, "run", "deploy/echo", "--", "sh", "-c", "kill -KILL $$")
+	_, errOut, code := plugin(t, "run", "deploy/echo", "--", "sh", "-c", "kill -KILL $$").run()
 	if code != 128+9 || !strings.Contains(errOut, "killed by SIGKILL") {
 		t.Fatalf("exit %d, want 137 and the signal named: %s", code, errOut)
 	}
@@ -96,11 +88,10 @@ func agentState(t *testing.T, pod, name string) corev1.ContainerState {
 }
 
 func TestAgentIsReusedThenExitsWhenIdle(t *testing.T) {
-	kc := kubeconfig(t)
 	// A pod of its own: a live agent left by another test would be reused.
 	scratchPod(t, "idle")
 	before := len(ephemeralNames(t, "idle"))
-	_, errOut, code := mirror(t, kc, "run", "pod/idle", "--agent-idle-timeout=4s", "--", "true")
+	_, errOut, code := plugin(t, "run", "pod/idle", "--agent-idle-timeout=4s", "--", "true").run()
 	if code != 0 {
 		t.Fatalf("first run: exit %d: %s", code, errOut)
 	}
@@ -109,20 +100,17 @@ func TestAgentIsReusedThenExitsWhenIdle(t *testing.T) {
 		t.Fatalf("first run added %d ephemeral containers, want 1", len(names)-before)
 	}
 	agent := names[len(names)-1]
-	_, errOut, code = mirror(t, kc, "run", "pod/idle", "--agent-idle-timeout=4s", "--", "true")
+	_, errOut, code = plugin(t, "run", "pod/idle", "--agent-idle-timeout=4s", "--", "true").run()
 	if code != 0 || !strings.Contains(errOut, "reusing agent "+agent) {
 		t.Fatalf("second run: exit %d, want reuse of %s: %s", code, agent, errOut)
 	}
 	if n := len(ephemeralNames(t, "idle")); n != before+1 {
 		t.Fatalf("second run grew the pod's ephemeral containers to %d", n-before)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for agentState(t, "idle", agent).Terminated == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("agent %s still %+v a minute after its 4 s idle timeout", agent, agentState(t, "idle", agent))
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	testenv.Eventually(t, 60*time.Second, func() bool { return agentState(t, "idle", agent).Terminated != nil },
+		func() string {
+			return fmt.Sprintf("agent %s still %+v a minute after its 4 s idle timeout", agent, agentState(t, "idle", agent))
+		})
 	if st := agentState(t, "idle", agent).Terminated; st.ExitCode != 0 {
 		t.Fatalf("idle agent exited with %d (%s)", st.ExitCode, st.Reason)
 	}
@@ -147,7 +135,7 @@ func TestRunErrorsAreOneClearLine(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
-			out, errOut, code := mirror(t, tc.kc, append(append([]string{"run"}, tc.args...), "--", "echo", "SHOULD-NOT-RUN")...)
+			out, errOut, code := plugin(t, append(append([]string{"run"}, tc.args...), "--", "echo", "SHOULD-NOT-RUN")...).kubeconfig(tc.kc).run()
 			if code == 0 || strings.Contains(out, "SHOULD-NOT-RUN") {
 				t.Fatalf("exit %d, stdout %q", code, out)
 			}
@@ -207,7 +195,7 @@ func tokenKubeconfig(t *testing.T, sa, manifest string) string {
 func TestHostnameIsThePods(t *testing.T) {
 	target, _ := echoPods(t)
 	script := `uname -n; cat /proc/sys/kernel/hostname; python3 -c "import socket; n = socket.gethostname(); print(n, socket.gethostbyname(n))"`
-	out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--", "sh", "-c", script)
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", "sh", "-c", script).run()
 	want := target.name + "\n" + target.name + "\n" + target.name + " " + target.ip + "\n"
 	if code != 0 || out != want {
 		t.Fatalf("exit %d, stdout %q, want %q\n%s", code, out, want, errOut)
@@ -219,7 +207,7 @@ func TestHostnameIsThePods(t *testing.T) {
 func TestEnvFileAndNoImport(t *testing.T) {
 	target, _ := echoPods(t)
 	file := filepath.Join(t.TempDir(), "pod.env")
-	_, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--env-file", file, "--env-exclude", "FROM_*")
+	_, errOut, code := plugin(t, "run", "pod/"+target.name, "--env-file", file, "--env-exclude", "FROM_*").run()
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
@@ -237,7 +225,7 @@ func TestEnvFileAndNoImport(t *testing.T) {
 	if strings.Contains(env, "FROM_CONFIGMAP") || strings.Contains(env, "\nPATH=") || strings.HasPrefix(env, "PATH=") {
 		t.Errorf("env file holds excluded or local variables:\n%s", env)
 	}
-	out, errOut, code := mirror(t, kubeconfig(t), "run", "pod/"+target.name, "--env-import=false", "--env", "A=1", "--", "sh", "-c", `echo "[$LITERAL][$A]"`)
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--env-import=false", "--env", "A=1", "--", "sh", "-c", `echo "[$LITERAL][$A]"`).run()
 	if code != 0 || out != "[][1]\n" {
 		t.Fatalf("--env-import=false: exit %d, stdout %q\n%s", code, out, errOut)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/xtaci/smux"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 )
@@ -30,12 +31,12 @@ import (
 func TestAnotherLocalUserGetsNothingFromThePod(t *testing.T) {
 	netprobe, _, _ := programs(t)
 	target, _ := echoPods(t)
-	s := startPlugin(t, "-v", "2", "pod/"+target.name, "--", netprobe, "conns", "http://echo/conns", "20")
+	s := plugin(t, "run", "-v", "2", "pod/"+target.name, "--", netprobe, "conns", "http://echo/conns", "20").start()
 	stranger, err := inLaptop(t, time.Minute, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", netprobe, "stranger", "8")
 	if err != nil {
 		t.Fatalf("stranger: %v\n%s", err, stranger)
 	}
-	waitFor(t, 90*time.Second, func() bool { return s.cmd.ProcessState != nil || strings.Contains(s.out(), "requests succeeded") },
+	testenv.Eventually(t, 90*time.Second, func() bool { return s.cmd.ProcessState != nil || strings.Contains(s.out(), "requests succeeded") },
 		func() string { return s.out() + s.err() })
 	_ = s.cmd.Wait()
 	t.Logf("program: %s; %s", strings.TrimSpace(s.out()), strings.TrimSpace(stranger))
@@ -63,7 +64,7 @@ func TestAnotherLocalUserGetsNothingFromThePod(t *testing.T) {
 func TestSecondIdentityCannotUseTheAgents(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080").serving()
 	defer s.stop(t)
 
 	cfg, cs := clientFor(t, limitedKubeconfig(t))
@@ -211,7 +212,7 @@ func TestConcurrentFirstRunsAddOneAgent(t *testing.T) {
 	results := make(chan result, 20)
 	for i := 0; i < 20; i++ {
 		go func() {
-			_, errOut, code := mirror(t, kubeconfig(t), "run", "pod/race", "--agent-idle-timeout=30s", "--", "true")
+			_, errOut, code := plugin(t, "run", "pod/race", "--agent-idle-timeout=30s", "--", "true").run()
 			results <- result{code, errOut}
 		}()
 	}
@@ -231,7 +232,7 @@ func TestConcurrentFirstRunsAddOneAgent(t *testing.T) {
 func TestPreAuthFloodIsBounded(t *testing.T) {
 	netprobe, _, _ := programs(t)
 	scratchPod(t, "flood")
-	_, errOut, code := mirror(t, kubeconfig(t), "run", "pod/flood", "--agent-idle-timeout=8s", "--", "true")
+	_, errOut, code := plugin(t, "run", "pod/flood", "--agent-idle-timeout=8s", "--", "true").run()
 	if code != 0 {
 		t.Fatalf("first run: %s", errOut)
 	}
@@ -264,7 +265,7 @@ func TestPreAuthFloodIsBounded(t *testing.T) {
 		t.Fatalf("agent grew by %d KiB under the flood", peak-before)
 	}
 	// The flood is over: the 8 s idle timeout runs out and the agent exits.
-	waitFor(t, 60*time.Second, func() bool { return agentState(t, "flood", agent).Terminated != nil },
+	testenv.Eventually(t, 60*time.Second, func() bool { return agentState(t, "flood", agent).Terminated != nil },
 		func() string {
 			return fmt.Sprintf("agent %s still %+v after the flood", agent, agentState(t, "flood", agent))
 		})
@@ -318,15 +319,15 @@ func TestNoPodFilesLeftAfterKillNine(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(runtime, "kubectl-mirror", "session-*", "var", "run", "secrets", "kubernetes.io", "serviceaccount", "token"))
 		return m
 	}
-	s := startPluginWithEnv(t, env, "pod/"+target.name, "--", "sleep", "60")
-	waitFor(t, 90*time.Second, func() bool { return len(token()) == 1 }, func() string { return s.err() })
+	s := plugin(t, "run", "pod/"+target.name, "--", "sleep", "60").env(env...).start()
+	testenv.Eventually(t, 90*time.Second, func() bool { return len(token()) == 1 }, func() string { return s.err() })
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
 	_ = s.cmd.Wait()
 	if len(token()) != 1 {
 		t.Fatal("the killed plugin's copy vanished by itself: the test proves nothing")
 	}
-	time.Sleep(3 * time.Second) // older than a session being made
-	next := startPluginWithEnv(t, env, "pod/"+target.name, "--", "true")
+	time.Sleep(3 * time.Second) // a clock that must pass: the next run spares sessions younger than 2 s (being made)
+	next := plugin(t, "run", "pod/"+target.name, "--", "true").env(env...).start()
 	_ = next.cmd.Wait()
 	if next.cmd.ProcessState.ExitCode() != 0 {
 		t.Fatalf("next run: %s", next.err())
@@ -384,7 +385,7 @@ func TestRolesAreCheckedAtPreflight(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			kc := identityKubeconfig(t, tc.name, tc.rules)
-			_, errOut, code := mirror(t, kc, "run", "pod/roles", "--agent-idle-timeout=20s", "--", "true")
+			_, errOut, code := plugin(t, "run", "pod/roles", "--agent-idle-timeout=20s", "--", "true").kubeconfig(kc).run()
 			if tc.want == "" {
 				if code != 0 {
 					t.Fatalf("the shipped Role does not work: %s", errOut)
@@ -403,7 +404,6 @@ func TestRolesAreCheckedAtPreflight(t *testing.T) {
 // one line naming the server and the context, a non-zero exit, no hang.
 func TestDeadAndBlackholedAPIServers(t *testing.T) {
 	hole := blackhole(t)
-	plugin := filepath.Join(repoRoot(t), "bin", "kubectl-mirror")
 	cases := []struct {
 		name, server string
 		extra        []string
@@ -417,7 +417,7 @@ func TestDeadAndBlackholedAPIServers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			kc := serverKubeconfig(t, tc.server)
 			args := append([]string{"run", "--kubeconfig", kc}, tc.extra...)
-			out, errOut, code := runSplit(t, time.Minute, plugin, append(args, "deploy/echo", "--", "echo", "SHOULD-NOT-RUN")...)
+			out, errOut, code := plugin(t, append(args, "deploy/echo", "--", "echo", "SHOULD-NOT-RUN")...).onHost().timeout(time.Minute).run()
 			lines := strings.Split(strings.TrimSpace(errOut), "\n")
 			if code == 0 || out != "" || len(lines) != 1 || !strings.Contains(lines[0], tc.want) ||
 				!strings.Contains(lines[0], tc.server) || !strings.Contains(lines[0], `context "gone"`) {
@@ -501,7 +501,7 @@ spec:
 	kubectl(t, "apply", "-f", path)
 	t.Cleanup(func() { kubectl(t, "delete", "job", "done", "--wait=false") })
 	kubectl(t, "wait", "--for=condition=Complete", "job/done", "--timeout=90s")
-	_, errOut, code := mirror(t, kubeconfig(t), "run", "job/done", "--", "true")
+	_, errOut, code := plugin(t, "run", "job/done", "--", "true").run()
 	if code == 0 || !strings.Contains(errOut, "job/done has finished (Complete)") || strings.Contains(errOut, "wait until") {
 		t.Fatalf("exit %d:\n%s", code, errOut)
 	}
@@ -512,7 +512,7 @@ spec:
 func TestStealListenerIsNotReachableDirectly(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080")
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--", testProgs.httpserve, "8080").serving()
 	defer s.stop(t)
 	pid := agentWithNetAdmin(t, target.name)
 	out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-n", "ss", "-Htlnp").CombinedOutput()

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 )
 
 // Two users (two keys, so two agents in the pod) steal the same port with
@@ -16,10 +18,11 @@ import (
 func TestTwoUsersShareAPortByFilter(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	alice := startSession(t, "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$",
-		"--", testProgs.httpserve, "8080")
-	bob := startSessionWithEnv(t, []string{"XDG_CONFIG_HOME=" + t.TempDir()}, "pod/"+target.name, "--incoming", "steal",
-		"--http-filter", "header:X-User: ^bob$", "--port-map", "8081:8080", "--", testProgs.httpserve, "8081")
+	alice := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$",
+		"--", testProgs.httpserve, "8080").serving()
+	bob := plugin(t, "run", "pod/"+target.name, "--incoming", "steal",
+		"--http-filter", "header:X-User: ^bob$", "--port-map", "8081:8080", "--", testProgs.httpserve, "8081").
+		env("XDG_CONFIG_HOME=" + t.TempDir()).serving()
 
 	// One connection, X-User alice, bob, alice, ...: all answered by a program.
 	out := fromToolbox(t, "timeout 20 mirror-echo mixed http://"+target.ip+":8080/shared 6")
@@ -46,8 +49,8 @@ func TestTwoUsersShareAPortByFilter(t *testing.T) {
 	}
 
 	// An unfiltered steal is refused, naming the oldest holder.
-	carol := startPlugin(t, "pod/"+target.name, "--incoming", "steal", "--port-map", "8082:8080", "--", testProgs.httpserve, "8082")
-	waitFor(t, 90*time.Second, func() bool { return strings.Contains(carol.err(), "incoming traffic for port 8082") },
+	carol := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--port-map", "8082:8080", "--", testProgs.httpserve, "8082").start()
+	testenv.Eventually(t, 90*time.Second, func() bool { return strings.Contains(carol.err(), "incoming traffic for port 8082") },
 		func() string { return carol.err() })
 	if !strings.Contains(carol.err(), "stolen with HTTP filters by kubectl mirror of ") || !strings.Contains(carol.err(), "--incoming-takeover") {
 		t.Fatalf("the refusal does not name the holder and the way out:\n%s", carol.err())
@@ -63,9 +66,9 @@ func TestTwoUsersShareAPortByFilter(t *testing.T) {
 	}
 
 	// With --incoming-takeover an unfiltered steal takes the port; bob is told.
-	dave := startSession(t, "pod/"+target.name, "--incoming", "steal", "--incoming-takeover", "--port-map", "8083:8080", "--", testProgs.httpserve, "8083")
+	dave := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--incoming-takeover", "--port-map", "8083:8080", "--", testProgs.httpserve, "8083").serving()
 	defer dave.stop(t)
-	waitFor(t, 20*time.Second, func() bool { return strings.Contains(bob.err(), "took port 8080 over") },
+	testenv.Eventually(t, 20*time.Second, func() bool { return strings.Contains(bob.err(), "took port 8080 over") },
 		func() string { return "bob was not told:\n" + bob.err() })
 	if out := fromToolbox(t, "timeout 5 wget -qO- --header 'X-User: bob' http://"+target.ip+":8080/taken"); !strings.Contains(out, `"local":true`) ||
 		!strings.Contains(dave.out(), "got GET /taken") {
@@ -73,7 +76,7 @@ func TestTwoUsersShareAPortByFilter(t *testing.T) {
 	}
 	// The taker leaves: bob's filtered steal comes back by itself.
 	dave.stop(t)
-	waitFor(t, 30*time.Second, func() bool { return strings.Contains(bob.err(), "steal again: the pod's port 8080") },
+	testenv.Eventually(t, 30*time.Second, func() bool { return strings.Contains(bob.err(), "steal again: the pod's port 8080") },
 		func() string { return "bob did not get his steal back:\n" + bob.err() })
 	if out := fromToolbox(t, "timeout 5 wget -qO- --header 'X-User: bob' http://"+target.ip+":8080/back"); !strings.Contains(out, `"local":true`) ||
 		!strings.Contains(bob.out(), "got GET /back") {
@@ -82,22 +85,14 @@ func TestTwoUsersShareAPortByFilter(t *testing.T) {
 	bob.stop(t)
 }
 
-// startSessionWithEnv is startSession with extra KEY=VALUE variables.
-func startSessionWithEnv(t *testing.T, env []string, args ...string) *session {
-	t.Helper()
-	s := startPluginWithEnv(t, env, args...)
-	waitFor(t, 90*time.Second, func() bool { return strings.Contains(s.err(), "the pod's port") }, func() string { return s.err() })
-	return s
-}
-
 // Under a header filter, cleartext HTTP/2 and gRPC are routed stream by
 // stream: a gRPC call (grpc-go's health service) or an HTTP/2 request with
 // the header reaches the program, one without it the pod's app.
 func TestFilteredStealRoutesGRPCAndH2ByHeader(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	s := startSession(t, "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$",
-		"--", testProgs.httpserve, "8080")
+	s := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$",
+		"--", testProgs.httpserve, "8080").serving()
 	defer s.stop(t)
 	addr := target.ip + ":8080"
 	for _, c := range []struct{ call, user, want string }{
@@ -121,16 +116,16 @@ func TestFilteredStealRoutesGRPCAndH2ByHeader(t *testing.T) {
 func TestTwoUsersMirrorOnePort(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	a := startSession(t, "pod/"+target.name, "--incoming", "mirror", "--", testProgs.httpserve, "8080")
+	a := plugin(t, "run", "pod/"+target.name, "--incoming", "mirror", "--", testProgs.httpserve, "8080").serving()
 	defer a.stop(t)
-	b := startSessionWithEnv(t, []string{"XDG_CONFIG_HOME=" + t.TempDir()}, "pod/"+target.name, "--incoming", "mirror",
-		"--port-map", "8081:8080", "--", testProgs.httpserve, "8081")
+	b := plugin(t, "run", "pod/"+target.name, "--incoming", "mirror",
+		"--port-map", "8081:8080", "--", testProgs.httpserve, "8081").env("XDG_CONFIG_HOME=" + t.TempDir()).serving()
 	defer b.stop(t)
 	if out := fromToolbox(t, "timeout 5 wget -qO- http://"+target.ip+":8080/copied"); !strings.Contains(out, `"pod":"`+target.name) {
 		t.Fatalf("the client was not answered by the pod's app: %s", out)
 	}
 	for name, s := range map[string]*session{"first": a, "second": b} {
-		waitFor(t, 10*time.Second, func() bool { return strings.Contains(s.out(), "got GET /copied") },
+		testenv.Eventually(t, 10*time.Second, func() bool { return strings.Contains(s.out(), "got GET /copied") },
 			func() string { return "the " + name + " program got no copy:\n" + s.out() + s.err() })
 	}
 }

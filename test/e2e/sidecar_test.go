@@ -42,17 +42,16 @@ spec:
         ports: [{containerPort: 8080}]
 `)
 	kubectl(t, "rollout", "status", "deploy/withsidecar", "-n", ns, "--timeout=120s")
-	kc := kubeconfig(t)
-	out, errOut, code := mirror(t, kc, "run", "-n", ns, "deploy/withsidecar", "--", "sh", "-c", `echo "$APP_ONLY|$SIDECAR_ONLY"`)
+	out, errOut, code := plugin(t, "run", "-n", ns, "deploy/withsidecar", "--", "sh", "-c", `echo "$APP_ONLY|$SIDECAR_ONLY"`).run()
 	if code != 0 || out != "app-value|\n" || !strings.Contains(errOut, ", container app") {
 		t.Fatalf("default container: exit %d, stdout %q\n%s", code, out, errOut)
 	}
-	_, errOut, code = mirror(t, kc, "run", "-n", ns, "deploy/withsidecar", "-c", "proxy", "--", "true")
+	_, errOut, code = plugin(t, "run", "-n", ns, "deploy/withsidecar", "-c", "proxy", "--", "true").run()
 	line := oneErrorLine(t, errOut)
 	if code == 0 || !strings.Contains(line, `container "proxy"`) || !strings.Contains(line, "native sidecar") || !strings.Contains(line, "name one of app") {
 		t.Fatalf("-c proxy: exit %d: %s", code, line)
 	}
-	out, errOut, code = runSplit(t, time.Minute, laptopScript(t), pluginCommand(t, kc, nil, "ls", "-n", ns)...)
+	out, errOut, code = plugin(t, "ls", "-n", ns).timeout(time.Minute).run()
 	if code != 0 || !strings.Contains(out, "app (8080/TCP) proxy[sidecar] (15001/TCP)") {
 		t.Fatalf("ls: exit %d\n%s%s", code, out, errOut)
 	}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -130,7 +131,8 @@ func (p *moduleProxy) asked(path string) bool {
 
 // greetModule writes a program that needs example.test/greet and then asks
 // the module proxy's address itself for /program-was-here, and returns its
-// directory and the go environment that fetches into a fresh module cache.
+// directory and the flags of run (--env) that give the program the go
+// environment that fetches into a fresh module cache.
 func greetModule(t *testing.T, proxy *moduleProxy) (string, []string) {
 	t.Helper()
 	dir := testenv.WriteFiles(t, map[string]string{
@@ -167,21 +169,11 @@ func main() {
 		clean.Env = append(os.Environ(), "GOMODCACHE="+modcache)
 		_ = clean.Run()
 	})
-	return dir, env
-}
-
-// mirrorIn runs the plugin from the laptop namespace in dir, with each of
-// goEnv given to the program by --env.
-func mirrorIn(t *testing.T, dir string, goEnv []string, args ...string) (string, string, int) {
-	t.Helper()
 	var flags []string
-	for _, kv := range goEnv {
+	for _, kv := range env {
 		flags = append(flags, "--env", kv)
 	}
-	args = append(append([]string{args[0]}, flags...), args[1:]...)
-	cmd := pluginCommand(t, kubeconfig(t), nil, args...)
-	cmd = append([]string{cmd[0], cmd[1], "-C", dir}, cmd[2:]...) // exec env -C DIR ...
-	return runSplit(t, 4*time.Minute, laptopScript(t), cmd...)
+	return dir, flags
 }
 
 // TestGoRunFetchesModulesLocallyWhileTheProgramUsesThePod: the go command
@@ -190,8 +182,9 @@ func mirrorIn(t *testing.T, dir string, goEnv []string, args ...string) (string,
 // same address goes through the pod, which cannot reach it.
 func TestGoRunFetchesModulesLocallyWhileTheProgramUsesThePod(t *testing.T) {
 	proxy := startModuleProxy(t)
-	dir, goEnv := greetModule(t, proxy)
-	out, errOut, code := mirrorIn(t, dir, goEnv, "run", "deploy/echo", "--dial-timeout", "3s", "--", "go", "run", ".")
+	dir, goFlags := greetModule(t, proxy)
+	out, errOut, code := plugin(t, slices.Concat([]string{"run", "deploy/echo", "--dial-timeout", "3s"}, goFlags, []string{"--", "go", "run", "."})...).
+		dir(dir).timeout(4 * time.Minute).run()
 	want := "hello from the laptop's module proxy\nthe program could not reach the proxy's address\n"
 	if code != 0 || out != want {
 		t.Fatalf("exit %d, stdout %q, want %q\nstderr: %s", code, out, want, errOut)
@@ -202,8 +195,9 @@ func TestGoRunFetchesModulesLocallyWhileTheProgramUsesThePod(t *testing.T) {
 
 	// With build tools intercepted the go command's own fetch goes through
 	// the pod, and fails there: what skipping them is for.
-	dir, goEnv = greetModule(t, proxy)
-	out, errOut, code = mirrorIn(t, dir, goEnv, "run", "deploy/echo", "--dial-timeout", "3s", "--skip-build-tools=false", "--", "go", "run", ".")
+	dir, goFlags = greetModule(t, proxy)
+	out, errOut, code = plugin(t, slices.Concat([]string{"run", "deploy/echo", "--dial-timeout", "3s", "--skip-build-tools=false"}, goFlags, []string{"--", "go", "run", "."})...).
+		dir(dir).timeout(4 * time.Minute).run()
 	if code == 0 || !strings.Contains(errOut, "example.test/greet") {
 		t.Fatalf("intercepted go command: exit %d, stdout %q, stderr %s; want the module fetch to fail through the pod", code, out, errOut)
 	}
@@ -215,11 +209,12 @@ func TestGoRunFetchesModulesLocallyWhileTheProgramUsesThePod(t *testing.T) {
 // network.
 func TestShellScriptSeesThePodWhileItsBuildRunsNative(t *testing.T) {
 	proxy := startModuleProxy(t)
-	dir, goEnv := greetModule(t, proxy)
+	dir, goFlags := greetModule(t, proxy)
 	script := `[ -f /etc/echo/config/app.conf ] && echo "bash sees the pod's configmap"
 exec 3<>/dev/tcp/echo/9000 && read -r line <&3 && echo "bash got: ${line%% *}"
 go build -o app . && ./app`
-	out, errOut, code := mirrorIn(t, dir, goEnv, "run", "deploy/echo", "--dial-timeout", "3s", "--", "bash", "-c", script)
+	out, errOut, code := plugin(t, slices.Concat([]string{"run", "deploy/echo", "--dial-timeout", "3s"}, goFlags, []string{"--", "bash", "-c", script})...).
+		dir(dir).timeout(4 * time.Minute).run()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) != 4 || lines[0] != "bash sees the pod's configmap" || !strings.HasPrefix(lines[1], "bash got: remote=10.244.") ||
 		lines[2] != "hello from the laptop's module proxy" || lines[3] != "the program could not reach the proxy's address" {

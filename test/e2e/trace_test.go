@@ -36,13 +36,12 @@ for a in sys.argv[1:]:
 // the pod (a connection that reached the pod's network, which this machine
 // has no route to; a file whose bytes are not this machine's).
 func TestTraceClassifiesAsRunActs(t *testing.T) {
-	kc := kubeconfig(t)
 	target, other := echoPods(t)
 	items := []string{other.ip + ":9000", other.ip + ":9002", "/etc/hostname", "/etc/hosts", "/data/blob", "/etc/passwd"}
 	flags := []string{"--local", other.ip + ":9000", "--fs-remote", "/data", "--fs-local", "/etc/hostname"}
 	cmd := append([]string{"--", "python3", "-c", probeItemsPy}, items...)
 
-	_, traceErr, code := mirror(t, kc, append(append([]string{"trace", "--json"}, flags...), cmd...)...)
+	_, traceErr, code := plugin(t, append(append([]string{"trace", "--json"}, flags...), cmd...)...).run()
 	if code != 0 {
 		t.Fatalf("trace: exit %d\n%s", code, traceErr)
 	}
@@ -63,7 +62,7 @@ func TestTraceClassifiesAsRunActs(t *testing.T) {
 		}
 	}
 
-	out, runErr, code := mirror(t, kc, append(append([]string{"run", "pod/" + target.name}, flags...), cmd...)...)
+	out, runErr, code := plugin(t, append(append([]string{"run", "pod/" + target.name}, flags...), cmd...)...).run()
 	if code != 0 {
 		t.Fatalf("run: exit %d\n%s", code, runErr)
 	}

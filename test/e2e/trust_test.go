@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-mirror/kubectl-mirror/internal/testbin"
+	"github.com/kubectl-mirror/kubectl-mirror/internal/testenv"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/userkey"
@@ -33,8 +34,8 @@ import (
 func TestPodProcessesCannotClaimThroughTheRouter(t *testing.T) {
 	programs(t)
 	target, _ := echoPods(t)
-	alice := startSession(t, "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$",
-		"--", testProgs.httpserve, "8080")
+	alice := plugin(t, "run", "pod/"+target.name, "--incoming", "steal", "--http-filter", "header:X-User: ^alice$",
+		"--", testProgs.httpserve, "8080").serving()
 	defer alice.stop(t)
 	attacker, err := testbin.Path("peerclaim")
 	if err != nil {
@@ -93,8 +94,8 @@ func TestPlantedAgentIsNotReused(t *testing.T) {
 	name, _ := plantAgent(t, target.name, "planted", pluginAgentImage(t), corev1.PullIfNotPresent, key,
 		func(ec *corev1.EphemeralContainer) { ec.Command = []string{"/mirror-agent"} })
 
-	cmd := pluginCommand(t, kubeconfig(t), []string{"XDG_CONFIG_HOME=" + home}, "run", "-v", "1", "pod/"+target.name, "--", netprobe, "http", "http://echo/planted", "1")
-	out, errOut, code := runSplit(t, 2*time.Minute, laptopScript(t), cmd...)
+	out, errOut, code := plugin(t, "run", "-v", "1", "pod/"+target.name, "--", netprobe, "http", "http://echo/planted", "1").
+		env("XDG_CONFIG_HOME=" + home).timeout(2 * time.Minute).run()
 	if code != 0 || !strings.Contains(out, `"path":"/planted"`) {
 		t.Fatalf("the victim's run: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -110,7 +111,7 @@ func TestPlantedAgentIsNotReused(t *testing.T) {
 // pluginAgentImage is the agent image the built plugin names.
 func pluginAgentImage(t *testing.T) string {
 	t.Helper()
-	out, _, code := runSplit(t, time.Minute, filepath.Join(repoRoot(t), "bin", "kubectl-mirror"), "version")
+	out, _, code := plugin(t, "version").onHost().timeout(time.Minute).run()
 	for _, l := range strings.Split(out, "\n") {
 		if s, ok := strings.CutPrefix(l, "agent image: "); ok && code == 0 {
 			return s
@@ -128,8 +129,7 @@ func pluginAgentImage(t *testing.T) string {
 func TestProofRelayedToAnotherAgentIsRefused(t *testing.T) {
 	netprobe, _, _ := programs(t)
 	target, other := echoPods(t)
-	if out, errOut, code := runSplit(t, 2*time.Minute, laptopScript(t),
-		pluginCommand(t, kubeconfig(t), nil, "run", "pod/"+target.name, "--", netprobe, "http", "http://echo/warm", "1")...); code != 0 {
+	if out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", netprobe, "http", "http://echo/warm", "1").timeout(2 * time.Minute).run(); code != 0 {
 		t.Fatalf("a run to start the user's agent: exit %d\n%s%s", code, out, errOut)
 	}
 	path, err := userkey.DefaultPath()
@@ -196,9 +196,8 @@ func TestAgentRunningAnotherImageUnderTheSameNameIsNotReused(t *testing.T) {
 	tag := openRegistry + "/kubectl-mirror/mirror-agent:e2e-moved-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	pushVariant(t, img, tag)
 	run := func(args ...string) (string, string) {
-		cmd := pluginCommand(t, kubeconfig(t), []string{"XDG_CONFIG_HOME=" + home},
-			append([]string{"run", "-v", "1", "--agent-image", tag, "--agent-idle-timeout", "3s", "pod/" + target.name, "--"}, args...)...)
-		out, errOut, code := runSplit(t, 2*time.Minute, laptopScript(t), cmd...)
+		out, errOut, code := plugin(t, append([]string{"run", "-v", "1", "--agent-image", tag, "--agent-idle-timeout", "3s", "pod/" + target.name, "--"}, args...)...).
+			env("XDG_CONFIG_HOME=" + home).timeout(2 * time.Minute).run()
 		if code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 		}
@@ -213,7 +212,7 @@ func TestAgentRunningAnotherImageUnderTheSameNameIsNotReused(t *testing.T) {
 	name, port := plantAgent(t, target.name, "moved", tag, corev1.PullAlways, key, func(*corev1.EphemeralContainer) {})
 	cs := clientset(t)
 	// Only the moved one may be left running: the user's own exits idle.
-	waitFor(t, 90*time.Second, func() bool {
+	testenv.Eventually(t, 90*time.Second, func() bool {
 		p, err := cs.CoreV1().Pods("default").Get(context.Background(), target.name, metav1.GetOptions{})
 		if err != nil {
 			return false
@@ -248,7 +247,7 @@ func plantAgent(t *testing.T, pod, kind, image string, pull corev1.PullPolicy, k
 		metav1.PatchOptions{}, "ephemeralcontainers"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, func() bool {
+	testenv.Eventually(t, 60*time.Second, func() bool {
 		p, err := cs.CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
 		if err != nil {
 			return false

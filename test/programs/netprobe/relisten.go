@@ -9,8 +9,8 @@ import (
 )
 
 // probeRelisten is a server that closes its listener and keeps running (a
-// hot reload): it answers {"local":true}; a request for /close closes the
-// listener, and 15 s later it listens again.
+// hot reload): it answers {"local":true} and prints "served PATH"; a
+// request for /close closes the listener, and 15 s later it listens again.
 func probeRelisten(port string) error {
 	for round := 0; round < 2; round++ {
 		ln, err := net.Listen("tcp", ":"+port)
@@ -26,6 +26,7 @@ func probeRelisten(port string) error {
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Connection", "close")
 			_ = json.NewEncoder(w).Encode(map[string]any{"local": true, "path": r.URL.Path})
+			fmt.Println("served", r.URL.Path)
 			if r.URL.Path == "/close" {
 				go func() { ln.Close(); close(closed) }()
 			}
