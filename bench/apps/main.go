@@ -3,8 +3,8 @@
 // cluster (agent reused), side by side in one run: each round runs a program
 // natively, traced and run, one after the other, and the table shows the
 // medians, their ratios to native, and the ratios net of the plugin's fixed
-// start-up (`trace -- true` and `run -- true` minus native `true`), beside
-// the targets. Run from the repository's root, as root (ptrace, the laptop
+// start-up (`trace -- true` and `run -- true` minus native `true`, run in the
+// same rounds), beside the targets. Run from the repository's root, as root (ptrace, the laptop
 // network namespace), after `make build`:
 //
 //	go run ./bench/apps [-n 7] [-pod NAME] [-run=false]
@@ -76,13 +76,12 @@ func benchmark(o options) error {
 	defer server.Close()
 
 	loadStart := loadAverage()
-	start := b.measure(program{name: "true", argv: []string{"true"}, laptop: b.noRun == ""})
 	progs := b.programs("http://"+server.Addr().String()+"/", o.url)
 	results := make([]result, len(progs))
 	for i, p := range progs {
 		fmt.Fprintf(os.Stderr, "apps-bench: %s\n", p.name)
 		results[i] = b.measure(p)
 	}
-	b.print(os.Stdout, start, progs, results, loadStart, loadAverage())
+	b.print(os.Stdout, progs, results, loadStart, loadAverage())
 	return nil
 }

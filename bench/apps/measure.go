@@ -30,21 +30,26 @@ type bench struct {
 	rounds            int
 	// The cluster, for `run`: noRun says why it is not measured.
 	laptop, kubeconfig, pod string
+	podNamed                bool // -pod named it: never pick another
 	noRun                   string
 }
 
-// result is one row's medians, in ms (0: not measured), and what trace's
-// closing summary counted.
+// result is one row: medians in ms (0: not measured), the same for `true`
+// run in the same rounds (the fixed start-up of each mode is true's median
+// minus native true's), and what trace's closing summary counted.
 type result struct {
-	ms      [nModes]float64
-	failed  [nModes]string
-	missing string
-	calls   float64 // intercepted calls, the summary's "intercepted:" line summed (median)
-	procs   string  // the summary's processes: intercepted/launchers/native
+	ms, startup [nModes]float64
+	failed      [nModes]string
+	missing     string
+	calls       float64 // intercepted calls, the summary's "intercepted:" line summed (median)
+	procs       string  // the summary's processes: intercepted/launchers/native
+	trueTimes   [nModes][]float64
 }
 
-// measure warms each mode up once, then runs the modes one after the other,
-// b.rounds times, and keeps the medians.
+// measure warms each mode up once, then runs b.rounds rounds, each running
+// the program and `true` natively, traced and run, one after the other (and
+// `true` in the laptop namespace, the part of run's start-up that is the
+// harness's), and keeps the medians.
 func (b *bench) measure(p program) result {
 	r := result{missing: p.missing}
 	if p.missing != "" {
@@ -54,36 +59,48 @@ func (b *bench) measure(p program) result {
 	if b.noRun == "" {
 		modes = append(modes, remote)
 	}
-	if p.laptop && b.noRun == "" {
-		modes = append(modes, inLaptop)
-	}
 	for _, m := range modes { // warm caches (and the agent)
-		if _, _, err := b.once(p, m); err != nil {
+		if _, _, err := b.onceRetried(p, m); err != nil {
 			r.failed[m] = err.Error()
 		}
 	}
+	type job struct {
+		p     program
+		m     mode
+		times *[]float64
+	}
+	var jobs []job
 	var times [nModes][]float64
+	for _, m := range modes {
+		jobs = append(jobs, job{p, m, &times[m]}, job{trueProgram, m, &r.trueTimes[m]})
+	}
+	if b.noRun == "" {
+		jobs = append(jobs, job{trueProgram, inLaptop, &r.trueTimes[inLaptop]})
+	}
 	var calls []float64
 	for i := 0; i < b.rounds; i++ {
-		for _, m := range modes {
-			if r.failed[m] != "" {
+		for _, j := range jobs {
+			if r.failed[j.m] != "" {
 				continue
 			}
-			d, sum, err := b.once(p, m)
+			d, sum, err := b.onceRetried(j.p, j.m)
 			if err != nil {
-				r.failed[m] = err.Error()
+				r.failed[j.m] = err.Error()
 				continue
 			}
-			times[m] = append(times[m], d)
-			if m == traced {
+			*j.times = append(*j.times, d)
+			if j.m == traced && j.p.name == p.name {
 				calls = append(calls, sum.calls)
 				r.procs = sum.procs
 			}
 		}
 	}
-	for _, m := range modes {
-		if r.failed[m] == "" {
+	for m := range nModes {
+		if r.failed[m] == "" && len(times[m]) > 0 {
 			r.ms[m] = median(times[m])
+		}
+		if r.failed[m] == "" && len(r.trueTimes[m]) > 0 {
+			r.startup[m] = median(r.trueTimes[m])
 		}
 	}
 	if len(calls) > 0 {
@@ -91,6 +108,9 @@ func (b *bench) measure(p program) result {
 	}
 	return r
 }
+
+// trueProgram is what the fixed start-up is measured with.
+var trueProgram = program{name: "true", argv: []string{"true"}}
 
 // command is argv as mode m runs it.
 func (b *bench) command(p program, m mode) []string {

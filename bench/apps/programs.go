@@ -19,7 +19,6 @@ type program struct {
 	argv    []string // the command natively and traced
 	runArgv []string // the command under `run`, when it differs
 	missing string   // why the row is not measured ("not installed")
-	laptop  bool     // also time entering the laptop namespace (laptop.sh exec CMD)
 }
 
 // programs lists the rows. get is the URL the Java program fetches natively
