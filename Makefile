@@ -81,6 +81,7 @@ demo: cluster-up ## the main job: the plugin against deploy/echo on the local cl
 
 bench: cluster-up ## benchmarks: ratios measured side by side in one run (root: ptrace, the local cluster)
 	go run ./bench/tracer
+	go run ./bench/apps
 	bench/startup/run.sh
 	bench/incoming/run.sh
 

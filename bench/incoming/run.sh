@@ -19,12 +19,31 @@ field() { awk -v k="$1" '{for(i=1;i<NF;i++) if($i==k) print $(i+1)}'; }
 
 pod=$("$k" get pods -l app=echo -o jsonpath='{.items[0].metadata.name}')
 ip=$("$k" get pod "$pod" -o jsonpath='{.status.podIP}')
-uid=$("$k" get pod toolbox -o jsonpath='{.metadata.uid}')
+# The client enters the net namespace of the toolbox container's init process
+# (its PID 1: the process of the container whose parent is outside it, the
+# shim), which lives as long as the pod. Not just any process of the pod: the
+# pod's loop runs short-lived `sleep`s, gone before nsenter opens their
+# /proc/N/ns/net.
+cid=$("$k" get pod toolbox -o jsonpath='{.status.containerStatuses[0].containerID}')
+cid=${cid#*://}
+[ -n "$cid" ] || { echo "the toolbox pod has no running container" >&2; exit 1; }
+container_init() {
+  local p ppid
+  for p in /proc/[0-9]*; do
+    grep -qs "$cid" "$p/cgroup" || continue
+    ppid=$(awk '/^PPid:/{print $2}' "$p/status" 2>/dev/null) || continue
+    [ -n "$ppid" ] || continue
+    grep -qs "$cid" "/proc/$ppid/cgroup" && continue # a child of the container's init
+    [ -r "$p/ns/net" ] && { echo "${p#/proc/}"; return; }
+  done
+}
 client=
-for p in /proc/[0-9]*; do # a process of the pod that lives (its net namespace is readable)
-  grep -qs "$uid" "$p/cgroup" && [ -r "$p/ns/net" ] && { client=${p#/proc/}; break; }
+for _ in 1 2 3 4 5; do # the scan can race a process's exit: look again
+  client=$(container_init)
+  [ -n "$client" ] && break
+  sleep 0.2
 done
-[ -n "$client" ] || { echo "no process of the toolbox pod on this machine" >&2; exit 1; }
+[ -n "$client" ] || { echo "no init process of the toolbox container $cid on this machine" >&2; exit 1; }
 load() { env ${2:+NETLOAD_HEADER="$2"} nsenter -t "$client" -n "$netload" http "http://$ip:8080/$1" "$requests"; }
 
 declare -a dr dl pr pl mr ml
