@@ -199,8 +199,8 @@ func TestTraceSaysWhichProcessesRanNative(t *testing.T) {
 		want  []string
 	}{
 		{nil, []string{"[pid ", " sh] exec ", ": launcher", " go] exec ", "go: native", " cat] exec ", "cat: intercepted",
-			`[pid `, ` cat] openat "/etc/hostname"`, "processes: 1 intercepted, 1 launchers, 1 native"}},
-		{[]string{"--skip-process", "cat"}, []string{"cat: native", "processes: 0 intercepted, 1 launchers, 2 native"}},
+			`[pid `, ` cat] openat "/etc/hostname"`, "processes: 1 intercepted, 1 launcher, 1 native"}},
+		{[]string{"--skip-process", "cat"}, []string{"cat: native", "processes: 0 intercepted, 1 launcher, 2 native"}},
 		{[]string{"--skip-build-tools=false"}, []string{"go: intercepted", "processes: 3 intercepted, 0 launchers, 0 native"}},
 	} {
 		args := append(append([]string{"trace"}, tc.flags...), "--", "sh", "-c", script)

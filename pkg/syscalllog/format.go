@@ -59,11 +59,19 @@ func WriteSummary(w io.Writer, s Summary) {
 	if n := s.Processes["debugger"]; n > 0 {
 		debugged = fmt.Sprintf(", %d debuggers, %d debuggees", n, s.Processes["debuggee"])
 	}
-	fmt.Fprintf(w, "processes: %d intercepted, %d launchers, %d native%s\n",
-		s.Processes["intercepted"], s.Processes["launcher"], s.Processes["native"], debugged)
+	fmt.Fprintf(w, "processes: %d intercepted, %s, %d native%s\n",
+		s.Processes["intercepted"], count(s.Processes["launcher"], "launcher"), s.Processes["native"], debugged)
 	fmt.Fprintf(w, "intercepted: %s\n", orNone(strings.Join(counts, ", ")))
-	fmt.Fprintf(w, "would go remote: %d destinations%s, %d listen calls, %d files%s\n",
-		len(s.RemoteAddrs), list(s.RemoteAddrs), s.ListenCalls, len(s.RemotePaths), list(s.RemotePaths))
+	fmt.Fprintf(w, "would go remote: %s%s, %s, %s%s\n", count(len(s.RemoteAddrs), "destination"), list(s.RemoteAddrs),
+		count(s.ListenCalls, "listen call"), count(len(s.RemotePaths), "file"), list(s.RemotePaths))
+}
+
+// count says n things, in the singular for one.
+func count[N ~int | ~int64](n N, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 func list(items []string) string {
