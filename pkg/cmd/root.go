@@ -68,6 +68,7 @@ stolen to it. Interception is done with ptrace and seccomp, so static Go binarie
 	root.AddCommand(NewConfigCommand(streams))
 	root.AddCommand(NewLsCommand(streams, kube))
 	root.AddCommand(NewDoctorCommand(streams, kube, logging.Logger))
+	root.AddCommand(NewPortForwardCommand(streams, kube, logging.Logger))
 	root.AddCommand(NewCompletionCommand(streams))
 	addCompletions(root, kube)
 	return root

@@ -25,7 +25,8 @@ type Welcome struct {
 // Request kinds.
 const (
 	KindEnv = "env" // the target process's environment
-	// KindDial: connect to Address over TCP from the pod. After an OK
+	// KindDial: connect to Address over TCP from the pod (IP:PORT, or HOST:PORT
+	// resolved by the pod's DNS, for port-forward). After an OK
 	// Response the stream carries the connection's bytes both ways; a half-close
 	// (CloseWrite) of the stream is a TCP shutdown(SHUT_WR) and back.
 	KindDial = "dial"

@@ -1,0 +1,18 @@
+package session
+
+import (
+	"time"
+
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+)
+
+// DialHost connects to host:port from the pod, the host name resolved there by
+// the pod's DNS as the pod's own programs resolve it (port-forward -L).
+func (s *Session) DialHost(hostport string, timeout time.Duration) (netpipe.HalfCloser, error) {
+	st, _, err := s.open(protocol.Request{Kind: protocol.KindDial, Address: hostport, Timeout: timeout.Milliseconds()})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
