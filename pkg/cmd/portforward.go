@@ -116,4 +116,3 @@ func summary(st *portforward.Stats) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
