@@ -5,68 +5,100 @@ import (
 	"slices"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 )
 
-// readyPodsEvery is how often a workload's Ready pods are listed: a new
-// replica takes part, and a gone one leaves, within about this.
-const readyPodsEvery = 2 * time.Second
+// readyPodsResync re-reads the watched pods from the informer's cache (not the
+// API server) this often, so a missed change is caught without a new listing.
+const readyPodsResync = 5 * time.Minute
 
 // WatchReadyPods sends the names of t's Ready pods (sorted) each time the
 // set changes, until ctx ends: every pod of a workload target, or the one
-// pod of a pod/NAME target while it is Ready. A failed listing keeps the
-// last set.
+// pod of a pod/NAME target while it is Ready. One list and one watch per
+// session (client-go's informer relists only when the watch is lost), so a
+// team's steady sessions cost the API server almost nothing. While the API
+// server cannot be reached the last set is kept.
 func WatchReadyPods(ctx context.Context, cs kubernetes.Interface, t Target) <-chan []string {
 	out := make(chan []string, 1)
+	narrow := func(o *metav1.ListOptions) {
+		if t.Selector != nil {
+			o.LabelSelector = t.Selector.String()
+		} else {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", t.Pod.Name).String()
+		}
+	}
+	pods := cs.CoreV1().Pods(t.Namespace)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			narrow(&o)
+			return pods.List(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			narrow(&o)
+			return pods.Watch(ctx, o)
+		},
+	}
+	// A fake clientset in tests cannot stream a list through a watch; the real one can.
+	informer := cache.NewSharedIndexInformer(cache.ToListWatcherWithWatchListSemantics(lw, cs), &corev1.Pod{}, readyPodsResync, cache.Indexers{})
+	changed := make(chan struct{}, 1)
+	poke := func(any) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	}
+	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: poke, DeleteFunc: poke, UpdateFunc: func(_, n any) { poke(n) },
+	})
+	go informer.RunWithContext(ctx)
 	// The first set is there when this returns, so the program's first
 	// listen already finds the pods.
-	last, err := readyPods(ctx, cs, t)
-	first := err != nil
-	if err == nil {
+	var last []string
+	sent := false
+	if cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+		last, sent = readyIn(informer.GetStore()), true
 		out <- last
 	}
 	go func() {
 		defer close(out)
-		tick := time.NewTicker(readyPodsEvery)
-		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-tick.C:
+			case <-changed:
 			}
-			names, err := readyPods(ctx, cs, t)
-			if err == nil && (first || !slices.Equal(names, last)) {
-				first, last = false, names
-				select {
-				case out <- names:
-				case <-ctx.Done():
-					return
-				}
+			if !informer.HasSynced() {
+				continue
+			}
+			names := readyIn(informer.GetStore())
+			if sent && slices.Equal(names, last) {
+				continue
+			}
+			sent, last = true, names
+			select {
+			case out <- names:
+			case <-ctx.Done():
+				return
 			}
 		}
 	}()
 	return out
 }
 
-func readyPods(ctx context.Context, cs kubernetes.Interface, t Target) ([]string, error) {
-	opts := metav1.ListOptions{}
-	if t.Selector != nil {
-		opts.LabelSelector = t.Selector.String()
-	} else {
-		opts.FieldSelector = "metadata.name=" + t.Pod.Name
-	}
-	list, err := cs.CoreV1().Pods(t.Namespace).List(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
+// readyIn lists the Ready pods of the store, sorted.
+func readyIn(store cache.Store) []string {
 	var names []string
-	for i := range list.Items {
-		if IsReady(&list.Items[i]) {
-			names = append(names, list.Items[i].Name)
+	for _, o := range store.List() {
+		if p, ok := o.(*corev1.Pod); ok && IsReady(p) {
+			names = append(names, p.Name)
 		}
 	}
 	slices.Sort(names)
-	return names, nil
+	return names
 }
