@@ -19,6 +19,13 @@ func (e *notifEngine) answer(c *Call, v Verdict) {
 		}
 		e.emulated.Add(1)
 		a = e.emulate(c, v)
+		if a.gone != nil {
+			e.gone(c, a.gone.id, v) // its restart makes it again
+			return
+		}
+		// A call made here may have waited (a blocking receive), and been
+		// interrupted and made again meanwhile: the answer is the restart's.
+		id = notifOf(c).currentID()
 	}
 	if a.fd >= 0 {
 		defer unix.Close(a.fd)
@@ -67,6 +74,8 @@ type notifyAnswer struct {
 	val     int64 // the result, or -errno
 	fd      int   // >= 0: an fd of ours to install in the program; val is its number there
 	cloexec bool  // the installed fd is close-on-exec
+	// gone: the call was interrupted before anything was made for it.
+	gone *callGone
 }
 
 func notifyContinue() notifyAnswer { return notifyAnswer{cont: true, fd: -1} }

@@ -1,9 +1,6 @@
 package tracer
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -12,7 +9,8 @@ import (
 )
 
 // The notification engine serves the calls of processes handed over to a
-// debugger (ptrace_handoff.go). The kernel stops the calling thread and
+// debugger (ptrace_handoff.go), and under the hybrid engine those of the
+// processes the ptrace engine filtered (ptrace_hybrid.go). The kernel stops the calling thread and
 // queues a notification on the listener; the tracer reads the arguments
 // from the process's memory, asks the same Handler as the ptrace engine,
 // and answers (notif_answer.go): CONTINUE for a call that runs unchanged,
@@ -34,24 +32,29 @@ type notifEngine struct {
 	listeners     sync.WaitGroup
 	mu            sync.Mutex
 	listening     map[*listener]bool
-	tgids         map[int]int
-	heldCalls     map[int]*Call // by thread: notified calls held for a decision
-	members       map[int]int   // process -> pidfd: the debuggees' processes seen (notif_members.go)
+	traced        map[int]threadInfo // by thread: the ptrace engine's (notif_procs.go)
+	tgids         map[int]int        // by thread: a debuggee's process, cached
+	heldCalls     map[int]*Call      // by thread: notified calls held for a decision
+	members       map[int]int        // process -> pidfd: the debuggees' processes seen (notif_members.go)
 	notifications atomic.Int64
 	emulated      atomic.Int64
+	// nativeNotified: calls of native programs, let through unasked.
+	nativeNotified atomic.Int64
 }
 
 func newNotifEngine(log *zap.Logger, calls *decider) *notifEngine {
 	return &notifEngine{log: log, calls: calls,
-		listening: map[*listener]bool{}, tgids: map[int]int{}, heldCalls: map[int]*Call{}, members: map[int]int{}}
+		listening: map[*listener]bool{}, traced: map[int]threadInfo{}, tgids: map[int]int{}, heldCalls: map[int]*Call{}, members: map[int]int{}}
 }
 
 // listener is one SECCOMP_FILTER_FLAG_NEW_LISTENER fd, serving a debuggee
-// and every process it starts.
+// or a process the hybrid engine filtered, and every process it starts.
 type listener struct {
 	fd    int
 	pidfd int // the debuggee, to end it with the program
 	pid   int
+	// hybrid: its processes are the ptrace engine's, which ends them.
+	hybrid bool
 }
 
 // notification is where a call waits in the notification engine: on a
@@ -145,10 +148,20 @@ func (e *notifEngine) onNotify(l *listener, n *seccompNotif, page []byte) {
 	e.notifications.Add(1)
 	tid := int(n.Pid)
 	nr := uint64(uint32(n.Data.Nr))
+	th, traced := e.threadOf(tid)
+	if traced && th.mode == Native {
+		// A build tool under the filter of the program that ran it.
+		e.nativeNotified.Add(1)
+		l.respond(n.ID, notifyContinue())
+		return
+	}
 	if e.restarted(tid, nr, n.Data.Args, n.ID) {
 		return // a held call, interrupted and made again: decided once
 	}
-	c, ok := decodeCall(e.tgid(tid), tid, nr, n.Data.Args, page)
+	if !traced {
+		th.pid = e.tgid(tid)
+	}
+	c, ok := decodeCall(th.pid, tid, nr, n.Data.Args, page)
 	if !ok || !c.decidable() {
 		l.respond(n.ID, notifyContinue())
 		return
@@ -164,7 +177,10 @@ func (e *notifEngine) onNotify(l *listener, n *seccompNotif, page []byte) {
 		return
 	}
 	if mayBlock(c, v) {
-		go e.answer(c, v) // as the program's call would, without holding up the others
+		// As the program's call would, without holding up the others; a
+		// restart of it after a signal finds it (notif_restart.go).
+		e.holdFor(c)
+		go e.answer(c, v)
 		return
 	}
 	e.answer(c, v)
@@ -182,32 +198,6 @@ func mayBlock(c *Call, v Verdict) bool {
 	return false
 }
 
-// tgid is the process a thread belongs to, cached per thread; a cached
-// answer is checked, since a thread's id may be reused by another's.
-func (e *notifEngine) tgid(tid int) int {
-	e.mu.Lock()
-	pid, ok := e.tgids[tid]
-	e.mu.Unlock()
-	if ok && (pid == tid || unix.Access("/proc/"+strconv.Itoa(pid)+"/task/"+strconv.Itoa(tid), unix.F_OK) == nil) {
-		return pid
-	}
-	pid = tid
-	if b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status"); err == nil {
-		if _, rest, ok := strings.Cut(string(b), "\nTgid:\t"); ok {
-			if line, _, _ := strings.Cut(rest, "\n"); line != "" {
-				if n, err := strconv.Atoi(line); err == nil {
-					pid = n
-				}
-			}
-		}
-	}
-	e.mu.Lock()
-	e.tgids[tid] = pid
-	e.mu.Unlock()
-	e.track(pid)
-	return pid
-}
-
 // killAll kills the debuggees, their process groups and every process of
 // theirs seen, as the ptrace engine kills what the program left running.
 func (e *notifEngine) killAll() {
@@ -215,7 +205,7 @@ func (e *notifEngine) killAll() {
 	defer e.mu.Unlock()
 	e.killMembers()
 	for l := range e.listening {
-		if unix.PidfdSendSignal(l.pidfd, 0, nil, 0) != nil {
+		if l.hybrid || unix.PidfdSendSignal(l.pidfd, 0, nil, 0) != nil {
 			continue // gone: its pid may be another process's now
 		}
 		// A debugger starts its debuggee in a group of its own.
