@@ -264,3 +264,17 @@ func (c *Call) creating(flags int, open func()) {
 	}
 	withUmask(umaskOf(c.TID), open)
 }
+
+// ownPath is the path the program's call names, as a path here: /proc/self
+// made the program's, a relative path continued from its dirfd or working
+// directory through /proc.
+func (c *Call) ownPath() string {
+	raw := c.RawPath
+	if raw == "" || strings.HasPrefix(raw, "/") {
+		return procSelf(raw, c.PID, c.TID)
+	}
+	if fd := int32(c.arg(argDirfd)); c.sys().has(argDirfd) && fd != unix.AT_FDCWD {
+		return "/proc/" + strconv.Itoa(c.PID) + "/fd/" + strconv.Itoa(int(fd)) + "/" + raw
+	}
+	return "/proc/" + strconv.Itoa(c.TID) + "/cwd/" + raw
+}

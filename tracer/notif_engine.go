@@ -186,16 +186,36 @@ func (e *notifEngine) onNotify(l *listener, n *seccompNotif, page []byte) {
 	e.answer(c, v)
 }
 
-// mayBlock: making c here may wait (a blocking socket's receive, accept or
-// connect; an open of a path not in the session's copy, a FIFO perhaps).
+// mayBlock: making c here may wait: a socket's receive, accept, connect or
+// send on a blocking socket, an open of the program's own path that names
+// a FIFO. Other calls are made on the listener's goroutine: a goroutine of
+// their own would cost more than the call.
 func mayBlock(c *Call, v Verdict) bool {
 	switch c.Syscall {
 	case SysRecvfrom, SysRecvmsg, SysAccept, SysAccept4, SysConnect, SysSendto, SysSendmsg:
-		return true
+		return c.arg(argMsgFlags)&unix.MSG_DONTWAIT == 0 && c.blockingSocket()
 	case SysOpen, SysOpenat, SysOpenat2:
-		return v.path == nil
+		return v.path == nil && c.namesFIFO()
 	}
 	return false
+}
+
+// blockingSocket: the call's fd is not O_NONBLOCK (or cannot be read).
+func (c *Call) blockingSocket() bool {
+	fd, err := c.dupFD(c.FD)
+	if err != nil {
+		return true
+	}
+	defer unix.Close(fd)
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	return err != nil || fl&unix.O_NONBLOCK == 0
+}
+
+// namesFIFO: the path an open names, as the program resolves it, is a FIFO,
+// whose open waits for the other end.
+func (c *Call) namesFIFO() bool {
+	var st unix.Stat_t
+	return unix.Stat(c.ownPath(), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO
 }
 
 // killAll kills the debuggees, their process groups and every process of
