@@ -116,21 +116,24 @@ func (c *Call) blockingRecv(fd, flags int, op func(flags int) ([]byte, error)) (
 	}
 	n := notifOf(c)
 	for {
-		if id := n.currentID(); !n.l.valid(id) {
-			return nil, &callGone{id: id}
-		}
-		sa, err := op(flags | unix.MSG_DONTWAIT)
-		if err != unix.EAGAIN {
-			return sa, err
-		}
 		wait := 50 * time.Millisecond
 		if !deadline.IsZero() {
 			if wait = min(wait, time.Until(deadline)); wait <= 0 {
 				return nil, unix.EAGAIN
 			}
 		}
+		// Readable first: accept has no MSG_DONTWAIT, and O_NONBLOCK on
+		// this fd would be set on the program's socket too.
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		_, _ = unix.Poll(fds, int(wait.Milliseconds())+1)
+		ready, _ := unix.Poll(fds, int(wait.Milliseconds())+1)
+		if id := n.currentID(); !n.l.valid(id) {
+			return nil, &callGone{id: id}
+		}
+		if ready > 0 {
+			if sa, err := op(flags | unix.MSG_DONTWAIT); err != unix.EAGAIN {
+				return sa, err
+			}
+		}
 	}
 }
 
