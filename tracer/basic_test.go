@@ -16,7 +16,7 @@ func TestExitCodes(t *testing.T) {
 		{"kill -TERM $$", Status{Signal: 15}},
 		{"kill -KILL $$", Status{Signal: 9}},
 	} {
-		st, err := Trace(context.Background(), Config{Path: "sh", Args: []string{"sh", "-c", tc.script}})
+		st, err := Trace(context.Background(), withEngine(Config{Path: "sh", Args: []string{"sh", "-c", tc.script}}))
 		if err != nil {
 			t.Fatalf("%q: %v", tc.script, err)
 		}

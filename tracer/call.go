@@ -11,8 +11,10 @@ import (
 // the verdict. Which goroutine calls them depends on the engine serving
 // the call's process: the ptrace engine calls them on the tracer's locked
 // OS thread, which serves every traced thread's stops; the notification
-// engine (a debugger's program, see Debugger) on the goroutine that serves
-// that program's listener. Either way they must return quickly: to decide
+// engine (under EngineHybrid, the default, an intercepted program's calls
+// but chdir and the calls that change the file system; a debugger's
+// program, see Debugger) on the goroutine that serves that program's
+// listener. Either way they must return quickly: to decide
 // later, return Hold() and call Call.Resume from another goroutine. A
 // verdict's AtExit work runs one at a time with them too, on the tracer's
 // thread (ptrace) or on the goroutine answering the call (notification:

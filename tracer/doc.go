@@ -27,15 +27,23 @@
 //
 // # Two engines
 //
-// The ptrace engine (ptrace_*.go) serves every process started under the
-// tracer: each intercepted call stops its thread at a seccomp stop, and the
-// verdict is applied to the thread's registers and memory. A Debugger (dlv,
-// gdb) runs native, and the child it forks to debug is handed over at its
-// PTRACE_TRACEME to the notification engine (notif_*.go): it gets the
-// filter with RET_USER_NOTIF, the tracer keeps the filter's listener and
-// detaches, and from then on its calls (and its children's) wait in the
-// kernel while the same Handler decides them; what a verdict rewrites is
-// made by the tracer for the program instead (notif_emulate*.go).
+// The ptrace engine (ptrace_*.go) follows every process started under the
+// tracer: its forks, clones and execs, each exec's Mode. Under
+// EnginePtrace it also serves every intercepted call: the call stops its
+// thread at a seccomp stop, and the verdict is applied to the thread's
+// registers and memory. Under EngineHybrid, the default, an intercepted
+// process gets a filter that returns RET_USER_NOTIF instead, but for
+// chdir and the calls that change the file system, which still stop under
+// ptrace (sysInfo.keptOnPtrace); the tracer takes the filter's listener
+// out of the process (ptrace_hybrid.go) and the notification engine
+// (notif_*.go) serves it: the calls wait in the kernel while the same
+// Handler decides them, and what a verdict rewrites, or needs the result
+// of, is made by the tracer for the program instead (notif_emulate*.go).
+// Where the kernel cannot serve a process that way (no user notification,
+// a listener its filters already hold), that process falls back to the
+// ptrace engine's filter. A Debugger (dlv, gdb) runs native, and the
+// child it forks to debug is handed over at its PTRACE_TRACEME to the
+// notification engine and detached, so its debugger can trace it.
 //
 // Both engines read a call's arguments with one decoder (decode.go, driven
 // by the table in syscalls.go) and ask the Handler through one decider
@@ -64,6 +72,8 @@
 //   - doc.go: this overview.
 //   - tracer.go: Config, Start, Trace, Wait, Status, Stats; Tracer holds the
 //     two engines and runs them.
+//   - engine.go: Engine, which engine serves intercepted calls; whether
+//     the hybrid engine can run here.
 //   - call.go: Handler, Call and the decoded arguments (Change); Resume.
 //   - call_socket.go: what a handler may ask about a call's socket
 //     (SocketType, SocketName, EnsureBound, SocketInode), through a copy of
@@ -105,6 +115,9 @@
 //     syscall instruction.
 //   - ptrace_handoff.go: a debugger's child handed to the notification
 //     engine.
+//   - ptrace_hybrid.go: the hybrid filter and its listener put into an
+//     intercepted process; each thread's process and mode told to the
+//     notification engine.
 //   - ptrace_regs_amd64.go, ptrace_regs_arm64.go, ptrace_regs_unsafe_arm64.go:
 //     a stopped thread's registers; ptrace_syscallinfo_unsafe.go: entry or
 //     exit stop.
@@ -114,14 +127,20 @@
 //   - notif_answer.go: a notified call answered, with an fd installed.
 //   - notif_restart.go: a held call interrupted and made again, decided once.
 //   - notif_members.go: the debuggees' processes, ended with the session.
+//   - notif_procs.go: which process a notified call's thread belongs to,
+//     and how that process runs.
+//   - notif_umask.go: files created for the program under its umask.
 //   - notif_emulate.go, notif_emulate_path.go, notif_emulate_socket.go,
 //     notif_emulate_unsafe.go: a call made here for the program, as a
 //     verdict rewrites it.
 //   - notif_ioctl_unsafe.go: the kernel's seccomp notification structs and
 //     ioctls.
 //
-// Tests: basic_test.go, programs_test.go and redirect_test.go run programs
-// natively and traced; notif_test.go the same under a debugger;
+// Tests run under each engine in turn (main_test.go; MIRROR_TRACER_ENGINE
+// picks one): basic_test.go, programs_test.go and redirect_test.go run
+// programs natively and traced; notif_test.go the same under a debugger;
+// engine_test.go what tells the engines apart and the hybrid engine's
+// fallback;
 // signals_test.go, policy_test.go, identity_test.go, launcher_test.go and
 // preflight_test.go one feature each; filter_test.go, errno_test.go and
 // decode_unsafe_test.go without a tracee; main_test.go and helpers_test.go

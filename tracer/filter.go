@@ -40,16 +40,17 @@ type argCheck struct {
 	Equal [][2]uint32
 }
 
-// buildFilter returns the seccomp program: act (RET_TRACE for the ptrace
-// engine, RET_USER_NOTIF for the notification engine) for the syscalls in
-// traced, act for those in tracedIf when their argCheck holds, ENOSYS for
-// io_uring_setup (runtimes fall back to plain syscalls, which the filter sees)
-// and for any foreign ABI (i386 int 0x80, x32), which would bypass the filter's
+// buildFilter returns the seccomp program: act(nr) (RET_TRACE for the
+// ptrace engine, RET_USER_NOTIF for the notification engine, either for
+// the hybrid engine: see hybridAction) for the syscalls in traced, and for
+// those in tracedIf when their argCheck holds, ENOSYS for io_uring_setup
+// (runtimes fall back to plain syscalls, which the filter sees) and for
+// any foreign ABI (i386 int 0x80, x32), which would bypass the filter's
 // syscall numbers; RET_ALLOW for everything else.
 //
 // Only the argument checks depend on more than the syscall number, so the
 // kernel (5.11+) caches the ALLOW verdict of every other syscall.
-func buildFilter(traced []uint32, tracedIf map[uint32]argCheck, act uint32) []unix.SockFilter {
+func buildFilter(traced []uint32, tracedIf map[uint32]argCheck, act func(nr uint32) uint32) []unix.SockFilter {
 	enosys := uint32(unix.SECCOMP_RET_ERRNO) | uint32(unix.ENOSYS)
 	prog := []unix.SockFilter{
 		stmt(bpfLdWAbs, seccompDataArch),
@@ -62,28 +63,38 @@ func buildFilter(traced []uint32, tracedIf map[uint32]argCheck, act uint32) []un
 	}
 	prog = append(prog, jump(bpfJeqK, uint32(unix.SYS_IO_URING_SETUP), 0, 1), stmt(bpfRetK, enosys))
 
-	// Each traced number jumps to the shared RET_TRACE; each conditional one to
-	// its argument check. Offsets are patched once the layout is known.
-	type fixup struct{ at, target int }
+	// Each traced number jumps to the shared return of its action; each
+	// conditional one to its argument check. Offsets are patched once the
+	// layout is known.
+	type fixup struct {
+		at  int
+		act uint32
+	}
 	var fixups []fixup
 	for _, nr := range traced {
-		fixups = append(fixups, fixup{at: len(prog), target: -1})
+		fixups = append(fixups, fixup{at: len(prog), act: act(nr)})
 		prog = append(prog, jump(bpfJeqK, nr, 0, 0))
 	}
 	type cond struct {
-		at int
+		at  int
+		act uint32
 		argCheck
 	}
 	var conds []cond
 	for _, nr := range slices.Sorted(maps.Keys(tracedIf)) {
-		conds = append(conds, cond{at: len(prog), argCheck: tracedIf[nr]})
+		conds = append(conds, cond{at: len(prog), act: act(nr), argCheck: tracedIf[nr]})
 		prog = append(prog, jump(bpfJeqK, nr, 0, 0))
 	}
 	prog = append(prog, stmt(bpfRetK, unix.SECCOMP_RET_ALLOW))
-	traceAt := len(prog)
-	prog = append(prog, stmt(bpfRetK, act))
+	retAt := map[uint32]int{}
 	for _, f := range fixups {
-		prog[f.at].Jt = uint8(traceAt - f.at - 1)
+		if _, ok := retAt[f.act]; !ok {
+			retAt[f.act] = len(prog)
+			prog = append(prog, stmt(bpfRetK, f.act))
+		}
+	}
+	for _, f := range fixups {
+		prog[f.at].Jt = uint8(retAt[f.act] - f.at - 1)
 	}
 	for _, c := range conds {
 		prog[c.at].Jt = uint8(len(prog) - c.at - 1)
@@ -92,13 +103,13 @@ func buildFilter(traced []uint32, tracedIf map[uint32]argCheck, act uint32) []un
 			// Each pair: load, then on a mismatch jump to the final ALLOW.
 			n := len(c.Equal)
 			for i, eq := range c.Equal {
-				toAllow := uint8(2*(n-i-1) + 1) // past the remaining pairs and RET_TRACE
+				toAllow := uint8(2*(n-i-1) + 1) // past the remaining pairs and the action's return
 				prog = append(prog,
 					stmt(bpfLdWAbs, uint32(seccompDataArgs+8*int(eq[0]))),
 					jump(bpfJeqK, eq[1], 0, toAllow),
 				)
 			}
-			prog = append(prog, stmt(bpfRetK, act), stmt(bpfRetK, unix.SECCOMP_RET_ALLOW))
+			prog = append(prog, stmt(bpfRetK, c.act), stmt(bpfRetK, unix.SECCOMP_RET_ALLOW))
 			continue
 		}
 		if c.ClearBit != 0 {
@@ -106,20 +117,33 @@ func buildFilter(traced []uint32, tracedIf map[uint32]argCheck, act uint32) []un
 				stmt(bpfLdWAbs, lo),
 				jump(bpfJsetK, c.ClearBit, 0, 1), // bit set: allow
 				stmt(bpfRetK, unix.SECCOMP_RET_ALLOW),
-				stmt(bpfRetK, act),
+				stmt(bpfRetK, c.act),
 			)
 			continue
 		}
 		prog = append(prog,
 			stmt(bpfLdWAbs, lo),
-			jump(bpfJeqK, 0, 0, 2), // low word set: trace
+			jump(bpfJeqK, 0, 0, 2), // low word set: stop
 			stmt(bpfLdWAbs, lo+4),
 			jump(bpfJeqK, 0, 1, 0), // both words zero: allow
-			stmt(bpfRetK, act),
+			stmt(bpfRetK, c.act),
 			stmt(bpfRetK, unix.SECCOMP_RET_ALLOW),
 		)
 	}
 	return prog
+}
+
+// oneAction is a filter's action for every intercepted call.
+func oneAction(act uint32) func(uint32) uint32 { return func(uint32) uint32 { return act } }
+
+// hybridAction is the hybrid engine's action for intercepted call nr:
+// RET_TRACE for the calls its ptrace stops serve (keptOnPtrace),
+// RET_USER_NOTIF for the others.
+func hybridAction(nr uint32) uint32 {
+	if s, ok := sysnoOf[uint64(nr)]; ok && syscalls[s].keptOnPtrace() {
+		return unix.SECCOMP_RET_TRACE
+	}
+	return unix.SECCOMP_RET_USER_NOTIF
 }
 
 // filterAction is the filter's verdict, computed here for a stepped

@@ -49,8 +49,8 @@ func runFilter(t *testing.T, prog []unix.SockFilter, arch uint32, nr int, args [
 }
 
 func TestFilterVerdicts(t *testing.T) {
-	always, tracedIf := filterLists()
-	prog := buildFilter(always, tracedIf, unix.SECCOMP_RET_TRACE)
+	traced, tracedIf := filterLists()
+	prog := buildFilter(traced, tracedIf, oneAction(unix.SECCOMP_RET_TRACE))
 	const (
 		allow  = unix.SECCOMP_RET_ALLOW
 		trace  = unix.SECCOMP_RET_TRACE
@@ -89,6 +89,41 @@ func TestFilterVerdicts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		if got := runFilter(t, prog, tc.arch, tc.nr, tc.args); got != tc.want {
+			t.Errorf("%s: verdict %#x, want %#x", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestHybridFilterKeepsWhatPtraceMustSee: the hybrid engine's filter
+// notifies the intercepted calls, but for chdir and the calls that change
+// the file system, which stop under ptrace.
+func TestHybridFilterKeepsWhatPtraceMustSee(t *testing.T) {
+	traced, tracedIf := filterLists()
+	prog := buildFilter(traced, tracedIf, hybridAction)
+	const (
+		allow  = unix.SECCOMP_RET_ALLOW
+		trace  = unix.SECCOMP_RET_TRACE
+		notify = unix.SECCOMP_RET_USER_NOTIF
+	)
+	for _, tc := range []struct {
+		name string
+		nr   int
+		args [6]uint64
+		want uint32
+	}{
+		{"getpid runs natively", unix.SYS_GETPID, [6]uint64{}, allow},
+		{"openat is notified", unix.SYS_OPENAT, [6]uint64{unix.AT_FDCWD & 0xffffffff, 0x1000}, notify},
+		{"connect is notified", unix.SYS_CONNECT, [6]uint64{3, 0x1000, 16}, notify},
+		{"addressed sendto is notified", unix.SYS_SENDTO, [6]uint64{3, 0x1000, 10, 0, 0x2000, 16}, notify},
+		{"send() runs natively", unix.SYS_SENDTO, [6]uint64{3, 0x1000, 10, 0, 0, 0}, allow},
+		{"getsockopt(SO_ERROR) is notified", unix.SYS_GETSOCKOPT, [6]uint64{3, unix.SOL_SOCKET, unix.SO_ERROR, 0x1000, 0x2000}, notify},
+		{"fstat runs natively", unix.SYS_NEWFSTATAT, [6]uint64{3, 0x1000, 0x2000, unix.AT_EMPTY_PATH}, allow},
+		{"chdir stops", unix.SYS_CHDIR, [6]uint64{0x1000}, trace},
+		{"mkdirat stops", unix.SYS_MKDIRAT, [6]uint64{unix.AT_FDCWD & 0xffffffff, 0x1000, 0o755}, trace},
+		{"unlinkat stops", unix.SYS_UNLINKAT, [6]uint64{unix.AT_FDCWD & 0xffffffff, 0x1000, 0}, trace},
+		{"renameat2 stops", unix.SYS_RENAMEAT2, [6]uint64{}, trace},
+	} {
+		if got := runFilter(t, prog, auditArch, tc.nr, tc.args); got != tc.want {
 			t.Errorf("%s: verdict %#x, want %#x", tc.name, got, tc.want)
 		}
 	}

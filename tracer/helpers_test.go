@@ -65,7 +65,7 @@ func traceFull(t *testing.T, cfg Config, argv ...string) (*Tracer, result) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cfg.Path, cfg.Args, cfg.Stdout, cfg.Stderr = argv[0], argv, out, os.Stderr
-	tr, err := Start(ctx, cfg)
+	tr, err := Start(ctx, withEngine(cfg))
 	if err != nil {
 		t.Fatalf("trace %v: %v", argv, err)
 	}
@@ -78,6 +78,12 @@ func traceFull(t *testing.T, cfg Config, argv ...string) (*Tracer, result) {
 		t.Fatal(err)
 	}
 	return tr, result{stdout: string(b), status: st}
+}
+
+// withEngine is cfg under the engine the suite runs under.
+func withEngine(cfg Config) Config {
+	cfg.Engine = testEngine
+	return cfg
 }
 
 // needPtrace skips when this process may not ptrace and load seccomp filters.

@@ -26,7 +26,7 @@ func TestUnameReportsTheConfiguredHostname(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		st, err := Trace(ctx, Config{Path: argv[0], Args: argv, Stdout: out, Stderr: os.Stderr, Hostname: "echo-7d9f-abcde", Domainname: "pods.example"})
+		st, err := Trace(ctx, withEngine(Config{Path: argv[0], Args: argv, Stdout: out, Stderr: os.Stderr, Hostname: "echo-7d9f-abcde", Domainname: "pods.example"}))
 		cancel()
 		if err != nil || st.Code != 0 {
 			t.Fatalf("%v: %v %+v", argv, err, st)

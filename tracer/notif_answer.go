@@ -8,7 +8,8 @@ import "golang.org/x/sys/unix"
 
 // answer carries out v for a notified call and sends the result.
 func (e *notifEngine) answer(c *Call, v Verdict) {
-	l, id := notifOf(c).l, notifOf(c).currentID()
+	no := notifOf(c)
+	l, id := no.l, no.currentID()
 	a, plain := immediate(v)
 	if !plain {
 		// What the call's memory said is the program's only if the call
@@ -19,6 +20,13 @@ func (e *notifEngine) answer(c *Call, v Verdict) {
 		}
 		e.emulated.Add(1)
 		a = e.emulate(c, v)
+		if a.gone != nil {
+			e.gone(c, a.gone.id, v) // its restart makes it again
+			return
+		}
+		// A call made here may have waited (a blocking receive), and been
+		// interrupted and made again meanwhile: the answer is the restart's.
+		id = notifOf(c).currentID()
 	}
 	if a.fd >= 0 {
 		defer unix.Close(a.fd)
@@ -26,10 +34,16 @@ func (e *notifEngine) answer(c *Call, v Verdict) {
 		// in a program whose call was interrupted meanwhile. Exit work needs
 		// the fd's number before the answer.
 		send := v.atExit == nil && addfdSendOK()
-		n, err := l.addFD(id, a.fd, a.cloexec, send)
+		var n int
+		var err error
+		if send {
+			err = no.send(func() error { _, err := l.addFD(id, a.fd, a.cloexec, true); return err })
+		} else {
+			n, err = l.addFD(id, a.fd, a.cloexec, false)
+		}
 		if err != nil || send {
 			if err != nil && err != unix.ENOENT {
-				err = l.respond(id, failed(ErrnoOr(err, unix.EMFILE)))
+				err = no.send(func() error { return l.respond(id, failed(ErrnoOr(err, unix.EMFILE))) })
 			}
 			e.finish(c, id, v, err)
 			return
@@ -39,7 +53,21 @@ func (e *notifEngine) answer(c *Call, v Verdict) {
 	if v.atExit != nil && !a.cont {
 		a.val = e.calls.runAtExit(c, v.atExit, a.val)
 	}
-	e.finish(c, id, v, l.respond(id, a))
+	e.finish(c, id, v, no.send(func() error { return l.respond(id, a) }))
+}
+
+// send delivers a call's answer (f sends it) and marks it answered, at
+// once: the program, answered, may make the very same call again at once
+// (an open of the same path from the same buffer), which must not be taken
+// for this one's restart (notif_restart.go) in between.
+func (n *notification) send(f func() error) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	err := f()
+	if err == nil {
+		n.answered = true
+	}
+	return err
 }
 
 // finish ends an answer: delivered, or the call was gone (ENOENT) and its
@@ -67,6 +95,8 @@ type notifyAnswer struct {
 	val     int64 // the result, or -errno
 	fd      int   // >= 0: an fd of ours to install in the program; val is its number there
 	cloexec bool  // the installed fd is close-on-exec
+	// gone: the call was interrupted before anything was made for it.
+	gone *callGone
 }
 
 func notifyContinue() notifyAnswer { return notifyAnswer{cont: true, fd: -1} }

@@ -39,8 +39,12 @@ func (e *notifEngine) emulate(c *Call, v Verdict) notifyAnswer {
 	return a
 }
 
-// failed answers the errno of err (EIO when it carries none).
+// failed answers the errno of err (EIO when it carries none); a call that
+// no longer waits gets no answer (callGone).
 func failed(err error) notifyAnswer {
+	if g, ok := err.(*callGone); ok {
+		return notifyAnswer{gone: g, fd: -1}
+	}
 	return notifyAnswer{val: -int64(ErrnoOr(err, unix.EIO)), fd: -1}
 }
 

@@ -99,8 +99,12 @@ func (c *Call) writeAddrOut(sa []byte, lenPtr uint64) error {
 
 // blockingRecv runs op (recv or accept) as the program's call would: at
 // once on a non-blocking socket; on a blocking one, waiting until data
-// comes, the socket's receive timeout passes, or the program's call is
-// interrupted (a signal), when nothing is taken from the socket.
+// comes or the socket's receive timeout passes. A signal interrupts the
+// program's call at once, in the kernel; here, nothing is taken from the
+// socket once the call no longer waits (errCallGone, checked before each
+// try and at least every 50 ms), and a restart of the call (a handler with
+// SA_RESTART, or a runtime that retries on EINTR) takes this wait over
+// (notif_restart.go) instead of starting another.
 func (c *Call) blockingRecv(fd, flags int, op func(flags int) ([]byte, error)) ([]byte, error) {
 	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err != nil || fl&unix.O_NONBLOCK != 0 || flags&unix.MSG_DONTWAIT != 0 {
@@ -110,23 +114,34 @@ func (c *Call) blockingRecv(fd, flags int, op func(flags int) ([]byte, error)) (
 	if tv, err := unix.GetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO); err == nil && (tv.Sec != 0 || tv.Usec != 0) {
 		deadline = time.Now().Add(time.Duration(tv.Nano()))
 	}
+	n := notifOf(c)
 	for {
-		sa, err := op(flags | unix.MSG_DONTWAIT)
-		if err != unix.EAGAIN {
-			return sa, err
-		}
-		wait := 200 * time.Millisecond
+		wait := 50 * time.Millisecond
 		if !deadline.IsZero() {
 			if wait = min(wait, time.Until(deadline)); wait <= 0 {
 				return nil, unix.EAGAIN
 			}
 		}
+		// Readable first: accept has no MSG_DONTWAIT, and O_NONBLOCK on
+		// this fd would be set on the program's socket too.
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		if n, _ := unix.Poll(fds, int(wait.Milliseconds())+1); n == 0 && !notifOf(c).l.valid(notifOf(c).id) {
-			return nil, unix.EINTR // nobody waits for the answer any more
+		ready, _ := unix.Poll(fds, int(wait.Milliseconds())+1)
+		if id := n.currentID(); !n.l.valid(id) {
+			return nil, &callGone{id: id}
+		}
+		if ready > 0 {
+			if sa, err := op(flags | unix.MSG_DONTWAIT); err != unix.EAGAIN {
+				return sa, err
+			}
 		}
 	}
 }
+
+// callGone: the notified call a blocking wait was for was interrupted under
+// id, and nothing was taken for it.
+type callGone struct{ id uint64 }
+
+func (g *callGone) Error() string { return "the call no longer waits" }
 
 // msghdr is the fields of a program's struct msghdr this engine uses.
 type msghdr struct {

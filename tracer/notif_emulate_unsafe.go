@@ -117,12 +117,11 @@ func recvmsg(fd int, buf, control []byte, flags int) (recvResult, error) {
 	return recvResult{n: int(n), controlLen: int(m.Controllen), flags: int(m.Flags), from: from[:min(m.Namelen, uint32(len(from)))]}, nil
 }
 
-func faccessat2(path string, mode uint32, flags int) error {
+func faccessat2(dirfd int, path string, mode uint32, flags int) error {
 	p, err := unix.BytePtrFromString(path)
 	if err != nil {
 		return err
 	}
-	cwd := unix.AT_FDCWD
-	_, _, e := unix.Syscall6(unix.SYS_FACCESSAT2, uintptr(cwd), uintptr(unsafe.Pointer(p)), uintptr(mode), uintptr(flags), 0, 0)
+	_, _, e := unix.Syscall6(unix.SYS_FACCESSAT2, uintptr(dirfd), uintptr(unsafe.Pointer(p)), uintptr(mode), uintptr(flags), 0, 0)
 	return errOf(e)
 }

@@ -1,9 +1,6 @@
 package tracer
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -12,7 +9,8 @@ import (
 )
 
 // The notification engine serves the calls of processes handed over to a
-// debugger (ptrace_handoff.go). The kernel stops the calling thread and
+// debugger (ptrace_handoff.go), and under the hybrid engine those of the
+// processes the ptrace engine filtered (ptrace_hybrid.go). The kernel stops the calling thread and
 // queues a notification on the listener; the tracer reads the arguments
 // from the process's memory, asks the same Handler as the ptrace engine,
 // and answers (notif_answer.go): CONTINUE for a call that runs unchanged,
@@ -34,24 +32,29 @@ type notifEngine struct {
 	listeners     sync.WaitGroup
 	mu            sync.Mutex
 	listening     map[*listener]bool
-	tgids         map[int]int
-	heldCalls     map[int]*Call // by thread: notified calls held for a decision
-	members       map[int]int   // process -> pidfd: the debuggees' processes seen (notif_members.go)
+	traced        map[int]threadInfo // by thread: the ptrace engine's (notif_procs.go)
+	tgids         map[int]int        // by thread: a debuggee's process, cached
+	heldCalls     map[int]*Call      // by thread: notified calls held for a decision
+	members       map[int]int        // process -> pidfd: the debuggees' processes seen (notif_members.go)
 	notifications atomic.Int64
 	emulated      atomic.Int64
+	// nativeNotified: calls of native programs, let through unasked.
+	nativeNotified atomic.Int64
 }
 
 func newNotifEngine(log *zap.Logger, calls *decider) *notifEngine {
 	return &notifEngine{log: log, calls: calls,
-		listening: map[*listener]bool{}, tgids: map[int]int{}, heldCalls: map[int]*Call{}, members: map[int]int{}}
+		listening: map[*listener]bool{}, traced: map[int]threadInfo{}, tgids: map[int]int{}, heldCalls: map[int]*Call{}, members: map[int]int{}}
 }
 
 // listener is one SECCOMP_FILTER_FLAG_NEW_LISTENER fd, serving a debuggee
-// and every process it starts.
+// or a process the hybrid engine filtered, and every process it starts.
 type listener struct {
 	fd    int
 	pidfd int // the debuggee, to end it with the program
 	pid   int
+	// hybrid: its processes are the ptrace engine's, which ends them.
+	hybrid bool
 }
 
 // notification is where a call waits in the notification engine: on a
@@ -145,10 +148,20 @@ func (e *notifEngine) onNotify(l *listener, n *seccompNotif, page []byte) {
 	e.notifications.Add(1)
 	tid := int(n.Pid)
 	nr := uint64(uint32(n.Data.Nr))
+	th, traced := e.threadOf(tid)
+	if traced && th.mode == Native {
+		// A build tool under the filter of the program that ran it.
+		e.nativeNotified.Add(1)
+		l.respond(n.ID, notifyContinue())
+		return
+	}
 	if e.restarted(tid, nr, n.Data.Args, n.ID) {
 		return // a held call, interrupted and made again: decided once
 	}
-	c, ok := decodeCall(e.tgid(tid), tid, nr, n.Data.Args, page)
+	if !traced {
+		th.pid = e.tgid(tid)
+	}
+	c, ok := decodeCall(th.pid, tid, nr, n.Data.Args, page)
 	if !ok || !c.decidable() {
 		l.respond(n.ID, notifyContinue())
 		return
@@ -164,48 +177,45 @@ func (e *notifEngine) onNotify(l *listener, n *seccompNotif, page []byte) {
 		return
 	}
 	if mayBlock(c, v) {
-		go e.answer(c, v) // as the program's call would, without holding up the others
+		// As the program's call would, without holding up the others; a
+		// restart of it after a signal finds it (notif_restart.go).
+		e.holdFor(c)
+		go e.answer(c, v)
 		return
 	}
 	e.answer(c, v)
 }
 
-// mayBlock: making c here may wait (a blocking socket's receive, accept or
-// connect; an open of a path not in the session's copy, a FIFO perhaps).
+// mayBlock: making c here may wait: a socket's receive, accept, connect or
+// send on a blocking socket, an open of the program's own path that names
+// a FIFO. Other calls are made on the listener's goroutine: a goroutine of
+// their own would cost more than the call.
 func mayBlock(c *Call, v Verdict) bool {
 	switch c.Syscall {
 	case SysRecvfrom, SysRecvmsg, SysAccept, SysAccept4, SysConnect, SysSendto, SysSendmsg:
-		return true
+		return c.arg(argMsgFlags)&unix.MSG_DONTWAIT == 0 && c.blockingSocket()
 	case SysOpen, SysOpenat, SysOpenat2:
-		return v.path == nil
+		return v.path == nil && c.namesFIFO()
 	}
 	return false
 }
 
-// tgid is the process a thread belongs to, cached per thread; a cached
-// answer is checked, since a thread's id may be reused by another's.
-func (e *notifEngine) tgid(tid int) int {
-	e.mu.Lock()
-	pid, ok := e.tgids[tid]
-	e.mu.Unlock()
-	if ok && (pid == tid || unix.Access("/proc/"+strconv.Itoa(pid)+"/task/"+strconv.Itoa(tid), unix.F_OK) == nil) {
-		return pid
+// blockingSocket: the call's fd is not O_NONBLOCK (or cannot be read).
+func (c *Call) blockingSocket() bool {
+	fd, err := c.dupFD(c.FD)
+	if err != nil {
+		return true
 	}
-	pid = tid
-	if b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status"); err == nil {
-		if _, rest, ok := strings.Cut(string(b), "\nTgid:\t"); ok {
-			if line, _, _ := strings.Cut(rest, "\n"); line != "" {
-				if n, err := strconv.Atoi(line); err == nil {
-					pid = n
-				}
-			}
-		}
-	}
-	e.mu.Lock()
-	e.tgids[tid] = pid
-	e.mu.Unlock()
-	e.track(pid)
-	return pid
+	defer unix.Close(fd)
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	return err != nil || fl&unix.O_NONBLOCK == 0
+}
+
+// namesFIFO: the path an open names, as the program resolves it, is a FIFO,
+// whose open waits for the other end.
+func (c *Call) namesFIFO() bool {
+	var st unix.Stat_t
+	return unix.Stat(c.ownPath(), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO
 }
 
 // killAll kills the debuggees, their process groups and every process of
@@ -215,7 +225,7 @@ func (e *notifEngine) killAll() {
 	defer e.mu.Unlock()
 	e.killMembers()
 	for l := range e.listening {
-		if unix.PidfdSendSignal(l.pidfd, 0, nil, 0) != nil {
+		if l.hybrid || unix.PidfdSendSignal(l.pidfd, 0, nil, 0) != nil {
 			continue // gone: its pid may be another process's now
 		}
 		// A debugger starts its debuggee in a group of its own.

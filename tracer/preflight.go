@@ -41,11 +41,18 @@ func features(debugger bool) []feature {
 		{"reading a traced process's memory (process_vm_readv)", "3.2", tryProcessVMReadv},
 	}
 	if debugger {
-		fs = append(fs,
-			feature{"seccomp user notification", "5.9", func() error { return tryAction(unix.SECCOMP_RET_USER_NOTIF) }},
-			feature{"taking another process's file descriptor (pidfd_getfd)", "5.6", tryPidfdGetfd})
+		fs = append(fs, notifyFeatures()...)
 	}
 	return fs
+}
+
+// notifyFeatures is what the notification engine needs besides the
+// kernel's version: a debuggee handed over, or the hybrid engine.
+func notifyFeatures() []feature {
+	return []feature{
+		{"seccomp user notification", "5.9", func() error { return tryAction(unix.SECCOMP_RET_USER_NOTIF) }},
+		{"taking another process's file descriptor (pidfd_getfd)", "5.6", tryPidfdGetfd},
+	}
 }
 
 func checkFeatures(fs []feature, kernel func() (int, int)) error {

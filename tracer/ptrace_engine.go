@@ -28,8 +28,10 @@ type ptraceEngine struct {
 	cfg   Config
 	log   *zap.Logger
 	calls *decider
-	// notif serves the debuggees this engine hands over (ptrace_handoff.go).
-	notif *notifEngine
+	// notif serves the debuggees this engine hands over (ptrace_handoff.go)
+	// and, when hybrid, the calls of the processes it filters (ptrace_hybrid.go).
+	notif  *notifEngine
+	hybrid bool
 
 	rootPID int
 	threads map[int]*thread
@@ -60,8 +62,8 @@ type ptraceStop struct {
 // (onResume). Any goroutine.
 func (s *ptraceStop) resume(c *Call, v Verdict) { s.e.resumeQueue <- resume{call: c, v: v} }
 
-func newPtraceEngine(cfg Config, log *zap.Logger, calls *decider, notif *notifEngine) *ptraceEngine {
-	return &ptraceEngine{cfg: cfg, log: log, calls: calls, notif: notif,
+func newPtraceEngine(cfg Config, log *zap.Logger, calls *decider, notif *notifEngine, hybrid bool) *ptraceEngine {
+	return &ptraceEngine{cfg: cfg, log: log, calls: calls, notif: notif, hybrid: hybrid,
 		threads: map[int]*thread{}, early: map[int]bool{}, resumeQueue: make(chan resume, 64)}
 }
 

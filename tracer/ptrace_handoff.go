@@ -33,7 +33,7 @@ func (e *ptraceEngine) onDebugChildCall(th *thread, r *regs) {
 		return
 	}
 	flags := uint64(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW)
-	e.injectFilter(th, *r, notifyFilter, flags, func(saved regs, fd int64) {
+	e.injectFilter(th, *r, &filterLoad{img: notifyFilter, flags: flags, done: func(saved regs, fd int64) {
 		l, err := takeListener(th.proc.pid, int(fd))
 		if err != nil {
 			e.installFailed(th, "take the listener", err)
@@ -54,7 +54,7 @@ func (e *ptraceEngine) onDebugChildCall(th *thread, r *regs) {
 		if th.atExit == nil { // the close could not be set up: killed
 			l.close()
 		}
-	})
+	}})
 }
 
 // detach lets go of a thread handed to a listener and starts serving it.
@@ -68,6 +68,7 @@ func (e *ptraceEngine) detach(th *thread) {
 	}
 	th.proc.mm.release(th.tid)
 	delete(e.threads, th.tid)
+	e.forgetNotif(th.tid)
 	e.stats.Handoffs++
 	e.log.Debug("debuggee handed to the notification engine", zap.Int("pid", th.tid))
 	if e.cfg.OnExec != nil {

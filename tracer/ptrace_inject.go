@@ -18,17 +18,23 @@ import (
 // fprogSize is struct sock_fprog: a u16 length, padding, a pointer.
 const fprogSize = 16
 
-// traceFilter and notifyFilter are the two engines' filters as the kernel
-// reads them: sock_fprog, then the instructions it points at (relocated to
-// the slot on each install).
+// fallbackOff is where in the slot a filter's fallback image goes.
+const fallbackOff = slotSize / 2
+
+// traceFilter, notifyFilter and hybridFilter are the engines' filters as
+// the kernel reads them: sock_fprog, then the instructions it points at
+// (relocated to the slot on each install). The ptrace engine's stops every
+// intercepted call; a debuggee's notifies them; the hybrid engine's
+// notifies them but for those kept on ptrace.
 var (
-	traceFilter  = filterImage(unix.SECCOMP_RET_TRACE)
-	notifyFilter = filterImage(unix.SECCOMP_RET_USER_NOTIF)
+	traceFilter  = filterImage(oneAction(unix.SECCOMP_RET_TRACE))
+	notifyFilter = filterImage(oneAction(unix.SECCOMP_RET_USER_NOTIF))
+	hybridFilter = filterImage(hybridAction)
 )
 
-func filterImage(act uint32) []byte {
-	always, tracedIf := filterLists()
-	prog := buildFilter(always, tracedIf, act)
+func filterImage(act func(uint32) uint32) []byte {
+	traced, tracedIf := filterLists()
+	prog := buildFilter(traced, tracedIf, act)
 	b := make([]byte, fprogSize, fprogSize+8*len(prog))
 	binary.LittleEndian.PutUint16(b, uint16(len(prog)))
 	for _, f := range prog {
@@ -39,29 +45,51 @@ func filterImage(act uint32) []byte {
 	return b
 }
 
+// filterLoad is a filter to put into a process: its image, the flags of
+// seccomp(SECCOMP_SET_MODE_FILTER), and what to do once it is in, with
+// the call's result (a listener fd, for SECCOMP_FILTER_FLAG_NEW_LISTENER).
+type filterLoad struct {
+	img   []byte
+	flags uint64
+	done  func(saved regs, ret int64)
+	// fallback, when set, is loaded instead if the kernel refuses this
+	// one (its image lies at fallbackOff in the slot).
+	fallback *filterLoad
+}
+
 // startInstall begins the injection at th's first syscall-entry stop.
 // Precondition: on the tracer's thread; th is at a syscall-entry stop.
 func (e *ptraceEngine) startInstall(th *thread, r *regs) {
 	th.proc.install = false
-	e.injectFilter(th, *r, traceFilter, unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, func(saved regs, _ int64) {
-		th.proc.filtered = true
-		e.stats.Installs++
-		// The program's first syscall runs again, under the filter.
-		r := saved
-		r.rearm()
-		if err := setRegs(th.tid, &r); err != nil {
-			e.installFailed(th, "restore registers", err)
-		}
-	})
+	traced := &filterLoad{img: traceFilter, flags: unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, done: func(saved regs, _ int64) {
+		e.filterIn(th, saved)
+	}}
+	if e.hybrid {
+		e.injectFilter(th, *r, e.hybridLoad(th, traced))
+		return
+	}
+	e.injectFilter(th, *r, traced)
+}
+
+// filterIn counts a filter put into th's process and has the program's
+// first syscall run again, now under the filter.
+// Precondition: on the tracer's thread, in an exit-stop callback.
+func (e *ptraceEngine) filterIn(th *thread, saved regs) {
+	th.proc.filtered = true
+	e.stats.Installs++
+	r := saved
+	r.rearm()
+	if err := setRegs(th.tid, &r); err != nil {
+		e.installFailed(th, "restore registers", err)
+	}
 }
 
 // injectFilter turns the syscall th is stopped at (its registers saved)
-// into mmap of scratch memory, writes the filter image there and has the
-// same instruction run prctl(PR_SET_NO_NEW_PRIVS) and seccomp(flags); done
-// runs at the seccomp call's exit stop with its result (a listener fd, for
-// SECCOMP_FILTER_FLAG_NEW_LISTENER).
+// into mmap of scratch memory, writes the filter's image there (and its
+// fallback's) and has the same instruction run prctl(PR_SET_NO_NEW_PRIVS)
+// and seccomp; load.done runs at the seccomp call's exit stop.
 // Precondition: on the tracer's thread; th is at a syscall-entry stop.
-func (e *ptraceEngine) injectFilter(th *thread, saved regs, img []byte, flags uint64, done func(saved regs, ret int64)) {
+func (e *ptraceEngine) injectFilter(th *thread, saved regs, load *filterLoad) {
 	m := saved
 	m.setNr(uint64(sysMmap))
 	for i, a := range []uint64{0, regionSize, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_PRIVATE | unix.MAP_ANONYMOUS, ^uint64(0), 0} {
@@ -78,39 +106,52 @@ func (e *ptraceEngine) injectFilter(th *thread, saved regs, img []byte, flags ui
 		}
 		th.proc.mm.addRegion(taddr(addr))
 		slot, _ := th.proc.mm.slot(th.tid)
-		img := append([]byte(nil), img...)
-		binary.LittleEndian.PutUint64(img[8:], uint64(slot)+fprogSize)
-		if err := writeMem(th.tid, slot, img); err != nil {
-			e.installFailed(th, "write the filter", err)
-			return
+		for off, l := taddr(0), load; l != nil; off, l = fallbackOff, l.fallback {
+			img := append([]byte(nil), l.img...)
+			binary.LittleEndian.PutUint64(img[8:], uint64(slot+off)+fprogSize)
+			if err := writeMem(th.tid, slot+off, img); err != nil {
+				e.installFailed(th, "write the filter", err)
+				return
+			}
 		}
 		e.injectNext(th, saved, "prctl", unix.SYS_PRCTL, []uint64{unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}, func(int64) {
-			e.injectSeccomp(th, saved, uint64(slot), flags, done)
+			e.injectSeccomp(th, saved, uint64(slot), load)
 		})
 	}
 	e.resume(th, 0)
 }
 
-// injectSeccomp loads the filter. SPEC_ALLOW: where the kernel mitigates
-// Speculative Store Bypass for every seccomp task (a common default), the
-// program would run slower everywhere, not only in syscalls; the filter
-// routes syscalls, it is no sandbox. Kernels before 4.17 lack the flag.
+// injectSeccomp loads the filter whose image is at fprog. SPEC_ALLOW: where
+// the kernel mitigates Speculative Store Bypass for every seccomp task (a
+// common default), the program would run slower everywhere, not only in
+// syscalls; the filter routes syscalls, it is no sandbox. Kernels before
+// 4.17 lack the flag: it is tried again without it. A filter the kernel
+// still refuses gives way to its fallback, when it has one.
 // Precondition: on the tracer's thread, in an exit-stop callback.
-func (e *ptraceEngine) injectSeccomp(th *thread, saved regs, fprog, flags uint64, done func(saved regs, ret int64)) {
-	e.injectNext(th, saved, "seccomp", unix.SYS_SECCOMP, []uint64{unix.SECCOMP_SET_MODE_FILTER, flags, fprog}, func(ret int64) {
-		done(saved, ret)
+func (e *ptraceEngine) injectSeccomp(th *thread, saved regs, fprog uint64, load *filterLoad) {
+	e.injectNext(th, saved, "seccomp", unix.SYS_SECCOMP, []uint64{unix.SECCOMP_SET_MODE_FILTER, load.flags, fprog}, func(ret int64) {
+		load.done(saved, ret)
 	})
-	if flags&unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW != 0 {
-		// Retry without the flag on EINVAL.
-		next := th.atExit
-		th.atExit = func(th *thread) {
-			var r regs
-			if getRegs(th.tid, &r) == nil && r.ret() == -int64(unix.EINVAL) {
-				e.injectSeccomp(th, saved, fprog, flags&^unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, done)
+	next := th.atExit
+	th.atExit = func(th *thread) {
+		var r regs
+		if getRegs(th.tid, &r) == nil && r.ret() < 0 && r.ret() > -4096 {
+			errno := unix.Errno(-r.ret())
+			switch {
+			case errno == unix.EINVAL && load.flags&unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW != 0:
+				retry := *load
+				retry.flags &^= unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW
+				e.injectSeccomp(th, saved, fprog, &retry)
+				return
+			case load.fallback != nil:
+				e.log.Info("the hybrid engine cannot serve this process: its calls stop under ptrace",
+					zap.Int("pid", th.proc.pid), zap.Error(errno))
+				e.stats.PtraceFallbacks++
+				e.injectSeccomp(th, saved, fprog+fallbackOff, load.fallback)
 				return
 			}
-			next(th)
 		}
+		next(th)
 	}
 }
 

@@ -116,6 +116,7 @@ func (e *ptraceEngine) onWait(pid int, ws unix.WaitStatus) {
 		filtered := hasFilter(pid)
 		th = &thread{tid: pid, proc: &process{pid: pid, mm: newAddrSpace(), mode: Intercepted, filtered: filtered, install: !filtered}}
 		e.threads[pid] = th
+		e.tellNotif(th)
 	}
 	switch {
 	case sig == unix.SIGTRAP|0x80 && th.proc.filtered:
@@ -156,6 +157,7 @@ func (e *ptraceEngine) onGone(pid int, ws unix.WaitStatus) {
 		th.proc.mm.release(pid)
 		delete(e.threads, pid)
 	}
+	e.forgetNotif(pid)
 	delete(e.early, pid)
 	if pid != e.rootPID {
 		return

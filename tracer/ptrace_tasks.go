@@ -38,6 +38,7 @@ func (e *ptraceEngine) onNewTask(parent *thread, event int) {
 	p.debugChild = flags&unix.CLONE_THREAD == 0 && parent.proc.mode == Debugger && !parent.proc.filtered
 	th := &thread{tid: child, proc: p}
 	e.threads[child] = th
+	e.tellNotif(th)
 	if e.early[child] {
 		delete(e.early, child)
 		e.resume(th, 0)
@@ -77,6 +78,7 @@ func (e *ptraceEngine) onExec(th *thread) {
 			old.proc.mm.release(former)
 			delete(e.threads, former)
 		}
+		e.forgetNotif(former)
 	}
 	if th.tid == e.rootPID && launcher.Is(th.tid) {
 		// Our launcher's own exec, seen when the seize came before it
@@ -91,6 +93,7 @@ func (e *ptraceEngine) onExec(th *thread) {
 	}
 	p.install = !p.filtered && p.mode == Intercepted
 	th.proc = p
+	e.tellNotif(th)
 	e.setHeld(th, nil)
 	th.atExit, th.pending, th.passEntry = nil, nil, false
 	e.countExec(p.mode)

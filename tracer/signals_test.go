@@ -22,7 +22,7 @@ func startTraced(t *testing.T, argv ...string) (*Tracer, *bufio.Reader) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	tr, err := Start(context.Background(), Config{Path: argv[0], Args: argv, Stdout: w, Stderr: os.Stderr})
+	tr, err := Start(context.Background(), withEngine(Config{Path: argv[0], Args: argv, Stdout: w, Stderr: os.Stderr}))
 	w.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestContextEndKillsEverything(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r, w, _ := os.Pipe()
 	defer r.Close()
-	tr, err := Start(ctx, Config{Path: "sh", Args: []string{"sh", "-c", "sleep 300 & echo $!; wait"}, Stdout: w})
+	tr, err := Start(ctx, withEngine(Config{Path: "sh", Args: []string{"sh", "-c", "sleep 300 & echo $!; wait"}, Stdout: w}))
 	w.Close()
 	if err != nil {
 		t.Fatal(err)

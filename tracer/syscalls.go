@@ -159,6 +159,16 @@ func (i sysInfo) stopIfEqual(pairs ...roleValue) sysInfo {
 	return i
 }
 
+// keptOnPtrace: under the hybrid engine the call still stops under
+// ptrace. A chdir to a replaced path must change the kernel's working
+// directory, which only a rewritten argument does; a call that changes the
+// file system is made as the program made it (or failed, or answered by
+// the Handler), with its result seen at the exit stop, not made again
+// here with the tracer's credentials and umask.
+func (i *sysInfo) keptOnPtrace() bool {
+	return i.mutates || i.nr == unix.SYS_CHDIR
+}
+
 // has reports whether the call takes an argument of role r.
 func (i *sysInfo) has(r argRole) bool { return i.at[r] != 0 }
 

@@ -34,6 +34,8 @@ type Config struct {
 	// OnExec, when set, is told each exec and its Mode, on the tracer's
 	// thread (it must return quickly).
 	OnExec func(Exec)
+	// Engine serves the intercepted calls; the zero Engine is EngineHybrid.
+	Engine Engine
 	Logger *zap.Logger
 }
 
@@ -73,9 +75,11 @@ var ErrNotFound = errors.New("program not found")
 // Tracer is one traced program. Create it with Start; Wait for its end.
 //
 // Two engines serve the program's intercepted calls, and one decider asks
-// the Handler about them for both (decide.go): the ptrace engine serves
-// every process started under the tracer (ptrace_engine.go), and the
-// notification engine the processes handed over to a debugger
+// the Handler about them for both (decide.go): the ptrace engine follows
+// every process started under the tracer (ptrace_engine.go), and serves
+// their calls under EnginePtrace; the notification engine serves the
+// processes handed over to a debugger, and under EngineHybrid the calls of
+// every filtered process but chdir and those that change the file system
 // (notif_engine.go). Each Call belongs to the engine it waits in
 // (Call.stop), which carries out its verdict.
 type Tracer struct {
@@ -96,8 +100,15 @@ type Stats struct {
 	// of native programs under an inherited filter, let through unasked.
 	EntryStops, NativeStops int
 	// Handoffs: debuggees handed to the notification engine; Notifications:
-	// their calls it served, Emulated of them made here on their behalf.
+	// the calls it served (the debuggees', and under the hybrid engine the
+	// intercepted programs'), Emulated of them made here on their behalf.
 	Handoffs, Notifications, Emulated int
+	// NotifyInstalls: processes given the hybrid engine's filter, whose
+	// calls are notified; PtraceFallbacks: processes the hybrid engine
+	// could not serve so (their calls stop under ptrace); NativeNotified:
+	// notified calls of native programs under an inherited filter, let
+	// through unasked (NativeStops counts their ptrace stops).
+	NotifyInstalls, PtraceFallbacks, NativeNotified int
 }
 
 // Start runs the program under the tracer. The program is killed when ctx ends.
@@ -112,9 +123,16 @@ func Start(ctx context.Context, cfg Config) (*Tracer, error) {
 	}
 	calls := newDecider(cfg)
 	notif := newNotifEngine(log, calls)
+	hybrid := cfg.Engine == EngineHybrid
+	if hybrid {
+		if err := hybridSupport(); err != nil {
+			log.Info("the hybrid engine cannot run here: every intercepted call stops under ptrace", zap.Error(err))
+			hybrid = false
+		}
+	}
 	t := &Tracer{
 		ctx:     ctx,
-		ptrace:  newPtraceEngine(cfg, log, calls, notif),
+		ptrace:  newPtraceEngine(cfg, log, calls, notif, hybrid),
 		notif:   notif,
 		started: make(chan error, 1),
 		done:    make(chan struct{}),
@@ -148,6 +166,7 @@ func (t *Tracer) Wait() (Status, error) {
 func (t *Tracer) Stats() Stats {
 	s := t.ptrace.stats
 	s.Notifications, s.Emulated = int(t.notif.notifications.Load()), int(t.notif.emulated.Load())
+	s.NativeNotified = int(t.notif.nativeNotified.Load())
 	return s
 }
 

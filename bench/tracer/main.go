@@ -22,6 +22,17 @@ import (
 
 const rounds = 7 // alternate native/traced runs; report medians
 
+// engine is the engine the traced runs below use now: each comparison
+// sets it, the default (hybrid) otherwise.
+var engine = tracer.EngineHybrid
+
+// under runs f with the tracer on engine e.
+func under[T any](e tracer.Engine, f func() (T, error)) (T, error) {
+	engine = e
+	defer func() { engine = tracer.EngineHybrid }()
+	return f()
+}
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "tracer-bench:", err)
@@ -69,23 +80,38 @@ func run() error {
 	fmt.Printf("getpid (not intercepted): native %.1f ns, allow-all filter only %.1f ns, traced %.1f ns; traced/filter-only %.3fx (target <= 1.02x), filter-only/native %.3fx (the kernel's seccomp entry)\n",
 		nat, flt, trc, trc/flt, flt/nat)
 
-	// 2. One intercepted syscall: openat, against strace --seccomp-bpf.
+	// 2. One intercepted syscall: openat, under each engine, against
+	// strace --seccomp-bpf, alternating.
 	const n = "20000"
-	natO, trcO, err := medianPair(
-		func() (float64, error) { return nsPerCall(nil, sysbench, "openat", n) },
-		func() (float64, error) { return nsPerCall(allow{}, sysbench, "openat", n) })
-	if err != nil {
-		return err
+	var natOs, hybOs, ptrOs, strOs []float64
+	for i := 0; i < rounds; i++ {
+		for _, m := range []struct {
+			xs *[]float64
+			f  func() (float64, error)
+		}{
+			{&natOs, func() (float64, error) { return nsPerCall(nil, sysbench, "openat", n) }},
+			{&hybOs, func() (float64, error) {
+				return under(tracer.EngineHybrid, func() (float64, error) { return nsPerCall(allow{}, sysbench, "openat", n) })
+			}},
+			{&ptrOs, func() (float64, error) {
+				return under(tracer.EnginePtrace, func() (float64, error) { return nsPerCall(allow{}, sysbench, "openat", n) })
+			}},
+			{&strOs, func() (float64, error) {
+				return nsPerCall(nil, "strace", "-f", "--seccomp-bpf", "-e", "trace=openat", "-o", "/dev/null", sysbench, "openat", n)
+			}},
+		} {
+			x, err := m.f()
+			if err != nil {
+				return err
+			}
+			*m.xs = append(*m.xs, x)
+		}
 	}
-	straceO, err := median(func() (float64, error) {
-		return nsPerCall(nil, "strace", "-f", "--seccomp-bpf", "-e", "trace=openat", "-o", "/dev/null", sysbench, "openat", n)
-	})
-	if err != nil {
-		return err
-	}
-	ours, theirs := trcO-natO, straceO-natO
-	fmt.Printf("openat (intercepted): native %.0f ns, traced %.0f ns, strace %.0f ns; cost per stop %.1f us vs strace %.1f us, ratio %.2fx (target <= 0.55x)\n",
-		natO, trcO, straceO, ours/1000, theirs/1000, ours/theirs)
+	natO, hybO, ptrO, straceO := med(natOs), med(hybOs), med(ptrOs), med(strOs)
+	hyb, ptr, theirs := hybO-natO, ptrO-natO, straceO-natO
+	fmt.Printf("openat (intercepted): native %.0f ns, hybrid engine %.0f ns, ptrace engine %.0f ns, strace %.0f ns; cost per call: hybrid %.1f us (a notification), ptrace %.1f us (a stop), strace %.1f us; hybrid/strace %.2fx (target <= 0.35x), ptrace/strace %.2fx, hybrid/ptrace %.2fx\n",
+		natO, hybO, ptrO, straceO, hyb/1000, ptr/1000, theirs/1000, hyb/theirs, ptr/theirs, hyb/ptr)
+	ours := ptr
 	getregs, readPath, err := stopParts(sysbench)
 	if err != nil {
 		return err
@@ -116,12 +142,41 @@ func run() error {
 			return err
 		}
 	}
-	st, err := stats(tracer.DefaultPolicy(), "test/programs/gorun", "go", "run", ".")
+	for _, e := range []tracer.Engine{tracer.EngineHybrid, tracer.EnginePtrace} {
+		st, err := under(e, func() (tracer.Stats, error) {
+			return stats(tracer.DefaultPolicy(), "test/programs/gorun", "go", "run", ".")
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("go run . under the default policy, %s engine: %d execs (%d native, %d intercepted), %d seccomp stops, %d notifications, %d native stops, %d signal stops\n",
+			e, st.Execs, st.NativeExecs, st.InterceptedExecs, st.SeccompStops, st.Notifications, st.NativeStops+st.NativeNotified, st.SignalStops)
+	}
+
+	// Interpreters: start-up, and start-up importing 14 stdlib modules
+	// (hundreds of stats and opens): the interpreter itself, and as a
+	// version manager's shim (a shell script, stepped as a launcher)
+	// launches it, when python3 on PATH is one.
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("go run . under the default policy: %d execs (%d native, %d intercepted), %d seccomp stops, %d native stops, %d signal stops\n",
-		st.Execs, st.NativeExecs, st.InterceptedExecs, st.SeccompStops, st.NativeStops, st.SignalStops)
+	python := strings.TrimSpace(string(out))
+	imports := "import json, re, os, sys, subprocess, threading, socket, http.client, urllib.request, email, logging, argparse, collections, decimal"
+	type interp struct{ name, target, exe, code string }
+	cases := []interp{{"python -c pass", "1.10x", python, "pass"}, {"python importing 14 stdlib modules", "1.10x", python, imports}}
+	if shim, err := exec.LookPath("python3"); err == nil && shim != python {
+		cases = append(cases, interp{"python3 -c pass through the shim " + shim, "1.25x", "python3", "pass"})
+	}
+	for _, c := range cases {
+		argv := []string{c.exe, "-c", c.code}
+		if err := compareRuns(c.name, c.target, "", argv); err != nil {
+			return err
+		}
+		if err := printStops(c.name, "", argv); err != nil {
+			return err
+		}
+	}
 
 	// A syscall-heavy shell loop: the shell stepped as a launcher stops at
 	// every syscall's entry and exit, where a filtered shell stops only at
@@ -130,11 +185,9 @@ func run() error {
 	if err := compareRuns("sh loop of 3000 [ -f ] tests", "none", "", loop); err != nil {
 		return err
 	}
-	st, err = stats(tracer.DefaultPolicy(), "", loop...)
-	if err != nil {
+	if err := printStops("sh loop", "", loop); err != nil {
 		return err
 	}
-	fmt.Printf("sh loop as a launcher: %d entry stops, %d exit stops, %d seccomp stops\n", st.EntryStops, st.ExitStops, st.SeccompStops)
 
 	// 4. Signal-delivery stops of a CPU-bound Go program (SIGURG preemption).
 	t, err := tracer.Start(context.Background(), tracer.Config{Path: spin, Args: []string{spin, "spin", "2"}, Handler: allow{}})
@@ -154,29 +207,45 @@ func compareRuns(name, target, dir string, argv []string) error {
 	if _, err := wallTime(nil, tracer.Policy{}, dir, argv...); err != nil { // warm caches
 		return err
 	}
-	var nat, def, all []float64
+	var nat, def, defP, all []float64
 	for i := 0; i < rounds; i++ {
 		for _, m := range []struct {
 			xs *[]float64
 			h  tracer.Handler
 			p  tracer.Policy
-		}{{&nat, nil, tracer.Policy{}}, {&def, allow{}, tracer.DefaultPolicy()}, {&all, allow{}, tracer.Policy{}}} {
-			x, err := wallTime(m.h, m.p, dir, argv...)
+			e  tracer.Engine
+		}{{&nat, nil, tracer.Policy{}, 0}, {&def, allow{}, tracer.DefaultPolicy(), tracer.EngineHybrid},
+			{&defP, allow{}, tracer.DefaultPolicy(), tracer.EnginePtrace}, {&all, allow{}, tracer.Policy{}, tracer.EngineHybrid}} {
+			x, err := under(m.e, func() (float64, error) { return wallTime(m.h, m.p, dir, argv...) })
 			if err != nil {
 				return err
 			}
 			*m.xs = append(*m.xs, x)
 		}
 	}
-	n, d, a := med(nat), med(def), med(all)
-	fmt.Printf("%s: native %.1f ms, traced (build tools native) %.1f ms, traced (all intercepted) %.1f ms; ratios %.3fx (target <= %s) and %.3fx\n",
-		name, n/1e6, d/1e6, a/1e6, d/n, target, a/n)
+	n, d, dp, a := med(nat), med(def), med(defP), med(all)
+	fmt.Printf("%s: native %.1f ms; build tools native: hybrid engine %.1f ms (%.3fx, target <= %s), ptrace engine %.1f ms (%.3fx); all intercepted, hybrid %.1f ms (%.3fx)\n",
+		name, n/1e6, d/1e6, d/n, target, dp/1e6, dp/n, a/1e6, a/n)
+	return nil
+}
+
+// printStops traces argv once under each engine (default policy) and
+// prints what stopped it.
+func printStops(name, dir string, argv []string) error {
+	for _, e := range []tracer.Engine{tracer.EngineHybrid, tracer.EnginePtrace} {
+		st, err := under(e, func() (tracer.Stats, error) { return stats(tracer.DefaultPolicy(), dir, argv...) })
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  %s, %s engine: %d notifications (%d emulated), %d seccomp stops, %d launcher entry stops, %d exit stops, %d signal stops\n",
+			name, e, st.Notifications, st.Emulated, st.SeccompStops, st.EntryStops, st.ExitStops, st.SignalStops)
+	}
 	return nil
 }
 
 // stats traces argv once with an allow-all handler and returns the counters.
 func stats(p tracer.Policy, dir string, argv ...string) (tracer.Stats, error) {
-	t, err := tracer.Start(context.Background(), tracer.Config{Path: argv[0], Args: argv, Dir: dir, Handler: allow{}, Policy: p})
+	t, err := tracer.Start(context.Background(), tracer.Config{Path: argv[0], Args: argv, Dir: dir, Handler: allow{}, Policy: p, Engine: engine})
 	if err != nil {
 		return tracer.Stats{}, err
 	}
@@ -196,15 +265,26 @@ func compareEngines(dir, sysbench, n string, native float64) error {
 		name string
 		h    tracer.Handler
 	}{{"allowed", allow{}}, {"path replaced", replace{}}} {
-		viaPtrace, viaNotify, err := medianPair(
-			func() (float64, error) { return nsPerCallWith(c.h, tracer.Policy{}, sysbench, "openat", n) },
-			func() (float64, error) { return nsPerCallWith(c.h, handOver, debugger, sysbench, "openat", n) })
-		if err != nil {
-			return err
+		var ps, hs, ns []float64
+		for i := 0; i < rounds; i++ {
+			for _, m := range []struct {
+				xs   *[]float64
+				e    tracer.Engine
+				p    tracer.Policy
+				argv []string
+			}{{&ps, tracer.EnginePtrace, tracer.Policy{}, []string{sysbench, "openat", n}},
+				{&hs, tracer.EngineHybrid, tracer.Policy{}, []string{sysbench, "openat", n}},
+				{&ns, tracer.EnginePtrace, handOver, []string{debugger, sysbench, "openat", n}}} {
+				x, err := under(m.e, func() (float64, error) { return nsPerCallWith(c.h, m.p, m.argv...) })
+				if err != nil {
+					return err
+				}
+				*m.xs = append(*m.xs, x)
+			}
 		}
-		p, q := viaPtrace-native, viaNotify-native
-		fmt.Printf("openat %s: cost per call, ptrace engine %.1f us, notification engine %.1f us; notification/ptrace %.2fx\n",
-			c.name, p/1000, q/1000, q/p)
+		p, h, q := med(ps)-native, med(hs)-native, med(ns)-native
+		fmt.Printf("openat %s: cost per call, ptrace engine %.1f us, hybrid engine %.1f us, a debuggee's notification engine %.1f us; hybrid/ptrace %.2fx\n",
+			c.name, p/1000, h/1000, q/1000, h/p)
 	}
 	// A whole build with every process intercepted (thousands of path
 	// calls): go run . under each engine, against native.
@@ -213,24 +293,27 @@ func compareEngines(dir, sysbench, n string, native float64) error {
 	if _, err := wallTime(nil, tracer.Policy{}, gorun, argv...); err != nil { // warm caches
 		return err
 	}
-	var nat, viaPtrace, viaNotify []float64
+	var nat, viaPtrace, viaHybrid, viaNotify []float64
 	for i := 0; i < rounds; i++ {
 		for _, m := range []struct {
 			xs   *[]float64
 			h    tracer.Handler
 			p    tracer.Policy
+			e    tracer.Engine
 			argv []string
-		}{{&nat, nil, tracer.Policy{}, argv}, {&viaPtrace, allow{}, tracer.Policy{}, argv}, {&viaNotify, allow{}, handOver, append([]string{debugger}, argv...)}} {
-			x, err := wallTime(m.h, m.p, gorun, m.argv...)
+		}{{&nat, nil, tracer.Policy{}, 0, argv}, {&viaPtrace, allow{}, tracer.Policy{}, tracer.EnginePtrace, argv},
+			{&viaHybrid, allow{}, tracer.Policy{}, tracer.EngineHybrid, argv},
+			{&viaNotify, allow{}, handOver, tracer.EnginePtrace, append([]string{debugger}, argv...)}} {
+			x, err := under(m.e, func() (float64, error) { return wallTime(m.h, m.p, gorun, m.argv...) })
 			if err != nil {
 				return err
 			}
 			*m.xs = append(*m.xs, x)
 		}
 	}
-	nt, p, q := med(nat), med(viaPtrace), med(viaNotify)
-	fmt.Printf("go run . with every process intercepted: native %.1f ms, ptrace engine %.1f ms (%.2fx), notification engine %.1f ms (%.2fx)\n",
-		nt/1e6, p/1e6, p/nt, q/1e6, q/nt)
+	nt, p, h, q := med(nat), med(viaPtrace), med(viaHybrid), med(viaNotify)
+	fmt.Printf("go run . with every process intercepted: native %.1f ms, ptrace engine %.1f ms (%.2fx), hybrid engine %.1f ms (%.2fx), handed to the notification engine %.1f ms (%.2fx)\n",
+		nt/1e6, p/1e6, p/nt, h/1e6, h/nt, q/1e6, q/nt)
 	return nil
 }
 
@@ -283,7 +366,7 @@ func runCmd(h tracer.Handler, p tracer.Policy, dir string, argv ...string) (stri
 			return "", fmt.Errorf("%v: %w", argv, err)
 		}
 	} else {
-		st, err := tracer.Trace(context.Background(), tracer.Config{Path: argv[0], Args: argv, Dir: dir, Stdout: f, Stderr: os.Stderr, Handler: h, Policy: p})
+		st, err := tracer.Trace(context.Background(), tracer.Config{Path: argv[0], Args: argv, Dir: dir, Stdout: f, Stderr: os.Stderr, Handler: h, Policy: p, Engine: engine})
 		if err != nil || st.ExitCode() != 0 {
 			return "", fmt.Errorf("traced %v: %v %v", argv, st, err)
 		}

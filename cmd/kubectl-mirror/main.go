@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/cmd"
+	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
 
 func main() {
@@ -24,7 +26,14 @@ func main() {
 	level := zap.NewAtomicLevelAt(zap.WarnLevel)
 	enc := zap.NewDevelopmentEncoderConfig()
 	logger := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), level))
-	code := cmd.Execute(ctx, streams, os.Args[1:], cmd.Logging{Logger: logger, Level: level})
+	// Which engine the tracer runs (hybrid, the default, or ptrace): a
+	// switch for comparing them, not a flag users need.
+	engine, err := tracer.ParseEngine(os.Getenv("MIRROR_TRACER_ENGINE"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error: MIRROR_TRACER_ENGINE:", err)
+		os.Exit(2)
+	}
+	code := cmd.Execute(ctx, streams, os.Args[1:], cmd.Logging{Logger: logger, Level: level, Engine: engine})
 	_ = logger.Sync()
 	stop()
 	os.Exit(code)

@@ -13,6 +13,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
+
+	"github.com/kubectl-mirror/kubectl-mirror/tracer"
 )
 
 // ExitError carries a program's exit code through the command tree without
@@ -21,10 +23,13 @@ type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// Logging is the logger main built and the level -v sets.
+// Logging is what main built for the commands: the logger and the level
+// -v sets, and the tracer's engine (main reads MIRROR_TRACER_ENGINE; the
+// zero Engine is the default, hybrid).
 type Logging struct {
 	Logger *zap.Logger
 	Level  zap.AtomicLevel
+	Engine tracer.Engine
 }
 
 // NewRootCommand builds `kubectl mirror` and its subcommands.
@@ -63,8 +68,8 @@ stolen to it. Interception is done with ptrace and seccomp, so static Go binarie
 	kube.AddFlags(root.PersistentFlags())
 	root.PersistentFlags().IntVarP(&verbosity, "verbosity", "v", 0, "log detail on stderr: 1 the session's steps, 2 every decision")
 	root.AddCommand(NewVersionCommand(streams))
-	root.AddCommand(NewRunCommand(streams, kube, logging.Logger))
-	root.AddCommand(NewTraceCommand(streams, logging.Logger))
+	root.AddCommand(NewRunCommand(streams, kube, logging))
+	root.AddCommand(NewTraceCommand(streams, logging))
 	root.AddCommand(NewConfigCommand(streams))
 	root.AddCommand(NewLsCommand(streams, kube))
 	root.AddCommand(NewDoctorCommand(streams, kube, logging.Logger))

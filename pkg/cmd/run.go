@@ -51,8 +51,9 @@ func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.C
 }
 
 // NewRunCommand builds `kubectl mirror run`.
-func NewRunCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags, logger *zap.Logger) *cobra.Command {
-	o := NewRunOptions(streams, kube, logger)
+func NewRunCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags, logging Logging) *cobra.Command {
+	o := NewRunOptions(streams, kube, logging.Logger)
+	o.cfg.Engine = logging.Engine
 	c := &cobra.Command{
 		Use:   "run [TARGET] -- COMMAND [ARGS...]",
 		Short: "Run a local program as if it lived inside a pod of TARGET",

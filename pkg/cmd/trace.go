@@ -34,6 +34,7 @@ type TraceOptions struct {
 	config                  string
 	Command                 []string
 	logger                  *zap.Logger
+	engine                  tracer.Engine
 }
 
 // NewTraceOptions returns the defaults.
@@ -42,8 +43,9 @@ func NewTraceOptions(streams genericiooptions.IOStreams, logger *zap.Logger) *Tr
 }
 
 // NewTraceCommand builds `kubectl mirror trace`.
-func NewTraceCommand(streams genericiooptions.IOStreams, logger *zap.Logger) *cobra.Command {
-	o := NewTraceOptions(streams, logger)
+func NewTraceCommand(streams genericiooptions.IOStreams, logging Logging) *cobra.Command {
+	o := NewTraceOptions(streams, logging.Logger)
+	o.engine = logging.Engine
 	c := &cobra.Command{
 		Use:   "trace [--json] [--local ...] [--remote ...] [--fs-mode ...] [--fs-remote ...] [--fs-local ...] -- COMMAND [ARGS...]",
 		Short: "Run a program under the tracer, without a cluster, and list what would go to the pod",
@@ -118,6 +120,7 @@ func (o *TraceOptions) Run(ctx context.Context) error {
 		Handler: rec,
 		Policy:  o.processes.policy(),
 		OnExec:  rec.Exec,
+		Engine:  o.engine,
 		Logger:  o.logger,
 	})
 	if err != nil {

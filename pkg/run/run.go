@@ -79,6 +79,9 @@ type Config struct {
 	// Processes decides which programs run native (build tools) and
 	// which are intercepted.
 	Processes tracer.Policy
+	// Engine serves the program's intercepted calls (the zero Engine: the
+	// default, hybrid).
+	Engine tracer.Engine
 
 	Stdin, Stdout, Stderr *os.File
 	Progress              func(string)
@@ -377,7 +380,7 @@ func runProgram(ctx context.Context, cfg Config, env []string, hostname, domainn
 	return launch.Run(ctx, tracer.Config{
 		Path: cfg.Command[0], Args: cfg.Command, Env: env,
 		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
-		Handler: h, Hostname: hostname, Domainname: domainname, Policy: cfg.Processes, Logger: cfg.Logger,
+		Handler: h, Hostname: hostname, Domainname: domainname, Policy: cfg.Processes, Engine: cfg.Engine, Logger: cfg.Logger,
 	})
 }
 
