@@ -42,7 +42,7 @@ func TestPluginInsideAContainer(t *testing.T) {
 	for _, user := range []string{"0:0", "1000:1000"} {
 		as := []string{"--user", user, "-e", "HOME=/tmp/home-" + strings.Split(user, ":")[0]} // each its own key
 		out, err := podman(as, "/kubectl-mirror", "trace", "--", "/netprobe", "stat", "/etc/resolv.conf")
-		if err != nil || !strings.Contains(out, "processes: 1 intercepted") || !strings.Contains(out, "1 files (/etc/resolv.conf)") {
+		if err != nil || !strings.Contains(out, "processes: 1 intercepted") || !strings.Contains(out, "1 file (/etc/resolv.conf)") {
 			t.Errorf("trace as %s: %v\n%s", user, err, out)
 		}
 		out, err = podman(as, "/kubectl-mirror", "run", "pod/"+target.name, "--",
