@@ -170,8 +170,13 @@ os.symlink("a/b", "s")
 print(open("s/../x").read())
 print(os.readlink("/proc/self/cwd") == os.getcwd(), open("/proc/self/comm").read().strip())
 r, w = os.pipe(); os.write(w, b"through /dev/fd"); os.close(w)
-print(open("/dev/fd/%d" % r).read())`
-	want := "0o640\n0o750\nunder a\nTrue python3\nthrough /dev/fd\n"
+print(open("/dev/fd/%d" % r).read())
+try:
+    os.readlink("a")
+except OSError as e:
+    print("readlink of a directory:", e.errno == 22)
+print(os.path.realpath("s/../x") == os.path.join(os.getcwd(), "a", "x"))`
+	want := "0o640\n0o750\nunder a\nTrue python3\nthrough /dev/fd\nreadlink of a directory: True\nTrue\n"
 	native := runNative(t, filepath.Join(dir, mkdirs(t, dir, "native")), "python3", "-c", script)
 	if native.stdout != want {
 		t.Fatalf("native: %+v", native)

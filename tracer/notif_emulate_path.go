@@ -158,6 +158,15 @@ func (c *Call) emulateOn(t target) (notifyAnswer, bool) {
 	case SysReadlink, SysReadlinkat:
 		b := make([]byte, min(c.arg(argLen), maxCopy))
 		n, err := unix.Readlinkat(t.dirfd, t.path, b)
+		if err == unix.ENOENT && t.empty {
+			// readlinkat(fd, "") of what is not a symlink says ENOENT; the
+			// program's readlink of that path says EINVAL (realpath, and so
+			// Java's start, tells the two apart).
+			var st unix.Stat_t
+			if unix.Fstat(t.dirfd, &st) == nil && st.Mode&unix.S_IFMT != unix.S_IFLNK {
+				err = unix.EINVAL
+			}
+		}
 		if err != nil {
 			return failed(err), true
 		}
