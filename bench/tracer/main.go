@@ -375,35 +375,6 @@ func runCmd(h tracer.Handler, p tracer.Policy, dir string, argv ...string) (stri
 	return string(b), err
 }
 
-// medianPair alternates two measurements so machine noise hits both alike.
-func medianPair(a, b func() (float64, error)) (float64, float64, error) {
-	var as, bs []float64
-	for i := 0; i < rounds; i++ {
-		x, err := a()
-		if err != nil {
-			return 0, 0, err
-		}
-		y, err := b()
-		if err != nil {
-			return 0, 0, err
-		}
-		as, bs = append(as, x), append(bs, y)
-	}
-	return med(as), med(bs), nil
-}
-
-func median(f func() (float64, error)) (float64, error) {
-	var xs []float64
-	for i := 0; i < rounds; i++ {
-		x, err := f()
-		if err != nil {
-			return 0, err
-		}
-		xs = append(xs, x)
-	}
-	return med(xs), nil
-}
-
 func med(xs []float64) float64 {
 	slices.Sort(xs)
 	return xs[len(xs)/2]
