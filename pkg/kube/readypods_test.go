@@ -2,7 +2,13 @@ package kube
 
 import (
 	"context"
+
+	authv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	k8stesting "k8s.io/client-go/testing"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,9 +30,30 @@ func readyPod(name string, ready bool) *corev1.Pod {
 }
 
 // The Ready set is there at once, and follows pods that come, stop being
-// Ready and go, from one watch.
+// Ready and go: from one watch, or by listing for a role that may not watch.
 func TestWatchReadyPodsFollowsTheWorkload(t *testing.T) {
+	for _, mayWatch := range []bool{true, false} {
+		t.Run(map[bool]string{true: "watch", false: "list"}[mayWatch], func(t *testing.T) { followsTheWorkload(t, mayWatch) })
+	}
+}
+
+func followsTheWorkload(t *testing.T, mayWatch bool) {
 	cs := fake.NewClientset(readyPod("api-1", true), readyPod("api-2", false))
+	cs.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		review := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview)
+		review.Status.Allowed = mayWatch || review.Spec.ResourceAttributes.Verb != "watch"
+		return true, review, nil
+	})
+	var watches atomic.Int32
+	cs.PrependWatchReactor("pods", func(k8stesting.Action) (bool, watch.Interface, error) {
+		watches.Add(1)
+		return false, nil, nil
+	})
+	defer func() {
+		if mayWatch != (watches.Load() > 0) {
+			t.Errorf("may watch: %v, watches made: %d", mayWatch, watches.Load())
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sel := labels.SelectorFromSet(labels.Set{"app": "api"})
