@@ -60,17 +60,10 @@ func TestRunPassesExitCodesAndSignals(t *testing.T) {
 	}
 }
 
+// ephemeralNames lists the ephemeral containers of a pod in default.
 func ephemeralNames(t *testing.T, pod string) []string {
 	t.Helper()
-	p, err := clientset(t).CoreV1().Pods("default").Get(context.Background(), pod, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, ec := range p.Spec.EphemeralContainers {
-		names = append(names, ec.Name)
-	}
-	return names
+	return ephemeralIn(t, "default", pod)
 }
 
 func agentState(t *testing.T, pod, name string) corev1.ContainerState {
