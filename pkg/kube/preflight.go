@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	authv1 "k8s.io/api/authorization/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -40,14 +38,11 @@ func PreflightTargetless(ctx context.Context, cs kubernetes.Interface, namespace
 
 func preflight(ctx context.Context, cs kubernetes.Interface, namespace string, perms []permission) error {
 	for _, p := range perms {
-		review := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{
-			ResourceAttributes: &authv1.ResourceAttributes{Namespace: namespace, Group: p.group, Verb: p.verb, Resource: p.resource, Subresource: p.subresource},
-		}}
-		res, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		allowed, err := Permission{p}.Allowed(ctx, cs, namespace)
 		if err != nil {
 			return fmt.Errorf("check permissions: %w", err)
 		}
-		if !res.Status.Allowed {
+		if !allowed {
 			res := p.resource
 			if p.subresource != "" {
 				res += "/" + p.subresource

@@ -67,20 +67,7 @@ spec:
 // with the header or without, and returns how many the program answered.
 func requestsThroughService(t *testing.T, n int, header string) (local, pods int) {
 	t.Helper()
-	h := ""
-	if header != "" {
-		h = "--header '" + header + "' "
-	}
-	out := fromToolbox(t, fmt.Sprintf(`for i in $(seq 1 %d); do timeout 5 wget -qO- %shttp://multi/r$i; echo; done`, n, h))
-	for _, line := range strings.Split(out, "\n") {
-		switch {
-		case strings.Contains(line, `"local":true`):
-			local++
-		case strings.Contains(line, `"pod":"multi-`):
-			pods++
-		}
-	}
-	return local, pods
+	return serviceHits(t, "multi", "r", n, header)
 }
 
 // A filtered steal of a 2-replica workload takes the matching requests
