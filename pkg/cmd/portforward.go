@@ -160,7 +160,7 @@ func (o *PortForwardOptions) Run(ctx context.Context) error {
 		if in.Forward(r.PodPort, r.Serve(rstats[i], report)) == 0 {
 			stopIncoming()
 			closeSocks()
-			return fmt.Errorf("-R %d:%s: the pod's port %d is not stolen on any pod (the line above says why)", r.PodPort, r.Local(), r.PodPort)
+			return fmt.Errorf("-R %s: the pod's port %d is not stolen on any pod (the line above says why)", r, r.PodPort)
 		}
 		report(fmt.Sprintf("forwarding the pod's port %d -> %s on this machine", r.PodPort, r.Local()))
 	}

@@ -23,7 +23,8 @@ type Reverse struct {
 // Local is Host:Port as this machine dials it.
 func (r Reverse) Local() string { return net.JoinHostPort(r.Host, strconv.Itoa(r.Port)) }
 
-func (r Reverse) String() string { return fmt.Sprintf("pod port %d -> %s", r.PodPort, r.Local()) }
+// String is r as -R takes it.
+func (r Reverse) String() string { return fmt.Sprintf("%d:%s", r.PodPort, r.Local()) }
 
 // ParseReverse reads REMOTE_PORT:LOCAL_HOST:LOCAL_PORT, an IPv6 LOCAL_HOST in
 // brackets.
@@ -54,8 +55,7 @@ func (r Reverse) CheckLocal(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, lookupWait)
 	defer cancel()
 	if _, err := net.DefaultResolver.LookupHost(ctx, r.Host); err != nil {
-		return fmt.Errorf("-R %d:%s:%d: %s does not resolve on this machine (%v); name a host it reaches, such as 127.0.0.1",
-			r.PodPort, r.Host, r.Port, r.Host, err)
+		return fmt.Errorf("-R %s: %s does not resolve on this machine (%v); name a host it reaches, such as 127.0.0.1", r, r.Host, err)
 	}
 	return nil
 }

@@ -11,9 +11,9 @@ func TestParseReverse(t *testing.T) {
 		spec string
 		want string // Reverse.String(), or the error's telling part
 	}{
-		{"8080:127.0.0.1:18081", "pod port 8080 -> 127.0.0.1:18081"},
-		{"80:localhost:3000", "pod port 80 -> localhost:3000"},
-		{"8080:[::1]:18081", "pod port 8080 -> [::1]:18081"},
+		{"8080:127.0.0.1:18081", "8080:127.0.0.1:18081"},
+		{"80:localhost:3000", "80:localhost:3000"},
+		{"8080:[::1]:18081", "8080:[::1]:18081"},
 		{"8080:127.0.0.1:18081/udp", "only TCP ports can be stolen"},
 		{"8080:18081", "want REMOTE_PORT:LOCAL_HOST:LOCAL_PORT"},
 		{"0:127.0.0.1:18081", "want REMOTE_PORT:LOCAL_HOST:LOCAL_PORT"},
