@@ -77,6 +77,7 @@ print(socket.inet_ntoa(r[-4:]))
 // port-forward -R from the laptop, no program traced: the echo pods' port
 // 8080 is stolen with a filter, so requests through the Service that carry
 // the header reach a server in the laptop namespace and the rest the pods;
+// a port nothing in the pod listens on is stolen too;
 // with that server gone a matching client gets a closed connection and the
 // failure is told and counted; after Ctrl-C the pods answer again and no
 // rule of ours is left in them. Bad specs are one line each.
@@ -99,16 +100,22 @@ func TestPortForwardReverseSteals(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = server.Process.Kill(); _ = server.Wait() })
 
-	s := plugin(t, "port-forward", "deploy/echo", "-R", "8080:127.0.0.1:18081", "--http-filter", "header:X-Pfwd: ^yes$").start()
-	testenv.Eventually(t, 90*time.Second, func() bool { return strings.Contains(s.err(), "forwarding the pod's port 8080") }, s.err)
-	if !strings.Contains(s.err(), "on 2 of 2 pods") {
-		t.Fatalf("progress does not say both pods are stolen:\n%s", s.err())
+	s := plugin(t, "port-forward", "deploy/echo", "-R", "8080:127.0.0.1:18081", "-R", "8099:127.0.0.1:18081",
+		"--http-filter", "header:X-Pfwd: ^yes$").start()
+	testenv.Eventually(t, 90*time.Second, func() bool { return strings.Contains(s.err(), "forwarding the pod's port 8099") }, s.err)
+	if n := strings.Count(s.err(), "on 2 of 2 pods"); n != 2 {
+		t.Fatalf("progress does not say both pods are stolen, for both ports:\n%s", s.err())
 	}
 	if local, pods := serviceHits(t, "echo", "rf", 20, "X-Pfwd: yes"); local != 20 || pods != 0 {
 		t.Fatalf("with the header: %d reached the local server, %d a pod (want 20, 0)\n%s", local, pods, s.err())
 	}
 	if local, pods := serviceHits(t, "echo", "rf", 10, ""); local != 0 || pods != 10 {
 		t.Fatalf("without the header: %d reached the local server, %d a pod (want 0, 10)", local, pods)
+	}
+
+	// A port nothing in the pod listens on is stolen all the same.
+	if out := fromToolbox(t, "timeout 5 wget -qO- --header 'X-Pfwd: yes' http://"+target.ip+":8099/no-listener"); !strings.Contains(out, `"local":true`) {
+		t.Fatalf("the pod's port 8099, where nothing listens, was not served by the local server: %s", out)
 	}
 
 	_ = server.Process.Kill()
@@ -119,6 +126,7 @@ func TestPortForwardReverseSteals(t *testing.T) {
 	}
 	testenv.Eventually(t, 10*time.Second, func() bool { return strings.Contains(s.err(), "the client's connection was closed") }, s.err)
 
+	interrupted := time.Now()
 	_ = s.cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(done) }()
@@ -127,16 +135,16 @@ func TestPortForwardReverseSteals(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the plugin did not end after Ctrl-C:\n%s", s.err())
 	}
-	ended := time.Now()
 	testenv.Eventually(t, 10*time.Second, func() bool {
 		return strings.Contains(fromToolbox(t, "timeout 5 wget -qO- --header 'X-Pfwd: yes' http://"+target.ip+":8080/after 2>&1; true"), `"pod":"`+target.name+`"`)
 	}, s.err)
-	t.Logf("the pod answered again %s after the plugin ended", time.Since(ended).Round(10*time.Millisecond))
+	t.Logf("the pod answered again %s after Ctrl-C", time.Since(interrupted).Round(10*time.Millisecond))
 	checkRestored(t, target.name, target.ip)
 	checkRestored(t, other.name, other.ip)
 	for _, want := range []string{
 		"-R 8080:127.0.0.1:18081: 20 connections forwarded",
 		"; 1 connection not made on this machine",
+		"-R 8099:127.0.0.1:18081: 1 connection forwarded",
 	} {
 		if !strings.Contains(s.err(), want) {
 			t.Fatalf("the closing lines miss %q:\n%s", want, s.err())
