@@ -34,6 +34,8 @@ type RunOptions struct {
 	envImport bool // --env-import; cfg.Env.None is its opposite
 	processes processRules
 	config    string // --config: the project file, else the one found from here up
+	// copyCommand is --copy-target-command, split in Complete.
+	copyCommand string
 }
 
 // NewRunOptions returns the defaults.
@@ -158,6 +160,10 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.IncomingHostNetwork, "incoming-host-network", false, "allow incoming traffic on a pod with hostNetwork: true, whose redirects take the port in the node's own network namespace from every host-network process on that node")
 	fs.Var(portMapValue(c.PortMap), "port-map", "LOCAL:REMOTE: the program's port LOCAL gets the pod's port REMOTE (repeatable)")
 	fs.DurationVar(&c.DialTimeout, "dial-timeout", c.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
+	fs.BoolVar(&c.Copy.Enabled, "copy-target", false, "run against a copy of the target: a new pod made from its pod template (a Job's pod), deleted when the session ends")
+	fs.BoolVar(&c.Copy.Labels, "copy-target-labels", true, "give the copy the source's labels, so its Services send it traffic; =false: they do not")
+	fs.StringVar(&o.copyCommand, "copy-target-command", "", "with --copy-target, the app container runs this instead of its command (split at spaces, or a JSON array such as '[\"sh\",\"-c\",\"sleep 1d\"]'); its probes are dropped")
+	fs.BoolVar(&c.Copy.ScaleDown, "scale-down", false, "with --copy-target, scale the source Deployment or StatefulSet to 0 for the session; its replica count is restored after")
 	fs.StringVar(&o.config, "config", "", "the project file (default: "+projectfile.Name+" in this directory or a parent, up to the repository root); flags given here win over its keys")
 }
 
@@ -193,6 +199,11 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 			return err
 		}
 	}
+	if o.copyCommand != "" {
+		if c.Copy.Command, err = splitCommand(o.copyCommand); err != nil {
+			return err
+		}
+	}
 	c.IncomingAsked = incomingAsked(cmd, c)
 	c.Env.None = !o.envImport
 	c.Processes = o.processes.policy()
@@ -211,7 +222,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 // pod of a workload (incoming traffic, the pod's files, its environment),
 // and turns incoming traffic off.
 func targetlessOnly(cmd *cobra.Command, c *run.Config) error {
-	for _, name := range []string{"container", "incoming", "http-filter", "incoming-ports", "incoming-takeover", "incoming-host-network", "mirror-probes", "port-map", "fs-remote", "fs-map", "fs-write", "env-file"} {
+	for _, name := range []string{"container", "incoming", "http-filter", "incoming-ports", "incoming-takeover", "incoming-host-network", "mirror-probes", "port-map", "fs-remote", "fs-map", "fs-write", "env-file", "copy-target", "scale-down", "copy-target-command", "copy-target-labels"} {
 		f := cmd.Flags().Lookup(name)
 		if f.Changed && !(name == "incoming" && c.Incoming == run.IncomingOff) {
 			return fmt.Errorf("--%s needs a target: a run with no target carries outgoing traffic and DNS only; name one, such as deploy/api", name)
@@ -246,6 +257,9 @@ func (o *RunOptions) Validate() error {
 	}
 	if len(c.Command) == 0 && c.EnvFile == "" {
 		return errors.New("no command given; usage: kubectl mirror run [TARGET] -- COMMAND [ARGS...]")
+	}
+	if err := validateCopy(c); err != nil {
+		return err
 	}
 	if len(c.HTTPFilters) > 0 && c.Incoming != protocol.ModeSteal {
 		return errors.New("--http-filter chooses what to steal: add --incoming steal")
