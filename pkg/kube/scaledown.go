@@ -56,18 +56,26 @@ func getScalable(ctx context.Context, cs kubernetes.Interface, ns, kind, name st
 	return scalable{}, fmt.Errorf("--scale-down scales a deploy or a statefulset, not a %s: drop --scale-down", kind)
 }
 
+// MayScaleDown refuses, naming it, a source whose replica count an HPA
+// owns: it would scale the source back up during the session.
+func MayScaleDown(ctx context.Context, cs kubernetes.Interface, ns, kind, name string) error {
+	hpa, err := hpaOf(ctx, cs, ns, kind, name)
+	if err != nil {
+		return err
+	}
+	if hpa != "" {
+		return fmt.Errorf("--scale-down: %s/%s's replica count is owned by horizontalpodautoscaler/%s, which would scale it back up; drop --scale-down (the Service then shares traffic between the copy and the original pods)", kind, name, hpa)
+	}
+	return nil
+}
+
 // ScaleDown sets the source's replicas to 0, recording the count it had in
 // AnnScaledFrom (kept when already there: another session scaled it down
-// first). Refused, naming it, when an HPA owns the count.
+// first).
 func ScaleDown(ctx context.Context, cs kubernetes.Interface, ns, kind, name string) (int32, error) {
 	s, err := getScalable(ctx, cs, ns, kind, name)
 	if err != nil {
 		return 0, err
-	}
-	if hpa, err := hpaOf(ctx, cs, ns, kind, name); err != nil {
-		return 0, err
-	} else if hpa != "" {
-		return 0, fmt.Errorf("%s/%s's replica count is owned by horizontalpodautoscaler/%s, which would scale it back up: drop --scale-down (the Service then shares traffic between the copy and the original pods)", kind, name, hpa)
 	}
 	from := s.replicas
 	meta := map[string]any{"resourceVersion": s.resourceVersion}

@@ -57,6 +57,11 @@ func startCopy(ctx context.Context, cfg *Config, cs kubernetes.Interface) (undo 
 	if err := kube.PreflightCopy(ctx, cs, ns, scaleKind); err != nil {
 		return nil, err
 	}
+	if scaleKind != "" {
+		if err := kube.MayScaleDown(ctx, cs, ns, src.Kind, src.Name); err != nil {
+			return nil, err
+		}
+	}
 	restoreLeftScaledDown(ctx, *cfg, cs, ns, obj)
 
 	lease := max(cfg.Agent.IdleTimeout, minLease)

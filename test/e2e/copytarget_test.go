@@ -5,6 +5,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -159,6 +161,20 @@ func TestCopyTargetScaleDown(t *testing.T) {
 		t.Fatalf("ls --cleanup: exit %d\n%s%s", code, out, errOut)
 	}
 	restoredAndClean(t, ns, 2)
+
+	applyManifest(t, `apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: echo-hpa, namespace: `+ns+`}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: echo}
+  minReplicas: 2
+  maxReplicas: 4
+`)
+	_, errOut, code = plugin(t, "run", "-n", ns, "deploy/echo", "--copy-target", "--scale-down", "--", "true").run()
+	if line := oneErrorLine(t, errOut); code == 0 || !strings.Contains(line, "horizontalpodautoscaler/echo-hpa") {
+		t.Fatalf("an HPA's Deployment: exit %d: %s", code, line)
+	}
+	restoredAndClean(t, ns, 2)
 }
 
 // A copy carries its controller's labels but has a controller of its own:
@@ -268,4 +284,29 @@ spec:
 		pods, err := clientset(t).CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: copySelector})
 		return err == nil && len(pods.Items) == 0
 	}, func() string { return "copies are left in " + ns })
+}
+
+// --copy-target asks for its own verbs, and only then: with the run Role
+// alone it is refused before anything changes, naming the rule; with the
+// copy Role of deploy/rbac.yaml beside it, it works and leaves nothing.
+func TestCopyTargetRoles(t *testing.T) {
+	shipped, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scratchPod(t, "copyroles")
+	runOnly := identityKubeconfig(t, "mirror-copy-runonly", shippedRules(shipped, 0))
+	_, errOut, code := plugin(t, "run", "pod/copyroles", "--copy-target", "--", "true").kubeconfig(runOnly).run()
+	if line := oneErrorLine(t, errOut); code == 0 || !strings.Contains(line, `resources: ["jobs"], verbs: ["create"]`) {
+		t.Fatalf("exit %d: %s", code, line)
+	}
+	both := identityKubeconfig(t, "mirror-copy-both", shippedRules(shipped, 0)+shippedRules(shipped, 1))
+	out, errOut, code := plugin(t, "run", "pod/copyroles", "--copy-target", "--incoming", "off", "--", "sh", "-c", "cat /etc/hostname").kubeconfig(both).run()
+	if code != 0 || !strings.HasPrefix(out, "copyroles-mirror-copy-") {
+		t.Fatalf("with the copy Role: exit %d, stdout %q\n%s", code, out, errOut)
+	}
+	testenv.Eventually(t, 60*time.Second, func() bool {
+		jobs, err := clientset(t).BatchV1().Jobs("default").List(context.Background(), metav1.ListOptions{LabelSelector: copySelector + ",kubectl-mirror.io/copy-of=pod.copyroles"})
+		return err == nil && len(jobs.Items) == 0
+	}, func() string { return "the copy's Job is left" })
 }
