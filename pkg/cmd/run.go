@@ -73,7 +73,12 @@ environment and files stay local; incoming traffic needs a target.
 
 TARGET is pod/NAME, deploy/NAME, statefulset/NAME, daemonset/NAME, replicaset/NAME, job/NAME
 or service/NAME (a pod behind it), in the KIND/NAME or KIND NAME form; a Ready pod is picked.
-The exit code is COMMAND's.
+The exit code is COMMAND's. With --copy-target, the session runs against a new pod made from
+the target's pod template (also cronjob/NAME, and a Job that has finished): a Job's pod with the
+source's labels, deleted when the session ends (or, if the plugin is killed, once its deadline,
+renewed by the session, passes); --scale-down sets a Deployment or StatefulSet to 0 meanwhile
+and restores its replica count after (after a kill -9: the next run naming it, or
+'kubectl mirror ls --cleanup').
 
 Outgoing connections and datagrams (TCP and UDP, IPv4 and IPv6) leave from the pod, and the
 pod's /etc/resolv.conf and /etc/hosts are what COMMAND reads, so cluster names resolve as in the
@@ -124,6 +129,9 @@ every host-network process on that node, unless --incoming-host-network accepts 
 
   # Send only cluster Services and one external host through the pod
   kubectl mirror run deploy/api --remote 10.96.0.0/12 --remote payments.internal:443 -- go run .
+
+  # A copy of deploy/api takes all its Service's traffic; the Deployment is back after
+  kubectl mirror run deploy/api --copy-target --scale-down --incoming steal -- go run .
 
   # No target: reach the namespace's Services by name from this machine
   kubectl mirror run -n shop -- curl http://api/healthz`,
