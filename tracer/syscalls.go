@@ -291,3 +291,14 @@ func filterLists() (always []uint32, tracedIf map[uint32]argCheck) {
 	slices.Sort(always)
 	return always, tracedIf
 }
+
+// debuggeeAction is a debuggee's filter's verdict: notified, but close and
+// shutdown, which run natively: the hand-off closes the listener in the
+// debuggee before anyone serves it (ptrace_handoff.go), and a debuggee's
+// listening ports are given back by the poll instead.
+func debuggeeAction(nr uint32) uint32 {
+	if nr == unix.SYS_CLOSE || nr == unix.SYS_SHUTDOWN {
+		return unix.SECCOMP_RET_ALLOW
+	}
+	return unix.SECCOMP_RET_USER_NOTIF
+}
