@@ -97,3 +97,33 @@ func localAddrOf(fd int) (netip.AddrPort, error) {
 	}
 	return netip.AddrPort{}, unix.EAFNOSUPPORT
 }
+
+// ShutdownHow is shutdown's SHUT_RD, SHUT_WR or SHUT_RDWR (0 for other calls).
+func (c *Call) ShutdownHow() int { return int(int32(c.arg(argShutHow))) }
+
+// AcceptedPeer is the peer of the connection an accept returned, read from
+// the new fd when the program passed no address buffer.
+func (e *Exit) AcceptedPeer() (netip.AddrPort, bool) {
+	if ap, ok := e.ResultAddr(); ok {
+		return ap, true
+	}
+	if (e.Call.Syscall != SysAccept && e.Call.Syscall != SysAccept4) || e.Result < 0 {
+		return netip.AddrPort{}, false
+	}
+	fd, err := e.Call.dupFD(int(e.Result))
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getpeername(fd)
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)), true
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port)), true
+	}
+	return netip.AddrPort{}, false
+}

@@ -11,7 +11,7 @@ type Class int
 
 const (
 	// ClassSocket: connect, bind, listen, sendto/sendmsg with an address,
-	// recvfrom/recvmsg, getpeername, getsockname, accept.
+	// recvfrom/recvmsg, getpeername, getsockname, accept, close, shutdown.
 	ClassSocket Class = iota + 1
 	// ClassPath: open, openat, openat2, the stat family, access family,
 	// readlink, and the calls that change the file system.
@@ -48,6 +48,7 @@ const (
 	argOptVal     // void *: where the option's value goes
 	argOptLenOut  // socklen_t *: argOptVal's size in, the value's length out
 	argSockFlags  // int: accept4's SOCK_* flags
+	argShutHow    // int: shutdown's SHUT_RD, SHUT_WR or SHUT_RDWR
 
 	// Path calls.
 	argDirfd       // int: the directory argPath is relative to (AT_FDCWD: the cwd)
@@ -257,6 +258,12 @@ var syscalls = [numSysnos]sysInfo{
 	SysLremovexattr: changeCall("lremovexattr", unix.SYS_LREMOVEXATTR, argPath, argXattrName).nofollow(),
 
 	SysUname: call("uname", unix.SYS_UNAME, ClassIdentity, argStructOut),
+
+	// close and shutdown: a program letting go of its last listening
+	// socket on a port gives the port back before the call returns. The
+	// handler answers any other fd at once (see Call.ShutdownHow).
+	SysClose:    socketCall("close", unix.SYS_CLOSE, argFD),
+	SysShutdown: socketCall("shutdown", unix.SYS_SHUTDOWN, argFD, argShutHow),
 }
 
 // sysnoOf is the Sysno of each syscall number this architecture has.
@@ -283,4 +290,15 @@ func filterLists() (always []uint32, tracedIf map[uint32]argCheck) {
 	}
 	slices.Sort(always)
 	return always, tracedIf
+}
+
+// debuggeeAction is a debuggee's filter's verdict: notified, but close and
+// shutdown, which run natively: the hand-off closes the listener in the
+// debuggee before anyone serves it (ptrace_handoff.go), and a debuggee's
+// listening ports are given back by the poll instead.
+func debuggeeAction(nr uint32) uint32 {
+	if nr == unix.SYS_CLOSE || nr == unix.SYS_SHUTDOWN {
+		return unix.SECCOMP_RET_ALLOW
+	}
+	return unix.SECCOMP_RET_USER_NOTIF
 }

@@ -79,6 +79,10 @@ const (
 	// ClassIdentity
 	SysUname
 
+	// ClassSocket, appended: the calls that end a listening socket.
+	SysClose
+	SysShutdown
+
 	numSysnos
 )
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xtaci/smux"
@@ -48,14 +49,23 @@ func (t *Ports) ServeClaim(ctx context.Context, sess *smux.Session, st *smux.Str
 		_ = cs.write(claimResponse(err))
 		return
 	}
+	leave = sync.OnceFunc(leave)
 	defer leave()
 	t.log.Info("incoming on", zap.Int("port", req.Port), zap.String("mode", string(req.Mode)), zap.Int("filters", len(req.Filters)))
 	defer t.log.Info("incoming off", zap.Int("port", req.Port))
 	if err := cs.write(protocol.Response{}); err != nil {
 		return
 	}
-	// The plugin closing the stream, or the session ending, stops it.
-	<-cs.closed
+	// The plugin closing the stream, or the session ending, stops it; a
+	// release is answered once the redirect is gone, so the plugin can let
+	// its program's close return knowing the pod's app has the port.
+	select {
+	case <-cs.closed:
+	case <-cs.released:
+		leave()
+		_ = cs.write(protocol.Response{})
+		st.Close()
+	}
 }
 
 // agentNameOf is the container part of an identity.

@@ -19,6 +19,9 @@ type claimStream struct {
 	askMu   sync.Mutex // one question at a time: answers come in order
 	answers chan protocol.Answer
 	closed  chan struct{}
+	// released: the plugin gave the port back and waits for the redirect
+	// to be gone.
+	released chan struct{}
 }
 
 // askWait bounds how long the plugin may take to answer (it may read the
@@ -28,13 +31,18 @@ const askWait = 5 * time.Second
 var errNoAnswer = errors.New("the plugin did not answer")
 
 func newClaimStream(st *smux.Stream) *claimStream {
-	c := &claimStream{st: st, answers: make(chan protocol.Answer, 1), closed: make(chan struct{})}
+	c := &claimStream{st: st, answers: make(chan protocol.Answer, 1), closed: make(chan struct{}), released: make(chan struct{})}
 	go func() {
 		defer close(c.closed)
+		var once sync.Once
 		for {
 			var a protocol.Answer
 			if protocol.Read(st, &a) != nil {
 				return
+			}
+			if a.Release {
+				once.Do(func() { close(c.released) })
+				continue
 			}
 			select {
 			case c.answers <- a:

@@ -21,7 +21,8 @@ import (
 
 // dialProgram connects to the program's port from a loopback port that is
 // registered for client before the program can accept the connection.
-func (m *Manager) dialProgram(local int, client netip.AddrPort) (*net.TCPConn, func(), error) {
+// accepted closes when the program's accept returns the connection.
+func (m *Manager) dialProgram(local int, client netip.AddrPort, accepted chan struct{}) (*net.TCPConn, func(), error) {
 	var port uint16
 	d := net.Dialer{ControlContext: func(_ context.Context, network, _ string, rc syscall.RawConn) error {
 		var err error
@@ -42,6 +43,7 @@ func (m *Manager) dialProgram(local int, client netip.AddrPort) (*net.TCPConn, f
 					port = uint16(b.Port)
 				}
 				m.clients.Store(port, client)
+				m.taken.Store(port, accepted)
 			}
 		})
 		if cerr != nil {
@@ -52,6 +54,7 @@ func (m *Manager) dialProgram(local int, client netip.AddrPort) (*net.TCPConn, f
 	forget := func() {
 		if port != 0 {
 			m.clients.Delete(port)
+			m.taken.CompareAndDelete(port, accepted)
 		}
 	}
 	for _, addr := range []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(local)), net.JoinHostPort("::1", strconv.Itoa(local))} {
@@ -67,6 +70,19 @@ func (m *Manager) dialProgram(local int, client netip.AddrPort) (*net.TCPConn, f
 
 // errNoListener: the program's port took no connection.
 var errNoListener = errors.New("the program does not accept on its port")
+
+// Accepted is the AtExit fix-up of accept: RestoreClient, and the word
+// that the program took the handed-over connection.
+func (m *Manager) Accepted(e *tracer.Exit) {
+	got, ok := e.AcceptedPeer()
+	if !ok || !got.Addr().Unmap().IsLoopback() {
+		return
+	}
+	if ch, ok := m.taken.LoadAndDelete(got.Port()); ok {
+		close(ch.(chan struct{}))
+	}
+	m.RestoreClient(e)
+}
 
 // RestoreClient is an AtExit fix-up for accept and getpeername: a peer that
 // is one of the plugin's handed-over connections is shown as the client the

@@ -2,8 +2,11 @@ package incoming
 
 import (
 	"io"
+	"net"
 	"net/netip"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
@@ -23,13 +26,19 @@ func (m *Manager) deliver(st *session.Stream, hdr protocol.IncomingConn, local i
 	if err != nil {
 		return
 	}
-	tc, forget, err := m.dialProgram(local, netip.AddrPortFrom(client.Addr().Unmap(), client.Port()))
+	accepted := make(chan struct{})
+	tc, forget, err := m.dialProgram(local, netip.AddrPortFrom(client.Addr().Unmap(), client.Port()), accepted)
 	if hdr.Mode != protocol.ModeMirror {
 		// The agent waits for this word: a connection the program does not
-		// take (it stopped listening) goes to the pod's app, not lost.
-		if werr := protocol.WriteDelivered(st, err == nil); werr != nil && err == nil {
-			tc.Close()
-			forget()
+		// take (it stopped listening, or closed its listener while the
+		// connection was queued) goes to the pod's app, not lost.
+		took := err == nil && tookIt(tc, accepted)
+		if werr := protocol.WriteDelivered(st, took); werr != nil || !took {
+			if err == nil {
+				_ = tc.SetLinger(0)
+				tc.Close()
+				forget()
+			}
 			return
 		}
 	}
@@ -56,4 +65,46 @@ func (m *Manager) deliver(st *session.Stream, hdr protocol.IncomingConn, local i
 	case <-drained:
 	case <-time.After(30 * time.Second):
 	}
+}
+
+// takeWait bounds how long a connection waits for the program's accept
+// (the agent waits deliverWait, 5 s, for the word); a program that took
+// none by then gives it to the pod's app.
+const takeWait = 4 * time.Second
+
+// tookIt waits until the program accepted tc's connection (accepted
+// closes) or the kernel ended it: a listener closed with the connection in
+// its queue resets it, unread.
+func tookIt(tc *net.TCPConn, accepted <-chan struct{}) bool {
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	deadline := time.Now().Add(takeWait)
+	for time.Now().Before(deadline) {
+		select {
+		case <-accepted:
+			return true
+		default:
+		}
+		var ev int16
+		_ = rc.Control(func(fd uintptr) {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
+			if n, err := unix.Poll(fds, 10); err == nil && n > 0 {
+				ev = fds[0].Revents
+			}
+		})
+		switch {
+		case ev&(unix.POLLERR|unix.POLLHUP|unix.POLLRDHUP) != 0:
+			select {
+			case <-accepted: // accepted, then closed at once: the program's
+				return true
+			default:
+				return false
+			}
+		case ev&unix.POLLIN != 0:
+			return true // the program answered: it took it (an accept not seen)
+		}
+	}
+	return false
 }

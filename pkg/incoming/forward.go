@@ -31,6 +31,11 @@ func (m *Manager) Forward(podPort int, l Local) int {
 		m.forwards = map[int]Local{}
 	}
 	m.forwards[podPort] = l
+	if _, dup := m.localFor[podPort]; dup {
+		m.mu.Unlock()
+		return 0
+	}
+	m.localFor[podPort] = l.Port
 	m.mu.Unlock()
 	return m.servePort(podPort, l.Port)
 }

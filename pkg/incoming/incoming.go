@@ -63,6 +63,13 @@ type Manager struct {
 	watching  bool
 	done      chan struct{}
 	clients   sync.Map // uint16 loopback port of a handed-over connection -> netip.AddrPort client
+	taken     sync.Map // uint16 loopback port -> chan struct{} closed when the program accepts it
+	fds       sync.Map // fdKey -> uint64 inode: the program's fds that name a listening socket
+	// claimDone: a claim's stream -> closed when the agent ended it (a
+	// release answered, a takeover, the link gone).
+	claimDone map[*session.Stream]chan struct{}
+	// pending: pod port -> closed when serving it was asked of every pod.
+	pending map[int]chan struct{}
 
 	forwards map[int]Local // guarded by mu: pod port -> where its connections go with no program (Forward)
 }
@@ -76,7 +83,8 @@ func New(cfg Config) *Manager {
 		cfg.Progress = func(string) {}
 	}
 	m := &Manager{cfg: cfg, pods: map[string]*podLink{}, localFor: map[int]int{},
-		listeners: map[int]map[uint64]*listener{}, done: make(chan struct{})}
+		listeners: map[int]map[uint64]*listener{}, done: make(chan struct{}),
+		claimDone: map[*session.Stream]chan struct{}{}, pending: map[int]chan struct{}{}}
 	if cfg.Pods != nil {
 		select {
 		case names := <-cfg.Pods: // known already: the first listen finds them
@@ -101,8 +109,28 @@ func (m *Manager) OnListen(c *tracer.Call) {
 	local := int(addr.Port())
 	if ino, err := c.SocketInode(); err == nil {
 		m.track(m.podPort(local), ino)
+		m.rememberFD(c.PID, c.FD, ino)
 	}
-	go m.serve(local)
+	// Wanted now, served asynchronously (the listen is not held): a close
+	// right after waits for the serving to be done, then withdraws it.
+	if done, ok := m.want(local); ok {
+		go m.serve(local, done)
+	}
+}
+
+// want records that the program listens on local; ok when it was not yet,
+// with the channel serve closes.
+func (m *Manager) want(local int) (chan struct{}, bool) {
+	podPort := m.podPort(local)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, dup := m.localFor[podPort]; dup {
+		return nil, false
+	}
+	m.localFor[podPort] = local
+	done := make(chan struct{})
+	m.pending[podPort] = done
+	return done, true
 }
 
 func (m *Manager) takesPart(port int) bool {
@@ -134,18 +162,25 @@ func (m *Manager) track(podPort int, ino uint64) {
 	}
 }
 
-// serve redirects the pod port local stands for on every pod.
-func (m *Manager) serve(local int) { m.servePort(m.podPort(local), local) }
+// serve redirects the pod port local stands for on every pod (want has
+// reserved it), then closes done.
+func (m *Manager) serve(local int, done chan struct{}) {
+	podPort := m.podPort(local)
+	defer func() {
+		m.mu.Lock()
+		if m.pending[podPort] == done {
+			delete(m.pending, podPort)
+		}
+		m.mu.Unlock()
+		close(done)
+	}()
+	m.servePort(podPort, local)
+}
 
 // servePort redirects podPort on every pod, then says on how many, and
 // returns that count.
 func (m *Manager) servePort(podPort, local int) int {
 	m.mu.Lock()
-	if _, dup := m.localFor[podPort]; dup {
-		m.mu.Unlock()
-		return 0
-	}
-	m.localFor[podPort] = local
 	pods := m.podList()
 	m.mu.Unlock()
 	if len(pods) == 0 {
@@ -221,8 +256,18 @@ func (m *Manager) claim(pl *podLink, podPort, local int, takeover bool, tries in
 		old.Close()
 	}
 	pl.serving[podPort] = st
+	ended := make(chan struct{})
+	m.claimDone[st] = ended
 	m.mu.Unlock()
-	go m.watchClaim(pl, podPort, sess, st)
+	go func() {
+		defer func() {
+			m.mu.Lock()
+			delete(m.claimDone, st)
+			m.mu.Unlock()
+			close(ended)
+		}()
+		m.watchClaim(pl, podPort, sess, st)
+	}()
 	m.cfg.Logger.Info("incoming on", zap.String("pod", pl.name), zap.Int("podPort", podPort), zap.Int("local", local), zap.String("mode", string(m.cfg.Mode)))
 	return true
 }
@@ -361,6 +406,10 @@ func (m *Manager) accept(pl *podLink, sess *session.Session) {
 		m.conns++
 		m.mu.Unlock()
 		if !ok {
+			// Given back meanwhile: the agent gives it to the pod's app.
+			if hdr.Mode != protocol.ModeMirror {
+				_ = protocol.WriteDelivered(st, false)
+			}
 			st.Close()
 			continue
 		}
@@ -385,7 +434,15 @@ func (m *Manager) Close() {
 		close(m.done)
 	}
 	pods := m.podList()
+	claims := map[*session.Stream]chan struct{}{}
+	for _, pl := range pods {
+		for _, st := range pl.serving {
+			claims[st] = m.claimDone[st]
+		}
+	}
 	m.mu.Unlock()
+	// The pod's app has its ports again before the program's end is told.
+	m.release(claims)
 	for _, pl := range pods {
 		pl.close(m)
 	}

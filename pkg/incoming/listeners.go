@@ -66,23 +66,32 @@ func (m *Manager) expired(listening map[uint64]bool) []int {
 	return gone
 }
 
-// withdraw ends the redirect of podPort on every pod.
+// withdraw ends the redirect of podPort on every pod, and returns once
+// each agent said its redirect is gone (or a while passed): a claim still
+// being made is waited for first.
 func (m *Manager) withdraw(podPort int) {
+	m.mu.Lock()
+	pending := m.pending[podPort]
+	m.mu.Unlock()
+	if pending != nil {
+		select {
+		case <-pending:
+		case <-time.After(releaseWait):
+		}
+	}
 	m.mu.Lock()
 	local, was := m.localFor[podPort]
 	delete(m.localFor, podPort)
 	delete(m.listeners, podPort)
-	var streams []*session.Stream
+	claims := map[*session.Stream]chan struct{}{}
 	for _, pl := range m.pods {
 		if st := pl.serving[podPort]; st != nil {
-			streams = append(streams, st)
+			claims[st] = m.claimDone[st]
 			delete(pl.serving, podPort)
 		}
 	}
 	m.mu.Unlock()
-	for _, st := range streams {
-		st.Close() // the agent removes the redirect when the stream closes
-	}
+	m.release(claims)
 	if !was {
 		return
 	}

@@ -80,13 +80,18 @@
 // the port is served; the stream then stays open, and the claim lasts as long
 // as it does. If another session takes the port over (its Request set
 // Takeover), the agent writes one more Response on the stream, Error saying
-// who took it and Errno "EADDRINUSE", and closes it. A claim that cannot share
+// who took it and Errno "EADDRINUSE", and closes it. The plugin gives the
+// port back by writing an Answer with Release set: the agent removes the
+// redirect, then writes an empty Response and closes the stream, so the
+// plugin knows the pod's app has its port again (an older agent ignores the
+// Answer; closing the stream then ends the claim). A claim that cannot share
 // the port with the sessions holding it is refused with Errno "EADDRINUSE"
 // and the holder named in Error; the plugin may ask again. Each connection
 // for the session is a stream the agent opens, starting with an IncomingConn
 // frame, then the connection's bytes both ways. For a steal the plugin
 // first answers one byte (WriteDelivered): 1 when the program took the
-// connection, 0 when it did not (it stopped listening); on 0 the agent
+// connection (its accept returned it), 0 when it did not (it stopped
+// listening, or closed its listener with the connection still queued); on 0 the agent
 // gives the connection, of which it has read nothing yet, to the pod's app.
 // A joined agent relaying for its plugin passes the byte on.
 //

@@ -51,6 +51,9 @@ type Answer struct {
 	// Vouch: the agent container in the pod spec with that key ("": none).
 	Agent string `json:"agent,omitempty"`
 	Error string `json:"error,omitempty"`
+	// Release, on a claim's stream: the plugin gives the port back (see
+	// the package doc's incoming streams).
+	Release bool `json:"release,omitempty"`
 }
 
 // claimContext sets claim signatures apart from every other signature.

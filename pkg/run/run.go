@@ -320,7 +320,10 @@ func (h handler) Socket(c *tracer.Call) tracer.Verdict {
 	case h.in == nil:
 	case c.Syscall == tracer.SysAccept || c.Syscall == tracer.SysAccept4:
 		// A connection handed over from the pod names the pod's client.
-		return tracer.Allow().AtExit(h.in.RestoreClient)
+		return tracer.Allow().AtExit(h.in.Accepted)
+	case c.Syscall == tracer.SysClose || c.Syscall == tracer.SysShutdown:
+		// The last listening socket of a port gives it back before it closes.
+		return h.in.OnClose(c)
 	case c.Syscall == tracer.SysGetpeername:
 		// Incoming first: once it names a client, the address is no longer
 		// loopback and the outgoing fix-up leaves it alone.

@@ -18,6 +18,7 @@
 //	netprobe stranger SECONDS  connect to every loopback listener and UDP port, report what came back
 //	netprobe flood ADDR N SECS N connections that never authenticate; report how many were closed
 //	netprobe relisten PORT     serve HTTP; GET /close closes the listener, 15 s later it listens again
+//	netprobe listenfor PORT MS exit|live  serve HTTP for MS milliseconds, close the listener, then exit or live on
 //	netprobe reconnect ADDR URL hold a TCP connection to ADDR until it is cut, say how it ended,
 //	                           then GET URL until it works (across a dropped port-forward)
 package main
@@ -73,6 +74,9 @@ func main() {
 		err = probeFlood(os.Args[2], n, secs)
 	case "relisten":
 		err = probeRelisten(os.Args[2])
+	case "listenfor":
+		ms, _ := strconv.Atoi(os.Args[3])
+		err = probeListenFor(os.Args[2], time.Duration(ms)*time.Millisecond, os.Args[4])
 	case "reconnect":
 		err = probeReconnect(os.Args[2], os.Args[3])
 	case "threadexec":
