@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -74,37 +75,65 @@ const takeWait = 4 * time.Second
 
 // tookIt waits until the program accepted tc's connection (accepted
 // closes) or the kernel ended it: a listener closed with the connection in
-// its queue resets it, unread.
+// its queue resets it, unread. The socket is watched by the runtime's poller
+// beside the accept, so a connection waits for neither longer than it must.
 func tookIt(tc *net.TCPConn, accepted <-chan struct{}) bool {
 	rc, err := tc.SyscallConn()
 	if err != nil {
 		return false
 	}
-	deadline := time.Now().Add(takeWait)
-	for time.Now().Before(deadline) {
-		select {
-		case <-accepted:
-			return true
-		default:
-		}
-		var ev int16
-		_ = rc.Control(func(fd uintptr) {
-			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
-			if n, err := unix.Poll(fds, 10); err == nil && n > 0 {
-				ev = fds[0].Revents
-			}
-		})
-		switch {
-		case ev&(unix.POLLERR|unix.POLLHUP|unix.POLLRDHUP) != 0:
-			select {
-			case <-accepted: // accepted, then closed at once: the program's
-				return true
-			default:
-				return false
-			}
-		case ev&unix.POLLIN != 0:
+	ended := make(chan peekResult, 1)
+	go func() { ended <- peek(rc) }()
+	stop := func() peekResult {
+		_ = tc.SetReadDeadline(time.Now())
+		r := <-ended
+		_ = tc.SetReadDeadline(time.Time{})
+		return r
+	}
+	timer := time.NewTimer(takeWait)
+	defer timer.Stop()
+	select {
+	case <-accepted:
+		stop()
+		return true
+	case r := <-ended:
+		if r == peekData {
 			return true // the program answered: it took it (an accept not seen)
 		}
+		select {
+		case <-accepted: // accepted, then closed at once: the program's
+			return true
+		default:
+			return false
+		}
+	case <-timer.C:
+		return stop() == peekData
 	}
-	return false
+}
+
+type peekResult int
+
+const (
+	peekNone  peekResult = iota // the wait was cut short
+	peekData                    // bytes from the program
+	peekEnded                   // closed or reset
+)
+
+// peek waits until tc has bytes to read or has ended, taking nothing.
+func peek(rc syscall.RawConn) peekResult {
+	res := peekNone
+	var b [1]byte
+	_ = rc.Read(func(fd uintptr) bool {
+		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR:
+			return false // wait for the poller
+		case err == nil && n > 0:
+			res = peekData
+		default:
+			res = peekEnded
+		}
+		return true
+	})
+	return res
 }
