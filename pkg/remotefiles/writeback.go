@@ -17,6 +17,10 @@ import (
 type writeback struct {
 	pod Mutator
 	fd  int // inotify
+	// meta asks the pod for the metadata of what it changed (nil: an agent
+	// that predates it); sentTo refreshes a file's after it was sent.
+	meta   MetaAsker
+	sentTo func(podPath string)
 
 	mu      sync.Mutex // one flush at a time
 	watches map[int32]watched
@@ -93,8 +97,11 @@ func (w *writeback) flush() {
 		}
 		if err != nil {
 			w.failed++
-		} else {
-			w.sent++
+			continue
+		}
+		w.sent++
+		if w.sentTo != nil {
+			w.sentTo(podPath)
 		}
 	}
 }

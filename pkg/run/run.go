@@ -327,6 +327,9 @@ func (h handler) Path(c *tracer.Call) tracer.Verdict {
 	if c.Syscall == tracer.SysStatfs || c.Syscall == tracer.SysFstatfs {
 		return h.files.Statfs(c, h.pod)
 	}
+	if c.Syscall.IsStat() {
+		return h.files.Stat(c)
+	}
 	return h.files.Path(c)
 }
 
