@@ -137,12 +137,6 @@ func (i sysInfo) stopIfSet(r argRole) sysInfo {
 	return i
 }
 
-// stopIfClear: only when bit is clear in the role's argument.
-func (i sysInfo) stopIfClear(r argRole, bit uint32) sysInfo {
-	i.stopIf = &argCheck{Arg: i.pos(r), ClearBit: bit}
-	return i
-}
-
 // roleValue is an argument, by its role, and a value it may have.
 type roleValue struct {
 	r argRole
