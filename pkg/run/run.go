@@ -57,8 +57,8 @@ type Config struct {
 	FSMode   string
 	FSRemote []string
 	FSLocal  []string
-	FSMap    map[string]string // pod path -> local file or directory serving it
-	FSWrite  bool              // the program's changes of the pod's files are made in the pod
+	FSMap    map[string]remotefiles.Mapping // pod path -> local file or directory serving it
+	FSWrite  bool                           // the program's changes of the pod's files are made in the pod
 	// FilesDir holds the sessions' private copies (remotefiles.BaseDir).
 	FilesDir string
 	// Incoming: mirror, steal or IncomingOff for the program's listening ports.
