@@ -27,19 +27,25 @@ type MetaAsker interface {
 // made on the copy as Path decides, or on the program's fd, and shown with
 // the pod's metadata when it reached a copy.
 func (c *Cache) Stat(call *tracer.Call) tracer.Verdict {
-	if call.RawPath == "" { // about an fd: Path is its file
-		if call.Path != "" && under(call.Path, c.dir) {
-			return tracer.Allow().AtExit(c.meta.show)
+	v, p := tracer.Allow(), call.Path // about an fd: Path is its file
+	if call.RawPath != "" {
+		v = c.Path(call)
+		if p = tracer.VerdictPath(v); p == "" {
+			p = call.Path
 		}
-		return tracer.Allow()
 	}
-	v := c.Path(call)
-	p := tracer.VerdictPath(v)
-	if p == "" {
-		p = call.Path
+	if tracer.VerdictErrno(v) != 0 || p == "" || !under(p, c.dir) {
+		return v
 	}
-	if tracer.VerdictErrno(v) == 0 && p != "" && under(p, c.dir) {
-		return v.AtExit(c.meta.show)
+	v = v.AtExit(c.meta.show)
+	if c.write != nil && c.write.written(p) {
+		// Written by the program: what it closed reaches the pod, and the
+		// pod's answer the copy, before the stat.
+		go func() {
+			c.write.flush()
+			call.Resume(v)
+		}()
+		return tracer.Hold()
 	}
 	return v
 }

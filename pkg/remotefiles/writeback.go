@@ -26,6 +26,7 @@ type writeback struct {
 	watches map[int32]watched
 	sent    int
 	failed  int
+	copies  sync.Map // copy paths the program opened for writing
 	stop    chan struct{}
 }
 
@@ -48,7 +49,14 @@ func (w *writeback) watch(copyPath, podPath string) error {
 	w.mu.Lock()
 	w.watches[int32(wd)] = watched{pod: podPath, copy: copyPath}
 	w.mu.Unlock()
+	w.copies.Store(copyPath, true)
 	return nil
+}
+
+// written: the program opened the copy at p for writing this session.
+func (w *writeback) written(p string) bool {
+	_, ok := w.copies.Load(p)
+	return ok
 }
 
 // run flushes as closes happen, until close.

@@ -4,11 +4,13 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -46,6 +48,18 @@ func TestPodFilesShowThePodsMetadata(t *testing.T) {
 	args := append([]string{"statfields"}, paths...)
 	if out, want := run(append([]string{netprobe}, args...)...), native(t, root, netprobe, args); out != want {
 		t.Errorf("os.Stat and File.Stat in the program:\n%s\nin the pod:\n%s", out, want)
+	}
+	// Under --fs-write what the program makes is asked of the pod again:
+	// a file it wrote and a directory it made show the pod's.
+	made := fmt.Sprintf("/tmp/meta-%d", time.Now().UnixNano())
+	t.Cleanup(func() { os.RemoveAll(root + made); os.RemoveAll(root + made + ".d") })
+	script := fmt.Sprintf("echo written > %s && mkdir %s.d && echo more >> %s && stat -c '%s' %s %s.d", made, made, made, format[1], made, made)
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--fs-remote", "/tmp", "--fs-write", "--", "sh", "-c", script).run()
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if want := native(t, root, "stat", append(append([]string{}, format...), made, made+".d")); out != want {
+		t.Errorf("stat of what the program made, in the program:\n%s\nin the pod:\n%s", out, want)
 	}
 	fsArgs := append(fsFormat, "/etc/echo/config", "/data")
 	if out, want := run(append([]string{"stat"}, fsArgs...)...), native(t, root, "stat", fsArgs); out != want {
