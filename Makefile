@@ -84,6 +84,7 @@ bench: cluster-up ## benchmarks: ratios measured side by side in one run (root: 
 	go run ./bench/apps
 	bench/startup/run.sh
 	bench/incoming/run.sh
+	bench/scale/run.sh
 
 # Release artefacts, reproducibly: the same commit gives the same bytes.
 DIST_PLATFORMS := amd64 arm64

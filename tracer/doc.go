@@ -18,10 +18,12 @@
 // syscall, injected through that syscall's own instruction
 // (ptrace_inject.go), and its children inherit it. A Native one (a build
 // tool) runs unfiltered and stops only at fork, clone and exec, so each
-// program it runs decides again. A Launcher (a shell) runs unfiltered too
-// but is stepped with PTRACE_SYSCALL: its own calls are decided as the
-// filter would stop them (ptrace_stepped.go), and its children decide at
-// their exec. A filter can never be removed, so a build tool run by an
+// program it runs decides again. A Launcher (a shell) is stepped with
+// PTRACE_SYSCALL only until its libraries are in (its calls decided as
+// the filter would stop them, ptrace_stepped.go); then it gets a filter
+// gated by its own code's addresses (ptrace_launcher.go, filter_gate.go),
+// which stops its intercepted calls and lets every call of the programs it
+// execs through, so its children decide at their exec. A filter can never be removed, so a build tool run by an
 // intercepted program runs under the inherited filter, its calls let
 // through without asking the Handler.
 //
@@ -98,6 +100,7 @@
 //   - sockaddr.go: sockaddr_in and sockaddr_in6 to and from addresses.
 //   - mem.go, mem_unsafe.go: the program's memory, read and written.
 //   - filter.go: the BPF program, and the verdict it gives a call.
+//   - filter_gate.go: a launcher's filter, acting only on its own code's calls.
 //
 // The ptrace engine:
 //   - ptrace_engine.go: its state; the launcher started and seized.
@@ -111,6 +114,7 @@
 //   - ptrace_tasks.go: new threads and processes, and execs.
 //   - ptrace_stepped.go: launchers and processes waiting for their filter,
 //     stepped from call to call.
+//   - ptrace_launcher.go: a launcher's gated filter, once its loader is done.
 //   - ptrace_inject.go: the filter put into a process through its own
 //     syscall instruction.
 //   - ptrace_handoff.go: a debugger's child handed to the notification

@@ -11,9 +11,16 @@ import (
 // struct seccomp_data, as the kernel would.
 func runFilter(t *testing.T, prog []unix.SockFilter, arch uint32, nr int, args [6]uint64) uint32 {
 	t.Helper()
+	return runFilterAt(t, prog, arch, nr, args, 0)
+}
+
+// runFilterAt is runFilter for a call made from instruction pointer ip.
+func runFilterAt(t *testing.T, prog []unix.SockFilter, arch uint32, nr int, args [6]uint64, ip uint64) uint32 {
+	t.Helper()
 	data := make([]byte, 64)
 	binary.LittleEndian.PutUint32(data[0:], uint32(nr))
 	binary.LittleEndian.PutUint32(data[4:], arch)
+	binary.LittleEndian.PutUint64(data[8:], ip)
 	for i, a := range args {
 		binary.LittleEndian.PutUint64(data[16+8*i:], a)
 	}
@@ -38,6 +45,8 @@ func runFilter(t *testing.T, prog []unix.SockFilter, arch uint32, nr int, args [
 			} else {
 				pc += int(ins.Jf)
 			}
+		case bpfJaK:
+			pc += int(ins.K)
 		case bpfRetK:
 			return ins.K
 		default:

@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -150,7 +151,7 @@ exec 3<>/dev/tcp/` + unroutableTCP.Addr().String() + `/80 && read -r line <&3 &&
 err=$( (exec 4<>/dev/tcp/` + closedTCP.Addr().String() + `/` + strconv.Itoa(int(closedTCP.Port())) + `) 2>&1 )
 case "$err" in *"Connection refused"*) echo "bash was refused" ;; esac
 go build -o app . && ./app`
-	got := runTracedWith(t, w.config(dir, "PROBE_ADDR="+unroutableTCP.String()), "bash", "-c", script)
+	tr, got := traceFull(t, w.config(dir, "PROBE_ADDR="+unroutableTCP.String()), "bash", "-c", script)
 	want := "config seen\nbash got: redirected\nbash was refused\nprogram got: redirected\n"
 	if got.stdout != want || got.status.Code != 0 {
 		t.Fatalf("got %+v, want %q", got, want)
@@ -158,6 +159,40 @@ go build -o app . && ./app`
 	w.noCallsFrom(t, "go", "compile", "link")
 	if w.modes["bash"] != Launcher || w.modes["app"] != Intercepted {
 		t.Errorf("modes %v: want bash a launcher and app intercepted", w.modes)
+	}
+	// bash is gated, not stepped: its calls past the loader stop only
+	// where the filter would, and the build's calls never stop.
+	if st := tr.Stats(); st.LauncherGates == 0 || st.NativeStops != 0 || st.EntryStops > 200 {
+		t.Errorf("stats %+v: want bash gated (LauncherGates), few entry stops, and no stop of the build's calls", st)
+	}
+}
+
+// TestLauncherWithoutRandomizationStaysStepped: with address space
+// randomization off (setarch -R), the code a launcher's child execs could
+// lie where the launcher's did, so the launcher is stepped as before, and
+// its calls and its child's are still decided.
+func TestLauncherWithoutRandomizationStaysStepped(t *testing.T) {
+	needPtrace(t)
+	setarch, err := exec.LookPath("setarch")
+	if err != nil {
+		testenv.Skip(t, "setarch (util-linux) is not installed")
+	}
+	data := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(data, []byte("from the pod\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := newWatched()
+	w.paths["/probe/config"] = data
+	cfg := w.config("")
+	cfg.Policy.Launchers = append(cfg.Policy.Launchers, "setarch")
+	script := `for i in 1 2 3 4 5 6 7 8 9 10; do [ -f /probe/config ] || exit 1; done; cat /probe/config`
+	tr, got := traceFull(t, cfg, setarch, "-R", "bash", "-c", script)
+	if got.stdout != "from the pod\n" || got.status.Code != 0 {
+		t.Fatalf("got %+v", got)
+	}
+	// setarch is gated; the bash it runs without randomization is stepped.
+	if st := tr.Stats(); st.LauncherGates != 1 || st.EntryStops < 20 {
+		t.Errorf("stats %+v: want setarch gated and bash stepped", st)
 	}
 }
 

@@ -1,9 +1,11 @@
 package tracer
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -107,4 +109,14 @@ func (e *ptraceEngine) start(path string) error {
 	// Our own launcher runs native until it execs the program.
 	e.threads[pid] = &thread{tid: pid, proc: &process{pid: pid, mm: newAddrSpace(), mode: Native}}
 	return nil // closing goW lets the launcher exec
+}
+
+// isLauncher reports whether pid runs our launcher (its environment, as it
+// exec'd, carries the marker).
+func isLauncher(pid int) bool {
+	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return false
+	}
+	return bytes.HasPrefix(env, []byte(launcher.Env+"=")) || bytes.Contains(env, []byte("\x00"+launcher.Env+"="))
 }

@@ -34,7 +34,12 @@ var (
 
 func filterImage(act func(uint32) uint32) []byte {
 	traced, tracedIf := filterLists()
-	prog := buildFilter(traced, tracedIf, act)
+	return progImage(buildFilter(traced, tracedIf, act))
+}
+
+// progImage is a BPF program as the kernel reads it: sock_fprog (its
+// pointer filled in at the install), then the instructions.
+func progImage(prog []unix.SockFilter) []byte {
 	b := make([]byte, fprogSize, fprogSize+8*len(prog))
 	binary.LittleEndian.PutUint16(b, uint16(len(prog)))
 	for _, f := range prog {

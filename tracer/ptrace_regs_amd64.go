@@ -14,6 +14,7 @@ func (r *regs) setNr(nr uint64)  { r.r.Orig_rax = nr }
 func (r *regs) ret() int64       { return int64(r.r.Rax) }
 func (r *regs) setRet(v int64)   { r.r.Rax = uint64(v) }
 func (r *regs) arg(i int) uint64 { return *r.argp(i) }
+func (r *regs) pc() uint64       { return r.r.Rip }
 func (r *regs) setArg(i int, v uint64) {
 	*r.argp(i) = v
 }

@@ -22,6 +22,7 @@ func (r *regs) setNr(nr uint64)  { r.sysNr, r.nrSet = nr, true }
 func (r *regs) ret() int64       { return int64(r.r.Regs[0]) }
 func (r *regs) setRet(v int64)   { r.r.Regs[0] = uint64(v) }
 func (r *regs) arg(i int) uint64 { return r.r.Regs[i] }
+func (r *regs) pc() uint64       { return r.r.Pc }
 func (r *regs) setArg(i int, v uint64) {
 	r.r.Regs[i] = v
 }

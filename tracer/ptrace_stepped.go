@@ -11,7 +11,8 @@ import (
 
 // Stepped processes (launchers, and processes waiting for their filter)
 // stop at every syscall's entry and exit. At entry, a launcher's call is
-// decided as the filter would have stopped it; a process waiting for its
+// decided as the filter would have stopped it, until the launcher's own
+// gated filter goes in (ptrace_launcher.go); a process waiting for its
 // filter gets it here, at its first syscall.
 
 // onSyscallStop serves a syscall stop of a thread with no filter.
@@ -47,8 +48,11 @@ func (e *ptraceEngine) onSyscallStop(th *thread) {
 		e.onDebugChildCall(th, &r)
 		return
 	}
-	if th.proc.mode != Launcher {
-		e.resume(th, 0)
+	if th.proc.mode != Launcher || th.proc.launcher.gated {
+		e.resume(th, 0) // a gated launcher's filter decides what stops
+		return
+	}
+	if nativeABI && e.gateLauncher(th, &r) {
 		return
 	}
 	if !nativeABI {

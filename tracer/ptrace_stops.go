@@ -11,7 +11,9 @@ func (e *ptraceEngine) onSeccomp(th *thread) {
 		e.resume(th, 0)
 		return
 	}
-	if th.proc.mode == Native {
+	if th.proc.mode == Native || !th.proc.filtered && !th.proc.launcher.gated {
+		// A native program under an inherited filter, or a call from code
+		// that lies where a launcher's gate was drawn (filter_gate.go).
 		e.stats.NativeStops++
 		e.resume(th, 0)
 		return

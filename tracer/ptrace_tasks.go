@@ -5,8 +5,6 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
-
-	"github.com/kubectl-mirror/kubectl-mirror/tracer/internal/launcher"
 )
 
 // onNewTask registers a thread or process the tracee just created. Whether it
@@ -80,7 +78,7 @@ func (e *ptraceEngine) onExec(th *thread) {
 		}
 		e.forgetNotif(former)
 	}
-	if th.tid == e.rootPID && launcher.Is(th.tid) {
+	if th.tid == e.rootPID && isLauncher(th.tid) {
 		// Our launcher's own exec, seen when the seize came before it
 		// ended: it stays native until it execs the program.
 		e.resume(th, 0)

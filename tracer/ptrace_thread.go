@@ -75,18 +75,21 @@ type process struct {
 	// debugChild: a fork of a Debugger, stepped until it execs or asks to
 	// be traced by it (PTRACE_TRACEME), when it is handed over.
 	debugChild bool
+	// launcher: how a Launcher's own calls are seen (ptrace_launcher.go).
+	launcher launcherState
 }
 
 // stepped: the process has no filter but its syscalls are seen, each one
-// stopping at entry and exit (PTRACE_SYSCALL): a launcher, or a process
+// stopping at entry and exit (PTRACE_SYSCALL): a launcher until its gated
+// filter is in (or for good where no gate can be trusted), or a process
 // waiting for its filter.
 func (p *process) stepped() bool {
-	return !p.filtered && (p.mode == Launcher || p.install || p.debugChild)
+	return !p.filtered && ((p.mode == Launcher && !p.launcher.gated) || p.install || p.debugChild)
 }
 
 // child is the process a fork or vfork makes: the same mode and filter.
 func (p *process) child(pid int, mm *addrSpace) *process {
-	return &process{pid: pid, mm: mm, mode: p.mode, filtered: p.filtered}
+	return &process{pid: pid, mm: mm, mode: p.mode, filtered: p.filtered, launcher: p.launcher}
 }
 
 // thread is one traced task and what the tracer is in the middle of with it.

@@ -109,6 +109,9 @@ type Stats struct {
 	// notified calls of native programs under an inherited filter, let
 	// through unasked (NativeStops counts their ptrace stops).
 	NotifyInstalls, PtraceFallbacks, NativeNotified int
+	// LauncherGates: launchers given a filter gated by their own code's
+	// addresses, no longer stepped.
+	LauncherGates int
 }
 
 // Start runs the program under the tracer. The program is killed when ctx ends.

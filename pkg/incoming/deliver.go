@@ -14,6 +14,10 @@ import (
 // port the program's accept reports as the pod's client. For a mirror the
 // program's answers are read and dropped: the pod's app answered.
 func (m *Manager) deliver(st *session.Stream, hdr protocol.IncomingConn, local int) {
+	if l, ok := m.forwardOf(hdr.Port); ok {
+		deliverLocal(st, hdr, l)
+		return
+	}
 	defer st.Close()
 	client, err := netip.ParseAddrPort(hdr.Client)
 	if err != nil {

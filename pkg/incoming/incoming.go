@@ -63,6 +63,8 @@ type Manager struct {
 	watching  bool
 	done      chan struct{}
 	clients   sync.Map // uint16 loopback port of a handed-over connection -> netip.AddrPort client
+
+	forwards map[int]Local // guarded by mu: pod port -> where its connections go with no program (Forward)
 }
 
 // New returns a manager; nothing is redirected until the program listens.
@@ -132,20 +134,23 @@ func (m *Manager) track(podPort int, ino uint64) {
 	}
 }
 
-// serve redirects podPort on every pod, then says on how many.
-func (m *Manager) serve(local int) {
-	podPort := m.podPort(local)
+// serve redirects the pod port local stands for on every pod.
+func (m *Manager) serve(local int) { m.servePort(m.podPort(local), local) }
+
+// servePort redirects podPort on every pod, then says on how many, and
+// returns that count.
+func (m *Manager) servePort(podPort, local int) int {
 	m.mu.Lock()
 	if _, dup := m.localFor[podPort]; dup {
 		m.mu.Unlock()
-		return
+		return 0
 	}
 	m.localFor[podPort] = local
 	pods := m.podList()
 	m.mu.Unlock()
 	if len(pods) == 0 {
 		m.cfg.Progress(fmt.Sprintf("%s: no Ready pod to serve port %d yet", m.cfg.Mode, podPort))
-		return
+		return 0
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -165,6 +170,7 @@ func (m *Manager) serve(local int) {
 	if served > 0 {
 		m.cfg.Progress(fmt.Sprintf("%s: the pod's port %d -> local port %d%s", m.cfg.Mode, podPort, local, m.onPods(served, len(pods))))
 	}
+	return served
 }
 
 // onPods says on how many pods a port is served, for a workload.

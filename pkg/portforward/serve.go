@@ -3,6 +3,7 @@ package portforward
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -11,47 +12,83 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 )
 
-// Dialer dials host:port from the pod (a session with the agent).
+// Dialer reaches host:port from the pod (a session with the agent).
 type Dialer interface {
 	DialHost(hostport string, timeout time.Duration) (netpipe.HalfCloser, error)
+	// UDPHost opens a flow of framed datagrams (protocol.WriteDatagram).
+	UDPHost(hostport string) (io.ReadWriteCloser, error)
 }
 
-// Stats counts what went through the forwards.
+// Stats counts what went through one forward: connections (UDP: flows)
+// made and not made, and bytes; in is toward this machine.
 type Stats struct {
 	Connections, Failed atomic.Int64
 	BytesOut, BytesIn   atomic.Int64
 }
 
-// Listen opens every forward's local listener, so a port in use is reported
+// Socket is one -L's local end: a TCP listener or a UDP socket.
+type Socket struct {
+	ln net.Listener
+	pc *net.UDPConn
+}
+
+// Addr is where the socket listens.
+func (s Socket) Addr() net.Addr {
+	if s.pc != nil {
+		return s.pc.LocalAddr()
+	}
+	return s.ln.Addr()
+}
+
+// Close stops taking connections or datagrams.
+func (s Socket) Close() error {
+	if s.pc != nil {
+		return s.pc.Close()
+	}
+	return s.ln.Close()
+}
+
+// Listen opens every forward's local socket, so a port in use is reported
 // before anything is served.
-func Listen(fwds []Forward) ([]net.Listener, error) {
-	var lns []net.Listener
+func Listen(fwds []Forward) ([]Socket, error) {
+	var socks []Socket
 	for _, f := range fwds {
-		ln, err := net.Listen("tcp", f.Local.String())
+		var s Socket
+		var err error
+		if f.UDP {
+			s.pc, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(f.Local))
+		} else {
+			s.ln, err = net.Listen("tcp", f.Local.String())
+		}
 		if err != nil {
-			for _, l := range lns {
-				l.Close()
+			for _, o := range socks {
+				o.Close()
 			}
 			return nil, fmt.Errorf("-L %s: %w", f, err)
 		}
-		lns = append(lns, ln)
+		socks = append(socks, s)
 	}
-	return lns, nil
+	return socks, nil
 }
 
-// Serve accepts on each listener until ctx ends, dialing each connection's
-// forward from the pod; a failed dial closes the local connection and is
-// reported through report. It returns when every connection has ended.
-func Serve(ctx context.Context, d Dialer, fwds []Forward, lns []net.Listener, dialTimeout time.Duration, report func(string), st *Stats) {
+// Serve serves each socket until ctx ends: a TCP connection is dialed from
+// the pod, a UDP source's datagrams go through a flow of its own; a failure
+// closes the local connection (drops the datagram) and is reported through
+// report. It returns when every connection has ended.
+func Serve(ctx context.Context, d Dialer, fwds []Forward, socks []Socket, dialTimeout time.Duration, report func(string), stats []*Stats) {
 	var wg sync.WaitGroup
 	conns := sync.Map{} // open local connections, closed when ctx ends
-	for i, ln := range lns {
-		f := fwds[i]
+	for i, s := range socks {
+		f, st := fwds[i], stats[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if s.pc != nil {
+				serveUDP(d, f, s.pc, report, st)
+				return
+			}
 			for {
-				c, err := ln.Accept()
+				c, err := s.ln.Accept()
 				if err != nil {
 					return
 				}
@@ -66,8 +103,8 @@ func Serve(ctx context.Context, d Dialer, fwds []Forward, lns []net.Listener, di
 		}()
 	}
 	<-ctx.Done()
-	for _, ln := range lns {
-		ln.Close()
+	for _, s := range socks {
+		s.Close()
 	}
 	conns.Range(func(c, _ any) bool { c.(net.Conn).Close(); return true })
 	wg.Wait()
@@ -77,7 +114,7 @@ func forward(d Dialer, f Forward, c *net.TCPConn, timeout time.Duration, report 
 	up, err := d.DialHost(f.Remote(), timeout)
 	if err != nil {
 		st.Failed.Add(1)
-		report(fmt.Sprintf("%s: %v", f, err))
+		report(fmt.Sprintf("-L %s: %v", f, err))
 		c.Close()
 		return
 	}

@@ -1,6 +1,8 @@
-// Package portforward serves `kubectl mirror port-forward -L`: local listeners
-// whose connections the agent dials from the pod's network, the host named
-// resolved by the pod's DNS (Service names, names only the pod's network knows).
+// Package portforward serves `kubectl mirror port-forward`: -L, local
+// listeners (TCP) and sockets (UDP) whose traffic the agent sends from the
+// pod's network, the host named resolved by the pod's DNS (Service names,
+// names only the pod's network knows); -R, a pod's port stolen and served by
+// a host and port this machine reaches.
 package portforward
 
 import (
@@ -16,22 +18,27 @@ type Forward struct {
 	Local netip.AddrPort
 	Host  string // a name (resolved in the pod) or an address
 	Port  int
+	UDP   bool // datagrams: each local source address gets a flow of its own
 }
 
 // Remote is Host:Port as the pod dials it.
 func (f Forward) Remote() string { return net.JoinHostPort(f.Host, strconv.Itoa(f.Port)) }
 
-func (f Forward) String() string { return f.Local.String() + " -> " + f.Remote() }
+func (f Forward) String() string {
+	if f.UDP {
+		return f.Local.String() + " -> " + f.Remote() + "/udp"
+	}
+	return f.Local.String() + " -> " + f.Remote()
+}
 
-// ParseForward reads [LOCAL_ADDR:]LOCAL_PORT:HOST:PORT, IPv6 addresses in
-// brackets; LOCAL_ADDR defaults to 127.0.0.1. allowed lists the non-loopback
+// ParseForward reads [LOCAL_ADDR:]LOCAL_PORT:HOST:PORT[/udp], IPv6 addresses
+// in brackets; LOCAL_ADDR defaults to 127.0.0.1. allowed lists the non-loopback
 // local addresses the user accepted (--address), as kubectl port-forward does.
 func ParseForward(spec string, allowed []string) (Forward, error) {
-	usage := fmt.Errorf("-L %s: want [LOCAL_ADDR:]LOCAL_PORT:HOST:PORT, such as 5432:db:5432 or 127.0.0.1:8080:api.shop:80", spec)
-	if strings.HasSuffix(spec, "/udp") {
-		return Forward{}, fmt.Errorf("-L %s: UDP forwards are not supported yet; forward TCP, or run the program under `kubectl mirror run`", spec)
-	}
-	parts := splitHostPorts(spec)
+	usage := fmt.Errorf("-L %s: want [LOCAL_ADDR:]LOCAL_PORT:HOST:PORT[/udp], such as 5432:db:5432 or 5353:kube-dns.kube-system:53/udp", spec)
+	body, udp := strings.CutSuffix(spec, "/udp")
+	body, _ = strings.CutSuffix(body, "/tcp")
+	parts := splitHostPorts(body)
 	if len(parts) == 3 {
 		parts = append([]string{"127.0.0.1"}, parts...)
 	}
@@ -50,7 +57,7 @@ func ParseForward(spec string, allowed []string) (Forward, error) {
 	if !addr.IsLoopback() && !accepted(addr, allowed) {
 		return Forward{}, fmt.Errorf("-L %s: %s is not a loopback address, so anyone who reaches this machine could use the forward; add --address %s to accept that", spec, addr, addr)
 	}
-	return Forward{Local: netip.AddrPortFrom(addr, uint16(lport)), Host: strings.Trim(parts[2], "[]"), Port: rport}, nil
+	return Forward{Local: netip.AddrPortFrom(addr, uint16(lport)), Host: strings.Trim(parts[2], "[]"), Port: rport, UDP: udp}, nil
 }
 
 func accepted(addr netip.Addr, allowed []string) bool {

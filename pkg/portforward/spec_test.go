@@ -20,7 +20,9 @@ func TestParseForward(t *testing.T) {
 		{"8080:api", nil, "want [LOCAL_ADDR:]LOCAL_PORT:HOST:PORT"},
 		{"8080:api:0", nil, "want [LOCAL_ADDR:]LOCAL_PORT:HOST:PORT"},
 		{"host:8080:api:80", nil, "is not an IP address"},
-		{"5353:dns:53/udp", nil, "UDP forwards are not supported yet"},
+		{"5353:kube-dns.kube-system:53/udp", nil, "127.0.0.1:5353 -> kube-dns.kube-system:53/udp"},
+		{"8080:api:80/tcp", nil, "127.0.0.1:8080 -> api:80"},
+		{"5353:dns:53/sctp", nil, "want [LOCAL_ADDR:]LOCAL_PORT:HOST:PORT[/udp]"},
 	} {
 		f, err := ParseForward(tc.spec, tc.allowed)
 		got := f.String()

@@ -30,7 +30,8 @@ const (
 	// Response the stream carries the connection's bytes both ways; a half-close
 	// (CloseWrite) of the stream is a TCP shutdown(SHUT_WR) and back.
 	KindDial = "dial"
-	// KindUDP: a UDP flow to Address from the pod. After an OK Response the
+	// KindUDP: a UDP flow to Address from the pod (IP:PORT, or HOST:PORT
+	// resolved by the pod's DNS, for port-forward). After an OK Response the
 	// stream carries datagrams, each framed by a 2-byte big-endian length.
 	KindUDP = "udp"
 	// KindFile: the whole content of Path as the target container sees it.

@@ -87,7 +87,9 @@ start kube-apiserver kube-apiserver \
   --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
   --requestheader-extra-headers-prefix=X-Remote-Extra- \
   --proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key" \
-  --allow-privileged=true --profiling=false --v=1
+  --allow-privileged=true --profiling=false --v=1 \
+  --audit-policy-file="$REPO/test/cluster/etc/audit-policy.yaml" --audit-log-path="$LOGS/audit.log" \
+  --audit-log-maxsize=200 --audit-log-maxbackup=1
 
 waitfor "containerd up" 60 ctr -a "$CONTAINERD_SOCK" version
 waitfor "registry up" 30 curl -sf "http://$REGISTRY/v2/"

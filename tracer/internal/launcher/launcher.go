@@ -1,19 +1,15 @@
 // Package launcher is the start of every traced program: the plugin's own
 // binary re-executed with Env set waits, in this package's init, for the
-// tracer to seize it, then execs the program. It imports the standard
-// library alone, so that its init runs before most of the binary's others
-// (Go initializes packages in import path order, dependencies first) and
-// each run pays little of the plugin's start-up.
+// tracer to seize it, then execs the program. It imports syscall and
+// runtime alone: Go initializes a package as soon as it is the first, in
+// import path order, whose imports are all initialized, so with nothing
+// but those two this init runs before almost all of the binary's others
+// (client-go's, protobuf's), and each traced run pays little of the
+// plugin's start-up.
 package launcher
 
 import (
-	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -26,8 +22,8 @@ const Env = "KUBECTL_MIRROR_TRACER_LAUNCH"
 const GoFD = 3
 
 func init() {
-	path := os.Getenv(Env)
-	if path == "" {
+	path, ok := syscall.Getenv(Env)
+	if !ok || path == "" {
 		return
 	}
 	// During init the main goroutine is on the main thread: the thread-group
@@ -37,23 +33,23 @@ func init() {
 }
 
 // launch waits for the tracer's go-ahead and execs the program in place
-// (argv after "--"); the tracer decides at that exec how the program runs.
-// It never returns.
+// (argv after the first "--" past argv[0]); the tracer decides at that
+// exec how the program runs.
 func launch(path string) {
-	fail := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, filepath.Base(os.Args[0])+": "+format+"\n", args...)
-		os.Exit(127)
+	args, err := readFile("/proc/self/cmdline")
+	if err != nil {
+		fail("read its arguments: " + err.Error())
 	}
-	argv := os.Args
-	for i, a := range argv {
-		if a == "--" {
+	argv := split(args)
+	for i := 1; i < len(argv); i++ {
+		if argv[i] == "--" {
 			argv = argv[i+1:]
 			break
 		}
 	}
-	env := make([]string, 0, len(os.Environ()))
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, Env+"=") {
+	var env []string
+	for _, kv := range syscall.Environ() {
+		if len(kv) <= len(Env) || kv[:len(Env)+1] != Env+"=" {
 			env = append(env, kv)
 		}
 	}
@@ -65,34 +61,83 @@ func launch(path string) {
 			break
 		}
 	}
-	syscall.Close(GoFD)
+	_ = syscall.Close(GoFD)
 	if !traced() {
-		fail("the tracer is gone; %s was not started", path)
+		fail("the tracer is gone; " + path + " was not started")
 	}
-	err := syscall.Exec(path, argv, env)
-	fail("exec %s: %v", path, err)
+	err = syscall.Exec(path, argv, env)
+	fail("exec " + path + ": " + err.Error())
 }
 
-// Is reports whether pid runs our launcher (its environment, as it
-// exec'd, carries the marker).
-func Is(pid int) bool {
-	env, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	if err != nil {
-		return false
+// fail says why on stderr, as the program's name, and exits 127.
+func fail(msg string) {
+	name := "kubectl-mirror"
+	if a, err := readFile("/proc/self/cmdline"); err == nil {
+		if argv := split(a); len(argv) > 0 {
+			name = base(argv[0])
+		}
 	}
-	return bytes.HasPrefix(env, []byte(Env+"=")) || bytes.Contains(env, []byte("\x00"+Env+"="))
+	_, _ = syscall.Write(2, []byte(name+": "+msg+"\n"))
+	syscall.Exit(127)
 }
 
 // traced reports whether this process has a tracer (TracerPid in its status).
 func traced() bool {
-	b, err := os.ReadFile("/proc/self/status")
+	b, err := readFile("/proc/self/status")
 	if err != nil {
 		return false
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "TracerPid:"); ok {
-			return strings.TrimSpace(v) != "0"
+	const key = "\nTracerPid:\t"
+	for i := 0; i+len(key) < len(b); i++ {
+		if string(b[i:i+len(key)]) == key {
+			return b[i+len(key)] != '0'
 		}
 	}
 	return false
+}
+
+// readFile reads a whole (proc) file with the syscall package alone.
+func readFile(path string) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(fd)
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := syscall.Read(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return out, nil
+		}
+		out = append(out, buf[:n]...)
+	}
+}
+
+// split cuts a NUL-separated list (each entry NUL-terminated).
+func split(b []byte) []string {
+	var out []string
+	for start, i := 0, 0; i < len(b); i++ {
+		if b[i] == 0 {
+			out = append(out, string(b[start:i]))
+			start = i + 1
+		}
+	}
+	return out
+}
+
+// base is the last element of a slash-separated path.
+func base(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
 }
