@@ -18,8 +18,9 @@ import (
 // stat run by the program shows the pod's files as the pod has them, not our
 // copies: the mode (the sticky bit of the pod's /tmp), owner, size, link
 // count, inode, device and times of an image file and directory and a
-// ConfigMap file and directory, through stat (statx), lstat of a symlink
-// and a Go program's os.Stat and File.Stat (fstat of an open fd); and the
+// ConfigMap file and directory, through stat (statx), lstat of a symlink,
+// a Go program's os.Stat and File.Stat (fstat of an open fd) and Python's
+// os.fstat (libc's newfstatat with AT_EMPTY_PATH); and the
 // file system ids statfs reports. The truth is GNU stat itself and the same
 // Go program, run on this machine (the node) in the container's root.
 func TestPodFilesShowThePodsMetadata(t *testing.T) {
@@ -48,6 +49,13 @@ func TestPodFilesShowThePodsMetadata(t *testing.T) {
 	args := append([]string{"statfields"}, paths...)
 	if out, want := run(append([]string{netprobe}, args...)...), native(t, root, netprobe, args); out != want {
 		t.Errorf("os.Stat and File.Stat in the program:\n%s\nin the pod:\n%s", out, want)
+	}
+	// libc's fstat is newfstatat(fd, "", AT_EMPTY_PATH): Python's os.fstat.
+	py := []string{"-c", "import os, sys\nfor p in sys.argv[1:]:\n    s = os.fstat(os.open(p, os.O_RDONLY))\n" +
+		"    print(p, oct(s.st_mode), s.st_uid, s.st_gid, s.st_size, s.st_nlink, s.st_ino, s.st_dev, s.st_mtime_ns, s.st_ctime_ns)"}
+	pyArgs := append(py, paths...)
+	if out, want := run(append([]string{"python3"}, pyArgs...)...), native(t, root, "python3", pyArgs); out != want {
+		t.Errorf("Python's os.fstat in the program:\n%s\nin the pod:\n%s", out, want)
 	}
 	// Under --fs-write what the program makes is asked of the pod again:
 	// a file it wrote and a directory it made show the pod's.
