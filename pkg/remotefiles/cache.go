@@ -37,10 +37,10 @@ type Cache struct {
 	// localExact: directories local themselves (not what else they hold):
 	// the ancestors of the program's working directory.
 	localExact []string
-	lazy       *lazyFS           // --fs-mode all; nil otherwise
+	lazy       *lazyFS            // --fs-mode all; nil otherwise
 	maps       map[string]Mapping // --fs-map: pod path -> local file or directory
-	write      *writeback        // --fs-write; nil: the pod's files are read-only
-	meta       podMeta           // the pod's modes and times on the copies
+	write      *writeback         // --fs-write; nil: the pod's files are read-only
+	meta       podMeta            // the pod's modes and times on the copies
 
 	mu      sync.Mutex
 	roots   map[string]bool // remote root -> present in the pod

@@ -59,7 +59,6 @@ func (c *Cache) copyVerdict(call *tracer.Call, p string) tracer.Verdict {
 	return v
 }
 
-
 // record keeps pm as the pod's metadata of the copy at dst.
 func (m *podMeta) record(dst string, pm *protocol.FileMeta) {
 	var st unix.Stat_t
