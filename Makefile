@@ -99,8 +99,8 @@ dist: ## release archives for linux/amd64 and linux/arm64, agent images, checksu
 	  d=dist/build/linux_$$arch; mkdir -p $$d; \
 	  GOARCH=$$arch $(GOBUILD) -buildvcs=false -o $$d/kubectl-mirror ./cmd/kubectl-mirror; \
 	  GOARCH=$$arch $(GOBUILD) -buildvcs=false -o $$d/mirror-agent ./agent/cmd/mirror-agent; \
-	  cp LICENSE hack/kubectl_complete-mirror $$d/; \
-	  $(TAR) -C $$d -cf - kubectl-mirror kubectl_complete-mirror LICENSE | gzip -n > dist/kubectl-mirror_$(VERSION)_linux_$$arch.tar.gz; \
+	  cp LICENSE hack/kubectl_complete-mirror hack/mirror-dlv $$d/; \
+	  $(TAR) -C $$d -cf - kubectl-mirror kubectl_complete-mirror mirror-dlv LICENSE | gzip -n > dist/kubectl-mirror_$(VERSION)_linux_$$arch.tar.gz; \
 	  bin/ociimage -ref $(AGENT_IMAGE) -arch $$arch -o dist/mirror-agent_$(VERSION)_linux_$$arch.tar \
 	    -entrypoint /mirror-agent -file /mirror-agent=$$d/mirror-agent -dir /tmp >/dev/null; \
 	done

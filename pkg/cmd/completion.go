@@ -39,7 +39,7 @@ func addCompletions(root *cobra.Command, flags *genericclioptions.ConfigFlags) {
 		})
 	}
 	for _, c := range root.Commands() {
-		if c.Name() != "run" {
+		if c.Name() != "run" && c.Name() != "dlv" { // both take TARGET and run's flags
 			continue
 		}
 		c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -26,13 +28,14 @@ type LsOptions struct {
 	kube          *genericclioptions.ConfigFlags
 	allNamespaces bool
 	output        string
+	cleanup       bool
 }
 
 // NewLsCommand builds `kubectl mirror ls`.
 func NewLsCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags) *cobra.Command {
 	o := &LsOptions{IOStreams: streams, kube: kube}
 	c := &cobra.Command{
-		Use:   "ls [-A] [-o wide|json]",
+		Use:   "ls [-A] [-o wide|json] [--cleanup]",
 		Short: "List the workloads and pods run can target, and the agents living in them",
 		Long: `List the deployments, statefulsets, daemonsets and jobs of the namespace (-A: of every
 namespace), and the pods no controller owns, with their containers and declared ports and the
@@ -40,14 +43,22 @@ agents of kubectl mirror in their pods: the container each targets, its tier (ou
 which holds NET_ADMIN), whose it is (yours, or the fingerprint of the key it answers to), its
 state and age. A native sidecar (an init container with restartPolicy: Always) is listed after
 the app containers as NAME[sidecar]; run targets app containers only. -o wide lists every pod and
-agent; -o json is for scripts and editors.`,
+agent; -o json is for scripts and editors.
+
+Copies of targets (run --copy-target) are listed after the targets, with their source, whose
+they are and their state: running, starting, ended, or stale (its plugin ran on this machine and
+is gone, as after kill -9). --cleanup deletes the ended and stale copies and gives the
+Deployments and StatefulSets that --scale-down left at 0 their replica count back (recorded in
+their kubectl-mirror.io/scaled-down-from annotation) when no live copy holds them.`,
 		Example: `  kubectl mirror ls
+  kubectl mirror ls --cleanup
   kubectl mirror ls -A -o wide
   kubectl mirror ls -n shop -o json`,
 		Args: cobra.NoArgs,
 		RunE: completeValidateRun(o),
 	}
 	c.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "list every namespace")
+	c.Flags().BoolVar(&o.cleanup, "cleanup", false, "first delete the copies no session uses and restore what --scale-down left scaled down")
 	c.Flags().VarP(choiceValue[string]{&o.output, []string{"wide", "json"}}, "output", "o", "wide: every pod and agent; json: everything, for scripts")
 	return c
 }
@@ -74,26 +85,41 @@ func (o *LsOptions) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if o.cleanup {
+		done, err := kube.CleanupCopies(ctx, cs, ns)
+		for _, line := range done {
+			fmt.Fprintf(o.ErrOut, "kubectl mirror ls: %s\n", line)
+		}
+		if err != nil {
+			return fmt.Errorf("--cleanup: %w", err)
+		}
+	}
 	list, skipped, err := kube.ListTargets(ctx, cs, ns, yourKey())
 	if err != nil {
+		return err
+	}
+	copies, err := kube.ListCopies(ctx, cs, ns, yourKey())
+	if err != nil && !apierrors.IsForbidden(err) {
 		return err
 	}
 	if len(skipped) > 0 {
 		fmt.Fprintf(o.ErrOut, "kubectl mirror ls: not listed, you may not list them: %s\n", strings.Join(skipped, ", "))
 	}
-	return o.print(list, ns)
+	return o.print(list, copies, ns)
 }
 
 // print writes the list as -o asks. A table with nothing to list is, as
 // kubectl's, one line on stderr instead; ns is "" for every namespace.
-func (o *LsOptions) print(list []kube.Listed, ns string) error {
+func (o *LsOptions) print(list []kube.Listed, copies []kube.Copy, ns string) error {
 	if o.output == "json" {
 		enc := json.NewEncoder(o.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			Targets []kube.Listed `json:"targets"`
-		}{list})
+			Copies  []kube.Copy   `json:"copies,omitempty"`
+		}{list, copies})
 	}
+	defer o.printCopies(copies)
 	if len(list) == 0 {
 		if ns == "" {
 			fmt.Fprintln(o.ErrOut, "No resources found")
@@ -183,4 +209,21 @@ func age(t time.Time) string {
 		return "-"
 	}
 	return duration.HumanDuration(time.Since(t))
+}
+
+// printCopies lists the copies of targets after the targets, if any.
+func (o *LsOptions) printCopies(copies []kube.Copy) {
+	if len(copies) == 0 || o.output == "json" {
+		return
+	}
+	w := tabwriter.NewWriter(o.Out, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	fmt.Fprintln(w, "\nNAMESPACE\tCOPY\tOF\tPOD\tUSER\tSCALE-DOWN\tSTATE\tAGE")
+	for _, c := range copies {
+		who := c.User
+		if c.Yours {
+			who = "you"
+		}
+		fmt.Fprintf(w, "%s\tjob/%s\t%s\t%s\t%s\t%v\t%s\t%s\n", c.Namespace, c.Job, c.Source, cmp.Or(c.Pod, "-"), who, c.ScaleDown, c.State, age(c.Started))
+	}
 }

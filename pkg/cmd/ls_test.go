@@ -34,7 +34,7 @@ func TestLsWithNothingToListSaysSo(t *testing.T) {
 	} {
 		streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 		o := &LsOptions{IOStreams: streams, output: tc.output}
-		if err := o.print(nil, tc.ns); err != nil {
+		if err := o.print(nil, nil, tc.ns); err != nil {
 			t.Fatal(err)
 		}
 		if out.String() != tc.stdout || errOut.String() != tc.stderr {
@@ -43,7 +43,7 @@ func TestLsWithNothingToListSaysSo(t *testing.T) {
 	}
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	o := &LsOptions{IOStreams: streams}
-	if err := o.print([]kube.Listed{{Namespace: "shop", Target: "deployment/api"}}, "shop"); err != nil {
+	if err := o.print([]kube.Listed{{Namespace: "shop", Target: "deployment/api"}}, nil, "shop"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "deployment/api") || errOut.Len() != 0 {

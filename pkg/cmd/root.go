@@ -69,6 +69,7 @@ stolen to it. Interception is done with ptrace and seccomp, so static Go binarie
 	root.PersistentFlags().IntVarP(&verbosity, "verbosity", "v", 0, "log detail on stderr: 1 the session's steps, 2 every decision")
 	root.AddCommand(NewVersionCommand(streams))
 	root.AddCommand(NewRunCommand(streams, kube, logging))
+	root.AddCommand(NewDlvCommand(streams, kube, logging))
 	root.AddCommand(NewTraceCommand(streams, logging))
 	root.AddCommand(NewConfigCommand(streams))
 	root.AddCommand(NewLsCommand(streams, kube))

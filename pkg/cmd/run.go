@@ -34,6 +34,8 @@ type RunOptions struct {
 	envImport bool // --env-import; cfg.Env.None is its opposite
 	processes processRules
 	config    string // --config: the project file, else the one found from here up
+	// copyCommand is --copy-target-command, split in Complete.
+	copyCommand string
 }
 
 // NewRunOptions returns the defaults.
@@ -71,7 +73,12 @@ environment and files stay local; incoming traffic needs a target.
 
 TARGET is pod/NAME, deploy/NAME, statefulset/NAME, daemonset/NAME, replicaset/NAME, job/NAME
 or service/NAME (a pod behind it), in the KIND/NAME or KIND NAME form; a Ready pod is picked.
-The exit code is COMMAND's.
+The exit code is COMMAND's. With --copy-target, the session runs against a new pod made from
+the target's pod template (also cronjob/NAME, and a Job that has finished): a Job's pod with the
+source's labels, deleted when the session ends (or, if the plugin is killed, once its deadline,
+renewed by the session, passes); --scale-down sets a Deployment or StatefulSet to 0 meanwhile
+and restores its replica count after (after a kill -9: the next run naming it, or
+'kubectl mirror ls --cleanup').
 
 Outgoing connections and datagrams (TCP and UDP, IPv4 and IPv6) leave from the pod, and the
 pod's /etc/resolv.conf and /etc/hosts are what COMMAND reads, so cluster names resolve as in the
@@ -123,6 +130,9 @@ every host-network process on that node, unless --incoming-host-network accepts 
   # Send only cluster Services and one external host through the pod
   kubectl mirror run deploy/api --remote 10.96.0.0/12 --remote payments.internal:443 -- go run .
 
+  # A copy of deploy/api takes all its Service's traffic; the Deployment is back after
+  kubectl mirror run deploy/api --copy-target --scale-down --incoming steal -- go run .
+
   # No target: reach the namespace's Services by name from this machine
   kubectl mirror run -n shop -- curl http://api/healthz`,
 		RunE: completeValidateRun(o),
@@ -158,6 +168,10 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.IncomingHostNetwork, "incoming-host-network", false, "allow incoming traffic on a pod with hostNetwork: true, whose redirects take the port in the node's own network namespace from every host-network process on that node")
 	fs.Var(portMapValue(c.PortMap), "port-map", "LOCAL:REMOTE: the program's port LOCAL gets the pod's port REMOTE (repeatable)")
 	fs.DurationVar(&c.DialTimeout, "dial-timeout", c.DialTimeout, "how long the pod tries to connect before the program's connect fails with ETIMEDOUT")
+	fs.BoolVar(&c.Copy.Enabled, "copy-target", false, "run against a copy of the target: a new pod made from its pod template (a Job's pod), deleted when the session ends")
+	fs.BoolVar(&c.Copy.Labels, "copy-target-labels", true, "give the copy the source's labels, so its Services send it traffic; =false: they do not")
+	fs.StringVar(&o.copyCommand, "copy-target-command", "", "with --copy-target, the app container runs this instead of its command (split at spaces, or a JSON array such as '[\"sh\",\"-c\",\"sleep 1d\"]'); its probes are dropped")
+	fs.BoolVar(&c.Copy.ScaleDown, "scale-down", false, "with --copy-target, scale the source Deployment or StatefulSet to 0 for the session; its replica count is restored after")
 	fs.StringVar(&o.config, "config", "", "the project file (default: "+projectfile.Name+" in this directory or a parent, up to the repository root); flags given here win over its keys")
 }
 
@@ -193,6 +207,11 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 			return err
 		}
 	}
+	if o.copyCommand != "" {
+		if c.Copy.Command, err = splitCommand(o.copyCommand); err != nil {
+			return err
+		}
+	}
 	c.IncomingAsked = incomingAsked(cmd, c)
 	c.Env.None = !o.envImport
 	c.Processes = o.processes.policy()
@@ -211,7 +230,7 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 // pod of a workload (incoming traffic, the pod's files, its environment),
 // and turns incoming traffic off.
 func targetlessOnly(cmd *cobra.Command, c *run.Config) error {
-	for _, name := range []string{"container", "incoming", "http-filter", "incoming-ports", "incoming-takeover", "incoming-host-network", "mirror-probes", "port-map", "fs-remote", "fs-map", "fs-write", "env-file"} {
+	for _, name := range []string{"container", "incoming", "http-filter", "incoming-ports", "incoming-takeover", "incoming-host-network", "mirror-probes", "port-map", "fs-remote", "fs-map", "fs-write", "env-file", "copy-target", "scale-down", "copy-target-command", "copy-target-labels"} {
 		f := cmd.Flags().Lookup(name)
 		if f.Changed && !(name == "incoming" && c.Incoming == run.IncomingOff) {
 			return fmt.Errorf("--%s needs a target: a run with no target carries outgoing traffic and DNS only; name one, such as deploy/api", name)
@@ -246,6 +265,9 @@ func (o *RunOptions) Validate() error {
 	}
 	if len(c.Command) == 0 && c.EnvFile == "" {
 		return errors.New("no command given; usage: kubectl mirror run [TARGET] -- COMMAND [ARGS...]")
+	}
+	if err := validateCopy(c); err != nil {
+		return err
 	}
 	if len(c.HTTPFilters) > 0 && c.Incoming != protocol.ModeSteal {
 		return errors.New("--http-filter chooses what to steal: add --incoming steal")

@@ -53,3 +53,37 @@ func preflight(ctx context.Context, cs kubernetes.Interface, namespace string, p
 	}
 	return nil
 }
+
+// neededCopy: --copy-target makes the copy as a Job's pod, renews its
+// deadline and deletes both when the session ends.
+var neededCopy = []permission{
+	{"batch", "create", "jobs", ""},
+	{"batch", "get", "jobs", ""},
+	{"batch", "patch", "jobs", ""},
+	{"batch", "delete", "jobs", ""},
+	{"batch", "list", "jobs", ""},
+	{"", "list", "pods", ""},
+	{"", "delete", "pods", ""},
+}
+
+// neededScaleDown: --scale-down sets the source's replicas (and the
+// annotation recording them) in one patch, after looking for an HPA.
+func neededScaleDown(kind string) []permission {
+	res := kind + "s"
+	return []permission{
+		{"apps", "get", res, ""},
+		{"apps", "patch", res, ""},
+		{"autoscaling", "list", "horizontalpodautoscalers", ""},
+	}
+}
+
+// PreflightCopy is Preflight for a --copy-target run, with --scale-down's
+// verbs on the source's kind when scaleDownKind ("deployment",
+// "statefulset") is set.
+func PreflightCopy(ctx context.Context, cs kubernetes.Interface, namespace, scaleDownKind string) error {
+	perms := append(append([]permission{}, needed...), neededCopy...)
+	if scaleDownKind != "" {
+		perms = append(perms, neededScaleDown(scaleDownKind)...)
+	}
+	return preflight(ctx, cs, namespace, perms)
+}

@@ -84,9 +84,11 @@ func PodSelector(obj runtime.Object) (*corev1.Pod, labels.Selector, error) {
 		sel = o.Spec.Selector
 	case *batchv1.Job:
 		if how, done := jobFinished(o); done {
-			return nil, nil, fmt.Errorf("job/%s has finished (%s): no pod of it will become Ready; name a running workload, or a pod with pod/NAME", o.Name, how)
+			return nil, nil, fmt.Errorf("job/%s has finished (%s): no pod of it will become Ready; add --copy-target to run against a new pod made from its template", o.Name, how)
 		}
 		sel = o.Spec.Selector
+	case *batchv1.CronJob:
+		return nil, nil, fmt.Errorf("cronjob/%s has no pod to run against between its runs: add --copy-target to run against a new pod made from its jobTemplate", o.Name)
 	case *corev1.Service:
 		if len(o.Spec.Selector) == 0 {
 			return nil, nil, fmt.Errorf("service/%s has no selector, so no pod behind it: name a pod or a workload instead", o.Name)

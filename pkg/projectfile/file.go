@@ -22,6 +22,15 @@ type File struct {
 	Incoming  Incoming  `yaml:"incoming,omitempty" doc:"what the program's listening ports get from the pod's"`
 	Processes Processes `yaml:"processes,omitempty" doc:"which programs run native"`
 	Agent     Agent     `yaml:"agent,omitempty" doc:"the agent injected into the pod"`
+	Copy      Copy      `yaml:"copy,omitempty" doc:"run against a new pod made from the target's pod template instead of one of its pods"`
+}
+
+// Copy is --copy-target and the flags that shape the copy.
+type Copy struct {
+	Enabled   *bool  `yaml:"enabled,omitempty" flag:"copy-target" doc:"run against a copy of the target (a new pod from its template, deleted when the session ends)"`
+	Labels    *bool  `yaml:"labels,omitempty" flag:"copy-target-labels" doc:"give the copy the source's labels, so its Services send it traffic (default true)"`
+	Command   string `yaml:"command,omitempty" flag:"copy-target-command" doc:"the copy's app container runs this instead of its command (split at spaces, or a JSON array); its probes are dropped"`
+	ScaleDown *bool  `yaml:"scaleDown,omitempty" flag:"scale-down" doc:"scale the source Deployment or StatefulSet to 0 for the session, restored after"`
 }
 
 // Env is the program's environment.

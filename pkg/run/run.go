@@ -40,6 +40,7 @@ type Config struct {
 	Container   string
 	Command     []string
 	Agent       AgentConfig
+	Copy        CopyConfig // --copy-target (copytarget.go)
 	Env         envmerge.Rules
 	// EnvFile, when set, receives the pod's variables (after Env's rules)
 	// in dotenv syntax; with no Command, that is all the run does.
@@ -120,6 +121,13 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	}
 	if err := kube.CheckReachable(restCfg, cfg.ContextName); err != nil {
 		return tracer.Status{}, err
+	}
+	if cfg.Copy.Enabled {
+		undo, err := startCopy(ctx, &cfg, cs)
+		if err != nil {
+			return tracer.Status{}, err
+		}
+		defer undo()
 	}
 	dial := agentDialer{cfg: cfg, restCfg: restCfg, cs: cs}
 	target, establish, err := prepare(ctx, cfg, dial)
@@ -356,6 +364,7 @@ func resolve(ctx context.Context, cfg Config, cs kubernetes.Interface) (kube.Tar
 	if err != nil {
 		return kube.Target{}, kube.ExplainNotFound(ctx, cs, ns, cfg.TargetArgs, err)
 	}
+	restoreLeftScaledDown(ctx, cfg, cs, ns, obj)
 	pod, sel, err := kube.PodSelector(obj)
 	if err != nil {
 		return kube.Target{}, err

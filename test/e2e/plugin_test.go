@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,8 @@ type pluginRun struct {
 	wd    string        // the plugin's working directory; "": the test's
 	limit time.Duration // how long run lets it take
 	host  bool          // on this machine's network, not the laptop's
+	exe   string        // what runs in the plugin's place (a wrapper); "": bin/kubectl-mirror
+	extra []*os.File    // descriptors 3 and up, as an IDE passes them
 }
 
 // plugin is `kubectl mirror ARGS...` (ARGS start with the command: "run",
@@ -60,6 +63,12 @@ func (p *pluginRun) timeout(d time.Duration) *pluginRun { p.limit = d; return p 
 // kubeconfig names one.
 func (p *pluginRun) onHost() *pluginRun { p.host = true; return p }
 
+// via runs exe (a wrapper that runs the plugin) in the plugin's place.
+func (p *pluginRun) via(exe string) *pluginRun { p.exe = exe; return p }
+
+// files passes descriptors 3, 4, ... to it.
+func (p *pluginRun) files(f ...*os.File) *pluginRun { p.extra = f; return p }
+
 // command is the plugin's command line: env(1) sets the directory and the
 // variables, laptop.sh enters the laptop namespace.
 func (p *pluginRun) command(ctx context.Context) *exec.Cmd {
@@ -74,11 +83,17 @@ func (p *pluginRun) command(ctx context.Context) *exec.Cmd {
 	case !p.host:
 		argv = append(argv, "KUBECONFIG="+kubeconfig(p.t))
 	}
-	argv = append(append(append(argv, p.vars...), filepath.Join(repoRoot(p.t), "bin", "kubectl-mirror")), p.args...)
+	exe := p.exe
+	if exe == "" {
+		exe = filepath.Join(repoRoot(p.t), "bin", "kubectl-mirror")
+	}
+	argv = append(append(append(argv, p.vars...), exe), p.args...)
 	if !p.host {
 		argv = append([]string{laptopScript(p.t), "exec"}, argv...)
 	}
-	return exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.ExtraFiles = p.extra
+	return cmd
 }
 
 // run runs it to its end (or the timeout) and returns its stdout, stderr

@@ -362,6 +362,12 @@ subjects:
 	return tokenKubeconfig(t, name, manifest)
 }
 
+// shippedRules is the rules of the i-th Role of deploy/rbac.yaml.
+func shippedRules(file []byte, i int) string {
+	doc := strings.Split(string(file), "\n---\n")[i]
+	return strings.TrimRight(doc[strings.Index(doc, "rules:\n")+len("rules:\n"):], "\n") + "\n"
+}
+
 // The Role the README ships works; a Role missing a verb the plugin uses is
 // refused at preflight with the rule to add, before anything changes.
 func TestRolesAreCheckedAtPreflight(t *testing.T) {
@@ -369,7 +375,7 @@ func TestRolesAreCheckedAtPreflight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules := string(shipped[strings.Index(string(shipped), "rules:\n")+len("rules:\n"):])
+	rules := shippedRules(shipped, 0)
 	read := "- apiGroups: [\"\"]\n  resources: [pods, services]\n  verbs: [get, list, watch]\n"
 	patch := "- apiGroups: [\"\"]\n  resources: [pods/ephemeralcontainers]\n  verbs: [patch]\n"
 	update := "- apiGroups: [\"\"]\n  resources: [pods/ephemeralcontainers]\n  verbs: [update]\n"

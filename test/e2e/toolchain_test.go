@@ -28,9 +28,17 @@ import (
 const laptopAddr = "10.251.0.2"
 
 // listenInLaptop opens a TCP listener on laptopAddr inside the laptop
-// namespace: the socket is made on a thread moved into that namespace, and
-// stays there when the thread moves back.
+// namespace.
 func listenInLaptop(t *testing.T) net.Listener {
+	t.Helper()
+	ln := inLaptopNetns(t, func() (net.Listener, error) { return net.Listen("tcp", laptopAddr+":0") })
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// inLaptopNetns calls f on a thread moved into the laptop network namespace
+// and back: the sockets f makes stay in that namespace.
+func inLaptopNetns[T any](t *testing.T, f func() (T, error)) T {
 	t.Helper()
 	ns, err := os.Open("/run/netns/mirror-laptop")
 	if err != nil {
@@ -43,7 +51,7 @@ func listenInLaptop(t *testing.T) net.Listener {
 	}
 	defer self.Close()
 	type result struct {
-		ln  net.Listener
+		v   T
 		err error
 	}
 	done := make(chan result)
@@ -53,20 +61,19 @@ func listenInLaptop(t *testing.T) net.Listener {
 			done <- result{err: err}
 			return
 		}
-		ln, err := net.Listen("tcp", laptopAddr+":0")
+		v, err := f()
 		if back := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); back != nil {
-			done <- result{ln, back}
+			done <- result{v, back}
 			return
 		}
 		runtime.UnlockOSThread()
-		done <- result{ln, err}
+		done <- result{v, err}
 	}()
 	r := <-done
 	if r.err != nil {
-		t.Fatalf("listen in the laptop namespace: %v", r.err)
+		t.Fatalf("in the laptop namespace: %v", r.err)
 	}
-	t.Cleanup(func() { r.ln.Close() })
-	return r.ln
+	return r.v
 }
 
 // moduleProxy serves one module, example.test/greet v1.0.0, by the GOPROXY
