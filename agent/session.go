@@ -59,6 +59,9 @@ func serveSession(ctx context.Context, log *zap.Logger, c net.Conn, caps capabil
 	}
 }
 
+// maxStatPaths bounds one stat request (a change asks about a few paths).
+const maxStatPaths = 64
+
 // serveRequest answers one request stream and closes it: the one place that
 // knows every kind of request.
 func serveRequest(ctx context.Context, log *zap.Logger, caps capabilities, sess *smux.Session, st *smux.Stream) {
@@ -91,6 +94,12 @@ func serveRequest(ctx context.Context, log *zap.Logger, caps capabilities, sess 
 		log.Info("changed a file", zap.String("op", req.Op), zap.String("path", req.Path), zap.String("error", resp.Error))
 	case protocol.KindStatfs:
 		resp = caps.target.Statfs(req.Path)
+	case protocol.KindStat:
+		if len(req.Paths) > maxStatPaths {
+			resp.Error = "too many paths"
+			break
+		}
+		resp = caps.target.Stat(req.Paths)
 	case protocol.KindEnv:
 		env, err := caps.target.Environ()
 		if err != nil {

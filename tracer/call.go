@@ -41,7 +41,10 @@ type Call struct {
 	SockFamily uint16 // AF_INET or AF_INET6 of Addr
 
 	// Path calls.
-	Path     string // absolute and cleaned, resolved against the cwd or dirfd
+	// Path is absolute and cleaned, resolved against the cwd or dirfd; for a
+	// call about an fd (fstat, fstatfs, a stat with AT_EMPTY_PATH and no
+	// path), the file the fd names.
+	Path     string
 	RawPath  string // as the program passed it
 	OpenFlag int    // open flags (open, openat, openat2), else 0
 	// Mutates: the call changes the file system (mkdir, unlink, rename,

@@ -31,10 +31,11 @@ type allowAll struct{}
 func (allowAll) Socket(*Call) Verdict { return Allow() }
 func (allowAll) Path(*Call) Verdict   { return Allow() }
 
-// decidable: a path call without a path is about an fd, except fstatfs,
-// whose Call.Path is the file its fd names; it runs unchanged.
+// decidable: a path call without a path is about an fd and runs
+// unchanged, except fstat, fstatfs and a stat with AT_EMPTY_PATH, whose
+// Call.Path is the file their fd names.
 func (c *Call) decidable() bool {
-	return c.Class != ClassPath || c.RawPath != "" || c.sys().fdPath()
+	return c.Class != ClassPath || c.RawPath != "" || c.sys().fdPath() || c.Path != ""
 }
 
 // ask gets the Handler's verdict on c; the tracer answers uname itself

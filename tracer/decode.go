@@ -83,10 +83,7 @@ func (c *Call) msghdr() uint64 { return c.arg(argMsg) | c.arg(argMsgOut) }
 // will: against the dirfd, or the thread's working directory.
 func decodePath(c *Call, info *sysInfo, page []byte) bool {
 	if info.fdPath() {
-		p, err := os.Readlink("/proc/" + strconv.Itoa(c.PID) + "/fd/" + strconv.Itoa(int(int32(c.arg(argFD)))))
-		if err == nil && strings.HasPrefix(p, "/") {
-			c.Path = p
-		}
+		c.Path = fdFile(c, int32(c.arg(argFD)))
 		return true
 	}
 	raw, err := readCString(c.TID, taddr(c.arg(argPath)), page)
@@ -112,10 +109,29 @@ func decodePath(c *Call, info *sysInfo, page []byte) bool {
 		decodeChange(c, info, page)
 	}
 	if raw == "" {
-		return true // AT_EMPTY_PATH and friends: about an fd, not a path
+		// AT_EMPTY_PATH and friends: about an fd, not a path. A stat of
+		// one names the fd's file in Path, as fstat does.
+		if (c.Syscall == SysNewfstatat || c.Syscall == SysStatx) && c.arg(argAtFlags)&unix.AT_EMPTY_PATH != 0 {
+			c.Path = fdFile(c, int32(c.arg(argDirfd)))
+		}
+		return true
 	}
 	c.Path = c.absolute(raw, argDirfd)
 	return true
+}
+
+// fdFile is the file the program's fd names (its working directory for
+// AT_FDCWD), "" when that is not a path (a socket, a pipe).
+func fdFile(c *Call, fd int32) string {
+	link := "/proc/" + strconv.Itoa(c.PID) + "/fd/" + strconv.Itoa(int(fd))
+	if fd == unix.AT_FDCWD {
+		link = "/proc/" + strconv.Itoa(c.TID) + "/cwd"
+	}
+	p, err := os.Readlink(link)
+	if err != nil || !strings.HasPrefix(p, "/") {
+		return ""
+	}
+	return p
 }
 
 // sizeofOpenHow is struct open_how's size (flags, mode, resolve), all

@@ -82,7 +82,8 @@
 //     the program's fd.
 //   - verdict.go: Verdict and its constructors (Allow, Fail, Return, Hold,
 //     Redirect, ReplacePath, AtExit); VerdictPath, VerdictErrno for tests.
-//   - exit.go: Exit, a returned call's result and the fix-ups on it.
+//   - exit.go: Exit, a returned call's result and the fix-ups on it;
+//     exit_stat.go: the stat family's struct stat and statx read and rewritten.
 //   - decide.go: the decider, which asks the Handler for both engines.
 //   - identity.go: uname, answered with Config.Hostname.
 //   - errno.go: ErrnoOr, the errno an error carries.

@@ -111,6 +111,10 @@ func (c *Call) emulateOwn() (notifyAnswer, bool) {
 		return c.wrote(0, c.write(c.arg(argStructOut), structBytes(&st))), true
 	case SysLgetxattr:
 		return notifyAnswer{}, false // the link itself: not through an fd of ours
+	case SysFstat, SysNewfstatat, SysStatx:
+		if c.Syscall == SysFstat || (c.RawPath == "" && c.arg(argAtFlags)&unix.AT_EMPTY_PATH != 0) {
+			return c.emulateOnFD()
+		}
 	}
 	flags := uint64(unix.O_PATH | unix.O_CLOEXEC)
 	if c.sys().noFollow || c.arg(argAtFlags)&unix.AT_SYMLINK_NOFOLLOW != 0 || c.Syscall == SysReadlink || c.Syscall == SysReadlinkat {
@@ -134,6 +138,23 @@ func (c *Call) emulateOwn() (notifyAnswer, bool) {
 	return c.emulateOn(target{dirfd: fd, empty: true})
 }
 
+// emulateOnFD makes a stat about the program's fd (fstat, or AT_EMPTY_PATH
+// with no path: its dirfd, or its working directory) on the same open file.
+func (c *Call) emulateOnFD() (notifyAnswer, bool) {
+	var fd int
+	var err error
+	if c.Syscall == SysFstat {
+		fd, err = c.dupFD(int(int32(c.arg(argFD))))
+	} else {
+		fd, err = c.ownDir()
+	}
+	if err != nil {
+		return failed(err), true
+	}
+	defer unix.Close(fd)
+	return c.emulateOn(target{dirfd: fd, empty: true})
+}
+
 // emulateOn makes the calls that read a file's metadata on t.
 func (c *Call) emulateOn(t target) (notifyAnswer, bool) {
 	noFollow := 0
@@ -141,7 +162,7 @@ func (c *Call) emulateOn(t target) (notifyAnswer, bool) {
 		noFollow = unix.AT_SYMLINK_NOFOLLOW
 	}
 	switch c.Syscall {
-	case SysStat, SysLstat, SysNewfstatat:
+	case SysStat, SysLstat, SysNewfstatat, SysFstat:
 		var st unix.Stat_t
 		if err := unix.Fstatat(t.dirfd, t.path, &st, int(c.arg(argAtFlags))|noFollow|t.emptyFlag()); err != nil {
 			return failed(err), true

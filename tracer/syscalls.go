@@ -147,12 +147,6 @@ func (i sysInfo) stopIfSet(r argRole) sysInfo {
 	return i
 }
 
-// stopIfClear: only when bit is clear in the role's argument.
-func (i sysInfo) stopIfClear(r argRole, bit uint32) sysInfo {
-	i.stopIf = &argCheck{Arg: i.pos(r), ClearBit: bit}
-	return i
-}
-
 // roleValue is an argument, by its role, and a value it may have.
 type roleValue struct {
 	r argRole
@@ -185,7 +179,7 @@ func (i *sysInfo) has(r argRole) bool { return i.at[r] != 0 }
 // pos is the position of the call's argument of role r, -1 if it has none.
 func (i *sysInfo) pos(r argRole) int { return int(i.at[r]) - 1 }
 
-// fdPath: the call names a file by an fd, not by a path (fstatfs);
+// fdPath: the call names a file by an fd, not by a path (fstat, fstatfs);
 // Call.Path is the file the fd names.
 func (i *sysInfo) fdPath() bool { return i.class == ClassPath && i.has(argFD) && !i.has(argPath) }
 
@@ -217,10 +211,12 @@ var syscalls = [numSysnos]sysInfo{
 	SysOpenat2: pathCall("openat2", unix.SYS_OPENAT2, argDirfd, argPath, argHow, argHowSize),
 	SysStat:    pathCall("stat", sysStat, argPath, argStructOut),
 	SysLstat:   pathCall("lstat", sysLstat, argPath, argStructOut).nofollow(),
-	SysNewfstatat: pathCall("newfstatat", unix.SYS_NEWFSTATAT, argDirfd, argPath, argStructOut, argAtFlags).
-		stopIfClear(argAtFlags, unix.AT_EMPTY_PATH),
-	SysStatx: pathCall("statx", unix.SYS_STATX, argDirfd, argPath, argAtFlags, argStatxMask, argStructOut).
-		stopIfClear(argAtFlags, unix.AT_EMPTY_PATH),
+	// The stat family stops for an fd too (fstat; newfstatat and statx with
+	// AT_EMPTY_PATH): a file opened from the pod's copy shows the pod's
+	// metadata (Exit.SetStat).
+	SysNewfstatat:      pathCall("newfstatat", unix.SYS_NEWFSTATAT, argDirfd, argPath, argStructOut, argAtFlags),
+	SysStatx:           pathCall("statx", unix.SYS_STATX, argDirfd, argPath, argAtFlags, argStatxMask, argStructOut),
+	SysFstat:           pathCall("fstat", unix.SYS_FSTAT, argFD, argStructOut),
 	SysAccess:          pathCall("access", sysAccess, argPath, argAccessMode),
 	SysFaccessat:       pathCall("faccessat", unix.SYS_FACCESSAT, argDirfd, argPath, argAccessMode),
 	SysFaccessat2:      pathCall("faccessat2", unix.SYS_FACCESSAT2, argDirfd, argPath, argAccessMode, argAtFlags),

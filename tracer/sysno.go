@@ -44,6 +44,7 @@ const (
 	SysStatfs
 	SysFstatfs
 	SysInotifyAddWatch
+	SysFstat
 
 	// ClassPath: calls that change the file system (Call.Mutates)
 	SysMkdir

@@ -21,7 +21,7 @@ func (w *treeWriter) walkShallow(fd int) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return w.walk(fd, "", true)
 	}
-	if err := protocol.Write(w.st, protocol.TreeEntry{Type: protocol.TreeDir, Mode: st.Mode & 0o7777, Mtime: st.Mtim.Nano()}); err != nil {
+	if err := protocol.Write(w.st, protocol.TreeEntry{Type: protocol.TreeDir, Mode: st.Mode & 0o7777, Mtime: st.Mtim.Nano(), Meta: metaOf(&st)}); err != nil {
 		return err
 	}
 	dfd, err := unix.Openat(fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -55,7 +55,7 @@ func listEntry(dfd int, name string) (protocol.TreeEntry, bool) {
 	if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
 		return protocol.TreeEntry{}, false
 	}
-	e := protocol.TreeEntry{Path: path.Clean(name), Mode: st.Mode & 0o7777, Mtime: st.Mtim.Nano()}
+	e := protocol.TreeEntry{Path: path.Clean(name), Mode: st.Mode & 0o7777, Mtime: st.Mtim.Nano(), Meta: metaOf(&st)}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
 		e.Type = protocol.TreeDir

@@ -73,19 +73,19 @@ func (w *treeWriter) walk(fd int, rel string, top bool) error {
 	mode := st.Mode & 0o7777
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
-		if err := protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeDir, Mode: mode, Mtime: st.Mtim.Nano()}); err != nil {
+		if err := protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeDir, Mode: mode, Mtime: st.Mtim.Nano(), Meta: metaOf(&st)}); err != nil {
 			return err
 		}
 		return w.walkDir(fd, rel)
 	case unix.S_IFREG:
-		return w.sendFile(fd, rel, protocol.TreeEntry{Path: rel, Type: protocol.TreeFile, Mode: mode, Size: st.Size, Mtime: st.Mtim.Nano()})
+		return w.sendFile(fd, rel, protocol.TreeEntry{Path: rel, Type: protocol.TreeFile, Mode: mode, Size: st.Size, Mtime: st.Mtim.Nano(), Meta: metaOf(&st)})
 	case unix.S_IFLNK:
 		buf := make([]byte, unix.PathMax)
 		n, err := unix.Readlinkat(fd, "", buf)
 		if err != nil {
 			return err
 		}
-		return protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeSymlink, Link: string(buf[:n]), Mtime: st.Mtim.Nano()})
+		return protocol.Write(w.st, protocol.TreeEntry{Path: rel, Type: protocol.TreeSymlink, Link: string(buf[:n]), Mtime: st.Mtim.Nano(), Meta: metaOf(&st)})
 	}
 	return nil // sockets, devices, fifos: not content a program reads from a mount
 }

@@ -148,19 +148,37 @@ func (v pathValue) Set(s string) error {
 	return nil
 }
 
-// fsMapValue reads REMOTE=LOCAL: a pod path and a file or directory here.
-type fsMapValue map[string]string
+// fsMapValue reads REMOTE=LOCAL[:rw]: a pod path and a file or directory
+// here, read-only unless :rw.
+type fsMapValue map[string]remotefiles.Mapping
 
-func (v fsMapValue) String() string { return sprintNonEmpty(len(v), map[string]string(v)) }
-func (v fsMapValue) Type() string   { return "REMOTE=LOCAL" }
+func (v fsMapValue) String() string {
+	var out []string
+	for r, m := range v {
+		s := r + "=" + m.Local
+		if m.Write {
+			s += ":rw"
+		}
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
+}
+func (v fsMapValue) Type() string { return "REMOTE=LOCAL[:rw]" }
 func (v fsMapValue) Set(s string) error {
 	remote, local, ok := strings.Cut(s, "=")
 	if !ok || local == "" {
-		return fmt.Errorf("use REMOTE=LOCAL, e.g. /app/config=./config")
+		return fmt.Errorf("use REMOTE=LOCAL or REMOTE=LOCAL:rw, e.g. /app/config=./config")
 	}
 	r, err := remotefiles.ParsePattern(remote)
 	if err != nil {
 		return err
+	}
+	m := remotefiles.Mapping{}
+	if rest, ok := strings.CutSuffix(local, ":rw"); ok {
+		local, m.Write = rest, true
+	} else if rest, ok := strings.CutSuffix(local, ":ro"); ok {
+		local = rest
 	}
 	l, err := filepath.Abs(local)
 	if err == nil {
@@ -169,7 +187,8 @@ func (v fsMapValue) Set(s string) error {
 	if err != nil {
 		return fmt.Errorf("%s must exist on this machine", local)
 	}
-	v[r] = l
+	m.Local = l
+	v[r] = m
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/protocol"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/remotefiles"
 )
 
 func runFlags() (*RunOptions, *pflag.FlagSet) {
@@ -28,14 +29,15 @@ func TestRunFlagsLandInTheConfig(t *testing.T) {
 	dir := t.TempDir()
 	err := fs.Parse([]string{"--port-map", "3000:8080", "--http-filter", "header:X-User: ^me$", "--incoming", "steal",
 		"--local", "10.0.0.0/8", "--remote", "db.internal:5432", "--fs-remote", "/app/config/**", "--fs-map", "/app/x=" + dir,
-		"--env", "A=1", "--agent-image-pull-policy", "Never", "--fs-mode", "all"})
+		"--fs-map", "/tmp/out=" + dir + ":rw", "--env", "A=1", "--agent-image-pull-policy", "Never", "--fs-mode", "all"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := o.cfg
 	if c.PortMap[3000] != 8080 || len(c.HTTPFilters) != 1 || c.HTTPFilters[0].Name != "X-User" || c.Incoming != protocol.ModeSteal ||
 		c.Outgoing.Local[0] != (outgoing.Rule{Prefix: netip.MustParsePrefix("10.0.0.0/8")}) || c.RemoteHosts[0] != (outgoing.HostRule{Host: "db.internal", Port: 5432, From: `--remote "db.internal:5432"`}) ||
-		c.FSRemote[0] != "/app/config" || c.FSMap["/app/x"] != dir || c.Env.Overrides["A"] != "1" ||
+		c.FSRemote[0] != "/app/config" || c.FSMap["/app/x"] != (remotefiles.Mapping{Local: dir}) ||
+		c.FSMap["/tmp/out"] != (remotefiles.Mapping{Local: dir, Write: true}) || c.Env.Overrides["A"] != "1" ||
 		c.Agent.PullPolicy != corev1.PullNever || c.FSMode != "all" {
 		t.Fatalf("config: %+v", c)
 	}
@@ -53,6 +55,7 @@ func TestBadRunFlagsSayTheFix(t *testing.T) {
 		"--env NOEQ":                          "use KEY=VALUE",
 		"--fs-remote relative":                "use an absolute path",
 		"--fs-map /app=/nonexistent-dir":      "must exist on this machine",
+		"--fs-map /app=/nonexistent-dir:rw":   "/nonexistent-dir must exist on this machine",
 		"--local 10.0.0.0/33":                 "use a CIDR",
 	} {
 		_, fs := runFlags()

@@ -124,7 +124,7 @@ func TestProjectFilePathsAreTheFilesOwn(t *testing.T) {
 		return o, err
 	}
 	o, err := apply(write("env:\n  file: .env.pod\nfiles:\n  map: {/app/templates: ./templates}\n"))
-	if err != nil || o.cfg.EnvFile != filepath.Join(dir, ".env.pod") || o.cfg.FSMap["/app/templates"] != filepath.Join(dir, "templates") {
+	if err != nil || o.cfg.EnvFile != filepath.Join(dir, ".env.pod") || o.cfg.FSMap["/app/templates"].Local != filepath.Join(dir, "templates") {
 		t.Fatalf("env file %q, map %v, %v: want both under %s", o.cfg.EnvFile, o.cfg.FSMap, err, dir)
 	}
 	for _, bad := range []string{"/home/someone/.bashrc", "../outside.env", "sub/../../outside.env"} {

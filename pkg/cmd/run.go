@@ -46,7 +46,7 @@ func NewRunOptions(streams genericiooptions.IOStreams, kube *genericclioptions.C
 		Env:         envmerge.Rules{Overrides: map[string]string{}},
 		DialTimeout: 30 * time.Second,
 		FSMode:      "remote",
-		FSMap:       map[string]string{},
+		FSMap:       map[string]remotefiles.Mapping{},
 		Incoming:    protocol.ModeMirror,
 		PortMap:     map[int]int{},
 	}}
@@ -159,7 +159,7 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	addRuleFlags(fs, sessionRules{Local: &c.Outgoing.Local, Remote: &c.Outgoing.Remote, LocalHosts: &c.LocalHosts, RemoteHosts: &c.RemoteHosts,
 		FSMode: &c.FSMode, FSRemote: &c.FSRemote, FSLocal: &c.FSLocal, Processes: &o.processes})
 	fs.BoolVar(&c.FSWrite, "fs-write", false, "carry the program's changes of the pod's files (write, create, mkdir, rename, unlink, chmod, truncate) out in the pod, as the container's user")
-	fs.Var(fsMapValue(c.FSMap), "fs-map", "serve the pod's REMOTE path (file or directory) from LOCAL on this machine, read-only: REMOTE=LOCAL (repeatable)")
+	fs.Var(fsMapValue(c.FSMap), "fs-map", "serve the pod's REMOTE path (file or directory) from LOCAL on this machine, read-only, or taking the program's writes with :rw (repeatable)")
 	fs.Var(choiceValue[protocol.Mode]{&c.Incoming, []protocol.Mode{protocol.ModeMirror, protocol.ModeSteal, run.IncomingOff}}, "incoming", "what the program's listening ports get from the pod's: mirror, steal or off")
 	fs.Var(filterValue{&c.HTTPFilters}, "http-filter", "with steal, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match)")
 	fs.IntSliceVar(&c.IncomingPorts, "incoming-ports", nil, "local listening ports that take part (default: all)")

@@ -56,7 +56,7 @@ type Files struct {
 	Mode   string            `yaml:"mode,omitempty" flag:"fs-mode" enum:"remote,local,all" doc:"remote: the pod's default files and config mounts; local: only the remote paths; all: every path but the local set"`
 	Remote []string          `yaml:"remote,omitempty" flag:"fs-remote" doc:"more paths (files or directories) read from the pod"`
 	Local  []string          `yaml:"local,omitempty" flag:"fs-local" doc:"paths kept local even where they would be read from the pod"`
-	Map    map[string]string `yaml:"map,omitempty" flag:"fs-map" sep:"=" local:"relative" doc:"pod path -> local file or directory serving it, read-only; relative to this file's directory"`
+	Map    map[string]string `yaml:"map,omitempty" flag:"fs-map" sep:"=" local:"relative" doc:"pod path -> local file or directory serving it, relative to this file's directory; read-only, or taking the program's writes when it ends in :rw"`
 	Write  *bool             `yaml:"write,omitempty" flag:"fs-write" doc:"carry the program's changes of the pod's files out in the pod"`
 }
 

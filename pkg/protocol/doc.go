@@ -63,7 +63,9 @@
 // its own version, so a mismatch means a reused agent from another release;
 // the plugin then starts a fresh agent rather than guess. New optional JSON
 // fields may be added within a version; removing or changing a field's
-// meaning needs a new Version.
+// meaning needs a new Version. A new request kind may be added too: an agent
+// that predates it answers an Error, and the plugin must then do without
+// (KindStat: the session's copies show their own metadata).
 //
 // # Streams and how they close
 //

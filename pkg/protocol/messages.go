@@ -50,6 +50,10 @@ const (
 	// KindStatfs: the file system Path lies on, as the target sees it
 	// (Response.Statfs).
 	KindStatfs = "statfs"
+	// KindStat: lstat of each of Paths as the target sees it
+	// (Response.Metas, nil where a path is missing). Agents before it answer
+	// an error: the plugin then shows its copies' own metadata.
+	KindStat = "stat"
 	// KindMutate: change the target's file system as Op says, at Path
 	// (and Path2), inside the target's root, as the agent's user (--fs-write).
 	KindMutate = "mutate"
@@ -112,6 +116,8 @@ type TreeEntry struct {
 	// Mtime is the modification time in the pod, in nanoseconds since the epoch
 	// (0 is the epoch itself, which image layers often carry).
 	Mtime int64 `json:"mtime,omitempty"`
+	// Meta is the entry's stat in the pod (agents before it sent none).
+	Meta *FileMeta `json:"meta,omitempty"`
 	// StubSize is a listed file's size (a Shallow tree's directory
 	// children): its bytes do not follow, and are fetched when needed.
 	StubSize int64  `json:"stubSize,omitempty"`
@@ -128,10 +134,11 @@ const (
 
 // Request opens a request stream.
 type Request struct {
-	Kind    string `json:"kind"`
-	Address string `json:"address,omitempty"` // dial, udp: "IP:PORT"
-	Timeout int64  `json:"timeoutMs,omitempty"`
-	Path    string `json:"path,omitempty"` // file, tree
+	Kind    string   `json:"kind"`
+	Address string   `json:"address,omitempty"` // dial, udp: "IP:PORT"
+	Timeout int64    `json:"timeoutMs,omitempty"`
+	Path    string   `json:"path,omitempty"`  // file, tree
+	Paths   []string `json:"paths,omitempty"` // stat
 	// Shallow (tree): Path itself only, not followed if a symlink; a
 	// directory comes with its children listed (StubSize, no bytes).
 	Shallow bool `json:"shallow,omitempty"`
@@ -181,6 +188,8 @@ type Response struct {
 	Local string `json:"local,omitempty"`
 	// Statfs is KindStatfs's answer.
 	Statfs *Statfs `json:"statfs,omitempty"`
+	// Metas is KindStat's answer, one per path asked.
+	Metas []*FileMeta `json:"metas,omitempty"`
 	// Ask (KindIncoming, any time while the claim lasts): a question for
 	// the plugin, which writes one Answer frame back on the stream. It is
 	// neither the claim's answer nor its end.
@@ -202,4 +211,24 @@ type Statfs struct {
 	Flags   int64  `json:"flags"`
 	// Fsid is the file system's id, which programs compare to tell file systems apart.
 	Fsid [2]int32 `json:"fsid"`
+}
+
+// FileMeta is stat(2)'s answer about one file in the pod, field by field:
+// what the program's stat of the session's copy reports instead of the
+// copy's own (owner, link count, inode and device, sizes, times).
+type FileMeta struct {
+	Mode    uint32 `json:"mode"` // st_mode: the file type and permission bits
+	UID     uint32 `json:"uid"`
+	GID     uint32 `json:"gid"`
+	Nlink   uint64 `json:"nlink"`
+	Size    int64  `json:"size"`
+	Ino     uint64 `json:"ino"`
+	Dev     uint64 `json:"dev"`
+	Rdev    uint64 `json:"rdev,omitempty"`
+	Blksize int64  `json:"blksize"`
+	Blocks  int64  `json:"blocks"`
+	// Atime, Mtime and Ctime are in nanoseconds since the epoch.
+	Atime int64 `json:"atime"`
+	Mtime int64 `json:"mtime"`
+	Ctime int64 `json:"ctime"`
 }

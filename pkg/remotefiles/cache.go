@@ -37,10 +37,10 @@ type Cache struct {
 	// localExact: directories local themselves (not what else they hold):
 	// the ancestors of the program's working directory.
 	localExact []string
-	lazy       *lazyFS           // --fs-mode all; nil otherwise
-	maps       map[string]string // --fs-map: pod path -> local file or directory
-	write      *writeback        // --fs-write; nil: the pod's files are read-only
-	meta       podMeta           // the pod's modes and times on the copies
+	lazy       *lazyFS            // --fs-mode all; nil otherwise
+	maps       map[string]Mapping // --fs-map: pod path -> local file or directory
+	write      *writeback         // --fs-write; nil: the pod's files are read-only
+	meta       podMeta            // the pod's modes and times on the copies
 
 	mu      sync.Mutex
 	roots   map[string]bool // remote root -> present in the pod
@@ -159,6 +159,9 @@ func (c *Cache) Path(call *tracer.Call) tracer.Verdict {
 	p := call.Path
 	writes := call.OpenFlag&(unix.O_WRONLY|unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC) != 0
 	if call.Mutates || writes {
+		if v, ok := c.mapWrite(call); ok {
+			return v
+		}
 		// Nothing a remote path names is changed here: not the file of the
 		// same name on this machine, not the session's copy (reached through
 		// a directory fd or a cwd inside it). The pod's files are read-only
@@ -299,17 +302,32 @@ func under(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
 }
 
-// Map serves the pod's path remote (and everything under it) from local, a
-// file or directory on this machine, read-only; it wins over every other rule.
-func (c *Cache) Map(remote, local string) {
+// Mapping is a local file or directory that stands for a pod's path.
+type Mapping struct {
+	Local string
+	// Write: the program's changes under the path are made in Local
+	// (mapwrite.go); else they fail with EROFS, as the pod's files do.
+	Write bool
+}
+
+// Map serves the pod's path remote (and everything under it) from m.Local,
+// a file or directory on this machine; it wins over every other rule.
+func (c *Cache) Map(remote string, m Mapping) {
 	if c.maps == nil {
-		c.maps = map[string]string{}
+		c.maps = map[string]Mapping{}
 	}
-	c.maps[filepath.Clean(remote)] = filepath.Clean(local)
+	m.Local = filepath.Clean(m.Local)
+	c.maps[filepath.Clean(remote)] = m
 }
 
 // mapped is where --fs-map serves p from, by the deepest mapping.
 func (c *Cache) mapped(p string) (string, bool) {
+	local, _, ok := c.mapping(p)
+	return local, ok
+}
+
+// mapping is mapped, and whether that mapping takes writes.
+func (c *Cache) mapping(p string) (local string, write, ok bool) {
 	best := ""
 	for r := range c.maps {
 		if p != "" && under(p, r) && len(r) > len(best) {
@@ -317,9 +335,10 @@ func (c *Cache) mapped(p string) (string, bool) {
 		}
 	}
 	if best == "" {
-		return "", false
+		return "", false, false
 	}
-	return filepath.Join(c.maps[best], strings.TrimPrefix(p, best)), true
+	m := c.maps[best]
+	return filepath.Join(m.Local, strings.TrimPrefix(p, best)), m.Write, true
 }
 
 // Close sends what the program wrote and not yet sent, then removes the copies.

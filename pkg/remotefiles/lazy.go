@@ -134,7 +134,7 @@ func (c *Cache) lazyPath(call *tracer.Call) tracer.Verdict {
 			call.Resume(tracer.Fail(session.RemoteErrno(err, unix.EIO)))
 			return
 		}
-		call.Resume(tracer.ReplacePath(filepath.Join(c.dir, p)))
+		call.Resume(c.copyVerdict(call, filepath.Join(c.dir, p)))
 	}()
 	return tracer.Hold()
 }

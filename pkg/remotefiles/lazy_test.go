@@ -157,7 +157,7 @@ func TestFSMapServesAPodPathFromALocalDirectoryReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkout := t.TempDir()
-	c.Map("/etc/app/config", checkout)
+	c.Map("/etc/app/config", Mapping{Local: checkout})
 	p, errno := verdictOf(c.Path(&tracer.Call{Path: "/etc/app/config/app.conf", OpenFlag: unix.O_RDONLY}))
 	if p != filepath.Join(checkout, "app.conf") || errno != 0 {
 		t.Fatalf("mapped read went to %q (%v), want the checkout", p, errno)
@@ -210,5 +210,40 @@ func TestMergedDirectoryListsBothAndPrefersThePod(t *testing.T) {
 		if c.isRemote(p) != remote {
 			t.Errorf("%s: remote %v, want %v", p, !remote, remote)
 		}
+	}
+}
+
+// A writable map takes the program's changes in its local directory: a
+// one-path change is made there by the program, a rename inside it here;
+// a rename out of it crosses file systems; a read-only map still refuses.
+func TestFSMapReadWriteTakesTheProgramsChanges(t *testing.T) {
+	c, err := NewCache(filepath.Join(t.TempDir(), "kubectl-mirror"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out, ro := t.TempDir(), t.TempDir()
+	c.Map("/tmp/source_test", Mapping{Local: out, Write: true})
+	c.Map("/etc/app", Mapping{Local: ro})
+	p, errno := verdictOf(c.Path(&tracer.Call{Path: "/tmp/source_test/new.txt", OpenFlag: unix.O_WRONLY | unix.O_CREAT}))
+	if p != filepath.Join(out, "new.txt") || errno != 0 {
+		t.Fatalf("create under the writable map went to %q (%v), want the local directory", p, errno)
+	}
+	if p, errno := verdictOf(c.Path(&tracer.Call{Syscall: tracer.SysMkdir, Mutates: true, Path: "/tmp/source_test/d"})); p != filepath.Join(out, "d") || errno != 0 {
+		t.Fatalf("mkdir went to %q (%v)", p, errno)
+	}
+	os.WriteFile(filepath.Join(out, "a"), []byte("x"), 0o644)
+	v := c.Path(&tracer.Call{Syscall: tracer.SysRename, Mutates: true, Path: "/tmp/source_test/a", Path2: "/tmp/source_test/b"})
+	if _, errno := verdictOf(v); errno != 0 {
+		t.Fatalf("rename inside the map: %v", errno)
+	}
+	if _, err := os.Stat(filepath.Join(out, "b")); err != nil {
+		t.Fatalf("the rename was not made in the local directory: %v", err)
+	}
+	if _, errno := verdictOf(c.Path(&tracer.Call{Syscall: tracer.SysRename, Mutates: true, Path: "/tmp/source_test/b", Path2: "/home/x"})); errno != unix.EXDEV {
+		t.Fatalf("rename out of the map: %v, want EXDEV", errno)
+	}
+	if _, errno := verdictOf(c.Path(&tracer.Call{Path: "/etc/app/x", OpenFlag: unix.O_WRONLY})); errno != unix.EROFS {
+		t.Fatalf("a write under the read-only map: %v, want EROFS", errno)
 	}
 }

@@ -21,6 +21,9 @@ import (
 type podMeta struct {
 	mu       sync.Mutex
 	dirMtime map[string]int64 // copy path -> the pod's mtime, ns
+	// byIno: the copy's inode -> the pod's stat of its file (podstat.go).
+	byIno map[uint64]protocol.FileMeta
+	dev   uint64 // the copies' device
 }
 
 // apply sets dst's mode and time to e's, and puts back its directory's time.
@@ -43,6 +46,7 @@ func (m *podMeta) apply(dst string, e protocol.TreeEntry) {
 		setMtime(dst, e.Mtime, unix.AT_SYMLINK_NOFOLLOW)
 	}
 	m.restoreDir(filepath.Dir(dst))
+	m.record(dst, e.Meta)
 }
 
 // restoreDir puts back the pod's time of a directory of the copy that an entry

@@ -31,6 +31,8 @@ func (c *Cache) Writable(pod Mutator) error {
 	if err != nil {
 		return err
 	}
+	wb.meta, _ = pod.(MetaAsker)
+	wb.sentTo = func(p string) { c.refresh(p) }
 	c.write = wb
 	return nil
 }
@@ -69,6 +71,7 @@ func (c *Cache) writeVerdict(call *tracer.Call) tracer.Verdict {
 			return
 		}
 		c.applyToCopy(req)
+		c.refresh(req.Path, req.Path2)
 		call.Resume(tracer.Return(0))
 	}()
 	return tracer.Hold()
@@ -148,6 +151,7 @@ func (c *Cache) openForWrite(call *tracer.Call) tracer.Verdict {
 				f.Close()
 			}
 		}
+		c.meta.forget(cp) // the program writes it: the copy's size and times until the pod has it
 		if err := c.write.watch(cp, p); err != nil {
 			call.Resume(tracer.Fail(unix.EIO))
 			return
@@ -167,8 +171,10 @@ func (c *Cache) applyToCopy(req protocol.Request) {
 		_ = os.Mkdir(cp, os.FileMode(req.Perm&0o777)|0o700)
 		c.markListed(req.Path) // a new directory is empty: nothing to list from the pod
 	case protocol.OpUnlink, protocol.OpRmdir:
+		c.meta.forget(cp)
 		_ = os.Remove(cp)
 	case protocol.OpRename:
+		c.meta.forget(cp2)
 		_ = os.MkdirAll(filepath.Dir(cp2), 0o700)
 		_ = os.Rename(cp, cp2)
 		c.moved(req.Path, req.Path2)

@@ -17,11 +17,16 @@ import (
 type writeback struct {
 	pod Mutator
 	fd  int // inotify
+	// meta asks the pod for the metadata of what it changed (nil: an agent
+	// that predates it); sentTo refreshes a file's after it was sent.
+	meta   MetaAsker
+	sentTo func(podPath string)
 
 	mu      sync.Mutex // one flush at a time
 	watches map[int32]watched
 	sent    int
 	failed  int
+	copies  sync.Map // copy paths the program opened for writing
 	stop    chan struct{}
 }
 
@@ -44,7 +49,14 @@ func (w *writeback) watch(copyPath, podPath string) error {
 	w.mu.Lock()
 	w.watches[int32(wd)] = watched{pod: podPath, copy: copyPath}
 	w.mu.Unlock()
+	w.copies.Store(copyPath, true)
 	return nil
+}
+
+// written: the program opened the copy at p for writing this session.
+func (w *writeback) written(p string) bool {
+	_, ok := w.copies.Load(p)
+	return ok
 }
 
 // run flushes as closes happen, until close.
@@ -93,8 +105,11 @@ func (w *writeback) flush() {
 		}
 		if err != nil {
 			w.failed++
-		} else {
-			w.sent++
+			continue
+		}
+		w.sent++
+		if w.sentTo != nil {
+			w.sentTo(podPath)
 		}
 	}
 }

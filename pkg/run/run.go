@@ -58,8 +58,8 @@ type Config struct {
 	FSMode   string
 	FSRemote []string
 	FSLocal  []string
-	FSMap    map[string]string // pod path -> local file or directory serving it
-	FSWrite  bool              // the program's changes of the pod's files are made in the pod
+	FSMap    map[string]remotefiles.Mapping // pod path -> local file or directory serving it
+	FSWrite  bool                           // the program's changes of the pod's files are made in the pod
 	// FilesDir holds the sessions' private copies (remotefiles.BaseDir).
 	FilesDir string
 	// Incoming: mirror, steal or IncomingOff for the program's listening ports.
@@ -337,6 +337,9 @@ func (h handler) Socket(c *tracer.Call) tracer.Verdict {
 func (h handler) Path(c *tracer.Call) tracer.Verdict {
 	if c.Syscall == tracer.SysStatfs || c.Syscall == tracer.SysFstatfs {
 		return h.files.Statfs(c, h.pod)
+	}
+	if c.Syscall.IsStat() {
+		return h.files.Stat(c)
 	}
 	return h.files.Path(c)
 }

@@ -144,6 +144,16 @@ func (s *Session) Statfs(path string) (*protocol.Statfs, error) {
 	return resp.Statfs, nil
 }
 
+// Stat is lstat of each path as the target container sees it (nil where
+// one is missing); an agent that predates it answers an error.
+func (s *Session) Stat(paths []string) ([]*protocol.FileMeta, error) {
+	resp, err := s.request(protocol.Request{Kind: protocol.KindStat, Paths: paths})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Metas, nil
+}
+
 // Tree reads path and everything under it as the target container sees it,
 // calling fn for each entry; a file's content is in r (exactly Size bytes).
 func (s *Session) Tree(path string, fn func(e protocol.TreeEntry, r io.Reader) error) error {

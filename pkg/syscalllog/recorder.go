@@ -82,6 +82,9 @@ func (r *Recorder) Socket(c *tracer.Call) tracer.Verdict {
 
 // Path records path calls.
 func (r *Recorder) Path(c *tracer.Call) tracer.Verdict {
+	if c.RawPath == "" && c.Syscall.IsStat() {
+		return tracer.Allow() // a stat of an fd already open: nothing a session would fetch
+	}
 	path := c.Path
 	if path == "" {
 		path = c.RawPath

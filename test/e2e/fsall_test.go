@@ -138,6 +138,51 @@ except OSError as e:
 	}
 }
 
+// --fs-map REMOTE=LOCAL:rw: the program creates, writes, renames and
+// unlinks files under the pod's path and they land in the local directory;
+// a read-only map beside it still refuses writes (EROFS), and nothing
+// appears at the pod's path on this machine.
+func TestFSMapReadWriteTakesTheProgramsWrites(t *testing.T) {
+	target, _ := echoPods(t)
+	rw, ro := t.TempDir(), t.TempDir()
+	os.Chmod(rw, 0o755)
+	os.Chmod(ro, 0o755)
+	py := `
+import os
+d = "/tmp/source_test"
+os.mkdir(d + "/sub")
+with open(d + "/a.txt", "w") as f:
+    f.write("made by the program\n")
+os.rename(d + "/a.txt", d + "/sub/b.txt")
+open(d + "/gone.txt", "w").close()
+os.unlink(d + "/gone.txt")
+print(sorted(os.listdir(d)), os.listdir(d + "/sub"))
+for p in ("/tmp/ro_test/x.txt",):
+    try:
+        open(p, "w")
+    except OSError as e:
+        print("write", e.strerror)
+try:
+    os.rename(d + "/sub/b.txt", "/tmp/ro_test/b.txt")
+except OSError as e:
+    print("rename", e.strerror)
+`
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--fs-map", "/tmp/source_test="+rw+":rw",
+		"--fs-map", "/tmp/ro_test="+ro, "--", "python3", "-c", py).run()
+	want := "['sub'] ['b.txt']\nwrite Read-only file system\nrename Read-only file system\n"
+	if code != 0 || out != want {
+		t.Fatalf("exit %d, got %q, want %q\n%s", code, out, want, errOut)
+	}
+	if b, err := os.ReadFile(filepath.Join(rw, "sub", "b.txt")); err != nil || string(b) != "made by the program\n" {
+		t.Fatalf("sub/b.txt in the local directory: %q, %v", b, err)
+	}
+	for _, gone := range []string{filepath.Join(rw, "a.txt"), filepath.Join(rw, "gone.txt"), filepath.Join(ro, "x.txt"), "/tmp/source_test"} {
+		if _, err := os.Lstat(gone); err == nil {
+			t.Errorf("%s exists", gone)
+		}
+	}
+}
+
 // --fs-write: mkdir, write, rename, unlink, utime, chown, setxattr and mkfifo in the pod's writable /tmp are
 // made in the pod (seen in the container's root from this machine) and
 // seen by the program's own later reads; this machine's /tmp is untouched;

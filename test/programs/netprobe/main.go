@@ -7,6 +7,7 @@
 //	netprobe udp ADDR MSG      unconnected sendto, print the reply's source and payload
 //	netprobe dialtimeout ADDR MS  net.DialTimeout with MS milliseconds; print "connected" or the error
 //	netprobe cat PATH          print a file; netprobe stat PATH prints its size
+//	netprobe statfields PATH... os.Stat and File.Stat of each: Stat_t's mode, owner, size, links, inode, device, times
 //	netprobe threads N         N OS threads doing syscalls at once; prints the total
 //	netprobe signals           wait for SIGINT or SIGTERM, say which, exit 42
 //	netprobe spin SECONDS      burn CPU (preemption signals under the tracer)
@@ -50,6 +51,8 @@ func main() {
 		err = probeCat(os.Args[2])
 	case "stat":
 		err = probeStat(os.Args[2])
+	case "statfields":
+		err = probeStatFields(os.Args[2:])
 	case "threads":
 		n, _ := strconv.Atoi(os.Args[2])
 		err = probeThreads(n)

@@ -104,3 +104,34 @@ func probeThreadExec(argv []string) error {
 	}()
 	return <-errc
 }
+
+// probeStatFields prints, for each path, what os.Stat (stat by path) and
+// File.Stat (fstat of an open fd) report in syscall.Stat_t: mode, owner,
+// size, link count, inode, device and times.
+func probeStatFields(paths []string) error {
+	for _, p := range paths {
+		byPath, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		byFD, err := f.Stat()
+		f.Close()
+		if err != nil {
+			return err
+		}
+		for _, s := range []struct {
+			how string
+			fi  os.FileInfo
+		}{{"stat", byPath}, {"fstat", byFD}} {
+			st := s.fi.Sys().(*syscall.Stat_t)
+			fmt.Printf("%s %s mode=%o uid=%d gid=%d size=%d nlink=%d ino=%d dev=%d mtime=%d.%09d ctime=%d.%09d\n",
+				s.how, p, st.Mode, st.Uid, st.Gid, st.Size, st.Nlink, st.Ino, st.Dev,
+				st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
+		}
+	}
+	return nil
+}
