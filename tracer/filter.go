@@ -153,7 +153,7 @@ func filterAction(nr uint64, args [6]uint64) uint32 {
 		return unix.SECCOMP_RET_ERRNO
 	}
 	s, ok := sysnoOf[nr]
-	if !ok {
+	if !ok || syscalls[s].watchedOnly {
 		return unix.SECCOMP_RET_ALLOW
 	}
 	if c := syscalls[s].stopIf; c == nil || c.holds(args) {

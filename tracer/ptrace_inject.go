@@ -28,7 +28,7 @@ const fallbackOff = slotSize / 2
 // notifies them but for those kept on ptrace.
 var (
 	traceFilter  = filterImage(oneAction(unix.SECCOMP_RET_TRACE))
-	notifyFilter = filterImage(debuggeeAction)
+	notifyFilter = filterImage(oneAction(unix.SECCOMP_RET_USER_NOTIF))
 	hybridFilter = filterImage(hybridAction)
 )
 

@@ -119,6 +119,11 @@ func (e *ptraceEngine) onWait(pid int, ws unix.WaitStatus) {
 		e.tellNotif(th)
 	}
 	switch {
+	case sig == unix.SIGTRAP|0x80 && th.proc.filtered && th.passEntry:
+		// The entry stop of a call the tracer injected at an exit stop
+		// (ptrace_closewatch.go): its exit stop is next.
+		th.passEntry = false
+		e.resume(th, 0)
 	case sig == unix.SIGTRAP|0x80 && th.proc.filtered:
 		// A filtered thread is stepped only to its exit stop.
 		e.stats.ExitStops++

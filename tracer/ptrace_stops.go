@@ -115,7 +115,8 @@ func (e *ptraceEngine) apply(th *thread, r *regs, c *Call, v Verdict) {
 // Precondition: on the tracer's thread.
 func (e *ptraceEngine) setExit(th *thread, c *Call, v Verdict, restore map[int]uint64) {
 	f := v.atExit
-	if f == nil && len(restore) == 0 {
+	watch := c != nil && c.Syscall == SysListen
+	if f == nil && len(restore) == 0 && !watch {
 		th.atExit = nil
 		return
 	}
@@ -138,6 +139,9 @@ func (e *ptraceEngine) setExit(th *thread, c *Call, v Verdict, restore map[int]u
 		}
 		if err := setRegs(th.tid, &r); err != nil {
 			e.log.Warn("restore registers", zap.Int("tid", th.tid), zap.Error(err))
+		}
+		if watch && watchesCloses(th, c, r.ret()) {
+			e.watchCloses(th, c.FD, r)
 		}
 	}
 }

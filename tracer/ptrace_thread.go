@@ -77,6 +77,8 @@ type process struct {
 	debugChild bool
 	// launcher: how a Launcher's own calls are seen (ptrace_launcher.go).
 	launcher launcherState
+	// closeWatches: close watches put into it (ptrace_closewatch.go).
+	closeWatches int
 }
 
 // stepped: the process has no filter but its syscalls are seen, each one
@@ -89,7 +91,7 @@ func (p *process) stepped() bool {
 
 // child is the process a fork or vfork makes: the same mode and filter.
 func (p *process) child(pid int, mm *addrSpace) *process {
-	return &process{pid: pid, mm: mm, mode: p.mode, filtered: p.filtered, launcher: p.launcher}
+	return &process{pid: pid, mm: mm, mode: p.mode, filtered: p.filtered, launcher: p.launcher, closeWatches: p.closeWatches}
 }
 
 // thread is one traced task and what the tracer is in the middle of with it.

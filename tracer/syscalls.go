@@ -97,6 +97,9 @@ type sysInfo struct {
 	// stopIf, when set, is the check the filter makes before it stops the
 	// call (tracedIf): the call runs unasked when it fails.
 	stopIf *argCheck
+	// watchedOnly: no filter stops the call but a close watch
+	// (ptrace_closewatch.go), for the fd it names.
+	watchedOnly bool
 }
 
 // call describes a syscall by the roles of its arguments, in order.
@@ -122,6 +125,12 @@ func pathCall(name string, nr int, roles ...argRole) sysInfo {
 func changeCall(name string, nr int, roles ...argRole) sysInfo {
 	i := call(name, nr, ClassPath, roles...)
 	i.mutates = true
+	return i
+}
+
+// watched marks a call only close watches stop.
+func (i sysInfo) watched() sysInfo {
+	i.watchedOnly = true
 	return i
 }
 
@@ -161,7 +170,7 @@ func (i sysInfo) stopIfEqual(pairs ...roleValue) sysInfo {
 // the Handler), with its result seen at the exit stop, not made again
 // here with the tracer's credentials and umask.
 func (i *sysInfo) keptOnPtrace() bool {
-	return i.mutates || i.nr == unix.SYS_CHDIR
+	return i.mutates || i.nr == unix.SYS_CHDIR || i.nr == unix.SYS_LISTEN
 }
 
 // has reports whether the call takes an argument of role r.
@@ -258,8 +267,8 @@ var syscalls = [numSysnos]sysInfo{
 	// close and shutdown: a program letting go of its last listening
 	// socket on a port gives the port back before the call returns. The
 	// handler answers any other fd at once (see Call.ShutdownHow).
-	SysClose:    socketCall("close", unix.SYS_CLOSE, argFD),
-	SysShutdown: socketCall("shutdown", unix.SYS_SHUTDOWN, argFD, argShutHow),
+	SysClose:    socketCall("close", unix.SYS_CLOSE, argFD).watched(),
+	SysShutdown: socketCall("shutdown", unix.SYS_SHUTDOWN, argFD, argShutHow).watched(),
 }
 
 // sysnoOf is the Sysno of each syscall number this architecture has.
@@ -278,6 +287,9 @@ var sysnoOf = func() map[uint64]Sysno {
 func filterLists() (always []uint32, tracedIf map[uint32]argCheck) {
 	tracedIf = map[uint32]argCheck{}
 	for nr, s := range sysnoOf {
+		if syscalls[s].watchedOnly {
+			continue
+		}
 		if c := syscalls[s].stopIf; c != nil {
 			tracedIf[uint32(nr)] = *c
 		} else {
@@ -286,15 +298,4 @@ func filterLists() (always []uint32, tracedIf map[uint32]argCheck) {
 	}
 	slices.Sort(always)
 	return always, tracedIf
-}
-
-// debuggeeAction is a debuggee's filter's verdict: notified, but close and
-// shutdown, which run natively: the hand-off closes the listener in the
-// debuggee before anyone serves it (ptrace_handoff.go), and a debuggee's
-// listening ports are given back by the poll instead.
-func debuggeeAction(nr uint32) uint32 {
-	if nr == unix.SYS_CLOSE || nr == unix.SYS_SHUTDOWN {
-		return unix.SECCOMP_RET_ALLOW
-	}
-	return unix.SECCOMP_RET_USER_NOTIF
 }

@@ -112,6 +112,9 @@ type Stats struct {
 	// LauncherGates: launchers given a filter gated by their own code's
 	// addresses, no longer stepped.
 	LauncherGates int
+	// CloseWatches: filters that stop close and shutdown of one listening
+	// fd, put into a process at its listen.
+	CloseWatches int
 }
 
 // Start runs the program under the tracer. The program is killed when ctx ends.
