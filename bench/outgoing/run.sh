@@ -53,10 +53,15 @@ out=$(mktemp)
 run=$!
 until grep -q holding "$out" 2>/dev/null; do sleep 0.2; done
 uid=$("$k" get pod "$pod" -o jsonpath='{.metadata.uid}')
-agent=""
-for p in $(pgrep -f '^/mirror-agent'); do grep -q "${uid//-/_}\|$uid" "/proc/$p/cgroup" 2>/dev/null && agent=$p; done
 rss() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
-prss=$(rss "$run") arss=$( [ -n "$agent" ] && rss "$agent" || echo "?")
+# Other sessions' agents may share the pod: the one holding the connections is the largest.
+arss="?"
+for p in $(pgrep -f '^/mirror-agent'); do
+  grep -q "${uid//-/_}\|$uid" "/proc/$p/cgroup" 2>/dev/null || continue
+  r=$(rss "$p")
+  if [ "$arss" = "?" ] || awk -v a="$r" -v b="$arss" 'BEGIN{exit !(a > b)}'; then arss=$r; fi
+done
+prss=$(rss "$run")
 wait $run || true
 echo "$(grep holding "$out"), $(grep completed "$out" | sed 's/hold //'): plugin RSS $prss MiB (target < 150), agent RSS $arss MiB (target < 50)"
 rm -f "$out"
