@@ -52,16 +52,18 @@ func rateLoad(url string, rate, secs, conns int) error {
 			}
 		}()
 	}
-	// Release the requests that are due, a batch at a time: a timer per
-	// request would be late on a busy machine anyway.
+	// Release each request when it is due, and every one already due at
+	// once when the sleep overslept (a busy machine), so the rate holds.
 	start := time.Now()
 	interval := time.Second / time.Duration(rate)
 	for i := 0; i < total; {
 		now := time.Now()
-		for ; i < total && start.Add(time.Duration(i)*interval).Before(now); i++ {
+		for ; i < total && !start.Add(time.Duration(i)*interval).After(now); i++ {
 			due <- start.Add(time.Duration(i) * interval)
 		}
-		time.Sleep(time.Millisecond)
+		if i < total {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * interval)))
+		}
 	}
 	close(due)
 	wg.Wait()
