@@ -83,6 +83,7 @@ bench: cluster-up ## benchmarks: ratios measured side by side in one run (root: 
 	go run ./bench/tracer
 	go run ./bench/apps
 	bench/startup/run.sh
+	bench/outgoing/run.sh
 	bench/incoming/run.sh
 	bench/scale/run.sh
 

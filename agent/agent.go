@@ -139,7 +139,7 @@ func Serve(ctx context.Context, cfg Config, ln net.Listener) error {
 			// Only an authenticated session keeps the agent alive.
 			idle.Begin()
 			defer idle.End()
-			serveSession(ctx, cfg.Logger, c, caps)
+			serveSession(ctx, cfg.Logger, newBufferedConn(c), caps)
 		}()
 	}
 }

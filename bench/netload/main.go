@@ -7,6 +7,9 @@
 //	netload bulk ADDR MIB       send "N\n" and N = MIB MiB to a sink that answers "received N": MiB/s
 //	netload hold ADDR N SECS    open N connections to a TCP echo, exchange a line on each,
 //	                            hold them SECS seconds, close: prints how many completed
+//	netload rate URL RATE SECS CONNS
+//	                            GETs at RATE a second for SECS seconds, open loop, on up to
+//	                            CONNS keep-alive connections: req/s reached, p50, p90, p99
 package main
 
 import (
@@ -26,7 +29,7 @@ import (
 
 func main() {
 	if len(os.Args) < 4 {
-		fmt.Fprintln(os.Stderr, "usage: netload http URL N | bulk ADDR MIB | hold ADDR N SECS")
+		fmt.Fprintln(os.Stderr, "usage: netload http URL N | bulk ADDR MIB | hold ADDR N SECS | rate URL RATE SECS CONNS")
 		os.Exit(2)
 	}
 	var err error
@@ -41,6 +44,15 @@ func main() {
 		n, _ := strconv.Atoi(os.Args[3])
 		secs, _ := strconv.Atoi(os.Args[4])
 		err = hold(os.Args[2], n, time.Duration(secs)*time.Second)
+	case "rate":
+		if len(os.Args) < 6 {
+			fmt.Fprintln(os.Stderr, "usage: netload rate URL RATE SECS CONNS")
+			os.Exit(2)
+		}
+		rate, _ := strconv.Atoi(os.Args[3])
+		secs, _ := strconv.Atoi(os.Args[4])
+		conns, _ := strconv.Atoi(os.Args[5])
+		err = rateLoad(os.Args[2], rate, secs, conns)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "netload:", err)

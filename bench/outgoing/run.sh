@@ -8,7 +8,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 source "$repo/test/cluster/config.sh"
 export KUBECONFIG=${KUBECONFIG:-$KUBECONFIG_OUT}
 k=$repo/test/cluster/kubectl
-rounds=${ROUNDS:-3} requests=${REQUESTS:-2000} mib=${MIB:-1024} conns=${CONNS:-1000}
+rounds=${ROUNDS:-5} requests=${REQUESTS:-2000} mib=${MIB:-1024} conns=${CONNS:-1000}
 netload=$repo/bin/netload
 CGO_ENABLED=0 go build -o "$netload" "$repo/bench/netload"
 lap() { "$repo/test/cluster/laptop.sh" exec env KUBECONFIG="$KUBECONFIG" PATH="$repo/bin:$BIN:$PATH" "$@"; }
@@ -37,9 +37,14 @@ PL=$(printf '%s\n' "${pfl[@]}" | median) ML=$(printf '%s\n' "${ml[@]}" | median)
 P9=$(printf '%s\n' "${pf9[@]}" | median) M9=$(printf '%s\n' "${m9[@]}" | median)
 echo "HTTP keep-alive, $requests requests: port-forward $P req/s p50 $PL ms; mirror $M req/s p50 $ML ms; throughput $(awk -v a="$M" -v b="$P" 'BEGIN{printf "%.2f", a/b}')x (target >= 0.95x), p50 $(awk -v a="$ML" -v b="$PL" 'BEGIN{printf "%.2f", a/b}')x (target <= 1.05x); p99 port-forward $P9 ms, mirror $M9 ms ($(awk -v a="$M9" -v b="$P9" 'BEGIN{printf "%.2f", a/b}')x)"
 
-a=$(lap "$netload" bulk 127.0.0.1:19002 "$mib" | field MiB)
-b=$(mirror "$netload" bulk "$ip:9002" "$mib" | field MiB)
-echo "bulk $mib MiB: port-forward $a MiB/s; mirror $b MiB/s; ratio $(awk -v a="$b" -v b="$a" 'BEGIN{printf "%.2f", a/b}')x (target >= 0.9x)"
+# Bulk alternates too: one transfer each swung 0.64-0.97x on this shared machine.
+declare -a pfb mb
+for _ in $(seq "${BULK_ROUNDS:-3}"); do
+  pfb+=("$(lap "$netload" bulk 127.0.0.1:19002 "$mib" | field MiB)")
+  mb+=("$(mirror "$netload" bulk "$ip:9002" "$mib" | field MiB)")
+done
+a=$(printf '%s\n' "${pfb[@]}" | median) b=$(printf '%s\n' "${mb[@]}" | median)
+echo "bulk $mib MiB, median of ${BULK_ROUNDS:-3}: port-forward $a MiB/s; mirror $b MiB/s; ratio $(awk -v a="$b" -v b="$a" 'BEGIN{printf "%.2f", a/b}')x (target >= 0.9x); each: port-forward ${pfb[*]}, mirror ${mb[*]}"
 
 # RSS while $conns connections are held open.
 out=$(mktemp)
@@ -48,10 +53,15 @@ out=$(mktemp)
 run=$!
 until grep -q holding "$out" 2>/dev/null; do sleep 0.2; done
 uid=$("$k" get pod "$pod" -o jsonpath='{.metadata.uid}')
-agent=""
-for p in $(pgrep -f '^/mirror-agent'); do grep -q "${uid//-/_}\|$uid" "/proc/$p/cgroup" 2>/dev/null && agent=$p; done
 rss() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
-prss=$(rss "$run") arss=$( [ -n "$agent" ] && rss "$agent" || echo "?")
+# Other sessions' agents may share the pod: the one holding the connections is the largest.
+arss="?"
+for p in $(pgrep -f '^/mirror-agent'); do
+  grep -q "${uid//-/_}\|$uid" "/proc/$p/cgroup" 2>/dev/null || continue
+  r=$(rss "$p")
+  if [ "$arss" = "?" ] || awk -v a="$r" -v b="$arss" 'BEGIN{exit !(a > b)}'; then arss=$r; fi
+done
+prss=$(rss "$run")
 wait $run || true
 echo "$(grep holding "$out"), $(grep completed "$out" | sed 's/hold //'): plugin RSS $prss MiB (target < 150), agent RSS $arss MiB (target < 50)"
 rm -f "$out"
