@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -108,6 +109,21 @@ func Run(ctx context.Context, cfg Config) []Check {
 		default:
 			add(Check{Name: "RBAC", State: Pass, Detail: fmt.Sprintf("you may %s in namespace %s", p, ns)})
 		}
+	}
+
+	// --copy-target and --scale-down need more; lacking them is no failure
+	// of run, only of those flags.
+	var missing []string
+	for _, p := range kube.CopyPermissions() {
+		if allowed, err := p.Allowed(ctx, cs, ns); err != nil || !allowed {
+			missing = append(missing, p.String())
+		}
+	}
+	if len(missing) > 0 {
+		add(Check{Name: "RBAC", State: Warn, Detail: fmt.Sprintf("--copy-target/--scale-down would be refused in namespace %s: you may not %s", ns, strings.Join(missing, ", ")),
+			Fix: "ask for deploy/rbac.yaml's kubectl-mirror-copy Role if you need them"})
+	} else {
+		add(Check{Name: "RBAC", State: Pass, Detail: "you may use --copy-target and --scale-down in namespace " + ns})
 	}
 
 	if level, known := kube.EnforcedPodSecurity(ctx, cs, ns); !known {

@@ -49,3 +49,13 @@ func (p Permission) Allowed(ctx context.Context, cs kubernetes.Interface, namesp
 	}
 	return res.Status.Allowed, nil
 }
+
+// CopyPermissions lists what --copy-target adds to a run's needs, with
+// --scale-down's on Deployments.
+func CopyPermissions() []Permission {
+	var out []Permission
+	for _, p := range append(append([]permission{}, neededCopy...), neededScaleDown("deployment")...) {
+		out = append(out, Permission{p})
+	}
+	return out
+}

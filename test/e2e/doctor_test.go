@@ -18,7 +18,7 @@ func TestDoctorChecksWhatARunNeeds(t *testing.T) {
 		t.Fatalf("doctor failed on the test cluster: exit %d\n%s%s", code, out, errOut)
 	}
 	for _, want := range []string{"✓ API server", "Kubernetes v1.", "✓ RBAC         you may patch pods/ephemeralcontainers",
-		"✓ agent", "pod/" + target.name, "✓ round trip   median", "✓ kernel       ptrace"} {
+		"✓ agent", "pod/" + target.name, "✓ round trip   median", "✓ kernel       ptrace", "✓ RBAC         you may use --copy-target"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor's report lacks %q:\n%s", want, out)
 		}
@@ -36,7 +36,12 @@ func TestDoctorChecksWhatARunNeeds(t *testing.T) {
 		t.Fatalf("-o json: %v\n%s%s", err, out, errOut)
 	}
 	failed := map[string]string{}
+	copyWarned := false
 	for _, c := range checks {
+		// --copy-target's extra verbs, missing too, warn without failing.
+		if c.State == "warn" && strings.Contains(c.Detail, "--copy-target") && strings.Contains(c.Detail, "create jobs.batch") {
+			copyWarned = true
+		}
 		if c.State == "fail" {
 			failed[c.Name] = c.Detail + " / " + c.Fix
 		}
@@ -46,5 +51,8 @@ func TestDoctorChecksWhatARunNeeds(t *testing.T) {
 	}
 	if len(failed) != 1 || !strings.Contains(failed["RBAC"], "you may not patch pods/ephemeralcontainers") || !strings.Contains(failed["RBAC"], "RBAC rule") {
 		t.Fatalf("want exactly the RBAC check failed, naming patch pods/ephemeralcontainers and the fix; failed: %v", failed)
+	}
+	if !copyWarned {
+		t.Errorf("no warning that --copy-target would be refused (create jobs.batch) for an identity without it:\n%s", out)
 	}
 }
