@@ -3,6 +3,7 @@ package outgoing
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -42,11 +43,18 @@ type Handler struct {
 	// parkFailed: a parked socket's port -> the errno of the pod's failed
 	// dial, which the kernel reports as ECONNREFUSED (park.go).
 	parkFailed sync.Map
+	// inPlace: a non-blocking connect's socket port -> *inPlace, while it
+	// waits for the pod's dial (asyncconnect.go).
+	inPlace      sync.Map
+	inPlaceCount atomic.Int64
 
 	mu     sync.Mutex
 	tcp    map[netip.AddrPort]*tcpProxy
 	udp    map[netip.AddrPort]*udpProxy
 	byPort map[uint16]netip.AddrPort // proxy port -> original destination
+	// refusers: by loopback address, where a failed dial's in-place socket
+	// connects to be refused.
+	refusers map[netip.Addr]refuser
 }
 
 // New returns a handler that carries traffic through remote.
@@ -59,7 +67,7 @@ func New(remote Remote, cfg Config) *Handler {
 		log = zap.NewNop()
 	}
 	return &Handler{remote: remote, cfg: cfg, log: log,
-		tcp: map[netip.AddrPort]*tcpProxy{}, udp: map[netip.AddrPort]*udpProxy{}, byPort: map[uint16]netip.AddrPort{}}
+		tcp: map[netip.AddrPort]*tcpProxy{}, udp: map[netip.AddrPort]*udpProxy{}, byPort: map[uint16]netip.AddrPort{}, refusers: map[netip.Addr]refuser{}}
 }
 
 // Socket decides a socket call; see Handler.
@@ -103,6 +111,9 @@ func (h *Handler) connect(c *tracer.Call) tracer.Verdict {
 	}
 	switch typ {
 	case unix.SOCK_STREAM:
+		if v, ok := h.connectInPlace(c, dst); ok {
+			return v
+		}
 		// The socket's port is fixed now, so the proxy can tell the program's
 		// connection from any other process's.
 		bound, err := c.EnsureBound()
@@ -120,9 +131,10 @@ func (h *Handler) connect(c *tracer.Call) tracer.Verdict {
 }
 
 // parkedErrno shows a parked socket's failure as the pod's errno where the
-// kernel says ECONNREFUSED (getsockopt SO_ERROR after a non-blocking connect).
+// kernel says ECONNREFUSED (getsockopt SO_ERROR after a non-blocking
+// connect), once a socket connecting in place has its answer.
 func (h *Handler) parkedErrno(c *tracer.Call) tracer.Verdict {
-	empty := true
+	empty := h.inPlaceCount.Load() == 0
 	h.parkFailed.Range(func(any, any) bool { empty = false; return false })
 	if empty {
 		return tracer.Allow()
@@ -131,15 +143,15 @@ func (h *Handler) parkedErrno(c *tracer.Call) tracer.Verdict {
 	if err != nil {
 		return tracer.Allow()
 	}
-	errno, ok := h.parkFailed.Load(name.Port())
-	if !ok {
-		return tracer.Allow()
-	}
-	return tracer.Allow().AtExit(func(e *tracer.Exit) {
-		if v, ok := e.SockoptInt(); ok && v == int32(unix.ECONNREFUSED) {
+	port := name.Port()
+	v := tracer.Allow().AtExit(func(e *tracer.Exit) {
+		errno, ok := h.parkFailed.Load(port)
+		if v, isInt := e.SockoptInt(); ok && isInt && v == int32(unix.ECONNREFUSED) {
 			e.SetSockoptInt(int32(errno.(unix.Errno)))
 		}
 	})
+	v, _ = h.heldSoError(c, port, v)
+	return v
 }
 
 func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort) {
@@ -359,5 +371,8 @@ func (h *Handler) Close() {
 	}
 	for _, p := range h.udp {
 		p.close()
+	}
+	for _, r := range h.refusers {
+		unix.Close(r.fd)
 	}
 }

@@ -1,0 +1,100 @@
+package outgoing
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var loopback4 = netip.MustParseAddr("127.0.0.1")
+
+// nonblockingSocket is an unbound non-blocking TCP socket of the family.
+func nonblockingSocket(t *testing.T, family int) int {
+	t.Helper()
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+// While in place, a socket looks connecting: not writable, not hung up, no
+// peer; once reconnected to a listener it is connected from the same port.
+func TestInPlaceLooksConnectingThenConnects(t *testing.T) {
+	for _, family := range []int{unix.AF_INET, unix.AF_INET6} {
+		fd := nonblockingSocket(t, family)
+		bound, err := listenInPlace(fd, uint16(family), loopback4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := waitWritable(fd, 200*time.Millisecond); got != -1 {
+			t.Fatalf("family %d: a socket in place polled writable (SO_ERROR %d)", family, got)
+		}
+		if _, err := unix.Getpeername(fd); err != unix.ENOTCONN {
+			t.Fatalf("family %d: getpeername in place: %v, want ENOTCONN", family, err)
+		}
+		ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		soErr, err := reconnect(fd, uint16(family), ln.Addr().(*net.TCPAddr).AddrPort())
+		if err != nil || soErr != 0 {
+			t.Fatalf("family %d: reconnect: SO_ERROR %v, %v", family, soErr, err)
+		}
+		c, err := ln.AcceptTCP()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if from := unmap(c.RemoteAddr().(*net.TCPAddr).AddrPort()); from != bound {
+			t.Fatalf("family %d: the connection came from %v, want the bound %v", family, from, bound)
+		}
+		if _, err := unix.Write(fd, []byte("x")); err != nil {
+			t.Fatalf("family %d: write after reconnect: %v", family, err)
+		}
+		c.Close()
+	}
+}
+
+// Reconnected to a refuser, the socket's SO_ERROR is ECONNREFUSED.
+func TestInPlaceRefused(t *testing.T) {
+	fd := nonblockingSocket(t, unix.AF_INET)
+	if _, err := listenInPlace(fd, unix.AF_INET, loopback4); err != nil {
+		t.Fatal(err)
+	}
+	rfd, port, err := boundSocket(loopback4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(rfd)
+	soErr, err := reconnect(fd, unix.AF_INET, netip.AddrPortFrom(loopback4, port))
+	if err != nil || soErr != unix.ECONNREFUSED {
+		t.Fatalf("reconnect to a refuser: SO_ERROR %v, %v; want ECONNREFUSED", soErr, err)
+	}
+}
+
+// Another local process that connects to a socket in place is reset when
+// the socket is taken back.
+func TestInPlaceStrangerIsReset(t *testing.T) {
+	fd := nonblockingSocket(t, unix.AF_INET)
+	bound, err := listenInPlace(fd, unix.AF_INET, loopback4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialTimeout("tcp4", bound.String(), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := disconnect(fd); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Fatal("a stranger's connection to a socket in place read data")
+	}
+}
