@@ -119,8 +119,8 @@ func (h *Handler) finishInPlace(pid, fd int, family uint16, dst, bound, local ne
 		p.offer(src, st)
 	}
 	ip.finishing.Store(true)
-	soErr, err := reconnect(fd, family, to)
-	h.log.Debug("connect in place ended", zap.Int("pid", pid), zap.Stringer("dst", dst), zap.Stringer("to", to), zap.Int("so_error", int(soErr)), zap.Error(err))
+	err = reconnect(fd, family, to)
+	h.log.Debug("connect in place ended", zap.Int("pid", pid), zap.Stringer("dst", dst), zap.Stringer("to", to), zap.Error(err))
 }
 
 // refuser is a loopback address and port where every connect is refused,

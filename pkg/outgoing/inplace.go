@@ -78,34 +78,27 @@ func boundSocket(at netip.Addr) (int, uint16, error) {
 }
 
 // reconnect takes the listening socket fd back and connects it to to; it
-// returns once the connect has ended (loopback: at once), with the socket's
-// SO_ERROR. Between the two calls the socket polls writable and hung up
+// returns once the connect has ended (loopback: at once), leaving its error
+// (SO_ERROR, which reading would clear) for the program. Between the two calls the socket polls writable and hung up
 // (the kernel wakes pollers on the disconnect); the handler holds the
 // program's getsockopt(SO_ERROR) until this returns.
-func reconnect(fd int, family uint16, to netip.AddrPort) (unix.Errno, error) {
+func reconnect(fd int, family uint16, to netip.AddrPort) error {
 	if err := disconnect(fd); err != nil {
-		return 0, err
+		return err
 	}
-	err := unix.Connect(fd, sockaddr(family, to))
-	switch err {
-	case nil:
-		return 0, nil
+	switch err := unix.Connect(fd, sockaddr(family, to)); err {
+	case nil, unix.ECONNREFUSED: // ended already
+		return nil
 	case unix.EINPROGRESS:
 	default:
-		if e, ok := err.(unix.Errno); ok {
-			return e, nil
-		}
-		return 0, err
+		return err
 	}
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
 	for {
-		_, err := unix.Poll(fds, 1000)
-		if err != unix.EINTR {
-			break
+		if _, err := unix.Poll(fds, 1000); err != unix.EINTR {
+			return err
 		}
 	}
-	soErr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-	return unix.Errno(soErr), err
 }
 
 // disconnect is connect(fd, AF_UNSPEC): a listening socket stops listening

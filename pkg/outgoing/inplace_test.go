@@ -42,8 +42,8 @@ func TestInPlaceLooksConnectingThenConnects(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		soErr, err := reconnect(fd, uint16(family), ln.Addr().(*net.TCPAddr).AddrPort())
-		if err != nil || soErr != 0 {
+		err = reconnect(fd, uint16(family), ln.Addr().(*net.TCPAddr).AddrPort())
+		if soErr := waitWritable(fd, 0); err != nil || soErr != 0 {
 			t.Fatalf("family %d: reconnect: SO_ERROR %v, %v", family, soErr, err)
 		}
 		c, err := ln.AcceptTCP()
@@ -60,7 +60,8 @@ func TestInPlaceLooksConnectingThenConnects(t *testing.T) {
 	}
 }
 
-// Reconnected to a refuser, the socket's SO_ERROR is ECONNREFUSED.
+// Reconnected to a refuser, the socket polls writable with SO_ERROR
+// ECONNREFUSED, left for the program to read.
 func TestInPlaceRefused(t *testing.T) {
 	fd := nonblockingSocket(t, unix.AF_INET)
 	if _, err := listenInPlace(fd, unix.AF_INET, loopback4); err != nil {
@@ -71,8 +72,8 @@ func TestInPlaceRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(rfd)
-	soErr, err := reconnect(fd, unix.AF_INET, netip.AddrPortFrom(loopback4, port))
-	if err != nil || soErr != unix.ECONNREFUSED {
+	err = reconnect(fd, unix.AF_INET, netip.AddrPortFrom(loopback4, port))
+	if soErr := waitWritable(fd, 0); err != nil || soErr != int(unix.ECONNREFUSED) {
 		t.Fatalf("reconnect to a refuser: SO_ERROR %v, %v; want ECONNREFUSED", soErr, err)
 	}
 }

@@ -36,7 +36,7 @@ try:
         took, data = asyncio.run(go())
     print('connected %d bytes connect=%.3f' % (len(data), took))
 except (OSError, asyncio.TimeoutError) as e:
-    print('failed %s connect=%.3f' % (type(e).__name__, time.monotonic() - t0))
+    print('failed %s errno=%s connect=%.3f' % (type(e).__name__, getattr(e, 'errno', None), time.monotonic() - t0))
 `
 
 // timedConnectJava is the same with Socket.connect(addr, timeout ms).
@@ -137,6 +137,11 @@ func TestNonblockingConnectFastAndSlow(t *testing.T) {
 		if !connected {
 			t.Errorf("%s: no connection to the echo port:\n%s%s", name, out, errOut)
 		}
+		// A closed port of the pod: refused, as the pod's connect is.
+		out, errOut, _ = plugin(t, append([]string{"run", "pod/" + target.name, "--"}, argv(other.ip, 9999, 5)...)...).run()
+		if connected, _ := connectResult(t, name+" refused", out+"\n"+errOut); connected || !strings.Contains(out, "failed ConnectionRefusedError") && !strings.Contains(out, "failed ConnectException") {
+			t.Errorf("%s: connect to a closed port: want refused, got:\n%s%s", name, out, errOut)
+		}
 		slow.arm()
 		out, errOut, _ = plugin(t, append([]string{"run", "pod/" + target.name, "--"}, argv(slow.ip, slow.port, 5)...)...).run()
 		connected, took = connectResult(t, name+" slow", out+"\n"+errOut)
@@ -144,6 +149,19 @@ func TestNonblockingConnectFastAndSlow(t *testing.T) {
 		if !connected {
 			t.Errorf("%s: no connection to the slow destination:\n%s%s", name, out, errOut)
 		}
+	}
+}
+
+// A dial from the pod that fails otherwise than refused shows its own errno
+// through SO_ERROR after a non-blocking connect: an address on the pod
+// network where nobody lives is unreachable (or times out) in the pod.
+func TestNonblockingConnectShowsThePodsErrno(t *testing.T) {
+	target, _ := echoPods(t)
+	argv := timedConnectPrograms(t)["python"]
+	out, errOut, _ := plugin(t, append([]string{"run", "pod/" + target.name, "--dial-timeout=3s", "--"}, argv("10.244.0.250", 80, 20)...)...).run()
+	t.Logf("python: %s", strings.TrimSpace(out))
+	if connected, _ := connectResult(t, "python", out+"\n"+errOut); connected || !strings.Contains(out, "errno=113 ") && !strings.Contains(out, "errno=110 ") {
+		t.Errorf("connect to an address nobody has: want EHOSTUNREACH (113) or ETIMEDOUT (110), got:\n%s%s", out, errOut)
 	}
 }
 
