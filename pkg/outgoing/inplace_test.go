@@ -78,9 +78,11 @@ func TestInPlaceRefused(t *testing.T) {
 	}
 }
 
-// Another local process that connects to a socket in place is reset when
-// the socket is taken back.
-func TestInPlaceStrangerIsReset(t *testing.T) {
+// Another local process that connects to a socket in place, and says
+// something, is reset when the socket is taken back and gets nothing of what
+// the socket is then connected to; that end sees only the socket's own
+// connection.
+func TestInPlaceStrangerGetsNothing(t *testing.T) {
 	fd := nonblockingSocket(t, unix.AF_INET)
 	bound, err := listenInPlace(fd, unix.AF_INET, loopback4)
 	if err != nil {
@@ -91,11 +93,33 @@ func TestInPlaceStrangerIsReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := disconnect(fd); err != nil {
+	if _, err := c.Write([]byte("GET / HTTP/1.0\r\n\r\n")); err != nil {
 		t.Fatal(err)
 	}
+	ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := reconnect(fd, unix.AF_INET, ln.Addr().(*net.TCPAddr).AddrPort()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ln.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	if from := unmap(got.RemoteAddr().(*net.TCPAddr).AddrPort()); from != bound {
+		t.Fatalf("the listener's connection came from %v, want the socket's %v", from, bound)
+	}
+	_, _ = got.Write([]byte("for the program only"))
 	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Read(make([]byte, 1)); err == nil {
-		t.Fatal("a stranger's connection to a socket in place read data")
+	if n, err := c.Read(make([]byte, 100)); n != 0 || err == nil {
+		t.Fatalf("the stranger read %d bytes (%v)", n, err)
+	}
+	b := make([]byte, 100)
+	_, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 2000)
+	if n, _ := unix.Read(fd, b); string(b[:max(n, 0)]) != "for the program only" {
+		t.Fatalf("the socket read %q", b[:max(n, 0)])
 	}
 }
