@@ -12,8 +12,9 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 )
 
-// A connect whose pod dial has not ended after parkAfter is parked, so the
-// program's own connect timeout can win: its socket is pointed at a loopback
+// A blocking connect whose pod dial has not ended after parkAfter is parked
+// (non-blocking ones return at once: asyncconnect.go), so the program's own
+// connect timeout can win: its socket is pointed at a loopback
 // listener whose accept queue is full, so its SYN is dropped and the socket
 // stays connecting, as towards a slow server (a non-blocking connect says
 // EINPROGRESS and polls as not yet writable; a blocking one waits in the
@@ -22,8 +23,8 @@ import (
 // 1, 3, 7 s ... after the first) is taken and joined to the pod's stream;
 // when it fails the listener closes and that SYN is refused.
 //
-// parkAfter weighs two costs: a program that starts its own timer after
-// connect returns (Java) times out up to parkAfter late, and a dial slower
+// parkAfter weighs two costs: a timer that starts after connect returns or
+// runs in the kernel (SO_SNDTIMEO) ends up to parkAfter late, and a dial slower
 // than parkAfter that succeeds completes at the program's next SYN
 // retransmission (1 s after the first, then 3 s, 7 s, ...).
 const parkAfter = 500 * time.Millisecond
