@@ -3,7 +3,6 @@ package outgoing
 import (
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -40,21 +39,14 @@ type Handler struct {
 	// podLocal: a program socket's loopback port -> the pod-side local
 	// address of its connection, while the connection lives.
 	podLocal sync.Map
-	// parkFailed: a parked socket's port -> the errno of the pod's failed
-	// dial, which the kernel reports as ECONNREFUSED (park.go).
+	// parkFailed: a parked socket's inode -> the errno of the pod's failed
+	// dial, which the kernel reports as ECONNRESET (park.go's abort).
 	parkFailed sync.Map
-	// inPlace: a non-blocking connect's socket port -> *inPlace, while it
-	// waits for the pod's dial (asyncconnect.go).
-	inPlace      sync.Map
-	inPlaceCount atomic.Int64
 
 	mu     sync.Mutex
 	tcp    map[netip.AddrPort]*tcpProxy
 	udp    map[netip.AddrPort]*udpProxy
 	byPort map[uint16]netip.AddrPort // proxy port -> original destination
-	// refusers: by loopback address, where a failed dial's in-place socket
-	// connects to be refused.
-	refusers map[netip.Addr]refuser
 }
 
 // New returns a handler that carries traffic through remote.
@@ -67,7 +59,7 @@ func New(remote Remote, cfg Config) *Handler {
 		log = zap.NewNop()
 	}
 	return &Handler{remote: remote, cfg: cfg, log: log,
-		tcp: map[netip.AddrPort]*tcpProxy{}, udp: map[netip.AddrPort]*udpProxy{}, byPort: map[uint16]netip.AddrPort{}, refusers: map[netip.Addr]refuser{}}
+		tcp: map[netip.AddrPort]*tcpProxy{}, udp: map[netip.AddrPort]*udpProxy{}, byPort: map[uint16]netip.AddrPort{}}
 }
 
 // Socket decides a socket call; see Handler.
@@ -111,9 +103,6 @@ func (h *Handler) connect(c *tracer.Call) tracer.Verdict {
 	}
 	switch typ {
 	case unix.SOCK_STREAM:
-		if v, ok := h.connectInPlace(c, dst); ok {
-			return v
-		}
 		// The socket's port is fixed now, so the proxy can tell the program's
 		// connection from any other process's.
 		bound, err := c.EnsureBound()
@@ -121,8 +110,13 @@ func (h *Handler) connect(c *tracer.Call) tracer.Verdict {
 			return tracer.Fail(tracer.ErrnoOr(err, unix.EADDRNOTAVAIL))
 		}
 		// The pod dials first: the program's connect returns only once it is
-		// known whether the pod could connect, and fails as the pod's would.
-		go h.connectTCP(c, dst, bound)
+		// known whether the pod could connect, and fails as the pod's would,
+		// or it is parked (park.go), at once when it is non-blocking.
+		sock, err := c.DupSocket()
+		if err != nil {
+			sock = -1 // no parking: the connect waits for the dial
+		}
+		go h.connectTCP(c, dst, bound, sock)
 		return tracer.Hold()
 	case unix.SOCK_DGRAM:
 		return h.toUDPProxy(c, dst)
@@ -131,30 +125,29 @@ func (h *Handler) connect(c *tracer.Call) tracer.Verdict {
 }
 
 // parkedErrno shows a parked socket's failure as the pod's errno where the
-// kernel says ECONNREFUSED (getsockopt SO_ERROR after a non-blocking
-// connect), once a socket connecting in place has its answer.
+// kernel says ECONNRESET (getsockopt SO_ERROR after a non-blocking connect).
 func (h *Handler) parkedErrno(c *tracer.Call) tracer.Verdict {
-	empty := h.inPlaceCount.Load() == 0
+	empty := true
 	h.parkFailed.Range(func(any, any) bool { empty = false; return false })
 	if empty {
 		return tracer.Allow()
 	}
-	name, err := c.SocketName()
+	ino, err := c.SocketInode()
 	if err != nil {
 		return tracer.Allow()
 	}
-	port := name.Port()
-	v := tracer.Allow().AtExit(func(e *tracer.Exit) {
-		errno, ok := h.parkFailed.Load(port)
-		if v, isInt := e.SockoptInt(); ok && isInt && v == int32(unix.ECONNREFUSED) {
+	errno, ok := h.parkFailed.Load(ino)
+	if !ok {
+		return tracer.Allow()
+	}
+	return tracer.Allow().AtExit(func(e *tracer.Exit) {
+		if v, ok := e.SockoptInt(); ok && v == int32(unix.ECONNRESET) {
 			e.SetSockoptInt(int32(errno.(unix.Errno)))
 		}
 	})
-	v, _ = h.heldSoError(c, port, v)
-	return v
 }
 
-func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort) {
+func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort, sock int) {
 	if dst.Port() == 53 {
 		h.Stats.DNSQueries.Add(1)
 	}
@@ -163,11 +156,21 @@ func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort) {
 		st, err := h.remote.Dial(dst, h.cfg.DialTimeout)
 		done <- dialed{st, err}
 	}()
+	if sock < 0 {
+		d := <-done
+		h.connected(c, dst, bound, d.st, d.err)
+		return
+	}
+	defer unix.Close(sock)
+	wait := parkAfter
+	if fl, err := unix.FcntlInt(uintptr(sock), unix.F_GETFL, 0); err == nil && fl&unix.O_NONBLOCK != 0 {
+		wait = 0 // its own timer starts when connect returns: return now
+	}
 	select {
 	case d := <-done:
 		h.connected(c, dst, bound, d.st, d.err)
-	case <-time.After(parkAfter):
-		h.parkConnect(c, dst, bound, done)
+	case <-time.After(wait):
+		h.parkConnect(c, dst, bound, done, sock)
 	}
 }
 
@@ -179,13 +182,22 @@ type dialed struct {
 
 // parkConnect lets a slow dial's connect go on in the kernel (park.go), so
 // the program's own timeout can end it, and finishes it when the dial ends.
-func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-chan dialed) {
+// sock is a copy of the program's socket.
+func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-chan dialed, sock int) {
+	var st unix.Stat_t
 	pk, err := newPark()
+	if err == nil {
+		err = unix.Fstat(sock, &st)
+	}
 	if err != nil { // no parking here: the connect waits for the dial, as before
+		if pk != nil {
+			pk.close()
+		}
 		d := <-done
 		h.connected(c, dst, bound, d.st, d.err)
 		return
 	}
+	ino := st.Ino
 	port := pk.addr.Port()
 	h.mu.Lock()
 	_, taken := h.byPort[port]
@@ -201,20 +213,23 @@ func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-
 		}
 	}
 	c.Resume(tracer.Redirect(localAddr(c.SockFamily, port, false, dst)).AtExit(func(e *tracer.Exit) {
-		// A blocking connect returns when the listener refuses it.
-		if errno, ok := h.parkFailed.Load(bound.Port()); ok && e.Result == -int64(unix.ECONNREFUSED) {
+		// A blocking connect returns EPIPE when aborted.
+		if errno, ok := h.parkFailed.Load(ino); ok && e.Result == -int64(unix.EPIPE) {
 			e.SetResult(-int64(errno.(unix.Errno)))
 		}
 	}))
 	h.Stats.Parked.Add(1)
 	d := <-done
 	h.Stats.Parked.Add(-1)
+	waitSent(sock, time.Second)
 	if d.err != nil {
 		h.log.Debug("connect from the pod failed (parked)", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Error(d.err))
 		h.Stats.Refused.Add(1)
-		if errno := dialErrno(d.err); errno != unix.ECONNREFUSED {
-			h.parkFailed.Store(bound.Port(), errno)
-			time.AfterFunc(pendingTTL, func() { h.parkFailed.CompareAndDelete(bound.Port(), errno) })
+		errno := dialErrno(d.err)
+		h.parkFailed.Store(ino, errno)
+		time.AfterFunc(pendingTTL, func() { h.parkFailed.CompareAndDelete(ino, errno) })
+		if err := abort(sock); err != nil {
+			h.log.Debug("abort a parked connect", zap.Error(err))
 		}
 		pk.close()
 		forget()
@@ -225,7 +240,8 @@ func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-
 	if d.st.Local.IsValid() {
 		h.podLocal.Store(src.Port(), d.st.Local)
 	}
-	if err := pk.release(src, d.st, &h.Stats); err != nil {
+	if err := pk.join(src, d.st, &h.Stats); err != nil {
+		h.log.Debug("join a parked connect", zap.Stringer("dst", dst), zap.Error(err))
 		d.st.Close() // the program gave up (its timeout) or closed the socket
 	}
 	h.podLocal.CompareAndDelete(src.Port(), d.st.Local)
@@ -371,8 +387,5 @@ func (h *Handler) Close() {
 	}
 	for _, p := range h.udp {
 		p.close()
-	}
-	for _, r := range h.refusers {
-		unix.Close(r.fd)
 	}
 }
