@@ -55,6 +55,20 @@ public class TimedConnect { public static void main(String[] a) throws Exception
 }}
 `
 
+// manyConnectsJava makes N connects with a timeout to HOST PORT in one JVM
+// and counts those that failed: Java checks POLLHUP as well as SO_ERROR,
+// so a socket that polled hung up for an instant would fail its connect.
+const manyConnectsJava = `import java.net.*;
+public class ManyConnects { public static void main(String[] a) throws Exception {
+  int ok = 0, fail = 0; String last = "";
+  for (int i = 0; i < Integer.parseInt(a[2]); i++) {
+    try (Socket s = new Socket()) { s.connect(new InetSocketAddress(a[0], Integer.parseInt(a[1])), 5000); ok++; }
+    catch (Exception e) { fail++; last = e.toString(); }
+  }
+  System.out.println("java ok=" + ok + " fail=" + fail + " " + last);
+}}
+`
+
 // timedConnectPrograms are the programs under test: argv without HOST PORT
 // and timeout, which add(host, port, seconds) appends.
 func timedConnectPrograms(t *testing.T) map[string]func(host string, port int, seconds float64) []string {
@@ -64,11 +78,13 @@ func timedConnectPrograms(t *testing.T) map[string]func(host string, port int, s
 	if err := os.WriteFile(py, []byte(timedConnectPy), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "TimedConnect.java"), []byte(timedConnectJava), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("javac", "-d", dir, filepath.Join(dir, "TimedConnect.java")).CombinedOutput(); err != nil {
-		t.Fatalf("javac: %v\n%s", err, out)
+	for name, src := range map[string]string{"TimedConnect.java": timedConnectJava, "ManyConnects.java": manyConnectsJava} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("javac", "-d", dir, filepath.Join(dir, name)).CombinedOutput(); err != nil {
+			t.Fatalf("javac: %v\n%s", err, out)
+		}
 	}
 	secs := func(s float64) string { return strconv.FormatFloat(s, 'f', 3, 64) }
 	return map[string]func(string, int, float64) []string{
@@ -80,6 +96,11 @@ func timedConnectPrograms(t *testing.T) map[string]func(host string, port int, s
 		},
 		"java": func(h string, p int, s float64) []string {
 			return []string{"java", "-cp", dir, "TimedConnect", h, strconv.Itoa(p), strconv.Itoa(int(s * 1000))}
+		},
+		// Not a timed program: N connects (the timeout's place), for
+		// TestManyParkedConnectsAllSucceed.
+		"java many": func(h string, p int, n float64) []string {
+			return []string{"java", "-cp", dir, "ManyConnects", h, strconv.Itoa(p), strconv.Itoa(int(n))}
 		},
 	}
 }
@@ -111,6 +132,9 @@ func connectResult(t *testing.T, name, out string) (connected bool, took float64
 func TestNonblockingConnectTimeoutIsTheProgramsOwn(t *testing.T) {
 	target, other := echoPods(t)
 	for name, argv := range timedConnectPrograms(t) {
+		if name == "java many" {
+			continue
+		}
 		out, errOut, _ := plugin(t, append([]string{"run", "pod/" + target.name, "--dial-timeout", "60s", "--"}, argv(other.ip, 9003, 1)...)...).run()
 		connected, took := connectResult(t, name, out+"\n"+errOut)
 		t.Logf("%s: connect to a silent port ended after %.3f s", name, took)
@@ -131,6 +155,9 @@ func TestNonblockingConnectFastAndSlow(t *testing.T) {
 	target, other := echoPods(t)
 	slow := newSlowListener(t)
 	for name, argv := range timedConnectPrograms(t) {
+		if name == "java many" {
+			continue
+		}
 		out, errOut, _ := plugin(t, append([]string{"run", "pod/" + target.name, "--"}, argv(other.ip, 9000, 5)...)...).run()
 		connected, took := connectResult(t, name+" fast", out+"\n"+errOut)
 		t.Logf("%s: connect to the echo port took %.3f s", name, took)
@@ -152,6 +179,25 @@ func TestNonblockingConnectFastAndSlow(t *testing.T) {
 	}
 }
 
+// A blocking connect (glibc) whose dial takes longer than 0.5 s is parked,
+// then joined when the dial succeeds (getpeername names the destination),
+// and fails with the pod's errno when it fails.
+func TestBlockingParkedConnect(t *testing.T) {
+	_, cGlibc, _ := programs(t)
+	target, _ := echoPods(t)
+	slow := newSlowListener(t)
+	slow.arm()
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", cGlibc, "tcp", slow.ip, strconv.Itoa(slow.port)).run()
+	t.Logf("slowed: %v", slow.wasSlow())
+	if code != 0 || !strings.HasPrefix(out, "peer "+slow.ip+":"+strconv.Itoa(slow.port)+"\nread slow hello") {
+		t.Errorf("blocking connect to a slow destination: exit %d, stdout %q\n%s", code, out, errOut)
+	}
+	_, errOut, code = plugin(t, "run", "pod/"+target.name, "--dial-timeout=3s", "--", cGlibc, "tcp", "10.244.0.250", "80").run()
+	if code != 1 || !strings.Contains(errOut, "connect: Connection timed out") && !strings.Contains(errOut, "connect: No route to host") {
+		t.Errorf("blocking connect to an address nobody has: exit %d, want the pod's ETIMEDOUT or EHOSTUNREACH\n%s", code, errOut)
+	}
+}
+
 // A dial from the pod that fails otherwise than refused shows its own errno
 // through SO_ERROR after a non-blocking connect: an address on the pod
 // network where nobody lives is unreachable (or times out) in the pod.
@@ -162,6 +208,18 @@ func TestNonblockingConnectShowsThePodsErrno(t *testing.T) {
 	t.Logf("python: %s", strings.TrimSpace(out))
 	if connected, _ := connectResult(t, "python", out+"\n"+errOut); connected || !strings.Contains(out, "errno=113 ") && !strings.Contains(out, "errno=110 ") {
 		t.Errorf("connect to an address nobody has: want EHOSTUNREACH (113) or ETIMEDOUT (110), got:\n%s%s", out, errOut)
+	}
+}
+
+// 300 fast connects of one Java program, each parked and joined, all
+// succeed: the program's socket goes from connecting to connected with no
+// state between that Java's check of POLLHUP would see.
+func TestManyParkedConnectsAllSucceed(t *testing.T) {
+	target, other := echoPods(t)
+	argv := timedConnectPrograms(t)["java many"]
+	out, errOut, _ := plugin(t, append([]string{"run", "pod/" + target.name, "--"}, argv(other.ip, 9000, 300)...)...).run()
+	if !strings.Contains(out, "java ok=300 fail=0") || !strings.Contains(errOut, "300 connections through the pod") {
+		t.Fatalf("300 connects to the echo port:\n%s%s", out, errOut)
 	}
 }
 
@@ -250,8 +308,8 @@ func (s *slowListener) serve() {
 		_ = s.ln.SetDeadline(time.Now().Add(30 * time.Second))
 		if c, err := s.ln.Accept(); err == nil {
 			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-			_, _ = bufio.NewReader(c).ReadString('\n')
 			_, _ = c.Write([]byte("slow hello\n"))
+			_, _ = bufio.NewReader(c).ReadString('\n')
 			c.Close()
 		}
 		_ = s.ln.SetDeadline(time.Time{})
