@@ -46,6 +46,7 @@ type Handler struct {
 	mu     sync.Mutex
 	tcp    map[netip.AddrPort]*tcpProxy
 	udp    map[netip.AddrPort]*udpProxy
+	parks  map[netip.AddrPort]*park
 	byPort map[uint16]netip.AddrPort // proxy port -> original destination
 }
 
@@ -59,7 +60,7 @@ func New(remote Remote, cfg Config) *Handler {
 		log = zap.NewNop()
 	}
 	return &Handler{remote: remote, cfg: cfg, log: log,
-		tcp: map[netip.AddrPort]*tcpProxy{}, udp: map[netip.AddrPort]*udpProxy{}, byPort: map[uint16]netip.AddrPort{}}
+		tcp: map[netip.AddrPort]*tcpProxy{}, udp: map[netip.AddrPort]*udpProxy{}, parks: map[netip.AddrPort]*park{}, byPort: map[uint16]netip.AddrPort{}}
 }
 
 // Socket decides a socket call; see Handler.
@@ -161,13 +162,13 @@ func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort, sock int
 		h.connected(c, dst, bound, d.st, d.err)
 		return
 	}
-	defer unix.Close(sock)
 	wait := parkAfter
 	if fl, err := unix.FcntlInt(uintptr(sock), unix.F_GETFL, 0); err == nil && fl&unix.O_NONBLOCK != 0 {
 		wait = 0 // its own timer starts when connect returns: return now
 	}
 	select {
 	case d := <-done:
+		unix.Close(sock)
 		h.connected(c, dst, bound, d.st, d.err)
 	case <-time.After(wait):
 		h.parkConnect(c, dst, bound, done, sock)
@@ -182,37 +183,23 @@ type dialed struct {
 
 // parkConnect lets a slow dial's connect go on in the kernel (park.go), so
 // the program's own timeout can end it, and finishes it when the dial ends.
-// sock is a copy of the program's socket.
+// sock is a copy of the program's socket, closed here as soon as it is no
+// longer needed: while it is open the program's close does not end the
+// connection.
 func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-chan dialed, sock int) {
 	var st unix.Stat_t
-	pk, err := newPark()
+	pk, err := h.park(dst)
 	if err == nil {
 		err = unix.Fstat(sock, &st)
 	}
 	if err != nil { // no parking here: the connect waits for the dial, as before
-		if pk != nil {
-			pk.close()
-		}
+		unix.Close(sock)
 		d := <-done
 		h.connected(c, dst, bound, d.st, d.err)
 		return
 	}
 	ino := st.Ino
-	port := pk.addr.Port()
-	h.mu.Lock()
-	_, taken := h.byPort[port]
-	if !taken {
-		h.byPort[port] = dst // getpeername names the destination
-	}
-	h.mu.Unlock()
-	forget := func() {
-		if !taken {
-			h.mu.Lock()
-			delete(h.byPort, port)
-			h.mu.Unlock()
-		}
-	}
-	c.Resume(tracer.Redirect(localAddr(c.SockFamily, port, false, dst)).AtExit(func(e *tracer.Exit) {
+	c.Resume(tracer.Redirect(localAddr(c.SockFamily, pk.addr.Port(), false, dst)).AtExit(func(e *tracer.Exit) {
 		// A blocking connect returns EPIPE when aborted.
 		if errno, ok := h.parkFailed.Load(ino); ok && e.Result == -int64(unix.EPIPE) {
 			e.SetResult(-int64(errno.(unix.Errno)))
@@ -222,6 +209,9 @@ func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-
 	d := <-done
 	h.Stats.Parked.Add(-1)
 	waitSent(sock, time.Second)
+	if d.err == nil {
+		unix.Close(sock)
+	}
 	if d.err != nil {
 		h.log.Debug("connect from the pod failed (parked)", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Error(d.err))
 		h.Stats.Refused.Add(1)
@@ -231,8 +221,7 @@ func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-
 		if err := abort(sock); err != nil {
 			h.log.Debug("abort a parked connect", zap.Error(err))
 		}
-		pk.close()
-		forget()
+		unix.Close(sock)
 		return
 	}
 	h.Stats.Connections.Add(1)
@@ -245,7 +234,6 @@ func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-
 		d.st.Close() // the program gave up (its timeout) or closed the socket
 	}
 	h.podLocal.CompareAndDelete(src.Port(), d.st.Local)
-	forget()
 }
 
 // connected finishes a connect whose dial ended before parkAfter: the
@@ -348,6 +336,28 @@ func (h *Handler) tcpProxy(dst netip.AddrPort) (*tcpProxy, error) {
 	}
 }
 
+// park is the destination's park (park.go), shared by its parked connects;
+// getpeername on a joined socket names the destination by its port.
+func (h *Handler) park(dst netip.AddrPort) (*park, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if pk, ok := h.parks[dst]; ok {
+		return pk, nil
+	}
+	for {
+		pk, err := newPark()
+		if err != nil {
+			return nil, err
+		}
+		if _, taken := h.byPort[pk.addr.Port()]; taken {
+			defer pk.close()
+			continue
+		}
+		h.parks[dst], h.byPort[pk.addr.Port()] = pk, dst
+		return pk, nil
+	}
+}
+
 func (h *Handler) udpProxy(dst netip.AddrPort) (*udpProxy, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -387,5 +397,8 @@ func (h *Handler) Close() {
 	}
 	for _, p := range h.udp {
 		p.close()
+	}
+	for _, pk := range h.parks {
+		pk.close()
 	}
 }

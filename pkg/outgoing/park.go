@@ -33,7 +33,8 @@ import (
 // dial answers it without parking.
 const parkAfter = 500 * time.Millisecond
 
-// park is the listener one parked connect waits on.
+// park is the listener the parked connects to one destination wait on: its
+// queue stays full for its life, and each is joined from its port.
 type park struct {
 	ln      *net.TCPListener
 	addr    netip.AddrPort
@@ -81,7 +82,6 @@ func newPark() (*park, error) {
 // join connects a socket of the park's port to the program's parked socket
 // at src (a simultaneous open) and joins it to st.
 func (pk *park) join(src netip.AddrPort, st netpipe.HalfCloser, stats *Stats) error {
-	defer pk.close()
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -151,7 +151,7 @@ func abort(fd int) error {
 // waitSent waits (up to d) until the program's socket (fd is a copy) has
 // sent its SYN, so that a join or an abort finds it connecting.
 func waitSent(fd int, d time.Duration) {
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(time.Millisecond) {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Microsecond) {
 		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
 		if err != nil || info.State == tcpSynSent {
 			return

@@ -47,6 +47,8 @@ func TestParkedConnectIsJoinedAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer pk.close()
+	other, otherSrc := connectNonblocking(t, pk.addr) // the park is shared
 	fd, src := connectNonblocking(t, pk.addr)
 	if got := waitWritable(fd, 300*time.Millisecond); got != -1 {
 		t.Fatalf("a parked connect ended before the dial did (SO_ERROR %d)", got)
@@ -77,6 +79,14 @@ func TestParkedConnectIsJoinedAtOnce(t *testing.T) {
 	if err := <-joined; err != nil {
 		t.Fatal(err)
 	}
+	if got := waitWritable(other, 0); got != -1 {
+		t.Fatalf("the other connect on the park ended too (SO_ERROR %d)", got)
+	}
+	pod2, _ := tcpPair(t)
+	go func() { _ = pk.join(otherSrc, pod2, &Stats{}) }()
+	if got := waitWritable(other, 500*time.Millisecond); got != 0 {
+		t.Fatalf("the second connect on the park: SO_ERROR %d, want connected", got)
+	}
 }
 
 // A parked connect whose dial failed ends at once with ECONNRESET, which
@@ -104,6 +114,7 @@ func TestParkJoinWithoutTheProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer pk.close()
 	fd, src := connectNonblocking(t, pk.addr)
 	unix.Close(fd)
 	pod, _ := tcpPair(t)
