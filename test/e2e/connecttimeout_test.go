@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -221,6 +222,47 @@ func TestManyParkedConnectsAllSucceed(t *testing.T) {
 	if !strings.Contains(out, "java ok=300 fail=0") || !strings.Contains(errOut, "300 connections through the pod") {
 		t.Fatalf("300 connects to the echo port:\n%s%s", out, errOut)
 	}
+}
+
+// The program's close of a parked, joined connection ends it at once: the
+// server (on this machine, reached from the pod) reads EOF while the
+// program still runs (it sleeps 5 s after its close).
+func TestParkedConnectionEndsAtTheProgramsClose(t *testing.T) {
+	target, _ := echoPods(t)
+	ln, err := net.Listen("tcp4", "10.244.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	eof := make(chan struct{})
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte("hi\n"))
+		_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+		if _, err := io.Copy(io.Discard, c); err == nil { // EOF
+			close(eof)
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	prog := "import socket, time\ns = socket.create_connection(('10.244.0.1', " + strconv.Itoa(port) + "), timeout=5)\nprint(s.recv(10))\ns.close()\ntime.sleep(5)\n"
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		out, errOut, code := plugin(t, "run", "pod/"+target.name, "--", "python3", "-c", prog).run()
+		if code != 0 {
+			t.Errorf("exit %d\n%s%s", code, out, errOut)
+		}
+	}()
+	select {
+	case <-eof:
+	case <-ended:
+		t.Fatal("the server saw no EOF while the program lived on after its close")
+	}
+	<-ended
 }
 
 // slowListener listens on this machine's address on the pod bridge with a
