@@ -142,3 +142,31 @@ func tcpPair(t *testing.T) (*net.TCPConn, *net.TCPConn) {
 	t.Cleanup(func() { a.Close(); b.Close() })
 	return a, b
 }
+
+// An AF_INET6 socket parked at the IPv4-mapped park address is joined too.
+func TestParkedIPv6SocketIsJoined(t *testing.T) {
+	pk, err := newPark()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pk.close()
+	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Skip("no IPv6 here:", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrInet6{}); err != nil {
+		t.Fatal(err)
+	}
+	mapped := netip.AddrPortFrom(netip.AddrFrom16(pk.addr.Addr().As16()), pk.addr.Port())
+	if err := unix.Connect(fd, &unix.SockaddrInet6{Addr: mapped.Addr().As16(), Port: int(mapped.Port())}); err != unix.EINPROGRESS {
+		t.Fatalf("connect: %v, want EINPROGRESS", err)
+	}
+	sa, _ := unix.Getsockname(fd)
+	src := expectedSource(netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(sa.(*unix.SockaddrInet6).Port)), pk.addr)
+	pod, _ := tcpPair(t)
+	go func() { _ = pk.join(src, pod, &Stats{}) }()
+	if got := waitWritable(fd, 500*time.Millisecond); got != 0 {
+		t.Fatalf("joined IPv6 socket: SO_ERROR %d, want connected", got)
+	}
+}
