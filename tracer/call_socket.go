@@ -16,6 +16,11 @@ func (c *Call) withSocket(f func(fd int) error) error {
 	return f(fd)
 }
 
+// DupSocket copies the call's fd into this process: the same open file, so
+// its flags (O_NONBLOCK) and socket are the program's. The caller closes it;
+// it keeps the socket alive after the program closes its own fd.
+func (c *Call) DupSocket() (int, error) { return c.dupFD(c.FD) }
+
 // dupFD copies the program's fd into this process (pidfd_getfd, Linux
 // 5.6+; the tracer has the ptrace access it needs): the same open file.
 func (c *Call) dupFD(fd int) (int, error) {

@@ -39,13 +39,14 @@ type Handler struct {
 	// podLocal: a program socket's loopback port -> the pod-side local
 	// address of its connection, while the connection lives.
 	podLocal sync.Map
-	// parkFailed: a parked socket's port -> the errno of the pod's failed
-	// dial, which the kernel reports as ECONNREFUSED (park.go).
+	// parkFailed: a parked socket's inode -> the errno of the pod's failed
+	// dial, which the kernel reports as ECONNRESET (park.go's abort).
 	parkFailed sync.Map
 
 	mu     sync.Mutex
 	tcp    map[netip.AddrPort]*tcpProxy
 	udp    map[netip.AddrPort]*udpProxy
+	parks  map[netip.AddrPort]*park
 	byPort map[uint16]netip.AddrPort // proxy port -> original destination
 }
 
@@ -59,7 +60,7 @@ func New(remote Remote, cfg Config) *Handler {
 		log = zap.NewNop()
 	}
 	return &Handler{remote: remote, cfg: cfg, log: log,
-		tcp: map[netip.AddrPort]*tcpProxy{}, udp: map[netip.AddrPort]*udpProxy{}, byPort: map[uint16]netip.AddrPort{}}
+		tcp: map[netip.AddrPort]*tcpProxy{}, udp: map[netip.AddrPort]*udpProxy{}, parks: map[netip.AddrPort]*park{}, byPort: map[uint16]netip.AddrPort{}}
 }
 
 // Socket decides a socket call; see Handler.
@@ -110,8 +111,13 @@ func (h *Handler) connect(c *tracer.Call) tracer.Verdict {
 			return tracer.Fail(tracer.ErrnoOr(err, unix.EADDRNOTAVAIL))
 		}
 		// The pod dials first: the program's connect returns only once it is
-		// known whether the pod could connect, and fails as the pod's would.
-		go h.connectTCP(c, dst, bound)
+		// known whether the pod could connect, and fails as the pod's would,
+		// or it is parked (park.go), at once when it is non-blocking.
+		sock, err := c.DupSocket()
+		if err != nil {
+			sock = -1 // no parking: the connect waits for the dial
+		}
+		go h.connectTCP(c, dst, bound, sock)
 		return tracer.Hold()
 	case unix.SOCK_DGRAM:
 		return h.toUDPProxy(c, dst)
@@ -120,29 +126,29 @@ func (h *Handler) connect(c *tracer.Call) tracer.Verdict {
 }
 
 // parkedErrno shows a parked socket's failure as the pod's errno where the
-// kernel says ECONNREFUSED (getsockopt SO_ERROR after a non-blocking connect).
+// kernel says ECONNRESET (getsockopt SO_ERROR after a non-blocking connect).
 func (h *Handler) parkedErrno(c *tracer.Call) tracer.Verdict {
 	empty := true
 	h.parkFailed.Range(func(any, any) bool { empty = false; return false })
 	if empty {
 		return tracer.Allow()
 	}
-	name, err := c.SocketName()
+	ino, err := c.SocketInode()
 	if err != nil {
 		return tracer.Allow()
 	}
-	errno, ok := h.parkFailed.Load(name.Port())
+	errno, ok := h.parkFailed.Load(ino)
 	if !ok {
 		return tracer.Allow()
 	}
 	return tracer.Allow().AtExit(func(e *tracer.Exit) {
-		if v, ok := e.SockoptInt(); ok && v == int32(unix.ECONNREFUSED) {
+		if v, ok := e.SockoptInt(); ok && v == int32(unix.ECONNRESET) {
 			e.SetSockoptInt(int32(errno.(unix.Errno)))
 		}
 	})
 }
 
-func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort) {
+func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort, sock int) {
 	if dst.Port() == 53 {
 		h.Stats.DNSQueries.Add(1)
 	}
@@ -151,11 +157,21 @@ func (h *Handler) connectTCP(c *tracer.Call, dst, bound netip.AddrPort) {
 		st, err := h.remote.Dial(dst, h.cfg.DialTimeout)
 		done <- dialed{st, err}
 	}()
+	if sock < 0 {
+		d := <-done
+		h.connected(c, dst, bound, d.st, d.err)
+		return
+	}
+	wait := parkAfter
+	if fl, err := unix.FcntlInt(uintptr(sock), unix.F_GETFL, 0); err == nil && fl&unix.O_NONBLOCK != 0 {
+		wait = 0 // its own timer starts when connect returns: return now
+	}
 	select {
 	case d := <-done:
+		unix.Close(sock)
 		h.connected(c, dst, bound, d.st, d.err)
-	case <-time.After(parkAfter):
-		h.parkConnect(c, dst, bound, done)
+	case <-time.After(wait):
+		h.parkConnect(c, dst, bound, done, sock)
 	}
 }
 
@@ -167,45 +183,45 @@ type dialed struct {
 
 // parkConnect lets a slow dial's connect go on in the kernel (park.go), so
 // the program's own timeout can end it, and finishes it when the dial ends.
-func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-chan dialed) {
-	pk, err := newPark()
+// sock is a copy of the program's socket, closed here as soon as it is no
+// longer needed: while it is open the program's close does not end the
+// connection.
+func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-chan dialed, sock int) {
+	var st unix.Stat_t
+	pk, err := h.park(dst)
+	if err == nil {
+		err = unix.Fstat(sock, &st)
+	}
 	if err != nil { // no parking here: the connect waits for the dial, as before
+		unix.Close(sock)
 		d := <-done
 		h.connected(c, dst, bound, d.st, d.err)
 		return
 	}
-	port := pk.addr.Port()
-	h.mu.Lock()
-	_, taken := h.byPort[port]
-	if !taken {
-		h.byPort[port] = dst // getpeername names the destination
-	}
-	h.mu.Unlock()
-	forget := func() {
-		if !taken {
-			h.mu.Lock()
-			delete(h.byPort, port)
-			h.mu.Unlock()
-		}
-	}
-	c.Resume(tracer.Redirect(localAddr(c.SockFamily, port, false, dst)).AtExit(func(e *tracer.Exit) {
-		// A blocking connect returns when the listener refuses it.
-		if errno, ok := h.parkFailed.Load(bound.Port()); ok && e.Result == -int64(unix.ECONNREFUSED) {
+	ino := st.Ino
+	c.Resume(tracer.Redirect(localAddr(c.SockFamily, pk.addr.Port(), false, dst)).AtExit(func(e *tracer.Exit) {
+		// A blocking connect returns EPIPE when aborted.
+		if errno, ok := h.parkFailed.Load(ino); ok && e.Result == -int64(unix.EPIPE) {
 			e.SetResult(-int64(errno.(unix.Errno)))
 		}
 	}))
 	h.Stats.Parked.Add(1)
 	d := <-done
 	h.Stats.Parked.Add(-1)
+	waitSent(sock, time.Second)
+	if d.err == nil {
+		unix.Close(sock)
+	}
 	if d.err != nil {
 		h.log.Debug("connect from the pod failed (parked)", zap.Int("pid", c.PID), zap.Stringer("dst", dst), zap.Error(d.err))
 		h.Stats.Refused.Add(1)
-		if errno := dialErrno(d.err); errno != unix.ECONNREFUSED {
-			h.parkFailed.Store(bound.Port(), errno)
-			time.AfterFunc(pendingTTL, func() { h.parkFailed.CompareAndDelete(bound.Port(), errno) })
+		errno := dialErrno(d.err)
+		h.parkFailed.Store(ino, errno)
+		time.AfterFunc(pendingTTL, func() { h.parkFailed.CompareAndDelete(ino, errno) })
+		if err := abort(sock); err != nil {
+			h.log.Debug("abort a parked connect", zap.Error(err))
 		}
-		pk.close()
-		forget()
+		unix.Close(sock)
 		return
 	}
 	h.Stats.Connections.Add(1)
@@ -213,11 +229,11 @@ func (h *Handler) parkConnect(c *tracer.Call, dst, bound netip.AddrPort, done <-
 	if d.st.Local.IsValid() {
 		h.podLocal.Store(src.Port(), d.st.Local)
 	}
-	if err := pk.release(src, d.st, &h.Stats); err != nil {
+	if err := pk.join(src, d.st, &h.Stats); err != nil {
+		h.log.Debug("join a parked connect", zap.Stringer("dst", dst), zap.Error(err))
 		d.st.Close() // the program gave up (its timeout) or closed the socket
 	}
 	h.podLocal.CompareAndDelete(src.Port(), d.st.Local)
-	forget()
 }
 
 // connected finishes a connect whose dial ended before parkAfter: the
@@ -320,6 +336,28 @@ func (h *Handler) tcpProxy(dst netip.AddrPort) (*tcpProxy, error) {
 	}
 }
 
+// park is the destination's park (park.go), shared by its parked connects;
+// getpeername on a joined socket names the destination by its port.
+func (h *Handler) park(dst netip.AddrPort) (*park, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if pk, ok := h.parks[dst]; ok {
+		return pk, nil
+	}
+	for {
+		pk, err := newPark()
+		if err != nil {
+			return nil, err
+		}
+		if _, taken := h.byPort[pk.addr.Port()]; taken {
+			defer pk.close()
+			continue
+		}
+		h.parks[dst], h.byPort[pk.addr.Port()] = pk, dst
+		return pk, nil
+	}
+}
+
 func (h *Handler) udpProxy(dst netip.AddrPort) (*udpProxy, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -359,5 +397,8 @@ func (h *Handler) Close() {
 	}
 	for _, p := range h.udp {
 		p.close()
+	}
+	for _, pk := range h.parks {
+		pk.close()
 	}
 }

@@ -1,34 +1,40 @@
 package outgoing
 
 import (
-	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/netpipe"
 )
 
-// A connect whose pod dial has not ended after parkAfter is parked, so the
-// program's own connect timeout can win: its socket is pointed at a loopback
-// listener whose accept queue is full, so its SYN is dropped and the socket
-// stays connecting, as towards a slow server (a non-blocking connect says
+// A connect whose pod dial has not ended is parked, so the program's own
+// connect timeout can win: its socket is pointed at a loopback listener
+// whose accept queue is full, so its SYN is dropped and the socket stays
+// connecting, as towards a slow server (a non-blocking connect says
 // EINPROGRESS and polls as not yet writable; a blocking one waits in the
-// kernel, where SO_SNDTIMEO and signals end it). When the pod's dial
-// succeeds the queue is emptied and the program's next SYN (TCP retries at
-// 1, 3, 7 s ... after the first) is taken and joined to the pod's stream;
-// when it fails the listener closes and that SYN is refused.
+// kernel, where SO_SNDTIMEO and signals end it). A non-blocking connect is
+// parked at once, so a timer started after connect returns (Python, Java)
+// runs from the call's start; a blocking one after parkAfter.
 //
-// parkAfter weighs two costs: a program that starts its own timer after
-// connect returns (Java) times out up to parkAfter late, and a dial slower
-// than parkAfter that succeeds completes at the program's next SYN
-// retransmission (1 s after the first, then 3 s, 7 s, ...).
+// When the pod's dial succeeds, a socket bound to the park's own port
+// (SO_REUSEPORT) connects to the program's: the crossed SYNs make a TCP
+// simultaneous open, and the program's socket goes from connecting to
+// connected without any state between (it never polls hung up), at once.
+// When the dial fails, the program's socket is aborted (connect AF_UNSPEC
+// on a copy): it fails with ECONNRESET in one step, which the handler shows
+// as the pod's errno.
+//
+// parkAfter: a blocking connect is held this long first, so that a fast
+// dial answers it without parking.
 const parkAfter = 500 * time.Millisecond
 
-// park is the listener one parked connect waits on.
+// park is the listener the parked connects to one destination wait on: its
+// queue stays full for its life, and each is joined from its port.
 type park struct {
 	ln      *net.TCPListener
 	addr    netip.AddrPort
@@ -40,6 +46,11 @@ type park struct {
 func newPark() (*park, error) {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		return nil, err
+	}
+	// The joining socket (join) binds the same port.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+		unix.Close(fd)
 		return nil, err
 	}
 	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
@@ -68,32 +79,88 @@ func newPark() (*park, error) {
 	return pk, nil
 }
 
-// errNotProgram: the connection that came is not the parked socket's.
-var errNotProgram = errors.New("a connection that is not the program's")
-
-// release empties the queue and joins the program's connection from src,
-// when its SYN comes again, to st.
-func (pk *park) release(src netip.AddrPort, st netpipe.HalfCloser, stats *Stats) error {
-	defer pk.close()
-	for range pk.fillers {
-		if c, err := pk.ln.Accept(); err == nil {
-			c.Close()
-		}
-	}
-	_ = pk.ln.SetDeadline(time.Now().Add(pendingTTL))
-	c, err := pk.ln.AcceptTCP()
+// join connects a socket of the park's port to the program's parked socket
+// at src (a simultaneous open) and joins it to st.
+func (pk *park) join(src netip.AddrPort, st netpipe.HalfCloser, stats *Stats) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
-	if unmap(c.RemoteAddr().(*net.TCPAddr).AddrPort()) != src {
-		stats.Strangers.Add(1)
-		_ = c.SetLinger(0)
-		c.Close()
-		return errNotProgram
+	f := os.NewFile(uintptr(fd), "join")
+	defer f.Close()
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+		return err
 	}
-	netpipe.Join(c, st, &stats.BytesOut, &stats.BytesIn)
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: pk.addr.Addr().As4(), Port: int(pk.addr.Port())}); err != nil {
+		return err
+	}
+	err = unix.Connect(fd, &unix.SockaddrInet4{Addr: src.Addr().Unmap().As4(), Port: int(src.Port())})
+	if err != nil && err != unix.EINPROGRESS {
+		return err // the program's socket is gone: nothing there answers
+	}
+	if err := waitConnected(fd, 5*time.Second); err != nil {
+		return err
+	}
+	c, err := net.FileConn(f)
+	if err != nil {
+		return err
+	}
+	netpipe.Join(c.(*net.TCPConn), st, &stats.BytesOut, &stats.BytesIn)
 	return nil
 }
+
+// waitConnected waits for a non-blocking connect on fd to end.
+func waitConnected(fd int, d time.Duration) error {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	for {
+		n, err := unix.Poll(fds, int(d/time.Millisecond))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return unix.ETIMEDOUT
+		}
+		break
+	}
+	soErr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return err
+	}
+	if soErr != 0 {
+		return unix.Errno(soErr)
+	}
+	return nil
+}
+
+// abort ends the parked connect of the program's socket (fd is a copy):
+// connect(AF_UNSPEC) on a connecting socket sets ECONNRESET and closes it
+// in one step; a non-blocking connect then polls writable with that error,
+// a blocking one returns EPIPE.
+func abort(fd int) error {
+	var sa [16]byte // sa_family AF_UNSPEC (0)
+	_, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// waitSent waits (up to d) until the program's socket (fd is a copy) has
+// sent its SYN, so that a join or an abort finds it connecting.
+func waitSent(fd int, d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Microsecond) {
+		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil || info.State == tcpSynSent {
+			return
+		}
+	}
+}
+
+// tcpSynSent is TCP_SYN_SENT in TCP_INFO's state.
+const tcpSynSent = 2
 
 // close ends the listener: a SYN the program sends again is refused.
 func (pk *park) close() {

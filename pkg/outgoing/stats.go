@@ -16,7 +16,7 @@ type Stats struct {
 	// Strangers: connections and datagrams to our loopback proxies that did
 	// not come from the program (another process or user); they get nothing.
 	Strangers atomic.Int64
-	// Parked: connects still waiting for the pod's dial after parkAfter; at
+	// Parked: connects still waiting for the pod's dial once parked; at
 	// the end they are connects the program gave up on, and count as failed.
 	Parked atomic.Int64
 }

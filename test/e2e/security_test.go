@@ -27,11 +27,15 @@ import (
 
 // A process of another local user connects to every port the plugin listens
 // on while the program makes 20 requests: it gets nothing from the pod, and
-// every request of the program succeeds.
+// every request of the program succeeds. The program first makes a blocking
+// connect (glibc), whose loopback proxy then listens for the whole session;
+// Go's non-blocking connects are parked (a listener whose queue is full,
+// for the dial's time) and joined from the park's port.
 func TestAnotherLocalUserGetsNothingFromThePod(t *testing.T) {
-	netprobe, _, _ := programs(t)
-	target, _ := echoPods(t)
-	s := plugin(t, "run", "-v", "2", "pod/"+target.name, "--", netprobe, "conns", "http://echo/conns", "20").start()
+	netprobe, cGlibc, _ := programs(t)
+	target, other := echoPods(t)
+	s := plugin(t, "run", "-v", "2", "pod/"+target.name, "--", "sh", "-c",
+		cGlibc+" tcp "+other.ip+" 9000 >/dev/null && exec "+netprobe+" conns http://echo/conns 20").start()
 	stranger, err := inLaptop(t, time.Minute, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", netprobe, "stranger", "8")
 	if err != nil {
 		t.Fatalf("stranger: %v\n%s", err, stranger)
