@@ -77,7 +77,7 @@ func Listen(fwds []Forward) ([]Socket, error) {
 // report. It returns when every connection has ended.
 func Serve(ctx context.Context, d Dialer, fwds []Forward, socks []Socket, dialTimeout time.Duration, report func(string), stats []*Stats) {
 	var wg sync.WaitGroup
-	conns := sync.Map{} // open local connections, closed when ctx ends
+	conns := &openConns{m: map[io.Closer]bool{}} // both ends of open connections, closed when ctx ends
 	for i, s := range socks {
 		f, st := fwds[i], stats[i]
 		wg.Add(1)
@@ -95,9 +95,8 @@ func Serve(ctx context.Context, d Dialer, fwds []Forward, socks []Socket, dialTi
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					conns.Store(c, true)
-					defer conns.Delete(c)
-					forward(d, f, c.(*net.TCPConn), dialTimeout, report, st)
+					defer conns.add(c)()
+					forward(d, f, c.(*net.TCPConn), dialTimeout, report, st, conns)
 				}()
 			}
 		}()
@@ -106,11 +105,48 @@ func Serve(ctx context.Context, d Dialer, fwds []Forward, socks []Socket, dialTi
 	for _, s := range socks {
 		s.Close()
 	}
-	conns.Range(func(c, _ any) bool { c.(net.Conn).Close(); return true })
+	// Both ends of each connection: a stalled one (a side that stopped
+	// reading) would otherwise hold the copy, and the exit, for ever.
+	conns.closeAll()
 	wg.Wait()
 }
 
-func forward(d Dialer, f Forward, c *net.TCPConn, timeout time.Duration, report func(string), st *Stats) {
+// openConns is the ends of open connections; once closeAll has run, one
+// added is closed at once (a dial that ended after Serve's end).
+type openConns struct {
+	mu     sync.Mutex
+	m      map[io.Closer]bool
+	closed bool
+}
+
+// add holds c until the returned func forgets it.
+func (o *openConns) add(c io.Closer) func() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		c.Close()
+	} else {
+		o.m[c] = true
+	}
+	return func() {
+		o.mu.Lock()
+		delete(o.m, c)
+		o.mu.Unlock()
+	}
+}
+
+func (o *openConns) closeAll() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.closed = true
+	for c := range o.m {
+		c.Close()
+	}
+}
+
+// forward joins c to a stream the pod dials; open holds both ends while
+// they are joined, for Serve to close at the end.
+func forward(d Dialer, f Forward, c *net.TCPConn, timeout time.Duration, report func(string), st *Stats, open *openConns) {
 	up, err := d.DialHost(f.Remote(), timeout)
 	if err != nil {
 		st.Failed.Add(1)
@@ -118,6 +154,7 @@ func forward(d Dialer, f Forward, c *net.TCPConn, timeout time.Duration, report 
 		c.Close()
 		return
 	}
+	defer open.add(up)()
 	st.Connections.Add(1)
 	netpipe.Join(up, c, &st.BytesIn, &st.BytesOut) // pod to here is in
 }

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"io"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -149,5 +150,43 @@ func TestPortForwardReverseSteals(t *testing.T) {
 		if !strings.Contains(s.err(), want) {
 			t.Fatalf("the closing lines miss %q:\n%s", want, s.err())
 		}
+	}
+}
+
+// stallPy connects to 127.0.0.1:PORT, sends until the other side stops
+// taking its bytes (it never reads the echo), says so, and holds on.
+const stallPy = `import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(2)
+try:
+    while True:
+        s.sendall(b"x" * 65536)
+except socket.timeout:
+    print("stalled", flush=True)
+time.sleep(120)`
+
+// A forwarded connection whose client stopped reading (the echo's answer
+// piles up) does not keep port-forward from ending: Ctrl-C closes both of
+// its ends, and the closing lines are printed.
+func TestPortForwardEndsWithAStalledConnection(t *testing.T) {
+	target, _ := echoPods(t)
+	s := plugin(t, "port-forward", "pod/"+target.name, "-L", "18095:echo:9000").start()
+	testenv.Eventually(t, 90*time.Second, func() bool { return strings.Contains(s.err(), "forwarding ") }, s.err)
+	client := exec.Command(laptopScript(t), "exec", "python3", "-c", stallPy, "18095")
+	out, err := client.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Process.Kill(); _ = client.Wait() }()
+	line := make([]byte, 8)
+	if n, _ := io.ReadFull(out, line); string(line[:n]) != "stalled\n" {
+		t.Fatalf("the client never stalled: %q\n%s", line[:n], s.err())
+	}
+	s.stop(t) // fails the test if the plugin does not end
+	if !strings.Contains(s.err(), "-L 127.0.0.1:18095 -> echo:9000: 1 connection forwarded") {
+		t.Fatalf("no closing line:\n%s", s.err())
 	}
 }
