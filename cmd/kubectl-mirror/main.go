@@ -21,6 +21,11 @@ func main() {
 	// The traced program gets Ctrl-C from the terminal itself; the context only
 	// tells the plugin to wind down (and remove the pod's files it copied).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// A reader that goes away (`run ... 2>&1 | head -3`) must not kill the
+	// plugin before it ends its session (a copy deleted, a scale restored):
+	// with SIGPIPE asked for, a write to it fails with EPIPE instead. A
+	// handled signal goes back to its default in the programs run.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	// Warnings by default; -v raises the level once the flags are parsed.
 	level := zap.NewAtomicLevelAt(zap.WarnLevel)

@@ -127,7 +127,7 @@ func CleanupCopies(ctx context.Context, cs kubernetes.Interface, namespace strin
 			return done, err
 		}
 		if restored {
-			done = append(done, fmt.Sprintf("restored %s in %s to %d replicas", ref, ns, n))
+			done = append(done, fmt.Sprintf("restored %s in %s to %s", ref, ns, Replicas(int(n))))
 		}
 	}
 	return done, nil

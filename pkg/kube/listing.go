@@ -116,7 +116,8 @@ func ListTargets(ctx context.Context, cs kubernetes.Interface, namespace, yourKe
 	for i := range out {
 		for j := range pods.Items {
 			p := &pods.Items[j]
-			if p.Namespace == out[i].Namespace && out[i].selector.Matches(labels.Set(p.Labels)) {
+			_, isCopy := p.Labels[LabelCopyOf] // listed with the copies, not as its source's pod
+			if p.Namespace == out[i].Namespace && !isCopy && out[i].selector.Matches(labels.Set(p.Labels)) {
 				out[i].Pods = append(out[i].Pods, listedPod(p, yourKey))
 			}
 		}

@@ -47,8 +47,12 @@ func preflight(ctx context.Context, cs kubernetes.Interface, namespace string, p
 			if p.subresource != "" {
 				res += "/" + p.subresource
 			}
-			return fmt.Errorf("you may not %s %s in namespace %q: ask for an RBAC rule {apiGroups: [%q], resources: [%q], verbs: [%q]} (note: pods/ephemeralcontainers is not in the default edit/admin roles)",
-				p.verb, res, namespace, p.group, res, p.verb)
+			note := ""
+			if p.subresource == "ephemeralcontainers" {
+				note = " (note: pods/ephemeralcontainers is not in the default edit/admin roles)"
+			}
+			return fmt.Errorf("you may not %s %s in namespace %q: ask for an RBAC rule {apiGroups: [%q], resources: [%q], verbs: [%q]}%s",
+				p.verb, res, namespace, p.group, res, p.verb, note)
 		}
 	}
 	return nil

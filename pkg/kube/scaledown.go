@@ -144,3 +144,11 @@ func hpaOf(ctx context.Context, cs kubernetes.Interface, ns, kind, name string) 
 	}
 	return "", nil
 }
+
+// Replicas says n replicas, in the singular for one.
+func Replicas(n int) string {
+	if n == 1 {
+		return "1 replica"
+	}
+	return fmt.Sprintf("%d replicas", n)
+}

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -93,7 +94,7 @@ func PodSelector(obj runtime.Object) (*corev1.Pod, labels.Selector, error) {
 		if len(o.Spec.Selector) == 0 {
 			return nil, nil, fmt.Errorf("service/%s has no selector, so no pod behind it: name a pod or a workload instead", o.Name)
 		}
-		return nil, labels.SelectorFromSet(o.Spec.Selector), nil
+		return nil, withoutCopies(labels.SelectorFromSet(o.Spec.Selector)), nil
 	default:
 		return nil, nil, fmt.Errorf("%T is not a kind kubectl mirror can run against: use pod, deploy, statefulset, daemonset, replicaset, job or service", obj)
 	}
@@ -101,7 +102,19 @@ func PodSelector(obj runtime.Object) (*corev1.Pod, labels.Selector, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return nil, s, nil
+	return nil, withoutCopies(s), nil
+}
+
+// withoutCopies narrows a workload's selector to its own pods: a copy
+// (--copy-target) keeps its source's labels, so its Services send it
+// traffic, but a run, a port-forward or a steal on the workload means the
+// workload's pods, never somebody's copy.
+func withoutCopies(s labels.Selector) labels.Selector {
+	r, err := labels.NewRequirement(LabelCopyOf, selection.DoesNotExist, nil)
+	if err != nil {
+		return s
+	}
+	return s.Add(*r)
 }
 
 // jobFinished says whether a Job has ended, and how.

@@ -35,14 +35,18 @@ func TestPickReadyPod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Somebody's --copy-target copy keeps the labels, and is older still.
+	copied := pod("api-mirror-copy", true, 3*time.Hour, nil, "app")
+	copied.Labels[LabelCopyOf] = "deployment.api"
 	cs := fake.NewSimpleClientset(
 		pod("api-young", true, time.Minute, nil, "app"),
 		pod("api-old", true, time.Hour, nil, "app"),
 		pod("api-unready", false, 2*time.Hour, nil, "app"),
+		copied,
 	)
 	got, err := PickReadyPod(context.Background(), cs, "default", sel, "deployment/api")
 	if err != nil || got.Name != "api-old" {
-		t.Fatalf("got %v %v, want the oldest Ready pod api-old", got, err)
+		t.Fatalf("got %v %v, want the oldest Ready pod of the deployment's own, api-old", got, err)
 	}
 	cs = fake.NewSimpleClientset(pod("api-unready", false, time.Hour, nil, "app"))
 	_, err = PickReadyPod(context.Background(), cs, "default", sel, "deployment/api")
@@ -53,7 +57,7 @@ func TestPickReadyPod(t *testing.T) {
 
 func TestPodSelector(t *testing.T) {
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "api"}, Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "api"}}}
-	if _, sel, err := PodSelector(svc); err != nil || sel.String() != "app=api" {
+	if _, sel, err := PodSelector(svc); err != nil || sel.String() != "app=api,!"+LabelCopyOf {
 		t.Fatalf("service: %v %v", sel, err)
 	}
 	headless := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "ext"}}

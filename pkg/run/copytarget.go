@@ -100,7 +100,7 @@ func startCopy(ctx context.Context, cfg *Config, cs kubernetes.Interface) (undo 
 			if n, ok, err := kube.RestoreScale(bg, cs, ns, src.Kind, src.Name, job.Name); err != nil {
 				progress(*cfg, fmt.Sprintf("could not restore %s (kubectl mirror ls --cleanup will): %v", src.Ref(), err))
 			} else if ok {
-				progress(*cfg, fmt.Sprintf("restored %s to %d replicas", src.Ref(), n))
+				progress(*cfg, fmt.Sprintf("restored %s to %s", src.Ref(), kube.Replicas(int(n))))
 			}
 		})
 	}

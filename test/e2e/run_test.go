@@ -4,8 +4,10 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -221,5 +223,35 @@ func TestEnvFileAndNoImport(t *testing.T) {
 	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--env-import=false", "--env", "A=1", "--", "sh", "-c", `echo "[$LITERAL][$A]"`).run()
 	if code != 0 || out != "[][1]\n" {
 		t.Fatalf("--env-import=false: exit %d, stdout %q\n%s", code, out, errOut)
+	}
+}
+
+// A reader of the plugin's output that goes away (`... 2>&1 | head -1`)
+// does not kill the plugin: its later lines fail with EPIPE, and it ends its
+// session as usual, with the program's exit code.
+func TestPluginOutlivesAClosedOutputPipe(t *testing.T) {
+	target, _ := echoPods(t)
+	p := plugin(t, "run", "pod/"+target.name, "-v", "1", "--", "sh", "-c", "sleep 1; exit 7")
+	ctx, cancel := context.WithTimeout(context.Background(), p.limit)
+	defer cancel()
+	cmd := p.command(ctx)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	line := make([]byte, 1)
+	if _, err := r.Read(line); err != nil { // its first line, then the reader is gone
+		t.Fatal(err)
+	}
+	r.Close()
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+		t.Fatalf("want the program's exit code 7 once the output pipe closed, got %v", err)
 	}
 }
