@@ -236,13 +236,13 @@ func (m *Manager) redirectOn(pl *podLink, podPort, local int) bool {
 func (m *Manager) claim(pl *podLink, podPort, local int, takeover bool, tries int) bool {
 	sess, err := pl.session(m)
 	if err != nil {
-		m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %v", local, pl.name, err))
+		m.cfg.Progress(fmt.Sprintf("incoming traffic for %s on pod/%s is off: %v", portNames(podPort, local), pl.name, err))
 		return false
 	}
 	st, err := m.askHeld(sess, podPort, takeover, tries)
 	if err != nil {
 		if tries > 0 {
-			m.cfg.Progress(fmt.Sprintf("incoming traffic for port %d on pod/%s is off: %v", local, pl.name, err))
+			m.cfg.Progress(fmt.Sprintf("incoming traffic for %s on pod/%s is off: %v", portNames(podPort, local), pl.name, err))
 		}
 		return false
 	}
@@ -446,4 +446,13 @@ func (m *Manager) Close() {
 	for _, pl := range pods {
 		pl.close(m)
 	}
+}
+
+// portNames names a served port as the program knows it, and as the pod
+// does when that differs (--port-map, port-forward -R).
+func portNames(podPort, local int) string {
+	if podPort == local {
+		return fmt.Sprintf("port %d", local)
+	}
+	return fmt.Sprintf("port %d (the pod's %d)", local, podPort)
 }
