@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/kube"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/outgoing"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/portforward"
+	"github.com/kubectl-mirror/kubectl-mirror/pkg/projectfile"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/run"
 	"github.com/kubectl-mirror/kubectl-mirror/pkg/session"
 )
@@ -28,12 +29,19 @@ type PortForwardOptions struct {
 	specs     []string
 	rspecs    []string
 	addresses []string
+	config    string
 	forwards  []portforward.Forward
 	reverses  []portforward.Reverse
 }
 
 // NewPortForwardCommand builds `kubectl mirror port-forward`.
 func NewPortForwardCommand(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags, logger *zap.Logger) *cobra.Command {
+	c, _ := newPortForward(streams, kube, logger)
+	return c
+}
+
+// newPortForward is the command and the options its flags fill.
+func newPortForward(streams genericiooptions.IOStreams, kube *genericclioptions.ConfigFlags, logger *zap.Logger) (*cobra.Command, *PortForwardOptions) {
 	o := &PortForwardOptions{IOStreams: streams, kube: kube, run: NewRunOptions(streams, kube, logger)}
 	c := &cobra.Command{
 		Use:   "port-forward [TARGET] [-L [LOCAL_ADDR:]LOCAL_PORT:HOST:PORT[/udp] ...] [-R REMOTE_PORT:LOCAL_HOST:LOCAL_PORT ...]",
@@ -52,7 +60,11 @@ serves each connection by connecting to LOCAL_HOST:LOCAL_PORT from this machine;
 the client's connection is closed and the failure is told. The pod's port needs no listener.
 
 Ctrl-C ends it and gives the pods their ports back; the closing lines count the connections and
-bytes of each forward.`,
+bytes of each forward.
+
+The project file (` + projectfile.Name + `, found from the working directory up) gives the
+target, its namespace, context and container when not given here, and its portForward.local and
+portForward.reverse lists stand for -L and -R when neither is given.`,
 		Example: `  kubectl mirror port-forward deploy/api -L 5432:postgres:5432
   kubectl mirror port-forward deploy/api -L 8080:orders.shop:80 -L 9000:10.0.3.7:9000
   kubectl mirror port-forward deploy/api -L 5353:kube-dns.kube-system:53/udp
@@ -63,6 +75,7 @@ bytes of each forward.`,
 		RunE: completeValidateRun(o),
 	}
 	fs := c.Flags()
+	fs.StringVar(&o.config, "config", "", "the project file (default: "+projectfile.Name+" found from here up)")
 	cfg := &o.run.cfg
 	fs.StringArrayVarP(&o.specs, "forward", "L", nil, "[LOCAL_ADDR:]LOCAL_PORT:HOST:PORT[/udp]: connections (datagrams) to the local port go to HOST:PORT as the pod sends them (repeatable)")
 	fs.StringArrayVarP(&o.rspecs, "reverse", "R", nil, "REMOTE_PORT:LOCAL_HOST:LOCAL_PORT: the pods' port REMOTE_PORT is stolen and served by LOCAL_HOST:LOCAL_PORT as this machine reaches it (repeatable)")
@@ -72,11 +85,32 @@ bytes of each forward.`,
 	fs.Var(filterValue{&cfg.HTTPFilters}, "http-filter", "with -R, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match; as run's)")
 	fs.BoolVar(&cfg.Takeover, "incoming-takeover", false, "with -R, take a pod port another session holds instead of being refused (that session is told)")
 	fs.BoolVar(&cfg.IncomingHostNetwork, "incoming-host-network", false, "with -R, allow a pod with hostNetwork: true, whose port is then taken in the node's own network namespace")
-	return c
+	return c, o
 }
 
 // Complete takes the target and parses the forwards.
-func (o *PortForwardOptions) Complete(_ *cobra.Command, args []string) error {
+func (o *PortForwardOptions) Complete(cmd *cobra.Command, args []string) error {
+	project, err := loadProjectFile(o.config)
+	if err != nil {
+		return err
+	}
+	if project != nil {
+		forwardsGiven := cmd.Flags().Changed("forward") || cmd.Flags().Changed("reverse")
+		keep := func(key string) bool {
+			switch key {
+			case "namespace", "context", "container":
+				return true
+			}
+			return strings.HasPrefix(key, "portForward.") && !forwardsGiven
+		}
+		fileTarget, err := applyProjectFileKeys(cmd, project, keep)
+		if err != nil {
+			return err
+		}
+		if len(args) == 0 {
+			args = fileTarget
+		}
+	}
 	o.run.cfg.TargetArgs = args
 	o.run.cfg.Getter = o.kube
 	o.run.cfg.ContextName = contextName(o.kube)

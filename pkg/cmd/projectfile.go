@@ -40,7 +40,18 @@ func loadProjectFile(explicit string) (*projectfile.Loaded, error) {
 func applyProjectFile(cmd *cobra.Command, l *projectfile.Loaded, only someApply) ([]string, error) {
 	onCommandLine := map[string]bool{}
 	cmd.Flags().Visit(func(f *pflag.Flag) { onCommandLine[f.Name] = true })
-	if err := applyStruct(cmd, l, reflect.ValueOf(l.File), "", onCommandLine, only); err != nil {
+	if err := applyStruct(cmd, l, reflect.ValueOf(l.File), "", onCommandLine, only, nil); err != nil {
+		return nil, err
+	}
+	return strings.Fields(l.File.Target), nil
+}
+
+// applyProjectFileKeys is applyProjectFile for the keys keep accepts alone
+// (port-forward takes the target's keys and its own, not run's rules).
+func applyProjectFileKeys(cmd *cobra.Command, l *projectfile.Loaded, keep func(key string) bool) ([]string, error) {
+	onCommandLine := map[string]bool{}
+	cmd.Flags().Visit(func(f *pflag.Flag) { onCommandLine[f.Name] = true })
+	if err := applyStruct(cmd, l, reflect.ValueOf(l.File), "", onCommandLine, true, keep); err != nil {
 		return nil, err
 	}
 	return strings.Fields(l.File.Target), nil
@@ -49,19 +60,22 @@ func applyProjectFile(cmd *cobra.Command, l *projectfile.Loaded, only someApply)
 // someApply says whether keys for flags the command lacks are skipped.
 type someApply bool
 
-func applyStruct(cmd *cobra.Command, l *projectfile.Loaded, v reflect.Value, prefix string, onCommandLine map[string]bool, only someApply) error {
+func applyStruct(cmd *cobra.Command, l *projectfile.Loaded, v reflect.Value, prefix string, onCommandLine map[string]bool, only someApply, keep func(string) bool) error {
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f, fv := t.Field(i), v.Field(i)
 		key := prefix + projectfile.KeyOf(f)
+		if c := f.Tag.Get("command"); c != "" && c != cmd.Name() {
+			continue // another command's keys (portForward)
+		}
 		if f.Type.Kind() == reflect.Struct {
-			if err := applyStruct(cmd, l, fv, key+".", onCommandLine, only); err != nil {
+			if err := applyStruct(cmd, l, fv, key+".", onCommandLine, only, keep); err != nil {
 				return err
 			}
 			continue
 		}
 		name := f.Tag.Get("flag")
-		if name == "" || fv.IsZero() || onCommandLine[name] {
+		if name == "" || fv.IsZero() || onCommandLine[name] || keep != nil && !keep(key) {
 			continue
 		}
 		fl := cmd.Flags().Lookup(name)

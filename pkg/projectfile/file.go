@@ -23,6 +23,14 @@ type File struct {
 	Processes Processes `yaml:"processes,omitempty" doc:"which programs run native"`
 	Agent     Agent     `yaml:"agent,omitempty" doc:"the agent injected into the pod"`
 	Copy      Copy      `yaml:"copy,omitempty" doc:"run against a new pod made from the target's pod template instead of one of its pods"`
+	// PortForward is `kubectl mirror port-forward`'s alone (run skips it).
+	PortForward PortForward `yaml:"portForward,omitempty" command:"port-forward" doc:"what kubectl mirror port-forward forwards when given no -L or -R"`
+}
+
+// PortForward is port-forward's -L and -R.
+type PortForward struct {
+	Local   []string `yaml:"local,omitempty" flag:"forward" doc:"[LOCAL_ADDR:]LOCAL_PORT:HOST:PORT[/udp], as -L: the local port's connections (datagrams) go to HOST:PORT as the pod sends them"`
+	Reverse []string `yaml:"reverse,omitempty" flag:"reverse" doc:"REMOTE_PORT:LOCAL_HOST:LOCAL_PORT, as -R: the pods' port is stolen and served by LOCAL_HOST:LOCAL_PORT on this machine"`
 }
 
 // Copy is --copy-target and the flags that shape the copy.
