@@ -24,32 +24,7 @@ const copySelector = "app.kubernetes.io/managed-by=kubectl-mirror,app.kubernetes
 // behind Service echo in ns, and waits for its rollout.
 func echoServiceIn(t *testing.T, ns, replicas string) {
 	t.Helper()
-	applyManifest(t, `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: echo, namespace: `+ns+`}
-spec:
-  replicas: `+replicas+`
-  selector:
-    matchLabels: {app: echo}
-  template:
-    metadata:
-      labels: {app: echo}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: echo
-        image: mirror.test/echo:v1
-        imagePullPolicy: IfNotPresent
-        args: ["serve"]
-        env:
-        - name: POD_NAME
-          valueFrom: {fieldRef: {fieldPath: metadata.name}}
-        ports:
-        - {name: http, containerPort: 8080}
-        readinessProbe:
-          httpGet: {path: /ready, port: 8080}
-          periodSeconds: 2
----
+	applyManifest(t, echoDeployment(ns, replicas)+`---
 apiVersion: v1
 kind: Service
 metadata: {name: echo, namespace: `+ns+`}

@@ -120,34 +120,11 @@ func TestDlvDapLaunchAsAnIDEDoes(t *testing.T) {
 	d.await("event", "initialized")
 	d.call("setFunctionBreakpoints", map[string]any{"breakpoints": []map[string]string{{"name": "main.report"}}}, nil)
 	d.call("configurationDone", map[string]any{}, nil)
-	var stopped struct {
-		Reason   string `json:"reason"`
-		ThreadID int    `json:"threadId"`
+	stopped := d.stopped()
+	if stopped.Frame.Name != "main.report" {
+		t.Fatalf("stopped (%s) at %+v, want main.report\n%s", stopped.Reason, stopped.Frame, s.err())
 	}
-	if err := json.Unmarshal(d.await("event", "stopped").Body, &stopped); err != nil {
-		t.Fatal(err)
-	}
-	var trace struct {
-		StackFrames []struct {
-			ID   int    `json:"id"`
-			Name string `json:"name"`
-		} `json:"stackFrames"`
-	}
-	d.call("stackTrace", map[string]any{"threadId": stopped.ThreadID, "levels": 1}, &trace)
-	if len(trace.StackFrames) == 0 || trace.StackFrames[0].Name != "main.report" {
-		t.Fatalf("stopped (%s) at %+v, want main.report\n%s", stopped.Reason, trace.StackFrames, s.err())
-	}
-	eval := func(expr string) string {
-		var out struct {
-			Result string `json:"result"`
-		}
-		d.call("evaluate", map[string]any{"expression": expr, "frameId": trace.StackFrames[0].ID, "context": "variables"}, &out)
-		v, err := strconv.Unquote(out.Result)
-		if err != nil {
-			return out.Result
-		}
-		return v
-	}
+	eval := func(expr string) string { return d.evaluate(stopped.Frame.ID, "variables", expr) }
 	checkCaller(t, eval("body"), target.name, target.ip)
 	if got := eval("config"); !strings.Contains(got, "greeting") {
 		t.Errorf("config = %q, want the pod's ConfigMap file", got)
@@ -161,4 +138,53 @@ func TestDlvDapLaunchAsAnIDEDoes(t *testing.T) {
 	if code := s.waitEnd(t); code != 0 {
 		t.Fatalf("plugin exit %d\n%s", code, s.err())
 	}
+}
+
+// dapStop is where the program stopped: why, the thread, its top frame
+// (a zero frame when it has none).
+type dapStop struct {
+	Reason   string
+	ThreadID int
+	Frame    struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+		Line int    `json:"line"`
+	}
+}
+
+// stopped waits for the stopped event and reads the thread's top frame.
+func (d *dapClient) stopped() dapStop {
+	d.t.Helper()
+	var ev struct {
+		Reason   string `json:"reason"`
+		ThreadID int    `json:"threadId"`
+	}
+	if err := json.Unmarshal(d.await("event", "stopped").Body, &ev); err != nil {
+		d.t.Fatal(err)
+	}
+	st := dapStop{Reason: ev.Reason, ThreadID: ev.ThreadID}
+	var trace struct {
+		StackFrames []json.RawMessage `json:"stackFrames"`
+	}
+	d.call("stackTrace", map[string]any{"threadId": ev.ThreadID, "levels": 1}, &trace)
+	if len(trace.StackFrames) > 0 {
+		if err := json.Unmarshal(trace.StackFrames[0], &st.Frame); err != nil {
+			d.t.Fatal(err)
+		}
+	}
+	return st
+}
+
+// evaluate evaluates expr in frame, in context as the IDE sends it
+// ("watch", "variables"), a string result unquoted.
+func (d *dapClient) evaluate(frame int, context, expr string) string {
+	d.t.Helper()
+	var out struct {
+		Result string `json:"result"`
+	}
+	d.call("evaluate", map[string]any{"expression": expr, "frameId": frame, "context": context}, &out)
+	if v, err := strconv.Unquote(out.Result); err == nil {
+		return v
+	}
+	return out.Result
 }

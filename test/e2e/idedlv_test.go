@@ -5,7 +5,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -99,39 +98,16 @@ func ideDebugSession(t *testing.T, dlv, mode string, podIPs map[string]string) {
 		t.Fatalf("breakpoint not verified: %+v", set.Breakpoints)
 	}
 	d.call("configurationDone", map[string]any{}, nil)
-	var stopped struct {
-		Reason   string `json:"reason"`
-		ThreadID int    `json:"threadId"`
-	}
-	if err := json.Unmarshal(d.await("event", "stopped").Body, &stopped); err != nil {
-		t.Fatal(err)
-	}
-	var trace struct {
-		StackFrames []struct {
-			ID   int    `json:"id"`
-			Name string `json:"name"`
-			Line int    `json:"line"`
-		} `json:"stackFrames"`
-	}
-	d.call("stackTrace", map[string]any{"threadId": stopped.ThreadID, "levels": 1}, &trace)
-	if stopped.Reason != "breakpoint" || len(trace.StackFrames) == 0 || !strings.HasSuffix(trace.StackFrames[0].Name, ".report") {
-		t.Fatalf("stopped (%s) at %+v, want the breakpoint in report\n%s", stopped.Reason, trace.StackFrames, s.err())
+	stopped := d.stopped()
+	if stopped.Reason != "breakpoint" || !strings.HasSuffix(stopped.Frame.Name, ".report") {
+		t.Fatalf("stopped (%s) at %+v, want the breakpoint in report\n%s", stopped.Reason, stopped.Frame, s.err())
 	}
 	// The program and Delve run now; they must be gone after the disconnect.
 	procs := processesRunning(dlv, module)
 	if len(procs) < 2 {
 		t.Fatalf("Delve and the program are not both found running: %v", procs)
 	}
-	eval := func(expr string) string {
-		var out struct {
-			Result string `json:"result"`
-		}
-		d.call("evaluate", map[string]any{"expression": expr, "frameId": trace.StackFrames[0].ID, "context": "watch"}, &out)
-		if v, err := strconv.Unquote(out.Result); err == nil {
-			return v
-		}
-		return out.Result
-	}
+	eval := func(expr string) string { return d.evaluate(stopped.Frame.ID, "watch", expr) }
 	if got := eval("literal"); got != "literal-value" {
 		t.Errorf("LITERAL = %q, want the pod's literal-value", got)
 	}

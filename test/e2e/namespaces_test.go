@@ -45,11 +45,19 @@ func applyManifest(t *testing.T, manifest string) {
 // returns its Ready pod.
 func echoIn(t *testing.T, ns string) string {
 	t.Helper()
-	applyManifest(t, `apiVersion: apps/v1
+	applyManifest(t, echoDeployment(ns, "1"))
+	kubectl(t, "rollout", "status", "deploy/echo", "-n", ns, "--timeout=120s")
+	return readyPodIn(t, ns, "app=echo")
+}
+
+// echoDeployment is deploy/echo in ns with replicas pods (the echo
+// workload, serve, POD_NAME from the downward API).
+func echoDeployment(ns, replicas string) string {
+	return `apiVersion: apps/v1
 kind: Deployment
-metadata: {name: echo, namespace: `+ns+`}
+metadata: {name: echo, namespace: ` + ns + `}
 spec:
-  replicas: 1
+  replicas: ` + replicas + `
   selector:
     matchLabels: {app: echo}
   template:
@@ -70,9 +78,7 @@ spec:
         readinessProbe:
           httpGet: {path: /ready, port: 8080}
           periodSeconds: 2
-`)
-	kubectl(t, "rollout", "status", "deploy/echo", "-n", ns, "--timeout=120s")
-	return readyPodIn(t, ns, "app=echo")
+`
 }
 
 // readyPodIn is the name of a Ready pod matching selector in ns.
