@@ -86,18 +86,6 @@ func restoredAndClean(t *testing.T, ns string, want int32) {
 	}, func() string { return last })
 }
 
-// ended waits for a plugin that was signalled or killed.
-func ended(t *testing.T, s *session) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the plugin did not end\n%s", s.err())
-	}
-}
-
 // --copy-target --scale-down of a Deployment of 2: during the session the
 // Deployment has 0 replicas and the copy answers the Service; after Ctrl-C,
 // and after kill -9 and `ls --cleanup`, it has 2 again and no copy is left.
@@ -119,7 +107,7 @@ func TestCopyTargetScaleDown(t *testing.T) {
 		}
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	ended(t, s)
+	s.ended(t, "SIGINT", 60*time.Second)
 	if !strings.Contains(s.err(), "restored deployment/echo to 2 replicas") {
 		t.Errorf("the session did not say it restored deploy/echo:\n%s", s.err())
 	}
@@ -130,7 +118,7 @@ func TestCopyTargetScaleDown(t *testing.T) {
 	copyPod(t, ns, s)
 	testenv.Eventually(t, 30*time.Second, func() bool { r, _ := replicas(t, ns); return r == 0 }, s.err)
 	_ = s.cmd.Process.Kill()
-	ended(t, s)
+	s.ended(t, "kill -9", 60*time.Second)
 	out, errOut, code := plugin(t, "ls", "-n", ns, "--cleanup").run()
 	if code != 0 || !strings.Contains(errOut, "the stale copy of deployment/echo") || !strings.Contains(errOut, "restored deployment/echo in "+ns+" to 2 replicas") {
 		t.Fatalf("ls --cleanup: exit %d\n%s%s", code, out, errOut)
@@ -192,7 +180,7 @@ func TestCopyTargetSurvivesItsReplicaSet(t *testing.T) {
 		return counted == 1
 	}, func() string { return fmt.Sprintf("the ReplicaSet counts %d pods, want 1 (not the copy)", counted) })
 	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	ended(t, s)
+	s.ended(t, "SIGINT", 60*time.Second)
 }
 
 // A suspended CronJob has no pod: run says to use --copy-target in one

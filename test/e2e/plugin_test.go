@@ -164,11 +164,18 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 func (s *session) stop(t *testing.T) {
 	t.Helper()
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	s.ended(t, "SIGTERM", 30*time.Second)
+}
+
+// ended waits up to limit for a plugin that was signalled or killed (how,
+// for the failure), and fails the test if it goes on.
+func (s *session) ended(t *testing.T, how string, limit time.Duration) {
+	t.Helper()
 	done := make(chan struct{})
 	go func() { _ = s.cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("plugin did not end after SIGTERM\n%s", s.err())
+	case <-time.After(limit):
+		t.Fatalf("the plugin did not end after %s\n%s", how, s.err())
 	}
 }

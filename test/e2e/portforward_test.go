@@ -129,13 +129,7 @@ func TestPortForwardReverseSteals(t *testing.T) {
 
 	interrupted := time.Now()
 	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the plugin did not end after Ctrl-C:\n%s", s.err())
-	}
+	s.ended(t, "Ctrl-C", 30*time.Second)
 	testenv.Eventually(t, 10*time.Second, func() bool {
 		return strings.Contains(fromToolbox(t, "timeout 5 wget -qO- --header 'X-Pfwd: yes' http://"+target.ip+":8080/after 2>&1; true"), `"pod":"`+target.name+`"`)
 	}, s.err)
