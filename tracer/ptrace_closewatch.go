@@ -40,10 +40,13 @@ func closeWatchFilter(fd int) []unix.SockFilter {
 	}
 }
 
-// watchesCloses says whether c, a call that returned ret, asks for a close
-// watch in th's process.
-func watchesCloses(th *thread, c *Call, ret int64) bool {
-	return c != nil && c.Syscall == SysListen && ret == 0 && th.proc.filtered && th.proc.closeWatches < maxCloseWatches
+// listens says whether c is a listen, whose exit may put a close watch in.
+func listens(c *Call) bool { return c != nil && c.Syscall == SysListen }
+
+// watchesCloses says whether a listen that returned ret puts a close watch
+// into th's process.
+func watchesCloses(th *thread, ret int64) bool {
+	return ret == 0 && th.proc.filtered && th.proc.closeWatches < maxCloseWatches
 }
 
 // watchCloses puts the close watch of fd into th's process; th is at its

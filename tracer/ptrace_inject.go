@@ -26,15 +26,19 @@ const fallbackOff = slotSize / 2
 // (relocated to the slot on each install). The ptrace engine's stops every
 // intercepted call; a debuggee's notifies them; the hybrid engine's
 // notifies them but for those kept on ptrace.
+// traceProg is the ptrace engine's program itself, which a launcher's
+// gated filter wraps (ptrace_launcher.go).
 var (
-	traceFilter  = filterImage(oneAction(unix.SECCOMP_RET_TRACE))
-	notifyFilter = filterImage(oneAction(unix.SECCOMP_RET_USER_NOTIF))
-	hybridFilter = filterImage(hybridAction)
+	traceProg    = filterProg(oneAction(unix.SECCOMP_RET_TRACE))
+	traceFilter  = progImage(traceProg)
+	notifyFilter = progImage(filterProg(oneAction(unix.SECCOMP_RET_USER_NOTIF)))
+	hybridFilter = progImage(filterProg(hybridAction))
 )
 
-func filterImage(act func(uint32) uint32) []byte {
+// filterProg is the table's filter with act for its intercepted calls.
+func filterProg(act func(uint32) uint32) []unix.SockFilter {
 	traced, tracedIf := filterLists()
-	return progImage(buildFilter(traced, tracedIf, act))
+	return buildFilter(traced, tracedIf, act)
 }
 
 // progImage is a BPF program as the kernel reads it: sock_fprog (its

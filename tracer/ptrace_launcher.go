@@ -72,8 +72,7 @@ func (e *ptraceEngine) gateLauncher(th *thread, r *regs) bool {
 		l.stepped = true
 		return false
 	}
-	traced, tracedIf := filterLists()
-	prog := gateByIP(buildFilter(traced, tracedIf, oneAction(unix.SECCOMP_RET_TRACE)), ranges)
+	prog := gateByIP(traceProg, ranges)
 	if fprogSize+8*len(prog) > fallbackOff {
 		e.log.Debug("a launcher stays stepped: its code has too many mappings", zap.Int("pid", th.proc.pid), zap.Int("ranges", len(ranges)))
 		l.stepped = true

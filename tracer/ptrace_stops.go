@@ -115,7 +115,7 @@ func (e *ptraceEngine) apply(th *thread, r *regs, c *Call, v Verdict) {
 // Precondition: on the tracer's thread.
 func (e *ptraceEngine) setExit(th *thread, c *Call, v Verdict, restore map[int]uint64) {
 	f := v.atExit
-	watch := c != nil && c.Syscall == SysListen
+	watch := listens(c)
 	if f == nil && len(restore) == 0 && !watch {
 		th.atExit = nil
 		return
@@ -140,7 +140,7 @@ func (e *ptraceEngine) setExit(th *thread, c *Call, v Verdict, restore map[int]u
 		if err := setRegs(th.tid, &r); err != nil {
 			e.log.Warn("restore registers", zap.Int("tid", th.tid), zap.Error(err))
 		}
-		if watch && watchesCloses(th, c, r.ret()) {
+		if watch && watchesCloses(th, r.ret()) {
 			e.watchCloses(th, c.FD, r)
 		}
 	}
