@@ -38,20 +38,19 @@ func loadProjectFile(explicit string) (*projectfile.Loaded, error) {
 // so is a key whose flag cmd lacks, unless only some apply (trace takes the
 // rules and skips the rest).
 func applyProjectFile(cmd *cobra.Command, l *projectfile.Loaded, only someApply) ([]string, error) {
-	onCommandLine := map[string]bool{}
-	cmd.Flags().Visit(func(f *pflag.Flag) { onCommandLine[f.Name] = true })
-	if err := applyStruct(cmd, l, reflect.ValueOf(l.File), "", onCommandLine, only, nil); err != nil {
-		return nil, err
-	}
-	return strings.Fields(l.File.Target), nil
+	return applyKeys(cmd, l, only, nil)
 }
 
 // applyProjectFileKeys is applyProjectFile for the keys keep accepts alone
 // (port-forward takes the target's keys and its own, not run's rules).
 func applyProjectFileKeys(cmd *cobra.Command, l *projectfile.Loaded, keep func(key string) bool) ([]string, error) {
+	return applyKeys(cmd, l, true, keep)
+}
+
+func applyKeys(cmd *cobra.Command, l *projectfile.Loaded, only someApply, keep func(key string) bool) ([]string, error) {
 	onCommandLine := map[string]bool{}
 	cmd.Flags().Visit(func(f *pflag.Flag) { onCommandLine[f.Name] = true })
-	if err := applyStruct(cmd, l, reflect.ValueOf(l.File), "", onCommandLine, true, keep); err != nil {
+	if err := applyStruct(cmd, l, reflect.ValueOf(l.File), "", onCommandLine, only, keep); err != nil {
 		return nil, err
 	}
 	return strings.Fields(l.File.Target), nil

@@ -116,8 +116,7 @@ func ListTargets(ctx context.Context, cs kubernetes.Interface, namespace, yourKe
 	for i := range out {
 		for j := range pods.Items {
 			p := &pods.Items[j]
-			_, isCopy := p.Labels[LabelCopyOf] // listed with the copies, not as its source's pod
-			if p.Namespace == out[i].Namespace && !isCopy && out[i].selector.Matches(labels.Set(p.Labels)) {
+			if p.Namespace == out[i].Namespace && out[i].selector.Matches(labels.Set(p.Labels)) {
 				out[i].Pods = append(out[i].Pods, listedPod(p, yourKey))
 			}
 		}
@@ -172,6 +171,8 @@ func workload(ns, kind, name string, sel *metav1.LabelSelector, spec corev1.PodS
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil || sel == nil {
 		s = labels.Nothing()
+	} else {
+		s = withoutCopies(s) // a copy is listed with the copies, not as its source's pod
 	}
 	return Listed{Namespace: ns, Target: kind + "/" + name, Kind: kind, Name: name, Containers: ports(spec), selector: s}
 }

@@ -14,10 +14,13 @@ type Permission struct{ p permission }
 // Permissions lists what a run needs in a namespace (a targetless one: what its
 // agent pod needs).
 func Permissions(targetless bool) []Permission {
-	list := needed
 	if targetless {
-		list = neededTargetless
+		return exported(neededTargetless)
 	}
+	return exported(needed)
+}
+
+func exported(list []permission) []Permission {
 	out := make([]Permission, len(list))
 	for i, p := range list {
 		out[i] = Permission{p}
@@ -53,9 +56,5 @@ func (p Permission) Allowed(ctx context.Context, cs kubernetes.Interface, namesp
 // CopyPermissions lists what --copy-target adds to a run's needs, with
 // --scale-down's on Deployments.
 func CopyPermissions() []Permission {
-	var out []Permission
-	for _, p := range append(append([]permission{}, neededCopy...), neededScaleDown("deployment")...) {
-		out = append(out, Permission{p})
-	}
-	return out
+	return exported(append(append([]permission{}, neededCopy...), neededScaleDown("deployment")...))
 }
