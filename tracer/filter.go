@@ -146,14 +146,14 @@ func hybridAction(nr uint32) uint32 {
 	return unix.SECCOMP_RET_USER_NOTIF
 }
 
-// filterAction is the filter's verdict, computed here for a stepped
-// launcher's call: RET_TRACE, RET_ALLOW, or RET_ERRNO (ENOSYS).
-func filterAction(nr uint64, args [6]uint64) uint32 {
+// action is the filter's verdict, computed here for a stepped launcher's
+// call: RET_TRACE, RET_ALLOW, or RET_ERRNO (ENOSYS).
+func (f *filterSet) action(nr uint64, args [6]uint64) uint32 {
 	if nr == unix.SYS_IO_URING_SETUP {
 		return unix.SECCOMP_RET_ERRNO
 	}
 	s, ok := sysnoOf[nr]
-	if !ok || syscalls[s].watchedOnly {
+	if !ok || !syscalls[s].filtered(f.pathFree) {
 		return unix.SECCOMP_RET_ALLOW
 	}
 	if c := syscalls[s].stopIf; c == nil || c.holds(args) {

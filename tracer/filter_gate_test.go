@@ -11,7 +11,7 @@ import (
 // any other code through (the programs it execs), with ranges that cross
 // a 4 GiB boundary or end on one.
 func TestGatedFilterActsOnlyOnItsCode(t *testing.T) {
-	traced, tracedIf := filterLists()
+	traced, tracedIf := filterLists(false)
 	ranges := []ipRange{
 		{0x5555_5555_4000, 0x5555_5560_0000},
 		{0x1_ffff_f000, 0x2_0000_1000},       // crosses 4 GiB * 2

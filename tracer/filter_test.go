@@ -58,7 +58,7 @@ func runFilterAt(t *testing.T, prog []unix.SockFilter, arch uint32, nr int, args
 }
 
 func TestFilterVerdicts(t *testing.T) {
-	traced, tracedIf := filterLists()
+	traced, tracedIf := filterLists(false)
 	prog := buildFilter(traced, tracedIf, oneAction(unix.SECCOMP_RET_TRACE))
 	const (
 		allow  = unix.SECCOMP_RET_ALLOW
@@ -108,7 +108,7 @@ func TestFilterVerdicts(t *testing.T) {
 // notifies the intercepted calls, but for chdir and the calls that change
 // the file system, which stop under ptrace.
 func TestHybridFilterKeepsWhatPtraceMustSee(t *testing.T) {
-	traced, tracedIf := filterLists()
+	traced, tracedIf := filterLists(false)
 	prog := buildFilter(traced, tracedIf, hybridAction)
 	const (
 		allow  = unix.SECCOMP_RET_ALLOW

@@ -41,6 +41,11 @@ type ptraceEngine struct {
 	stats   Stats
 	page    [pageSize]byte // scratch for reading paths
 
+	// filters are what processes get at their exec: allFilters, or the
+	// mount view's once the launcher has made it (viewReport).
+	filters    *filterSet
+	viewReport *os.File // the launcher's answer to the plan; nil once read
+
 	holds       int // threads waiting for Resume
 	resumeQueue chan resume
 	status      Status // how the program (rootPID) ended
@@ -66,7 +71,7 @@ func (s *ptraceStop) resume(c *Call, v Verdict) { s.e.resumeQueue <- resume{call
 
 func newPtraceEngine(cfg Config, log *zap.Logger, calls *decider, notif *notifEngine, hybrid bool) *ptraceEngine {
 	return &ptraceEngine{cfg: cfg, log: log, calls: calls, notif: notif, hybrid: hybrid,
-		threads: map[int]*thread{}, early: map[int]bool{}, resumeQueue: make(chan resume, 64)}
+		threads: map[int]*thread{}, early: map[int]bool{}, resumeQueue: make(chan resume, 64), filters: allFilters}
 }
 
 // start runs the launcher and seizes it.
@@ -90,6 +95,20 @@ func (e *ptraceEngine) start(path string) error {
 	cmd.Env = append(append([]string{}, env...), launcher.Env+"="+path)
 	cmd.Dir = e.cfg.Dir
 	cmd.ExtraFiles = []*os.File{goR}
+	plan := e.cfg.Mounts.encode()
+	if plan == nil && e.cfg.Mounts != nil && e.cfg.Mounts.Required {
+		goR.Close()
+		return fmt.Errorf("--fs-view mount: too many mounts for the launcher's plan; use --fs-view stops")
+	}
+	var reportW *os.File
+	if plan != nil {
+		if e.viewReport, reportW, err = os.Pipe(); err != nil {
+			goR.Close()
+			return err
+		}
+		defer reportW.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, reportW) // launcher.ReportFD
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.cfg.Stdin, e.cfg.Stdout, e.cfg.Stderr
 	if err := cmd.Start(); err != nil {
 		goR.Close()
@@ -108,7 +127,12 @@ func (e *ptraceEngine) start(path string) error {
 	e.rootPID = pid
 	// Our own launcher runs native until it execs the program.
 	e.threads[pid] = &thread{tid: pid, proc: &process{pid: pid, mm: newAddrSpace(), mode: Native}}
-	return nil // closing goW lets the launcher exec
+	// The plan fits the pipe's buffer (checked by encode); closing goW
+	// lets the launcher go on.
+	if _, err := goW.Write(plan); err != nil {
+		return fmt.Errorf("the mount view's plan: %w", err)
+	}
+	return nil
 }
 
 // isLauncher reports whether pid runs our launcher (its environment, as it

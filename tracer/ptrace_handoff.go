@@ -33,7 +33,7 @@ func (e *ptraceEngine) onDebugChildCall(th *thread, r *regs) {
 		return
 	}
 	flags := uint64(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW)
-	e.injectFilter(th, *r, &filterLoad{img: notifyFilter, flags: flags, done: func(saved regs, fd int64) {
+	e.injectFilter(th, *r, &filterLoad{img: e.filters.notify, flags: flags, done: func(saved regs, fd int64) {
 		l, err := takeListener(th.proc.pid, int(fd))
 		if err != nil {
 			e.installFailed(th, "take the listener", err)

@@ -20,7 +20,7 @@ import "golang.org/x/sys/unix"
 // Precondition: on the tracer's thread.
 func (e *ptraceEngine) hybridLoad(th *thread, traced *filterLoad) *filterLoad {
 	flags := uint64(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW)
-	return &filterLoad{img: hybridFilter, flags: flags, fallback: traced, done: func(saved regs, fd int64) {
+	return &filterLoad{img: e.filters.hybrid, flags: flags, fallback: traced, done: func(saved regs, fd int64) {
 		l, err := takeListener(th.proc.pid, int(fd))
 		if err != nil {
 			// Its calls would wait on a listener nobody serves.

@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"encoding/binary"
+	"sync"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -21,23 +22,36 @@ const fprogSize = 16
 // fallbackOff is where in the slot a filter's fallback image goes.
 const fallbackOff = slotSize / 2
 
-// traceFilter, notifyFilter and hybridFilter are the engines' filters as
-// the kernel reads them: sock_fprog, then the instructions it points at
-// (relocated to the slot on each install). The ptrace engine's stops every
-// intercepted call; a debuggee's notifies them; the hybrid engine's
-// notifies them but for those kept on ptrace.
-// traceProg is the ptrace engine's program itself, which a launcher's
-// gated filter wraps (ptrace_launcher.go).
+// A filterSet is the engines' filters as the kernel reads them: sock_fprog,
+// then the instructions it points at (relocated to the slot on each
+// install). The ptrace engine's (trace) stops every intercepted call; a
+// debuggee's (notify) notifies them; the hybrid engine's notifies them but
+// for those kept on ptrace. traceProg is the ptrace engine's program
+// itself, which a launcher's gated filter wraps (ptrace_launcher.go).
+type filterSet struct {
+	pathFree              bool // the mount view's: no path or identity call
+	traceProg             []unix.SockFilter
+	trace, notify, hybrid []byte
+}
+
+func newFilterSet(pathFree bool) *filterSet {
+	f := &filterSet{pathFree: pathFree, traceProg: filterProg(pathFree, oneAction(unix.SECCOMP_RET_TRACE))}
+	f.trace = progImage(f.traceProg)
+	f.notify = progImage(filterProg(pathFree, oneAction(unix.SECCOMP_RET_USER_NOTIF)))
+	f.hybrid = progImage(filterProg(pathFree, hybridAction))
+	return f
+}
+
+// allFilters stop every intercepted call; mountFilters are the mount
+// view's, made the first time a program gets that view.
 var (
-	traceProg    = filterProg(oneAction(unix.SECCOMP_RET_TRACE))
-	traceFilter  = progImage(traceProg)
-	notifyFilter = progImage(filterProg(oneAction(unix.SECCOMP_RET_USER_NOTIF)))
-	hybridFilter = progImage(filterProg(hybridAction))
+	allFilters   = newFilterSet(false)
+	mountFilters = sync.OnceValue(func() *filterSet { return newFilterSet(true) })
 )
 
 // filterProg is the table's filter with act for its intercepted calls.
-func filterProg(act func(uint32) uint32) []unix.SockFilter {
-	traced, tracedIf := filterLists()
+func filterProg(pathFree bool, act func(uint32) uint32) []unix.SockFilter {
+	traced, tracedIf := filterLists(pathFree)
 	return buildFilter(traced, tracedIf, act)
 }
 
@@ -70,7 +84,7 @@ type filterLoad struct {
 // Precondition: on the tracer's thread; th is at a syscall-entry stop.
 func (e *ptraceEngine) startInstall(th *thread, r *regs) {
 	th.proc.install = false
-	traced := &filterLoad{img: traceFilter, flags: unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, done: func(saved regs, _ int64) {
+	traced := &filterLoad{img: e.filters.trace, flags: unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, done: func(saved regs, _ int64) {
 		e.filterIn(th, saved)
 	}}
 	if e.hybrid {

@@ -72,7 +72,7 @@ func (e *ptraceEngine) gateLauncher(th *thread, r *regs) bool {
 		l.stepped = true
 		return false
 	}
-	prog := gateByIP(traceProg, ranges)
+	prog := gateByIP(e.filters.traceProg, ranges)
 	if fprogSize+8*len(prog) > fallbackOff {
 		e.log.Debug("a launcher stays stepped: its code has too many mappings", zap.Int("pid", th.proc.pid), zap.Int("ranges", len(ranges)))
 		l.stepped = true

@@ -61,7 +61,7 @@ func (e *ptraceEngine) onSyscallStop(th *thread) {
 		e.apply(th, &r, nil, Fail(unix.ENOSYS))
 		return
 	}
-	switch filterAction(r.nr(), r.args()) {
+	switch e.filters.action(r.nr(), r.args()) {
 	case unix.SECCOMP_RET_TRACE:
 		th.seq++
 		e.decide(th, &r)

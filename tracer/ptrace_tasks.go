@@ -84,6 +84,9 @@ func (e *ptraceEngine) onExec(th *thread) {
 		e.resume(th, 0)
 		return
 	}
+	if th.tid == e.rootPID && e.viewReport != nil {
+		e.readViewReport()
+	}
 	exe, comm := procNames(th.tid)
 	p := &process{pid: th.tid, mm: newAddrSpace(), filtered: th.proc.filtered, mode: e.cfg.Policy.ModeOf(exe, comm)}
 	if p.filtered && p.mode == Launcher {

@@ -181,6 +181,11 @@ func (i *sysInfo) pos(r argRole) int { return int(i.at[r]) - 1 }
 
 // fdPath: the call names a file by an fd, not by a path (fstat, fstatfs);
 // Call.Path is the file the fd names.
+// filtered: the call is in the filter (pathFree: under the mount view).
+func (i *sysInfo) filtered(pathFree bool) bool {
+	return !i.watchedOnly && !(pathFree && (i.class == ClassPath || i.class == ClassIdentity))
+}
+
 func (i *sysInfo) fdPath() bool { return i.class == ClassPath && i.has(argFD) && !i.has(argPath) }
 
 // syscalls lists every syscall the filter stops, each with its arguments
@@ -283,11 +288,13 @@ var sysnoOf = func() map[uint64]Sysno {
 }()
 
 // filterLists splits the table into the filter's two lists: the calls that
-// always stop, and those that stop when their argument check holds.
-func filterLists() (always []uint32, tracedIf map[uint32]argCheck) {
+// always stop, and those that stop when their argument check holds. Under
+// the mount view (pathFree) path and identity calls are left out: the
+// program's namespaces answer them.
+func filterLists(pathFree bool) (always []uint32, tracedIf map[uint32]argCheck) {
 	tracedIf = map[uint32]argCheck{}
 	for nr, s := range sysnoOf {
-		if syscalls[s].watchedOnly {
+		if !syscalls[s].filtered(pathFree) {
 			continue
 		}
 		if c := syscalls[s].stopIf; c != nil {

@@ -36,6 +36,9 @@ type Config struct {
 	OnExec func(Exec)
 	// Engine serves the intercepted calls; the zero Engine is EngineHybrid.
 	Engine Engine
+	// Mounts, when set, makes the program's file view by its namespaces
+	// (mountview.go): its file calls then never stop.
+	Mounts *MountView
 	Logger *zap.Logger
 }
 
@@ -115,6 +118,10 @@ type Stats struct {
 	// CloseWatches: filters that stop close and shutdown of one listening
 	// fd, put into a process at its listen.
 	CloseWatches int
+	// MountView: the program ran in the mount view (Config.Mounts); else
+	// MountViewRefused says why not, when one was asked for.
+	MountView        bool
+	MountViewRefused string
 }
 
 // Start runs the program under the tracer. The program is killed when ctx ends.

@@ -55,18 +55,42 @@ func launch(path string) {
 	}
 	// EOF means the tracer has seized us, or that the plugin died first:
 	// then the program must not run at all, since nothing would intercept it.
-	var b [1]byte
-	for {
-		if _, err := syscall.Read(GoFD, b[:]); err != syscall.EINTR {
-			break
-		}
-	}
+	// What comes before it is the mount view's plan (mountview.go).
+	plan := readAll(GoFD)
 	_ = syscall.Close(GoFD)
 	if !traced() {
 		fail("the tracer is gone; " + path + " was not started")
 	}
+	if len(plan) > 0 {
+		why := mountView(plan)
+		if why != "" && plan[0] == 'f' {
+			fail("--fs-view mount: " + why + "; run with --fs-view stops (or auto)")
+		}
+		report := "ok"
+		if why != "" {
+			report = why
+		}
+		_, _ = syscall.Write(ReportFD, []byte(report))
+		_ = syscall.Close(ReportFD)
+	}
 	err = syscall.Exec(path, argv, env)
 	fail("exec " + path + ": " + err.Error())
+}
+
+// readAll reads fd to its end (or an error other than EINTR).
+func readAll(fd int) []byte {
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := syscall.Read(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			return out
+		}
+		out = append(out, buf[:n]...)
+	}
 }
 
 // fail says why on stderr, as the program's name, and exits 127.

@@ -1,0 +1,118 @@
+package tracer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// pathCounter allows everything and counts the path calls it is asked about.
+type pathCounter struct{ paths atomic.Int64 }
+
+func (h *pathCounter) Socket(*Call) Verdict { return Allow() }
+func (h *pathCounter) Path(*Call) Verdict   { h.paths.Add(1); return Allow() }
+
+// mountViewFixture is a pod-like tree and two places for it: under a
+// directory "/" lacks (a graft of "/", then pivot_root) and under a
+// directory that exists but lacks the rest (a graft moved over it).
+type mountViewFixture struct {
+	copyDir, topDst, existing, nestedDst string
+}
+
+func newMountViewFixture(t *testing.T) (mountViewFixture, *MountView) {
+	t.Helper()
+	f := mountViewFixture{copyDir: t.TempDir(), existing: t.TempDir()}
+	if err := os.WriteFile(filepath.Join(f.copyDir, "token"), []byte("pod-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.existing, "mine"), []byte("local\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	top := "kubectl-mirror-view-test-" + strconv.Itoa(os.Getpid())
+	f.topDst = "/" + top + "/config"
+	f.nestedDst = filepath.Join(f.existing, "pod", "secrets")
+	stage := t.TempDir()
+	v := &MountView{
+		Hostname: "api-7d9f", Stage: stage,
+		Grafts: []Graft{{Dir: f.existing, Make: []string{"pod/secrets"}}, {Dir: "/", Make: []string{top + "/config"}}},
+		Binds:  []Bind{{Src: f.copyDir, Dst: f.topDst}, {Src: f.copyDir, Dst: f.nestedDst}},
+	}
+	return f, v
+}
+
+// The mount view: the pod's paths read from the copy with no stop, writes
+// there fail with EROFS (so does a new entry right in a grafted directory:
+// it would otherwise vanish with the view), the host name is the pod's, this machine's files
+// beside them are untouched, and nothing of it is seen outside.
+func TestMountViewServesPathsWithoutStops(t *testing.T) {
+	needPtrace(t)
+	f, v := newMountViewFixture(t)
+	script := `cat ` + f.topDst + `/token; cat ` + f.nestedDst + `/token; cat ` + f.existing + `/mine; hostname
+i=0; while [ $i -lt 200 ]; do [ -f ` + f.topDst + `/token ] || echo missing; i=$((i+1)); done
+echo x 2>/dev/null > ` + f.topDst + `/new && echo wrote || echo refused
+echo y > ` + f.existing + `/made-here 2>/dev/null && echo made || echo refused
+echo more >> ` + f.existing + `/mine && echo appended
+pwd`
+	h := &pathCounter{}
+	dir := t.TempDir()
+	tr, r := traceFull(t, Config{Handler: h, Dir: dir, Mounts: v}, "/bin/sh", "-c", script)
+	want := "pod-token\npod-token\nlocal\napi-7d9f\nrefused\nrefused\nappended\n" + dir + "\n"
+	if r.stdout != want || r.status.Code != 0 {
+		t.Fatalf("in the view: %q (%v), want %q", r.stdout, r.status, want)
+	}
+	if st := tr.Stats(); !st.MountView || h.paths.Load() != 0 {
+		t.Fatalf("mount view %v (%q), %d path calls asked about; want the view and none", st.MountView, st.MountViewRefused, h.paths.Load())
+	}
+	if _, err := os.Stat(filepath.Dir(f.topDst)); !os.IsNotExist(err) {
+		t.Fatalf("%s shows outside the view: %v", filepath.Dir(f.topDst), err)
+	}
+	if _, err := os.Stat(filepath.Join(f.existing, "pod")); !os.IsNotExist(err) {
+		t.Fatalf("the graft wrote to %s: %v", f.existing, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(f.existing, "mine")); err != nil || string(b) != "local\nmore\n" {
+		t.Fatalf("a file of the grafted directory after an append: %q, %v; want it changed on this machine", b, err)
+	}
+	if host, _ := os.Hostname(); host == "api-7d9f" {
+		t.Fatal("the pod's host name leaked to this machine")
+	}
+}
+
+// A view that cannot be made leaves the program in this machine's
+// namespaces with its file calls stopped, and says why; when it is
+// required, the program does not run and the reason names the way out.
+func TestMountViewFallsBackToStops(t *testing.T) {
+	needPtrace(t)
+	f, v := newMountViewFixture(t)
+	v.Binds = append(v.Binds, Bind{Src: filepath.Join(f.copyDir, "absent"), Dst: f.nestedDst})
+	h := &pathCounter{}
+	tr, r := traceFull(t, Config{Handler: h, Mounts: v}, "/bin/sh", "-c", "cat "+f.existing+"/mine; ls "+f.existing+"/pod >/dev/null 2>&1 || echo none")
+	if r.stdout != "local\nnone\n" || r.status.Code != 0 {
+		t.Fatalf("after a failed view: %q (%v)", r.stdout, r.status)
+	}
+	st := tr.Stats()
+	if st.MountView || !strings.Contains(st.MountViewRefused, "absent") || h.paths.Load() == 0 {
+		t.Fatalf("view %v, why %q, %d path calls; want no view, the failed mount named, and stops", st.MountView, st.MountViewRefused, h.paths.Load())
+	}
+	v.Required = true
+	errOut, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errOut.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tr, err = Start(ctx, withEngine(Config{Path: "/bin/true", Args: []string{"true"}, Handler: h, Mounts: v, Stdout: os.Stdout, Stderr: errOut}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _ := tr.Wait()
+	b, _ := os.ReadFile(errOut.Name())
+	if status.Code != 127 || !strings.Contains(string(b), "--fs-view stops") {
+		t.Fatalf("a required view that fails: %v, %q; want exit 127 naming --fs-view stops", status, b)
+	}
+}
