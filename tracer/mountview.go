@@ -30,8 +30,9 @@ type MountView struct {
 // touching Dir: a read-only tmpfs holding a bind of each of Dir's entries
 // and the Make paths takes its place ("/" through pivot_root).
 type Graft struct {
-	Dir  string   // an existing directory, its real path
-	Make []string // paths relative to Dir, made as directories
+	Dir   string   // an existing directory, its real path
+	Make  []string // paths relative to Dir, made as directories
+	Files []string // paths relative to Dir, made as empty files
 }
 
 // Bind mounts Src at Dst, read-only unless Write.
@@ -66,6 +67,10 @@ func (v *MountView) encode() []byte {
 		field(strconv.Itoa(len(g.Make)))
 		for _, m := range g.Make {
 			field(m)
+		}
+		field(strconv.Itoa(len(g.Files)))
+		for _, f := range g.Files {
+			field(f)
 		}
 	}
 	for _, m := range v.Binds {

@@ -159,6 +159,10 @@ func (o *RunOptions) AddFlags(fs *pflag.FlagSet) {
 	addRuleFlags(fs, sessionRules{Local: &c.Outgoing.Local, Remote: &c.Outgoing.Remote, LocalHosts: &c.LocalHosts, RemoteHosts: &c.RemoteHosts,
 		FSMode: &c.FSMode, FSRemote: &c.FSRemote, FSLocal: &c.FSLocal, Processes: &o.processes})
 	fs.BoolVar(&c.FSWrite, "fs-write", false, "carry the program's changes of the pod's files (write, create, mkdir, rename, unlink, chmod, truncate) out in the pod, as the container's user")
+	if c.FSView == "" {
+		c.FSView = "auto"
+	}
+	fs.Var(choiceValue[string]{&c.FSView, []string{"auto", "mount", "stops"}}, "fs-view", "how the pod's files reach the program: mount (as root, a mount namespace of its own: its file calls never stop), stops (each file call stopped and rewritten), auto (mount where the session and this machine allow it)")
 	fs.Var(fsMapValue(c.FSMap), "fs-map", "serve the pod's REMOTE path (file or directory) from LOCAL on this machine, read-only, or taking the program's writes with :rw (repeatable)")
 	fs.Var(choiceValue[protocol.Mode]{&c.Incoming, []protocol.Mode{protocol.ModeMirror, protocol.ModeSteal, run.IncomingOff}}, "incoming", "what the program's listening ports get from the pod's: mirror, steal or off")
 	fs.Var(filterValue{&c.HTTPFilters}, "http-filter", "with steal, take only HTTP requests matching 'header:NAME: REGEXP', 'path:REGEXP' or 'method:REGEXP' (repeatable, all must match)")

@@ -66,6 +66,7 @@ type Files struct {
 	Local  []string          `yaml:"local,omitempty" flag:"fs-local" doc:"paths kept local even where they would be read from the pod"`
 	Map    map[string]string `yaml:"map,omitempty" flag:"fs-map" sep:"=" local:"relative" doc:"pod path -> local file or directory serving it, relative to this file's directory; read-only, or taking the program's writes when it ends in :rw"`
 	Write  *bool             `yaml:"write,omitempty" flag:"fs-write" doc:"carry the program's changes of the pod's files out in the pod"`
+	View   string            `yaml:"view,omitempty" flag:"fs-view" enum:"auto,mount,stops" doc:"how the pod's files reach the program: mount (a mount namespace of its own, as root), stops (each file call stopped), auto (mount where allowed)"`
 }
 
 // Incoming decides what the program's listening ports get.

@@ -31,7 +31,7 @@ func TestProgramIsFoundOnThisMachinesPath(t *testing.T) {
 	defer devNull.Close()
 	cfg := Config{Command: []string{"print-path"}, Stdin: devNull, Stdout: out, Stderr: os.Stderr}
 	env := []string{"PATH=/pod/only/bin:/app/bin"} // has neither print-path nor a shell
-	status, err := runProgram(context.Background(), cfg, env, "", "", nil)
+	status, err := runProgram(context.Background(), cfg, env, "", "", nil, nil)
 	if err != nil || status.ExitCode() != 0 {
 		t.Fatalf("run: %v, %s", err, status)
 	}

@@ -60,6 +60,10 @@ type Config struct {
 	FSLocal  []string
 	FSMap    map[string]remotefiles.Mapping // pod path -> local file or directory serving it
 	FSWrite  bool                           // the program's changes of the pod's files are made in the pod
+	// FSView: "mount" serves the files by the program's own mount namespace
+	// (remotefiles.MountView), "stops" by stopping its file calls, "auto"
+	// (or "") by the first where the session and this machine allow it.
+	FSView string
 	// FilesDir holds the sessions' private copies (remotefiles.BaseDir).
 	FilesDir string
 	// Incoming: mirror, steal or IncomingOff for the program's listening ports.
@@ -221,7 +225,11 @@ func Run(ctx context.Context, cfg Config) (tracer.Status, error) {
 	if domainname != "" {
 		_ = files.Provide("/proc/sys/kernel/domainname", []byte(domainname+"\n"))
 	}
-	status, err := runProgram(ctx, cfg, env, hostname, domainname, handler{out: out, files: files, pod: sess, in: in})
+	mounts, err := mountView(cfg, files, hostname, domainname)
+	if err != nil {
+		return tracer.Status{}, err
+	}
+	status, err := runProgram(ctx, cfg, env, hostname, domainname, mounts, handler{out: out, files: files, pod: sess, in: in})
 	out.Settle()
 	var c closing
 	c.fetches, c.fetchedBytes = files.Stats()
@@ -389,13 +397,13 @@ func resolve(ctx context.Context, cfg Config, cs kubernetes.Interface) (kube.Tar
 
 // runProgram runs the command under the tracer. A Ctrl-C reaches the program
 // straight from the terminal; SIGTERM and SIGHUP to the plugin are passed on.
-func runProgram(ctx context.Context, cfg Config, env []string, hostname, domainname string, h tracer.Handler) (tracer.Status, error) {
+func runProgram(ctx context.Context, cfg Config, env []string, hostname, domainname string, mounts *tracer.MountView, h tracer.Handler) (tracer.Status, error) {
 	// The tracer looks Path up on this machine's PATH, not env's: with
 	// --env-include PATH, env holds the pod's, where the program is not.
 	return launch.Run(ctx, tracer.Config{
 		Path: cfg.Command[0], Args: cfg.Command, Env: env,
 		Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
-		Handler: h, Hostname: hostname, Domainname: domainname, Policy: cfg.Processes, Engine: cfg.Engine, Logger: cfg.Logger,
+		Handler: h, Hostname: hostname, Domainname: domainname, Policy: cfg.Processes, Engine: cfg.Engine, Mounts: mounts, Logger: cfg.Logger,
 	})
 }
 

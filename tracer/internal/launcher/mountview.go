@@ -12,7 +12,9 @@ import (
 //	'h' hostname NUL domainname NUL   a UTS namespace with the pod's names
 //	'f'                               failing is fatal (--fs-view mount)
 //	's' stage NUL                     an empty directory for scratch mounts
-//	'g' dir NUL n NUL rel NUL ...     dir gets n missing paths (mkdir -p)
+//	'g' dir NUL n NUL rel NUL ... m NUL rel NUL ...
+//	                                  dir gets n missing directories
+//	                                  (mkdir -p) and m missing files
 //	'b' src NUL dst NUL ro|rw NUL     src is bind-mounted at dst
 //
 // The launcher answers on ReportFD: "ok", or why the view was not made
@@ -97,7 +99,12 @@ func build(plan []byte, cwd string) string {
 			for i := 0; i < n; i++ {
 				rels = append(rels, r.field())
 			}
-			if why := graft(stage, dir, rels); why != "" {
+			m := atoi(r.field())
+			files := make([]string, 0, m)
+			for i := 0; i < m; i++ {
+				files = append(files, r.field())
+			}
+			if why := graft(stage, dir, rels, files); why != "" {
 				return why
 			}
 		case 'b':
@@ -140,7 +147,7 @@ func bind(src, dst string, readOnly bool) string {
 // and the new directories takes dir's place, read-only, so that nothing a
 // program makes there vanishes with the view. "/" is replaced by
 // pivot_root; any other directory by moving the tmpfs over it.
-func graft(stage, dir string, rels []string) string {
+func graft(stage, dir string, rels, files []string) string {
 	if stage == "" {
 		return "a graft without a scratch directory"
 	}
@@ -176,6 +183,17 @@ func graft(stage, dir string, rels []string) string {
 		if err := mkdirAll(g, rel); err != nil {
 			return "make " + join(dir, rel) + " in the view: " + err.Error()
 		}
+	}
+	for _, rel := range files {
+		parent := parentOf(rel)
+		if err := mkdirAll(g, parent); err != nil {
+			return "make " + join(dir, parent) + " in the view: " + err.Error()
+		}
+		fd, err := syscall.Open(g+"/"+rel, syscall.O_CREAT|syscall.O_WRONLY|syscall.O_CLOEXEC, 0o644)
+		if err != nil {
+			return "make " + join(dir, rel) + " in the view: " + err.Error()
+		}
+		_ = syscall.Close(fd)
 	}
 	if dir == "/" {
 		return pivot(g)
@@ -304,6 +322,16 @@ func setns(fd, kind int) error {
 		return errno
 	}
 	return nil
+}
+
+// parentOf is a relative path's directory: "a/b" of "a/b/c", "" of "c".
+func parentOf(rel string) string {
+	for i := len(rel) - 1; i >= 0; i-- {
+		if rel[i] == '/' {
+			return rel[:i]
+		}
+	}
+	return ""
 }
 
 func join(dir, name string) string {
