@@ -52,7 +52,7 @@ func (b *bench) warmUp() error {
 // when -pod named one) and warms the agent up again, untimed.
 func (b *bench) onceRetried(p program, m mode) (float64, summary, error) {
 	d, sum, err := b.once(p, m)
-	for attempt := 0; err != nil && m == remote && attempt < 2; attempt++ {
+	for attempt := 0; err != nil && (m == remote || m == remoteStops) && attempt < 2; attempt++ {
 		fmt.Fprintf(os.Stderr, "apps-bench: %s: run failed (%v); waiting for the cluster, then again\n", p.name, err)
 		deadline := time.Now().Add(3 * time.Minute)
 		for {

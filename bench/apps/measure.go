@@ -18,7 +18,8 @@ type mode int
 const (
 	native   mode = iota
 	traced        // kubectl mirror trace -- CMD
-	remote        // kubectl mirror run pod/P -- CMD, from the laptop namespace
+	remote        // kubectl mirror run pod/P -- CMD, from the laptop namespace (--fs-view auto: the mount view)
+	remoteStops   // the same with --fs-view stops: every file call stopped
 	inLaptop      // laptop.sh exec CMD: the namespace entry that run's times include
 	nModes
 )
@@ -57,7 +58,7 @@ func (b *bench) measure(p program) result {
 	}
 	modes := []mode{native, traced}
 	if b.noRun == "" {
-		modes = append(modes, remote)
+		modes = append(modes, remote, remoteStops)
 	}
 	for _, m := range modes { // warm caches (and the agent)
 		if _, _, err := b.onceRetried(p, m); err != nil {
@@ -117,12 +118,16 @@ func (b *bench) command(p program, m mode) []string {
 	switch m {
 	case traced:
 		return append([]string{b.plugin, "trace", "--"}, p.argv...)
-	case remote:
+	case remote, remoteStops:
 		argv := p.argv
 		if p.runArgv != nil {
 			argv = p.runArgv
 		}
-		return append([]string{b.laptop, "exec", "env", "KUBECONFIG=" + b.kubeconfig, b.plugin, "run", "pod/" + b.pod, "--"}, argv...)
+		view := "--fs-view=auto"
+		if m == remoteStops {
+			view = "--fs-view=stops"
+		}
+		return append([]string{b.laptop, "exec", "env", "KUBECONFIG=" + b.kubeconfig, b.plugin, "run", "pod/" + b.pod, view, "--"}, argv...)
 	case inLaptop:
 		return append([]string{b.laptop, "exec"}, p.argv...)
 	}
