@@ -53,6 +53,14 @@ func (e *ptraceEngine) gateLauncher(th *thread, r *regs) bool {
 	if l.stepped || l.gated {
 		return false
 	}
+	if e.filters.pathFree {
+		// Under the mount view the filter holds socket calls alone, which
+		// may as well stop in the launcher's children too (an intercepted
+		// child's own notifying filter wins over it; a native child's few
+		// are let through): no gate, so no stepping through the loader.
+		e.injectLauncherFilter(th, r, e.filters.traceProg)
+		return true
+	}
 	if !l.looked {
 		l.looked = true
 		loader, err := launcherLayout(th.proc.pid)
@@ -78,6 +86,14 @@ func (e *ptraceEngine) gateLauncher(th *thread, r *regs) bool {
 		l.stepped = true
 		return false
 	}
+	e.injectLauncherFilter(th, r, prog)
+	return true
+}
+
+// injectLauncherFilter puts a launcher's filter prog in, at the syscall th
+// is stopped at, which then runs again under it.
+// Precondition: on the tracer's thread; th is at a syscall-entry stop.
+func (e *ptraceEngine) injectLauncherFilter(th *thread, r *regs, prog []unix.SockFilter) {
 	e.injectFilter(th, *r, &filterLoad{img: progImage(prog), flags: unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, done: func(saved regs, _ int64) {
 		th.proc.launcher.gated = true
 		e.stats.LauncherGates++
@@ -87,7 +103,6 @@ func (e *ptraceEngine) gateLauncher(th *thread, r *regs) bool {
 			e.installFailed(th, "restore registers", err)
 		}
 	}})
-	return true
 }
 
 // launcherLayout is where a process's dynamic loader's code lies, or an

@@ -16,11 +16,11 @@ import (
 type mode int
 
 const (
-	native   mode = iota
-	traced        // kubectl mirror trace -- CMD
-	remote        // kubectl mirror run pod/P -- CMD, from the laptop namespace (--fs-view auto: the mount view)
-	remoteStops   // the same with --fs-view stops: every file call stopped
-	inLaptop      // laptop.sh exec CMD: the namespace entry that run's times include
+	native      mode = iota
+	traced           // kubectl mirror trace -- CMD
+	remote           // kubectl mirror run pod/P -- CMD, from the laptop namespace (--fs-view auto: the mount view)
+	remoteStops      // the same with --fs-view stops: every file call stopped
+	inLaptop         // laptop.sh exec CMD: the namespace entry that run's times include
 	nModes
 )
 
