@@ -1,5 +1,7 @@
 package tracer
 
+import "golang.org/x/sys/unix"
+
 // utsname: six fields of 65 bytes (sysname, nodename, release, version,
 // machine, domainname); the node name is the second.
 const (
@@ -14,6 +16,11 @@ const (
 func (d *decider) identity(c *Call) Verdict {
 	if d.hostname == "" && d.domain == "" {
 		return Allow()
+	}
+	if c.Syscall == SysSethostname || c.Syscall == SysSetdomainname {
+		// A root program renaming "its" host would rename this machine;
+		// a container without CAP_SYS_ADMIN gets EPERM too.
+		return Fail(unix.EPERM)
 	}
 	return Allow().AtExit(func(e *Exit) {
 		if e.Result != 0 {

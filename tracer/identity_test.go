@@ -42,3 +42,18 @@ func TestUnameReportsTheConfiguredHostname(t *testing.T) {
 		}
 	}
 }
+
+// A root program cannot rename this machine while it is given the pod's
+// name (run in a UTS namespace of its own, so that a failure of this test
+// renames nothing either).
+func TestSethostnameRefusedUnderThePodsName(t *testing.T) {
+	needPtrace(t)
+	before, _ := os.Hostname()
+	r := runTracedWith(t, Config{Hostname: "api-7d9f"}, "unshare", "-u", "sh", "-c", "hostname renamed 2>/dev/null && echo renamed || echo refused; hostname")
+	if r.stdout != "refused\napi-7d9f\n" {
+		t.Fatalf("got %q, want the rename refused and the pod's name kept", r.stdout)
+	}
+	if after, _ := os.Hostname(); after != before {
+		t.Fatalf("this machine is now %q (was %q)", after, before)
+	}
+}

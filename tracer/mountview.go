@@ -100,6 +100,10 @@ func (e *ptraceEngine) readViewReport() {
 	if report := string(b); report == "ok" {
 		e.filters = mountFilters()
 		e.stats.MountView = true
+		var err error
+		if e.views, err = openViews(e.rootPID); err != nil {
+			e.log.Warn("native programs will see the mount view: its namespaces cannot be kept", zap.Error(err))
+		}
 		e.log.Info("files: the program's own mount namespace serves the pod's paths; no file call stops")
 	} else {
 		e.stats.MountViewRefused = strings.TrimSpace(report)

@@ -127,7 +127,43 @@ func TestMountViewFallsBackToStops(t *testing.T) {
 	}
 	status, _ := tr.Wait()
 	b, _ := os.ReadFile(errOut.Name())
-	if status.Code != 127 || !strings.Contains(string(b), "--fs-view stops") {
+	if status.Code != 127 || !strings.Contains(string(b), "kubectl mirror: --fs-view mount: ") && strings.Contains(string(b), "--fs-view stops") {
 		t.Fatalf("a required view that fails: %v, %q; want exit 127 naming --fs-view stops", status, b)
+	}
+}
+
+// A native program (a build tool, --skip-process) runs with this machine's
+// files and host name, as on the stop path; an intercepted program it
+// starts (go run's binary) is back in the view; both keep their working
+// directory. A native child of an intercepted program (which carries its
+// filter) is moved too.
+func TestMountViewNativeProgramsLeaveIt(t *testing.T) {
+	needPtrace(t)
+	f, v := newMountViewFixture(t)
+	bin := t.TempDir()
+	native := filepath.Join(bin, "nativesh")
+	b, err := os.ReadFile("/bin/dash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(native, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	dir := t.TempDir()
+	inner := `[ -f ` + f.topDst + `/token ] && echo present || echo absent; read h < /proc/sys/kernel/hostname; echo $h; pwd
+python3 -c 'import os, socket; print(open("` + f.topDst + `/token").read().strip(), socket.gethostname(), os.getcwd())'
+[ -f ` + f.topDst + `/token ] && echo present || echo absent`
+	h := &pathCounter{}
+	policy := Policy{Skip: []string{"nativesh"}, Launchers: DefaultLaunchers}
+	tr, r := traceFull(t, Config{Handler: h, Dir: dir, Mounts: v, Policy: policy}, "/bin/sh", "-c",
+		"cat "+f.topDst+"/token; "+native+" -c '"+strings.ReplaceAll(inner, "'", `'"'"'`)+"'; "+
+			`python3 -c 'import subprocess; subprocess.run(["`+native+`", "-c", "[ -f `+f.topDst+`/token ] && echo present || echo absent"])'`)
+	want := "pod-token\nabsent\n" + host + "\n" + dir + "\npod-token api-7d9f " + dir + "\nabsent\nabsent\n"
+	if r.stdout != want || r.status.Code != 0 {
+		t.Fatalf("got %q (%v), want %q", r.stdout, r.status, want)
+	}
+	if st := tr.Stats(); st.ViewMoves != 3 {
+		t.Fatalf("%d moves between the view and this machine's namespaces, want 3 (the native shell out, python3 in, the filtered native shell python3 runs out)", st.ViewMoves)
 	}
 }

@@ -45,6 +45,7 @@ type ptraceEngine struct {
 	// mount view's once the launcher has made it (viewReport).
 	filters    *filterSet
 	viewReport *os.File // the launcher's answer to the plan; nil once read
+	views      *nsViews // under the mount view: where processes are moved
 
 	holds       int // threads waiting for Resume
 	resumeQueue chan resume

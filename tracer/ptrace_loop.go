@@ -119,6 +119,9 @@ func (e *ptraceEngine) onWait(pid int, ws unix.WaitStatus) {
 		e.tellNotif(th)
 	}
 	switch {
+	case sig == unix.SIGTRAP|0x80 && th.proc.filtered && th.proc.nsSwitch != nsStay && th.atExit == nil && !th.passEntry:
+		// A filtered process stepped to its first call only to be moved.
+		e.onSyscallStop(th)
 	case sig == unix.SIGTRAP|0x80 && th.proc.filtered && th.passEntry:
 		// The entry stop of a call the tracer injected at an exit stop
 		// (ptrace_closewatch.go): its exit stop is next.

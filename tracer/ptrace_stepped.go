@@ -40,6 +40,10 @@ func (e *ptraceEngine) onSyscallStop(th *thread) {
 		e.resume(th, 0)
 		return
 	}
+	if th.proc.nsSwitch != nsStay {
+		e.startNSSwitch(th, r)
+		return
+	}
 	if th.proc.install {
 		e.startInstall(th, &r)
 		return

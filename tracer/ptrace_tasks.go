@@ -93,6 +93,7 @@ func (e *ptraceEngine) onExec(th *thread) {
 		p.mode = Intercepted // a filter stays: its calls stop there anyway
 	}
 	p.install = !p.filtered && p.mode == Intercepted
+	p.nsSwitch = e.views.wantFor(th.tid, p.mode)
 	th.proc = p
 	e.tellNotif(th)
 	e.setHeld(th, nil)

@@ -79,6 +79,9 @@ type process struct {
 	launcher launcherState
 	// closeWatches: close watches put into it (ptrace_closewatch.go).
 	closeWatches int
+	// nsSwitch: it moves into or out of the mount view at its next
+	// syscall (ptrace_nsswitch.go).
+	nsSwitch nsWant
 }
 
 // stepped: the process has no filter but its syscalls are seen, each one
@@ -86,7 +89,7 @@ type process struct {
 // filter is in (or for good where no gate can be trusted), or a process
 // waiting for its filter.
 func (p *process) stepped() bool {
-	return !p.filtered && ((p.mode == Launcher && !p.launcher.gated) || p.install || p.debugChild)
+	return p.nsSwitch != nsStay || !p.filtered && ((p.mode == Launcher && !p.launcher.gated) || p.install || p.debugChild)
 }
 
 // child is the process a fork or vfork makes: the same mode and filter.

@@ -16,8 +16,8 @@ const (
 	// ClassPath: open, openat, openat2, the stat family, access family,
 	// readlink, and the calls that change the file system.
 	ClassPath
-	// ClassIdentity: uname. The tracer answers it itself from
-	// Config.Hostname; handlers never see it.
+	// ClassIdentity: uname, sethostname, setdomainname. The tracer answers
+	// them itself from Config.Hostname; handlers never see them.
 	ClassIdentity
 )
 
@@ -268,6 +268,9 @@ var syscalls = [numSysnos]sysInfo{
 	SysLremovexattr: changeCall("lremovexattr", unix.SYS_LREMOVEXATTR, argPath, argXattrName).nofollow(),
 
 	SysUname: call("uname", unix.SYS_UNAME, ClassIdentity, argStructOut),
+	// The pod's names are not this machine's to change (identity.go).
+	SysSethostname:   call("sethostname", unix.SYS_SETHOSTNAME, ClassIdentity, argNone, argNone),
+	SysSetdomainname: call("setdomainname", unix.SYS_SETDOMAINNAME, ClassIdentity, argNone, argNone),
 
 	// close and shutdown: a program letting go of its last listening
 	// socket on a port gives the port back before the call returns. The

@@ -79,6 +79,8 @@ const (
 
 	// ClassIdentity
 	SysUname
+	SysSethostname
+	SysSetdomainname
 
 	// ClassSocket, appended: the calls that end a listening socket.
 	SysClose

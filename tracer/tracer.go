@@ -122,6 +122,9 @@ type Stats struct {
 	// MountViewRefused says why not, when one was asked for.
 	MountView        bool
 	MountViewRefused string
+	// ViewMoves: processes moved out of the mount view (native ones) or
+	// back into it at their exec.
+	ViewMoves int
 }
 
 // Start runs the program under the tracer. The program is killed when ctx ends.
@@ -204,6 +207,7 @@ func (t *Tracer) run(path string) {
 	// last tracee.
 	runtime.LockOSThread()
 	defer close(t.done)
+	defer func() { t.ptrace.views.close() }()
 	if err := t.ptrace.start(path); err != nil {
 		t.started <- err
 		return

@@ -211,6 +211,9 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 			return err
 		}
 	}
+	if err := checkFSView(c); err != nil {
+		return err
+	}
 	if o.copyCommand != "" {
 		if c.Copy.Command, err = splitCommand(o.copyCommand); err != nil {
 			return err
@@ -228,6 +231,27 @@ func (o *RunOptions) Complete(cmd *cobra.Command, args []string) error {
 	c.Progress = func(line string) { fmt.Fprintf(o.ErrOut, "kubectl mirror: %s\n", line) }
 	c.Logger = o.logger
 	return nil
+}
+
+// checkFSView refuses, before anything is asked of the cluster, a mount
+// view that cannot be: what the plugin can tell from here (root, and the
+// modes that act on the pod as the program goes).
+func checkFSView(c *run.Config) error {
+	if c.FSView != "mount" {
+		return nil
+	}
+	why := ""
+	switch {
+	case os.Geteuid() != 0:
+		why = "a mount namespace needs root (CAP_SYS_ADMIN)"
+	case c.FSWrite:
+		why = "--fs-write (files.write) carries changes to the pod"
+	case c.FSMode == "all":
+		why = "--fs-mode all (files.mode) reads the pod's files as the program uses them"
+	default:
+		return nil
+	}
+	return fmt.Errorf("--fs-view mount: %s; run with --fs-view stops (or auto)", why)
 }
 
 // targetlessOnly refuses, for a run with no target, the flags that need a

@@ -35,15 +35,11 @@ func (c *Cache) MountView(hostname, domainname string) (*tracer.MountView, error
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range append(append([]string{}, c.local...), c.localExact...) {
-		for _, b := range binds {
-			if under(l, b.Dst) {
-				return nil, fmt.Errorf("the local path %s lies in the pod's %s", l, b.Dst)
-			}
-		}
-	}
 	grafts, err := viewGrafts(binds)
 	if err != nil {
+		return nil, err
+	}
+	if err := busyGrafts(grafts, c.local); err != nil {
 		return nil, err
 	}
 	stage := filepath.Join(c.sess.path, "stage")
@@ -69,6 +65,27 @@ func (c *Cache) viewBinds() ([]tracer.Bind, error) {
 		binds = append(binds, tracer.Bind{Src: filepath.Join(c.dir, root), Dst: root})
 	}
 	c.mu.Unlock()
+	// A local exception holding a pod path keeps it local (no mount); one
+	// inside a pod path only a stop can tell apart.
+	kept := binds[:0]
+	for _, b := range binds {
+		local := false
+		for _, l := range c.local {
+			local = local || under(b.Dst, l)
+			if under(l, b.Dst) && l != b.Dst {
+				return nil, fmt.Errorf("the local path %s lies in the pod's %s", l, b.Dst)
+			}
+		}
+		for _, l := range c.localExact {
+			if l == b.Dst {
+				return nil, fmt.Errorf("the local directory %s is a pod path", l)
+			}
+		}
+		if !local {
+			kept = append(kept, b)
+		}
+	}
+	binds = kept
 	for remote, m := range c.maps {
 		if _, err := os.Stat(m.Local); err != nil {
 			return nil, fmt.Errorf("--fs-map %s: %w", remote, err)
@@ -115,7 +132,7 @@ func viewGrafts(binds []tracer.Bind) ([]tracer.Graft, error) {
 		}
 		if err == nil {
 			if dst.IsDir() != src.IsDir() {
-				return nil, fmt.Errorf("%s is a %s here and a %s in the pod", b.Dst, kind(dst), kind(src))
+				return nil, fmt.Errorf("%s is a %s here and %s is a %s", b.Dst, kind(dst), b.Src, kind(src))
 			}
 			continue
 		}
@@ -152,6 +169,27 @@ func viewGrafts(binds []tracer.Bind) ([]tracer.Graft, error) {
 		grafts = append(grafts, *byDir[d])
 	}
 	return grafts, nil
+}
+
+// busyGrafts refuses a graft of a directory programs make files in all the
+// time (the temporary directories, home, the working directory and the
+// program's own): new entries right in a grafted directory fail with EROFS.
+func busyGrafts(grafts []tracer.Graft, own []string) error {
+	busy := append([]string{"/tmp", "/var/tmp", os.TempDir(), os.Getenv("HOME"), os.Getenv("XDG_RUNTIME_DIR")}, own...)
+	if wd, err := os.Getwd(); err == nil {
+		busy = append(busy, wd)
+	}
+	for _, g := range grafts {
+		for _, d := range busy {
+			if d == "" {
+				continue
+			}
+			if real, err := filepath.EvalSymlinks(d); err == nil && real == g.Dir {
+				return fmt.Errorf("a pod path in %s would leave %s no room for new files", d, d)
+			}
+		}
+	}
+	return nil
 }
 
 // deepestExisting walks up from p to the first directory this machine has:

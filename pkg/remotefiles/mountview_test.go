@@ -70,7 +70,7 @@ func TestViewGraftsOrderAndKinds(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("grafts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if _, err := viewGrafts([]tracer.Bind{{Src: src, Dst: file}}); err == nil || !strings.Contains(err.Error(), "is a file here and a directory in the pod") {
+	if _, err := viewGrafts([]tracer.Bind{{Src: src, Dst: file}}); err == nil || !strings.Contains(err.Error(), "is a file here and "+src+" is a directory") {
 		t.Fatalf("a directory over a file: %v", err)
 	}
 }
@@ -89,6 +89,13 @@ func TestMountViewRefusals(t *testing.T) {
 			c.local = append(c.local, "/etc/echo/config/local.conf")
 		}, "the local path /etc/echo/config/local.conf lies in the pod's /etc/echo"},
 		{"a path only this machine has", func(c *Cache) { c.roots[here] = false }, "the pod has no " + here + ", which this machine has"},
+		{"a pod path in /tmp, which would take new files no more", func(c *Cache) {
+			p := "/tmp/kubectl-mirror-absent-" + filepath.Base(here)
+			c.roots[p] = true
+			if err := os.MkdirAll(filepath.Join(c.dir, p), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}, "a pod path in /tmp would leave /tmp no room for new files"},
 	} {
 		c, err := NewCache(filepath.Join(t.TempDir(), "base"), nil)
 		if err != nil {
@@ -103,5 +110,27 @@ func TestMountViewRefusals(t *testing.T) {
 		}
 		c.write = nil
 		c.Close()
+	}
+}
+
+// --fs-local holding a pod path keeps it local: no mount for it.
+func TestMountViewLeavesLocalPathsOut(t *testing.T) {
+	c, err := NewCache(filepath.Join(t.TempDir(), "base"), []string{"/etc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, root := range []string{"/etc/hosts", "/var/run/secrets/kubernetes.io"} {
+		c.roots[root] = true
+		if err := os.MkdirAll(filepath.Join(c.dir, root), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	binds, err := c.viewBinds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(binds) != 1 || binds[0].Dst != "/var/run/secrets/kubernetes.io" {
+		t.Fatalf("binds %+v, want the service account's alone", binds)
 	}
 }

@@ -62,7 +62,7 @@ cat /etc/os-release | head -1`
 func TestMountViewRefusesWhatItCannotServe(t *testing.T) {
 	target, _ := echoPods(t)
 	_, errOut, code := plugin(t, "run", "pod/"+target.name, "--fs-view", "mount", "--fs-write", "--", "true").run()
-	if code == 0 || !strings.Contains(errOut, "--fs-view mount: --fs-write carries changes to the pod; run with --fs-view stops") || strings.Contains(errOut, "goroutine") {
+	if code == 0 || !strings.Contains(errOut, "--fs-view mount: --fs-write (files.write) carries changes to the pod; run with --fs-view stops") || strings.Contains(errOut, "goroutine") {
 		t.Fatalf("--fs-view mount --fs-write: exit %d\n%s", code, errOut)
 	}
 	out, errOut, code := plugin(t, "run", "pod/"+target.name, "-v", "1", "--fs-write", "--", "sh", "-c", "grep -c ' /etc/echo/config ' /proc/self/mountinfo; cat /etc/echo/config/app.conf").run()

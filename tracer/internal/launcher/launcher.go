@@ -64,7 +64,7 @@ func launch(path string) {
 	if len(plan) > 0 {
 		why := mountView(plan)
 		if why != "" && plan[0] == 'f' {
-			fail("--fs-view mount: " + why + "; run with --fs-view stops (or auto)")
+			failAs("kubectl mirror", "--fs-view mount: "+why+"; run with --fs-view stops (or auto)")
 		}
 		report := "ok"
 		if why != "" {
@@ -101,6 +101,11 @@ func fail(msg string) {
 			name = base(argv[0])
 		}
 	}
+	failAs(name, msg)
+}
+
+// failAs says why on stderr, as name, and exits 127.
+func failAs(name, msg string) {
 	_, _ = syscall.Write(2, []byte(name+": "+msg+"\n"))
 	syscall.Exit(127)
 }
