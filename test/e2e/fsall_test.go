@@ -150,7 +150,7 @@ func TestFSMapReadWriteTakesTheProgramsWrites(t *testing.T) {
 	os.Chmod(ro, 0o755)
 	py := `
 import os
-d = "/tmp/source_test"
+d = "/srv/source_test"
 os.mkdir(d + "/sub")
 with open(d + "/a.txt", "w") as f:
     f.write("made by the program\n")
@@ -158,13 +158,13 @@ os.rename(d + "/a.txt", d + "/sub/b.txt")
 open(d + "/gone.txt", "w").close()
 os.unlink(d + "/gone.txt")
 print(sorted(os.listdir(d)), os.listdir(d + "/sub"))
-for p in ("/tmp/ro_test/x.txt",):
+for p in ("/srv/ro_test/x.txt",):
     try:
         open(p, "w")
     except OSError as e:
         print("write", e.strerror)
 try:
-    os.rename(d + "/sub/b.txt", "/tmp/ro_test/b.txt")
+    os.rename(d + "/sub/b.txt", "/srv/ro_test/b.txt")
 except OSError as e:
     print("rename", e.strerror)
 `
@@ -177,8 +177,8 @@ except OSError as e:
 				os.RemoveAll(filepath.Join(dir, e.Name()))
 			}
 		}
-		out, errOut, code := plugin(t, "run", "pod/"+target.name, "--fs-view", view.name, "--fs-map", "/tmp/source_test="+rw+":rw",
-			"--fs-map", "/tmp/ro_test="+ro, "--", "python3", "-c", py).run()
+		out, errOut, code := plugin(t, "run", "pod/"+target.name, "--fs-view", view.name, "--fs-map", "/srv/source_test="+rw+":rw",
+			"--fs-map", "/srv/ro_test="+ro, "--", "python3", "-c", py).run()
 		want := "['sub'] ['b.txt']\nwrite Read-only file system\nrename " + view.rename + "\n"
 		if code != 0 || out != want {
 			t.Fatalf("--fs-view %s: exit %d, got %q, want %q\n%s", view.name, code, out, want, errOut)
@@ -187,7 +187,7 @@ except OSError as e:
 	if b, err := os.ReadFile(filepath.Join(rw, "sub", "b.txt")); err != nil || string(b) != "made by the program\n" {
 		t.Fatalf("sub/b.txt in the local directory: %q, %v", b, err)
 	}
-	for _, gone := range []string{filepath.Join(rw, "a.txt"), filepath.Join(rw, "gone.txt"), filepath.Join(ro, "x.txt"), "/tmp/source_test"} {
+	for _, gone := range []string{filepath.Join(rw, "a.txt"), filepath.Join(rw, "gone.txt"), filepath.Join(ro, "x.txt"), "/srv/source_test"} {
 		if _, err := os.Lstat(gone); err == nil {
 			t.Errorf("%s exists", gone)
 		}

@@ -80,3 +80,20 @@ func allButLastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[:len(lines)-1], "\n")
 }
+
+// A native program (here --skip-process cat) runs with this machine's files,
+// as on the stop path, though the mount view is its parent's; the
+// intercepted program it sits beside still sees the pod's.
+func TestMountViewLeavesNativeProgramsThisMachinesFiles(t *testing.T) {
+	target, _ := echoPods(t)
+	local, err := os.ReadFile("/etc/hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := plugin(t, "run", "pod/"+target.name, "--fs-view", "mount", "--skip-process", "cat", "--", "sh", "-c",
+		`cat /etc/hostname; cat /etc/echo/config/app.conf 2>/dev/null || echo absent; python3 -c 'print(open("/etc/hostname").read().strip())'`).run()
+	want := string(local) + "absent\n" + target.name + "\n"
+	if code != 0 || out != want {
+		t.Fatalf("exit %d, got %q, want %q\n%s", code, out, want, errOut)
+	}
+}
