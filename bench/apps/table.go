@@ -26,7 +26,7 @@ func (b *bench) print(w io.Writer, progs []program, rs []result, load0, load1 st
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "program\tnative ms\ttrace ms\tx\tstart-up\tnet x\trun ms\tx\tstart-up\tnet x\tstops: run ms\tx\tstart-up\tnet x\ttarget net x\ttrace stops\tprocs i/l/n")
 	var notes []string
-	over := false
+	over, noise := false, false
 	for i, p := range progs {
 		r := rs[i]
 		if r.missing != "" {
@@ -47,12 +47,16 @@ func (b *bench) print(w io.Writer, progs []program, rs []result, load0, load1 st
 			default:
 				fixed := r.startup[m] - r.startup[native]
 				net := (r.ms[m] - fixed) / r.ms[native]
-				mark := ""
-				if net > p.target {
-					mark, over = "*", true
+				netCell := fmt.Sprintf("%.2fx", net)
+				switch {
+				case net > p.target:
+					netCell, over = netCell+"*", true
+				case net < 0.5:
+					// The program took less than the start-up varies by.
+					netCell, noise = "<=1x°", true
 				}
 				cells = append(cells, fmt.Sprintf("%.1f", r.ms[m]), fmt.Sprintf("%.2fx", r.ms[m]/r.ms[native]),
-					fmt.Sprintf("+%.1f", fixed), fmt.Sprintf("%.2fx%s", net, mark))
+					fmt.Sprintf("+%.1f", fixed), netCell)
 			}
 		}
 		stops, procs := "", ""
@@ -77,6 +81,9 @@ func (b *bench) print(w io.Writer, progs []program, rs []result, load0, load1 st
 	fmt.Fprintln(w, "run: --fs-view auto, the mount view as root (no file call stops); stops: run --fs-view stops, every file call stopped")
 	if over {
 		fmt.Fprintln(w, "*: over the target")
+	}
+	if noise {
+		fmt.Fprintln(w, "°: the median less the start-up is under half of native's: the program's own time is within how much the start-up varies")
 	}
 	fmt.Fprintln(w, "trace stops: the calls served by the plugin's handlers, summed from trace's closing summary (\"intercepted:\"); each is a")
 	fmt.Fprintln(w, "  seccomp stop of an intercepted process or a stop of a launcher (sh, bash, env). Launchers also stop at every other")
