@@ -86,9 +86,9 @@ func (b *bench) print(w io.Writer, progs []program, rs []result, load0, load1 st
 		fmt.Fprintln(w, "°: the median less the start-up is under half of native's: the program's own time is within how much the start-up varies")
 	}
 	fmt.Fprintln(w, "trace stops: the calls served by the plugin's handlers, summed from trace's closing summary (\"intercepted:\"); each is a")
-	fmt.Fprintln(w, "  seccomp stop of an intercepted process or a stop of a launcher (sh, bash, env). Launchers also stop at every other")
-	fmt.Fprintln(w, "  syscall's entry and exit, which trace does not count (bench/tracer prints those from the tracer's own counters);")
-	fmt.Fprintln(w, "  `run` prints no count. procs: processes intercepted/launchers/native, from the same summary")
+	fmt.Fprintln(w, "  notification or seccomp stop of an intercepted process or a stop of a launcher (sh, bash, env), which is also stepped")
+	fmt.Fprintln(w, "  through its loader's first calls (bench/tracer counts those). Under run's mount view none of the file calls stop;")
+	fmt.Fprintln(w, "  run prints no count. procs: processes intercepted/launchers/native, from the same summary")
 	fmt.Fprintf(w, "java: natively and traced it GETs a loopback server of this bench; under run it GETs %s through the pod (DNS and the connection through the agent)\n", b.url)
 	for _, n := range notes {
 		fmt.Fprintln(w, n)
