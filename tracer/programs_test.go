@@ -103,8 +103,14 @@ func TestBypassesAreClosed(t *testing.T) {
 	needPtrace(t)
 	// Filtered, and stepped as a launcher (the tracer applies the filter's rules).
 	stepped := Policy{Launchers: []string{filepath.Base(progs.cGlibc)}}
+	wants := map[string]string{"iouring": "io_uring_setup: ENOSYS\n", "int80": "int80: ENOSYS\n"}
+	if runNative(t, "", progs.cGlibc, "int80").stdout == "" {
+		// A kernel without 32-bit emulation (ia32_emulation=0) faults at
+		// int 0x80 before the filter sees it: the gate is closed for all.
+		wants["int80"] = ""
+	}
 	for _, policy := range []Policy{{}, stepped} {
-		for mode, want := range map[string]string{"iouring": "io_uring_setup: ENOSYS\n", "int80": "int80: ENOSYS\n"} {
+		for mode, want := range wants {
 			got := runTracedWith(t, Config{Policy: policy}, progs.cGlibc, mode)
 			if got.stdout != want {
 				t.Errorf("%s, %+v: got %q, want %q (native: %q)", mode, policy, got.stdout, want, runNative(t, "", progs.cGlibc, mode).stdout)

@@ -59,7 +59,7 @@ func (e *ptraceEngine) watchCloses(th *thread, fd int, saved regs) {
 		if th.proc.mm.noMem {
 			return
 		}
-		e.injectAtExit(th, saved, uint64(sysMmap), []uint64{0, regionSize, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_PRIVATE | unix.MAP_ANONYMOUS, ^uint64(0), 0}, func(addr int64) {
+		e.injectAtExit(th, saved, uint64(sysMmap), scratchMmap, func(addr int64) {
 			if addr < 0 {
 				th.proc.mm.noMem = true
 				return

@@ -113,22 +113,7 @@ func (e *ptraceEngine) filterIn(th *thread, saved regs) {
 // and seccomp; load.done runs at the seccomp call's exit stop.
 // Precondition: on the tracer's thread; th is at a syscall-entry stop.
 func (e *ptraceEngine) injectFilter(th *thread, saved regs, load *filterLoad) {
-	m := saved
-	m.setNr(uint64(sysMmap))
-	for i, a := range []uint64{0, regionSize, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_PRIVATE | unix.MAP_ANONYMOUS, ^uint64(0), 0} {
-		m.setArg(i, a)
-	}
-	if err := setRegs(th.tid, &m); err != nil {
-		e.installFailed(th, "set registers", err)
-		return
-	}
-	th.atExit = func(th *thread) {
-		addr, ok := e.injectedResult(th, "mmap")
-		if !ok {
-			return
-		}
-		th.proc.mm.addRegion(taddr(addr))
-		slot, _ := th.proc.mm.slot(th.tid)
+	e.mmapScratch(th, saved, e.installFailed, func(slot taddr) {
 		for off, l := taddr(0), load; l != nil; off, l = fallbackOff, l.fallback {
 			img := append([]byte(nil), l.img...)
 			binary.LittleEndian.PutUint64(img[8:], uint64(slot+off)+fprogSize)
@@ -140,6 +125,36 @@ func (e *ptraceEngine) injectFilter(th *thread, saved regs, load *filterLoad) {
 		e.injectNext(th, saved, "prctl", unix.SYS_PRCTL, []uint64{unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0}, func(int64) {
 			e.injectSeccomp(th, saved, uint64(slot), load)
 		})
+	})
+}
+
+// scratchMmap is the arguments of the mmap that gives a process the
+// scratch region the tracer writes paths, addresses and filters into.
+var scratchMmap = []uint64{0, regionSize, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_PRIVATE | unix.MAP_ANONYMOUS, ^uint64(0), 0}
+
+// mmapScratch turns the syscall th is stopped at (its registers saved)
+// into an mmap of a scratch region and resumes th; at the mmap's exit stop
+// the region joins th's process and use gets th's slot in it. failed
+// reports a step that went wrong.
+// Precondition: on the tracer's thread; th is at a syscall-entry stop.
+func (e *ptraceEngine) mmapScratch(th *thread, saved regs, failed func(*thread, string, error), use func(slot taddr)) {
+	m := saved
+	m.setNr(uint64(sysMmap))
+	for i, a := range scratchMmap {
+		m.setArg(i, a)
+	}
+	if err := setRegs(th.tid, &m); err != nil {
+		failed(th, "set registers", err)
+		return
+	}
+	th.atExit = func(th *thread) {
+		addr, ok := e.injectedResult(th, "mmap")
+		if !ok {
+			return
+		}
+		th.proc.mm.addRegion(taddr(addr))
+		slot, _ := th.proc.mm.slot(th.tid)
+		use(slot)
 	}
 	e.resume(th, 0)
 }

@@ -112,22 +112,7 @@ func (e *ptraceEngine) startNSSwitch(th *thread, saved regs) {
 	}
 	self := "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/"
 	strs := []string{self + strconv.Itoa(int(side.mnt.Fd())), self + strconv.Itoa(int(side.uts.Fd())), cwd}
-	m := saved
-	m.setNr(uint64(sysMmap))
-	for i, a := range []uint64{0, regionSize, unix.PROT_READ | unix.PROT_WRITE, unix.MAP_PRIVATE | unix.MAP_ANONYMOUS, ^uint64(0), 0} {
-		m.setArg(i, a)
-	}
-	if err := setRegs(th.tid, &m); err != nil {
-		e.switchFailed(th, "set registers", err)
-		return
-	}
-	th.atExit = func(th *thread) {
-		addr, ok := e.injectedResult(th, "mmap")
-		if !ok {
-			return
-		}
-		th.proc.mm.addRegion(taddr(addr))
-		slot, _ := th.proc.mm.slot(th.tid)
+	e.mmapScratch(th, saved, e.switchFailed, func(slot taddr) {
 		var buf []byte
 		var at []uint64
 		for _, s := range strs {
@@ -147,8 +132,7 @@ func (e *ptraceEngine) startNSSwitch(th *thread, saved regs) {
 				e.chdirBack(th, saved, at[2], cwd)
 			})
 		})
-	}
-	e.resume(th, 0)
+	})
 }
 
 // enterNS runs open(path at pathAt), setns(fd, kind), close(fd); then next.

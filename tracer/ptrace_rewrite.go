@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 )
 
 // A verdict that rewrites a sockaddr or a path points the call's argument
@@ -88,12 +87,9 @@ func (e *ptraceEngine) injectMmap(th *thread, r *regs) {
 	saved := *r
 	m := *r
 	m.setNr(uint64(sysMmap))
-	m.setArg(0, 0)
-	m.setArg(1, regionSize)
-	m.setArg(2, unix.PROT_READ|unix.PROT_WRITE)
-	m.setArg(3, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
-	m.setArg(4, ^uint64(0))
-	m.setArg(5, 0)
+	for i, a := range scratchMmap {
+		m.setArg(i, a)
+	}
 	if err := setRegs(th.tid, &m); err != nil {
 		e.log.Warn("inject mmap", zap.Int("tid", th.tid), zap.Error(err))
 		th.pending = nil
