@@ -28,8 +28,20 @@ func (e *notifEngine) answer(c *Call, v Verdict) {
 		// interrupted and made again meanwhile: the answer is the restart's.
 		id = notifOf(c).currentID()
 	}
+	e.deliver(c, id, v, a)
+}
+
+// deliver sends a to the call waiting under id, with its fd, after v's
+// exit work.
+func (e *notifEngine) deliver(c *Call, id uint64, v Verdict, a notifyAnswer) {
+	no, l := notifOf(c), notifOf(c).l
 	if a.fd >= 0 {
-		defer unix.Close(a.fd)
+		owned := a.fd
+		defer func() {
+			if owned >= 0 {
+				unix.Close(owned)
+			}
+		}()
 		// With SEND the fd and the answer arrive at once: no fd left behind
 		// in a program whose call was interrupted meanwhile. Exit work needs
 		// the fd's number before the answer.
@@ -45,15 +57,35 @@ func (e *notifEngine) answer(c *Call, v Verdict) {
 			if err != nil && err != unix.ENOENT {
 				err = no.send(func() error { return l.respond(id, failed(ErrnoOr(err, unix.EMFILE))) })
 			}
-			e.finish(c, id, v, err)
+			if e.finish(c, id, v, a, err) {
+				owned = -1 // the restart's answer now
+			}
 			return
 		}
-		a.val = int64(n)
+		a.val, a.fd = int64(n), -1
 	}
 	if v.atExit != nil && !a.cont {
 		a.val = e.calls.runAtExit(c, v.atExit, a.val)
 	}
-	e.finish(c, id, v, no.send(func() error { return l.respond(id, a) }))
+	e.finish(c, id, v, a, no.send(func() error { return l.respond(id, a) }))
+}
+
+// resend delivers an answer kept for the call's restart (taken).
+func (e *notifEngine) resend(c *Call, a notifyAnswer) {
+	no := notifOf(c)
+	l, id := no.l, no.currentID()
+	var err error
+	if a.fd >= 0 {
+		err = no.send(func() error { _, err := l.addFD(id, a.fd, a.cloexec, true); return err })
+	} else {
+		err = no.send(func() error { return l.respond(id, a) })
+	}
+	if e.finish(c, id, Verdict{}, a, err) {
+		return
+	}
+	if a.fd >= 0 {
+		unix.Close(a.fd)
+	}
 }
 
 // send delivers a call's answer (f sends it) and marks it answered, at
@@ -73,12 +105,22 @@ func (n *notification) send(f func() error) error {
 // finish ends an answer: delivered, or the call was gone (ENOENT) and its
 // restart gets v. Made again, a connect says EALREADY or EISCONN and an
 // open installs its fd, as the kernel's own restart of them would.
-func (e *notifEngine) finish(c *Call, id uint64, v Verdict, err error) {
-	if err == unix.ENOENT {
+// A call that took something from a socket (a datagram, a connection) is
+// not made again: its restart gets this very answer, or it would be lost.
+// kept: a (and its fd) now belongs to the restart.
+func (e *notifEngine) finish(c *Call, id uint64, v Verdict, a notifyAnswer, err error) (kept bool) {
+	switch {
+	case err != unix.ENOENT:
+		e.delivered(c)
+	case !a.taken:
 		e.gone(c, id, v)
-		return
+	case !notifOf(c).parkAnswer(id, a):
+		go e.resend(c, a) // the restart came already
+		return true
+	default:
+		return true
 	}
-	e.delivered(c)
+	return false
 }
 
 // gone keeps v for the restart of a call interrupted before its answer,
@@ -97,6 +139,8 @@ type notifyAnswer struct {
 	cloexec bool  // the installed fd is close-on-exec
 	// gone: the call was interrupted before anything was made for it.
 	gone *callGone
+	// taken: making the call took something from a socket.
+	taken bool
 }
 
 func notifyContinue() notifyAnswer { return notifyAnswer{cont: true, fd: -1} }

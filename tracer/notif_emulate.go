@@ -20,7 +20,12 @@ const maxCopy = 4 << 20
 func (e *notifEngine) emulate(c *Call, v Verdict) notifyAnswer {
 	switch c.Class {
 	case ClassSocket:
-		return c.emulateSocket(v)
+		a := c.emulateSocket(v)
+		switch c.Syscall {
+		case SysRecvfrom, SysRecvmsg, SysAccept, SysAccept4:
+			a.taken = a.gone == nil && (a.val >= 0 || a.fd >= 0)
+		}
+		return a
 	case ClassIdentity:
 		var u unix.Utsname
 		if err := unix.Uname(&u); err != nil {

@@ -65,9 +65,11 @@ type notification struct {
 	mu sync.Mutex
 	id uint64 // changes when the call is interrupted and restarted (notif_restart.go)
 	// parked is a decision that came while the call was interrupted;
-	// answered: the program got its answer.
-	parked   *Verdict
-	answered bool
+	// parkedAnswer an answer made for it that took from a socket (sent as
+	// it is at the restart); answered: the program got its answer.
+	parked       *Verdict
+	parkedAnswer *notifyAnswer
+	answered     bool
 }
 
 // takeListener copies the listener fd a process just got into this one.

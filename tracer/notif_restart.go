@@ -1,5 +1,7 @@
 package tracer
 
+import "golang.org/x/sys/unix"
+
 // A notified call held for a decision can be interrupted by a signal (a
 // debugger stopping every thread, a timer); the kernel then restarts it, and
 // it is notified again with a new id. Under ptrace a held call gets its
@@ -16,6 +18,7 @@ func (e *notifEngine) restarted(tid int, nr uint64, args [6]uint64, id uint64) b
 	c := e.heldCalls[tid]
 	if c != nil && (c.nr != nr || c.args != args) {
 		delete(e.heldCalls, tid) // the thread moved on: the held call was given up
+		notifOf(c).dropAnswer()
 		c = nil
 	}
 	e.mu.Unlock()
@@ -29,10 +32,13 @@ func (e *notifEngine) restarted(tid int, nr uint64, args [6]uint64, id uint64) b
 		return false
 	}
 	n.id = id
-	v := n.parked
-	n.parked = nil
+	v, a := n.parked, n.parkedAnswer
+	n.parked, n.parkedAnswer = nil, nil
 	n.mu.Unlock()
-	if v != nil {
+	switch {
+	case a != nil:
+		go e.resend(c, *a)
+	case v != nil:
 		go e.answer(c, *v)
 	}
 	return true
@@ -69,6 +75,28 @@ func (n *notification) park(id uint64, v Verdict) bool {
 	}
 	n.parked = &v
 	return true
+}
+
+// parkAnswer keeps a, made for the call under id, for its restart; it is
+// false when the restart came already (send it to that one).
+func (n *notification) parkAnswer(id uint64, a notifyAnswer) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.id != id {
+		return false
+	}
+	n.parkedAnswer = &a
+	return true
+}
+
+// dropAnswer closes the fd of an answer kept for a restart that will not come.
+func (n *notification) dropAnswer() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if a := n.parkedAnswer; a != nil && a.fd >= 0 {
+		unix.Close(a.fd)
+	}
+	n.parkedAnswer = nil
 }
 
 // delivered marks the call answered and forgets it as its thread's held call.
