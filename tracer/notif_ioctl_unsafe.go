@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -74,9 +75,26 @@ func (l *listener) addFD(id uint64, fd int, cloexec, send bool) (int, error) {
 	if cloexec {
 		a.NewfdFlags = unix.O_CLOEXEC
 	}
-	if send {
-		a.Flags = unix.SECCOMP_ADDFD_FLAG_SEND
+	if !send {
+		n, err := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_ADDFD, unsafe.Pointer(&a))
+		return int(n), err
 	}
+	a.Flags = unix.SECCOMP_ADDFD_FLAG_SEND
+	// A signal to this thread (the Go runtime's SIGURG) while the kernel
+	// waits for the program to take the fd marks the call answered with
+	// nothing installed: the ioctl's restart fails with EINPROGRESS and the
+	// program's open returns 0. Blocked, it waits; the program's death
+	// still ends the wait (ESRCH).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var all, old unix.Sigset_t
+	for i := range all.Val {
+		all.Val[i] = ^uint64(0)
+	}
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &all, &old); err != nil {
+		return 0, err
+	}
+	defer unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
 	n, err := l.ioctl(unix.SECCOMP_IOCTL_NOTIF_ADDFD, unsafe.Pointer(&a))
 	return int(n), err
 }
