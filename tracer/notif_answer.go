@@ -114,7 +114,7 @@ func (e *notifEngine) finish(c *Call, id uint64, v Verdict, a notifyAnswer, err 
 		e.delivered(c)
 	case !a.taken:
 		e.gone(c, id, v)
-	case !notifOf(c).parkAnswer(id, a):
+	case !notifOf(c).park(id, nil, &a):
 		go e.resend(c, a) // the restart came already
 		return true
 	default:
@@ -126,7 +126,7 @@ func (e *notifEngine) finish(c *Call, id uint64, v Verdict, a notifyAnswer, err 
 // gone keeps v for the restart of a call interrupted before its answer,
 // or answers the restart that already came.
 func (e *notifEngine) gone(c *Call, id uint64, v Verdict) {
-	if !notifOf(c).park(id, v) {
+	if !notifOf(c).park(id, &v, nil) {
 		e.answer(c, v)
 	}
 }

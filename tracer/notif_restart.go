@@ -65,27 +65,16 @@ func (n *notification) currentID() uint64 {
 	return n.id
 }
 
-// park keeps v for the call's restart when the call is gone under id; it
-// is false when the restart came already (answer that one).
-func (n *notification) park(id uint64, v Verdict) bool {
+// park keeps, for the restart of the call gone under id, the decision v
+// (made again then) or the answer a made for it (sent as it is); it is
+// false when the restart came already (answer that one).
+func (n *notification) park(id uint64, v *Verdict, a *notifyAnswer) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.id != id {
 		return false
 	}
-	n.parked = &v
-	return true
-}
-
-// parkAnswer keeps a, made for the call under id, for its restart; it is
-// false when the restart came already (send it to that one).
-func (n *notification) parkAnswer(id uint64, a notifyAnswer) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.id != id {
-		return false
-	}
-	n.parkedAnswer = &a
+	n.parked, n.parkedAnswer = v, a
 	return true
 }
 

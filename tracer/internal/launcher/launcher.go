@@ -56,7 +56,7 @@ func launch(path string) {
 	// EOF means the tracer has seized us, or that the plugin died first:
 	// then the program must not run at all, since nothing would intercept it.
 	// What comes before it is the mount view's plan (mountview.go).
-	plan := readAll(GoFD)
+	plan, _ := readAll(GoFD) // a read error ends the plan as EOF does
 	_ = syscall.Close(GoFD)
 	if !traced() {
 		fail("the tracer is gone; " + path + " was not started")
@@ -77,8 +77,9 @@ func launch(path string) {
 	fail("exec " + path + ": " + err.Error())
 }
 
-// readAll reads fd to its end (or an error other than EINTR).
-func readAll(fd int) []byte {
+// readAll reads fd to its end, or to an error other than EINTR (with what
+// came before it).
+func readAll(fd int) ([]byte, error) {
 	var out []byte
 	buf := make([]byte, 4096)
 	for {
@@ -86,8 +87,11 @@ func readAll(fd int) []byte {
 		if err == syscall.EINTR {
 			continue
 		}
-		if err != nil || n <= 0 {
-			return out
+		if err != nil {
+			return out, err
+		}
+		if n <= 0 {
+			return out, nil
 		}
 		out = append(out, buf[:n]...)
 	}
@@ -132,21 +136,11 @@ func readFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer syscall.Close(fd)
-	var out []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := syscall.Read(fd, buf)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return out, nil
-		}
-		out = append(out, buf[:n]...)
+	out, err := readAll(fd)
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // split cuts a NUL-separated list (each entry NUL-terminated).
