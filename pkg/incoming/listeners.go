@@ -11,7 +11,9 @@ import (
 )
 
 // withdrawEvery is how often the program's listening sockets are checked: a
-// port it no longer listens on goes back to the pod's app within about this.
+// port it no longer listens on goes back to the pod's app within about twice
+// this (a socket must be missed by two reads of the table in a row: one read
+// can skip a live socket's row while other sockets come and go).
 const withdrawEvery = 500 * time.Millisecond
 
 // listenGrace: a socket recorded at listen() that never shows as listening
@@ -21,7 +23,8 @@ const listenGrace = 2 * time.Second
 // listener is one listening socket of the program, by inode.
 type listener struct {
 	since time.Time
-	seen  bool // shown as LISTEN at least once
+	seen   bool // shown as LISTEN at least once
+	missed bool // not shown by the last read after it was
 }
 
 // watchListeners withdraws a pod port once none of the program's sockets
@@ -54,7 +57,9 @@ func (m *Manager) expired(listening map[uint64]bool) []int {
 		for ino, l := range socks {
 			switch {
 			case listening[ino]:
-				l.seen = true
+				l.seen, l.missed = true, false
+			case l.seen && !l.missed:
+				l.missed = true
 			case l.seen || time.Since(l.since) > listenGrace:
 				delete(socks, ino)
 			}

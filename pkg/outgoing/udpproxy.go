@@ -33,12 +33,15 @@ type udpProxy struct {
 	flows   map[netip.AddrPort]*udpFlow
 	allowed map[netip.AddrPort]registration // program socket address -> its socket
 	queries dnsQueries                      // DNS queries still waiting for an answer
+
+	tablesOnly bool // find sockets in the tables, as where the kernel refuses sock_diag
 }
 
 // registration is a program socket allowed to send through the proxy.
 type registration struct {
-	ino uint64    // the socket's inode
-	at  time.Time // when the tracer registered it
+	ino    uint64    // the socket's inode
+	at     time.Time // when the tracer registered it
+	missed bool      // the last sweep's table read did not find the socket
 }
 
 // sweepEvery is how often registrations of closed program sockets end.
@@ -74,26 +77,31 @@ func (p *udpProxy) allow(src netip.AddrPort, ino uint64) {
 }
 
 // known says whether src is a registered program socket. A new flow is only
-// opened once the socket bound at src is checked to be the registered one.
+// opened once the socket bound at src is checked to be the registered one,
+// and so is a flow whose socket a table read last missed.
 func (p *udpProxy) known(src netip.AddrPort) bool {
 	p.mu.Lock()
 	reg, ok := p.allowed[src]
-	ino := reg.ino
 	_, flowing := p.flows[src]
 	p.mu.Unlock()
-	return ok && (flowing || socketAt(udpSockets(), src) == ino)
+	if !ok {
+		return false
+	}
+	if flowing && !reg.missed {
+		return true
+	}
+	ino, exact := p.lookup().inode(src)
+	if ino == 0 && !exact {
+		ino, _ = p.lookup().inode(src) // a table read can skip a live socket: read once more
+	}
+	return ino == reg.ino
 }
 
-// socketAt is the inode of the socket bound at src: at that address, or at
-// the wildcard address of the same port (a socket bound to 0.0.0.0 or ::
-// sends from loopback).
-func socketAt(socks map[netip.AddrPort]uint64, src netip.AddrPort) uint64 {
-	for _, a := range []netip.Addr{src.Addr(), netip.IPv4Unspecified(), netip.IPv6Unspecified()} {
-		if ino, ok := socks[netip.AddrPortFrom(a, src.Port())]; ok {
-			return ino
-		}
+func (p *udpProxy) lookup() *udpSocketLookup {
+	if p.tablesOnly {
+		return &udpSocketLookup{proxyPort: p.port, table: udpSockets()}
 	}
-	return 0
+	return &udpSocketLookup{proxyPort: p.port}
 }
 
 // sweep ends the registrations, and flows, of program sockets that are gone.
@@ -113,25 +121,54 @@ func (p *udpProxy) sweep() {
 		if empty {
 			continue
 		}
-		// A socket registered after this look may not be in it yet: a
-		// port the program closed and bound again meanwhile is its.
-		looked := time.Now()
-		socks := udpSockets()
-		var ended []*udpFlow
-		p.mu.Lock()
-		for src, reg := range p.allowed {
-			if reg.at.Before(looked) && socketAt(socks, src) != reg.ino {
-				delete(p.allowed, src)
-				if f := p.flows[src]; f != nil {
-					ended = append(ended, f)
-					delete(p.flows, src)
-				}
+		p.sweepRegistrations()
+	}
+}
+
+// sweepRegistrations ends the registrations whose socket closed or is
+// another's now. An exact lookup that finds no socket ends one at once; a
+// table read that misses it marks it, and ends it only if the next sweep
+// misses it too (a live socket's row can slip past one read).
+func (p *udpProxy) sweepRegistrations() {
+	// A socket registered after this look may not be in it yet: a port
+	// the program closed and bound again meanwhile is its.
+	looked := time.Now()
+	p.mu.Lock()
+	regs := make(map[netip.AddrPort]registration, len(p.allowed))
+	for src, reg := range p.allowed {
+		if reg.at.Before(looked) {
+			regs[src] = reg
+		}
+	}
+	p.mu.Unlock()
+	l := p.lookup()
+	found := make(map[netip.AddrPort]registration, len(regs)) // ino and whether it is a table's miss
+	for src := range regs {
+		ino, exact := l.inode(src)
+		found[src] = registration{ino: ino, missed: ino == 0 && !exact}
+	}
+	var ended []*udpFlow
+	p.mu.Lock()
+	for src, was := range regs {
+		reg, ok := p.allowed[src]
+		if !ok || reg != was {
+			continue // registered again, or swept, meanwhile
+		}
+		switch f := found[src]; {
+		case f.ino == reg.ino || (f.missed && !reg.missed):
+			reg.missed = f.missed
+			p.allowed[src] = reg
+		default:
+			delete(p.allowed, src)
+			if f := p.flows[src]; f != nil {
+				ended = append(ended, f)
+				delete(p.flows, src)
 			}
 		}
-		p.mu.Unlock()
-		for _, f := range ended {
-			f.close()
-		}
+	}
+	p.mu.Unlock()
+	for _, f := range ended {
+		f.close()
 	}
 }
 
