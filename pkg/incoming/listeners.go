@@ -22,7 +22,7 @@ const listenGrace = 2 * time.Second
 
 // listener is one listening socket of the program, by inode.
 type listener struct {
-	since time.Time
+	since  time.Time
 	seen   bool // shown as LISTEN at least once
 	missed bool // not shown by the last read after it was
 }
