@@ -45,7 +45,7 @@ unit: deps ## unit, tracer and agent tests (ptrace tests need root and skip with
 
 e2e: build agent-image ## the real-cluster suite; starts the cluster if it is not up
 	$(CLUSTER)/up.sh
-	KUBECONFIG="$(KUBECONFIG_FILE)" MIRROR_REPO="$(CURDIR)" go test -count=1 -tags e2e -timeout 20m ./test/e2e/...
+	KUBECONFIG="$(KUBECONFIG_FILE)" MIRROR_REPO="$(CURDIR)" go test -count=1 -tags e2e -timeout 45m ./test/e2e/...
 
 # All tests. A cluster this target started is stopped again, and the host is
 # checked to be as it was; a cluster that was already up is left running.
