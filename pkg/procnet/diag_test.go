@@ -83,3 +83,30 @@ func TestUDPInodeFindsTheReceivingSocket(t *testing.T) {
 		}
 	}
 }
+
+// An IPv6 socket connected to an IPv4 peer through its mapped address (as
+// Java's are) sends from the IPv4 address, and is found by it.
+func TestUDPInodeFindsAMappedIPv6Socket(t *testing.T) {
+	fd, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no IPv6 sockets here: %v", err)
+	}
+	defer syscall.Close(fd)
+	peer := netip.MustParseAddrPort("127.0.0.1:53")
+	if err := syscall.Connect(fd, &syscall.SockaddrInet6{Port: int(peer.Port()), Addr: netip.AddrFrom4(peer.Addr().As4()).As16()}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s6 := sa.(*syscall.SockaddrInet6)
+	local := netip.AddrPortFrom(netip.AddrFrom16(s6.Addr).Unmap(), uint16(s6.Port))
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	if got := lookup(t, local, peer); got != st.Ino {
+		t.Fatalf("mapped socket at %v: inode %d, want %d", local, got, st.Ino)
+	}
+}
