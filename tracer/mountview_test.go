@@ -174,3 +174,53 @@ python3 -c 'import os, socket; print(open("` + f.topDst + `/token").read().strip
 		t.Fatalf("%d moves between the view and this machine's namespaces, want 3 (the native shell out, python3 in, the filtered native shell python3 runs out)", st.ViewMoves)
 	}
 }
+
+// A process that takes another mount namespace keeps it, as it would
+// without the plugin: unshare -m from the view makes a copy of the view,
+// whose mounts (a native mount's too) stay in it; nsenter -m joins another
+// namespace. A native program whose working directory is a pod path stays
+// in the view, where that directory is, and so does what it runs.
+func TestMountViewKeepsNamespacesProgramsChoose(t *testing.T) {
+	needPtrace(t)
+	f, v := newMountViewFixture(t)
+	mnt := t.TempDir()
+	leaked := func() bool {
+		b, _ := os.ReadFile("/proc/self/mountinfo")
+		return strings.Contains(string(b), " "+mnt+" ")
+	}
+	t.Cleanup(func() {
+		if leaked() {
+			_ = unix.Unmount(mnt, unix.MNT_DETACH)
+		}
+	})
+	bin := t.TempDir()
+	native := filepath.Join(bin, "nativesh")
+	b, err := os.ReadFile("/bin/dash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(native, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := `view=$(readlink /proc/self/ns/mnt)
+own=$(unshare -m --propagation private readlink /proc/self/ns/mnt); [ "$own" != "$view" ] && echo unshared || echo "moved back: $own"
+unshare -m --propagation private sh -c 'mount -t tmpfs none ` + mnt + ` && grep -c " ` + mnt + ` " /proc/self/mountinfo'
+grep -c " ` + mnt + ` " /proc/self/mountinfo
+unshare -m --propagation private sleep 60 & other=$!
+while [ "$(readlink /proc/$other/ns/mnt)" = "$view" ]; do sleep 0.01; done
+[ "$(nsenter -t $other -m readlink /proc/self/ns/mnt)" = "$(readlink /proc/$other/ns/mnt)" ] && echo joined || echo "not joined"
+kill $other
+cd ` + f.topDst + ` && ` + native + ` -c 'pwd; [ -f token ] && echo here; python3 -c "import os; print(os.getcwd())"'`
+	policy := Policy{Skip: []string{"nativesh", "mount"}, Launchers: DefaultLaunchers}
+	tr, r := traceFull(t, Config{Handler: &pathCounter{}, Mounts: v, Policy: policy}, "/bin/sh", "-c", script)
+	want := "unshared\n1\n0\njoined\n" + f.topDst + "\nhere\n" + f.topDst + "\n"
+	if r.stdout != want || r.status.Code != 0 {
+		t.Fatalf("got %q (%v), want %q", r.stdout, r.status, want)
+	}
+	if !tr.Stats().MountView {
+		t.Fatal("no mount view")
+	}
+	if leaked() {
+		t.Fatalf("a native mount in the program's own namespace landed on this machine: %s", mnt)
+	}
+}

@@ -18,7 +18,8 @@ import (
 // syscall it runs, by injected calls: open of the plugin's fd of the
 // namespace (/proc/PLUGIN/fd/N), setns, close, for the mount and the UTS
 // namespaces, then chdir to its working directory by path (setns puts it at
-// the root; our views keep every path of this machine's where it is).
+// the root; our views keep every path of this machine's where it is). A
+// process in any other namespace is not moved (wantFor).
 
 // nsViews are the two sides a process can be moved to, as the plugin's fds.
 type nsViews struct {
@@ -82,19 +83,42 @@ func (v *nsViews) close() {
 	}
 }
 
-// wantFor is where a process that just exec'd as mode must be moved.
+// wantFor is where a process that just exec'd as mode must be moved. Only
+// a process in one of the two sides is moved: one in any other mount
+// namespace (unshare -m, nsenter -m into a container) chose it, and keeps
+// it, as it would without the plugin (moved back, its own mounts would land
+// in the view, or on this machine for a native one). A native process whose
+// working directory exists only in the view (a pod path) stays there too:
+// moved out it would start at the root, and so would what it runs.
 func (v *nsViews) wantFor(pid int, mode Mode) nsWant {
 	if v == nil {
 		return nsStay
 	}
-	want, side := nsView, v.view
-	if mode == Native {
-		want, side = nsHost, v.host
-	}
-	if id, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/mnt"); err == nil && id == side.id {
+	proc := "/proc/" + strconv.Itoa(pid)
+	id, err := os.Readlink(proc + "/ns/mnt")
+	if err != nil || (id != v.host.id && id != v.view.id) {
 		return nsStay
 	}
-	return want
+	if mode != Native {
+		if id == v.view.id {
+			return nsStay
+		}
+		return nsView
+	}
+	if id == v.host.id {
+		return nsStay
+	}
+	// The plugin runs in this machine's namespaces: what it sees at the
+	// path is what the process would see moved out.
+	if cwd, err := os.Readlink(proc + "/cwd"); err != nil || !isDir(cwd) {
+		return nsStay
+	}
+	return nsHost
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // startNSSwitch moves th's process as its nsSwitch says, at the syscall-
