@@ -36,7 +36,7 @@ func (e *ptraceEngine) onDebugChildCall(th *thread, r *regs) {
 	e.injectFilter(th, *r, &filterLoad{img: e.filters.notify, flags: flags, done: func(saved regs, fd int64) {
 		l, err := takeListener(th.proc.pid, int(fd))
 		if err != nil {
-			e.installFailed(th, "take the listener", err)
+			e.injectFailed(th, "take the listener", err)
 			return
 		}
 		e.injectNext(th, saved, "close", unix.SYS_CLOSE, []uint64{uint64(fd)}, func(int64) {
@@ -45,7 +45,7 @@ func (e *ptraceEngine) onDebugChildCall(th *thread, r *regs) {
 				r.rearm() // PTRACE_TRACEME runs again, for the debugger
 				if err := setRegs(th.tid, &r); err != nil {
 					l.close()
-					e.installFailed(th, "restore registers", err)
+					e.injectFailed(th, "restore registers", err)
 					return
 				}
 				th.handOff = l

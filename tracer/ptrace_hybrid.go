@@ -24,7 +24,7 @@ func (e *ptraceEngine) hybridLoad(th *thread, traced *filterLoad) *filterLoad {
 		l, err := takeListener(th.proc.pid, int(fd))
 		if err != nil {
 			// Its calls would wait on a listener nobody serves.
-			e.installFailed(th, "take the listener", err)
+			e.injectFailed(th, "take the listener", err)
 			return
 		}
 		l.hybrid = true

@@ -103,7 +103,7 @@ func (e *ptraceEngine) filterIn(th *thread, saved regs) {
 	r := saved
 	r.rearm()
 	if err := setRegs(th.tid, &r); err != nil {
-		e.installFailed(th, "restore registers", err)
+		e.injectFailed(th, "restore registers", err)
 	}
 }
 
@@ -113,12 +113,12 @@ func (e *ptraceEngine) filterIn(th *thread, saved regs) {
 // and seccomp; load.done runs at the seccomp call's exit stop.
 // Precondition: on the tracer's thread; th is at a syscall-entry stop.
 func (e *ptraceEngine) injectFilter(th *thread, saved regs, load *filterLoad) {
-	e.mmapScratch(th, saved, e.installFailed, func(slot taddr) {
+	e.mmapScratch(th, saved, e.injectFailed, func(slot taddr) {
 		for off, l := taddr(0), load; l != nil; off, l = fallbackOff, l.fallback {
 			img := append([]byte(nil), l.img...)
 			binary.LittleEndian.PutUint64(img[8:], uint64(slot+off)+fprogSize)
 			if err := writeMem(th.tid, slot+off, img); err != nil {
-				e.installFailed(th, "write the filter", err)
+				e.injectFailed(th, "write the filter", err)
 				return
 			}
 		}
@@ -200,7 +200,7 @@ func (e *ptraceEngine) injectNext(th *thread, saved regs, name string, nr uint64
 	r := saved
 	r.callAgain(nr, args...)
 	if err := setRegs(th.tid, &r); err != nil {
-		e.installFailed(th, "set registers", err)
+		e.injectFailed(th, "set registers", err)
 		return
 	}
 	th.passEntry = true // its entry stop is ours, not the program's
@@ -217,21 +217,22 @@ func (e *ptraceEngine) injectNext(th *thread, saved regs, name string, nr uint64
 func (e *ptraceEngine) injectedResult(th *thread, name string) (int64, bool) {
 	var r regs
 	if err := getRegs(th.tid, &r); err != nil {
-		e.installFailed(th, name, err)
+		e.injectFailed(th, name, err)
 		return 0, false
 	}
 	if ret := r.ret(); ret < 0 && ret > -4096 {
-		e.installFailed(th, name, unix.Errno(-ret))
+		e.injectFailed(th, name, unix.Errno(-ret))
 		return 0, false
 	}
 	return r.ret(), true
 }
 
-// installFailed kills a process the filter could not go into: running it
-// unfiltered would reach this machine's network and files.
+// injectFailed kills a process a call the tracer made in it failed for (its
+// filter's install, a move between namespaces): running it unfiltered, or
+// on the wrong side, would reach this machine's network and files.
 // Precondition: on the tracer's thread.
-func (e *ptraceEngine) installFailed(th *thread, step string, err error) {
-	e.log.Error("cannot install the seccomp filter; the process is killed",
+func (e *ptraceEngine) injectFailed(th *thread, step string, err error) {
+	e.log.Error("cannot prepare the process (a call the tracer makes in it failed); it is killed",
 		zap.Int("pid", th.proc.pid), zap.String("step", step), zap.Error(err))
 	th.atExit = nil
 	_ = unix.Kill(th.proc.pid, unix.SIGKILL)

@@ -100,7 +100,7 @@ func (e *ptraceEngine) injectLauncherFilter(th *thread, r *regs, prog []unix.Soc
 		again := saved
 		again.rearm()
 		if err := setRegs(th.tid, &again); err != nil {
-			e.installFailed(th, "restore registers", err)
+			e.injectFailed(th, "restore registers", err)
 		}
 	}})
 }
