@@ -3,8 +3,10 @@ package tracer
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -115,5 +117,14 @@ func TestNotFoundIsOneClearError(t *testing.T) {
 	_, err := Start(context.Background(), Config{Path: "no-such-program-xyz", Args: []string{"no-such-program-xyz"}})
 	if err == nil || !strings.Contains(err.Error(), "program not found: no-such-program-xyz") {
 		t.Fatalf("got %v", err)
+	}
+	// A file that is there but may not be run is not "not found".
+	src := filepath.Join(t.TempDir(), "main.go")
+	if err := os.WriteFile(src, []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Start(context.Background(), Config{Path: src, Args: []string{src}})
+	if !errors.Is(err, ErrNotExecutable) || !strings.Contains(err.Error(), src) {
+		t.Fatalf("a file without x: got %v, want %v naming it", err, ErrNotExecutable)
 	}
 }

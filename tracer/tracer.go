@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"runtime"
@@ -74,6 +75,10 @@ func (e *TraceError) Unwrap() error { return e.Err }
 
 // ErrNotFound is returned when the program cannot be found or run.
 var ErrNotFound = errors.New("program not found")
+
+// ErrNotExecutable is returned when the program is a file without
+// permission to run it (a script missing chmod +x, a source file).
+var ErrNotExecutable = errors.New("program not executable")
 
 // Tracer is one traced program. Create it with Start; Wait for its end.
 //
@@ -191,6 +196,9 @@ func lookPath(cfg Config) (string, error) {
 		return "", fmt.Errorf("%w: no command given", ErrNotFound)
 	}
 	path, err := exec.LookPath(cfg.Path)
+	if errors.Is(err, fs.ErrPermission) {
+		return "", fmt.Errorf("%w: %s", ErrNotExecutable, cfg.Path)
+	}
 	if err != nil {
 		return "", fmt.Errorf("%w: %s", ErrNotFound, cfg.Path)
 	}

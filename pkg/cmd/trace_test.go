@@ -83,10 +83,17 @@ func TestTraceJSONListsRemoteFiles(t *testing.T) {
 }
 
 func TestTraceBadInputIsOneLine(t *testing.T) {
-	for _, args := range [][]string{{"trace"}, {"trace", "--", "no-such-program-xyz"}, {"trace", "extra", "--", "true"}} {
+	notExec := filepath.Join(t.TempDir(), "main.go")
+	if err := os.WriteFile(notExec, []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"trace"}, {"trace", "--", "no-such-program-xyz"}, {"trace", "extra", "--", "true"}, {"trace", "--", notExec}} {
 		out, errOut, code := runPlugin(t, args...)
 		if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "error: ") {
 			t.Errorf("%v: code %d, stderr %q", args, code, errOut)
+		}
+		if args[len(args)-1] == notExec && !strings.Contains(errOut, "chmod +x") {
+			t.Errorf("a file without x: %q, want the fix named", errOut)
 		}
 	}
 }

@@ -23,8 +23,11 @@ import (
 func Run(ctx context.Context, cfg tracer.Config) (tracer.Status, error) {
 	t, err := tracer.Start(context.WithoutCancel(ctx), cfg)
 	if err != nil {
-		if errors.Is(err, tracer.ErrNotFound) {
+		switch {
+		case errors.Is(err, tracer.ErrNotFound):
 			return tracer.Status{}, fmt.Errorf("%w: check the command name and your PATH", err)
+		case errors.Is(err, tracer.ErrNotExecutable):
+			return tracer.Status{}, fmt.Errorf("%w: chmod +x it, or run it with its interpreter", err)
 		}
 		return tracer.Status{}, err
 	}
