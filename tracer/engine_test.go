@@ -6,9 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -227,5 +229,37 @@ signal.setitimer(signal.ITIMER_REAL, 0)`
 	want := "accepted ('192.0.2.99', 1234)\n[b'd0', b'd1', b'd2']\n"
 	if got := runTraced(t, &peerRewriter{newRedirector()}, "", "python3", "-c", script); got.stdout != want || got.status != (Status{}) {
 		t.Fatalf("got %+v, want %q", got, want)
+	}
+}
+
+// A connect whose decision takes a while (the pod's dial) in a program
+// whose signal handler asks for no restart (Python's), with a timer firing
+// every 2 ms: every connect ends connected to where it was sent, as
+// natively. A signal that ended the call's wait while the decision was
+// being made left the socket unconnected, and Python, which then waits for
+// it to be writable and reads SO_ERROR, took it for connected; its recv
+// then failed with ENOTCONN.
+func TestDecidedConnectSurvivesSignals(t *testing.T) {
+	needPtrace(t)
+	h := newRedirector()
+	h.async, h.delay = true, 5*time.Millisecond
+	h.route(unroutableTCP, tcpGreeter(t, "hi"))
+	script := `import signal, socket
+signal.signal(signal.SIGALRM, lambda *a: None)
+signal.setitimer(signal.ITIMER_REAL, 0.002, 0.002)
+ok, bad = 0, []
+for i in range(40):
+    s = socket.socket()
+    try:
+        s.connect(("` + unroutableTCP.Addr().String() + `", ` + strconv.Itoa(int(unroutableTCP.Port())) + `))
+        if s.recv(10) == b"hi\n": ok += 1
+        else: bad.append("short read")
+    except OSError as e:
+        bad.append(repr(e))
+    s.close()
+signal.setitimer(signal.ITIMER_REAL, 0)
+print(ok, sorted(set(bad)))`
+	if got := runTraced(t, h, "", "python3", "-c", script); got.stdout != "40 []\n" || got.status != (Status{}) {
+		t.Fatalf("got %+v, want every connect connected", got)
 	}
 }

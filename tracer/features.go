@@ -42,3 +42,9 @@ func addfdSendOK() bool {
 	ma, mi := kernelVersion()
 	return ma > 5 || ma == 5 && mi >= 14
 }
+
+// waitKillableOK: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19).
+func waitKillableOK() bool {
+	ma, mi := kernelVersion()
+	return ma > 5 || ma == 5 && mi >= 19
+}

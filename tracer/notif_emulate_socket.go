@@ -126,8 +126,18 @@ func (c *Call) blockingRecv(fd, flags int, op func(flags int) ([]byte, error)) (
 		// this fd would be set on the program's socket too.
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		ready, _ := unix.Poll(fds, int(wait.Milliseconds())+1)
-		if id := n.currentID(); !n.l.valid(id) {
+		id := n.currentID()
+		if !n.l.valid(id) {
 			return nil, &callGone{id: id}
+		}
+		if n.l.killable && signalPending(c.PID, c.TID) {
+			// The kernel does not end a killable wait for it: we do, as
+			// the kernel ends its own blocking calls (notif_signals.go).
+			// Not marked answered: the restart takes this call over.
+			if n.l.respond(id, notifyAnswer{val: -errRestartSys, fd: -1}) == nil {
+				return nil, &callGone{id: id}
+			}
+			continue
 		}
 		if ready > 0 {
 			if sa, err := op(flags | unix.MSG_DONTWAIT); err != unix.EAGAIN {

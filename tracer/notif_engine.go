@@ -55,6 +55,9 @@ type listener struct {
 	pid   int
 	// hybrid: its processes are the ptrace engine's, which ends them.
 	hybrid bool
+	// killable: its calls, once received, wait for their answer through
+	// any signal but a fatal one (notif_signals.go).
+	killable bool
 }
 
 // notification is where a call waits in the notification engine: on a

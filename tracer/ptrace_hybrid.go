@@ -20,6 +20,10 @@ import "golang.org/x/sys/unix"
 // Precondition: on the tracer's thread.
 func (e *ptraceEngine) hybridLoad(th *thread, traced *filterLoad) *filterLoad {
 	flags := uint64(unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW)
+	killable := waitKillableOK()
+	if killable {
+		flags |= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+	}
 	return &filterLoad{img: e.filters.hybrid, flags: flags, fallback: traced, done: func(saved regs, fd int64) {
 		l, err := takeListener(th.proc.pid, int(fd))
 		if err != nil {
@@ -27,7 +31,7 @@ func (e *ptraceEngine) hybridLoad(th *thread, traced *filterLoad) *filterLoad {
 			e.injectFailed(th, "take the listener", err)
 			return
 		}
-		l.hybrid = true
+		l.hybrid, l.killable = true, killable
 		e.notif.serveListener(l)
 		e.injectNext(th, saved, "close", unix.SYS_CLOSE, []uint64{uint64(fd)}, func(int64) {
 			e.stats.NotifyInstalls++

@@ -168,9 +168,14 @@ func (i sysInfo) stopIfEqual(pairs ...roleValue) sysInfo {
 // directory, which only a rewritten argument does; a call that changes the
 // file system is made as the program made it (or failed, or answered by
 // the Handler), with its result seen at the exit stop, not made again
-// here with the tracer's credentials and umask.
+// here with the tracer's credentials and umask. A connect, which the
+// Handler may hold while the pod dials, waits at a ptrace stop, which holds
+// a signal until it is decided: a notified call's wait is ended by a signal
+// that comes before the engine has received it, and the program's socket
+// is left unconnected where the kernel would have gone on connecting
+// (Python, which then waits for it to be writable, took it for connected).
 func (i *sysInfo) keptOnPtrace() bool {
-	return i.mutates || i.nr == unix.SYS_CHDIR || i.nr == unix.SYS_LISTEN
+	return i.mutates || i.nr == unix.SYS_CHDIR || i.nr == unix.SYS_LISTEN || i.nr == unix.SYS_CONNECT
 }
 
 // has reports whether the call takes an argument of role r.
