@@ -35,9 +35,10 @@
 // thread at a seccomp stop, and the verdict is applied to the thread's
 // registers and memory. Under EngineHybrid, the default, an intercepted
 // process gets a filter that returns RET_USER_NOTIF instead, but for
-// chdir, listen, connect and the calls that change the file system, which
-// still stop under ptrace (sysInfo.keptOnPtrace); its listener waits
-// through non-fatal signals once a call is received (notif_signals.go); the tracer takes the filter's listener
+// chdir, listen, connect, the socket queries and the calls that change the
+// file system, which still stop under ptrace (sysInfo.keptOnPtrace); its
+// listener waits through non-fatal signals once a call is received
+// (notif_signals.go); the tracer takes the filter's listener
 // out of the process (ptrace_hybrid.go) and the notification engine
 // (notif_*.go) serves it: the calls wait in the kernel while the same
 // Handler decides them, and what a verdict rewrites, or needs the result

@@ -263,3 +263,24 @@ print(ok, sorted(set(bad)))`
 		t.Fatalf("got %+v, want every connect connected", got)
 	}
 }
+
+// Calls a signal never interrupts natively (a socket's addresses, its
+// pending error) do not fail with EINTR under a timer firing every 0.5 ms,
+// in a program whose handler asks for no restart.
+func TestSocketQueriesAreNotInterrupted(t *testing.T) {
+	needPtrace(t)
+	script := `import signal, socket
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+c = socket.create_connection(srv.getsockname()); a, _ = srv.accept()
+signal.signal(signal.SIGALRM, lambda *x: None)
+signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+eintr = 0
+for i in range(3000):
+    try: c.getpeername(); c.getsockname(); c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    except InterruptedError: eintr += 1
+signal.setitimer(signal.ITIMER_REAL, 0)
+print("interrupted", eintr)`
+	if got := runTraced(t, newRedirector(), "", "python3", "-c", script); got.stdout != "interrupted 0\n" || got.status != (Status{}) {
+		t.Fatalf("got %+v, want no call interrupted", got)
+	}
+}
