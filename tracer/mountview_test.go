@@ -147,15 +147,7 @@ func TestMountViewFallsBackToStops(t *testing.T) {
 func TestMountViewNativeProgramsLeaveIt(t *testing.T) {
 	needPtrace(t)
 	f, v := newMountViewFixture(t)
-	bin := t.TempDir()
-	native := filepath.Join(bin, "nativesh")
-	b, err := os.ReadFile("/bin/dash")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(native, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	native := nativeShell(t)
 	host, _ := os.Hostname()
 	dir := t.TempDir()
 	inner := `[ -f ` + f.topDst + `/token ] && echo present || echo absent; read h < /proc/sys/kernel/hostname; echo $h; pwd
@@ -193,15 +185,7 @@ func TestMountViewKeepsNamespacesProgramsChoose(t *testing.T) {
 			_ = unix.Unmount(mnt, unix.MNT_DETACH)
 		}
 	})
-	bin := t.TempDir()
-	native := filepath.Join(bin, "nativesh")
-	b, err := os.ReadFile("/bin/dash")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(native, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	native := nativeShell(t)
 	script := `view=$(readlink /proc/self/ns/mnt)
 own=$(unshare -m --propagation private readlink /proc/self/ns/mnt); [ "$own" != "$view" ] && echo unshared || echo "moved back: $own"
 unshare -m --propagation private sh -c 'mount -t tmpfs none ` + mnt + ` && grep -c " ` + mnt + ` " /proc/self/mountinfo'
@@ -223,4 +207,19 @@ cd ` + f.topDst + ` && ` + native + ` -c 'pwd; [ -f token ] && echo here; python
 	if leaked() {
 		t.Fatalf("a native mount in the program's own namespace landed on this machine: %s", mnt)
 	}
+}
+
+// nativeShell is a copy of dash named nativesh, for a Policy that skips
+// it: a program the view must treat as native.
+func nativeShell(t *testing.T) string {
+	t.Helper()
+	native := filepath.Join(t.TempDir(), "nativesh")
+	b, err := os.ReadFile("/bin/dash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(native, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return native
 }
