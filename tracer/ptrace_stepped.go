@@ -1,9 +1,7 @@
 package tracer
 
 import (
-	"os"
 	"strconv"
-	"strings"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -78,6 +76,6 @@ func (e *ptraceEngine) onSyscallStop(th *thread) {
 
 // hasFilter reads whether a process runs under a seccomp filter.
 func hasFilter(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	return err == nil && strings.Contains(string(b), "\nSeccomp:\t2\n")
+	mode, ok := statusField(strconv.Itoa(pid), "Seccomp")
+	return ok && mode == "2"
 }
