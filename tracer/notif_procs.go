@@ -1,7 +1,9 @@
 package tracer
 
 import (
+	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,9 +58,13 @@ func (e *notifEngine) tgid(tid int) int {
 		return pid
 	}
 	pid = tid
-	if tgid, ok := statusField(strconv.Itoa(tid), "Tgid"); ok {
-		if n, err := strconv.Atoi(tgid); err == nil {
-			pid = n
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status"); err == nil {
+		if _, rest, ok := strings.Cut(string(b), "\nTgid:\t"); ok {
+			if line, _, _ := strings.Cut(rest, "\n"); line != "" {
+				if n, err := strconv.Atoi(line); err == nil {
+					pid = n
+				}
+			}
 		}
 	}
 	e.mu.Lock()

@@ -1,6 +1,11 @@
 package tracer
 
-import "strconv"
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+)
 
 // Signals under the hybrid engine. A notified call waits in the kernel for
 // its answer; by default any signal ends that wait, and the program gets
@@ -20,16 +25,30 @@ import "strconv"
 // pending that it does not block or ignore: one that would interrupt a
 // blocking call of it.
 func signalPending(pid, tid int) bool {
-	f, ok := statusFields(strconv.Itoa(pid)+"/task/"+strconv.Itoa(tid), "SigPnd", "ShdPnd", "SigBlk", "SigIgn")
-	if !ok {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/task/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
 		return false
 	}
-	var m [4]uint64
-	for i, hex := range f {
-		var err error
-		if m[i], err = strconv.ParseUint(hex, 16, 64); err != nil {
-			return false
+	defer f.Close()
+	var pending, blocked, ignored uint64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		key, val, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(val), 16, 64)
+		if err != nil {
+			continue
+		}
+		switch key {
+		case "SigPnd", "ShdPnd":
+			pending |= mask
+		case "SigBlk":
+			blocked = mask
+		case "SigIgn":
+			ignored = mask
 		}
 	}
-	return (m[0]|m[1])&^m[2]&^m[3] != 0
+	return pending&^blocked&^ignored != 0
 }

@@ -1,8 +1,10 @@
 package tracer
 
 import (
+	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -61,10 +63,15 @@ func withUmask(mask int, f func()) {
 
 // umaskOf reads thread tid's umask (-1 when it cannot be read).
 func umaskOf(tid int) int {
-	line, ok := statusField(strconv.Itoa(tid), "Umask")
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return -1
+	}
+	_, rest, ok := strings.Cut(string(b), "\nUmask:\t")
 	if !ok {
 		return -1
 	}
+	line, _, _ := strings.Cut(rest, "\n")
 	m, err := strconv.ParseInt(line, 8, 32)
 	if err != nil {
 		return -1

@@ -1,7 +1,9 @@
 package tracer
 
 import (
+	"os"
 	"strconv"
+	"strings"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -76,6 +78,6 @@ func (e *ptraceEngine) onSyscallStop(th *thread) {
 
 // hasFilter reads whether a process runs under a seccomp filter.
 func hasFilter(pid int) bool {
-	mode, ok := statusField(strconv.Itoa(pid), "Seccomp")
-	return ok && mode == "2"
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	return err == nil && strings.Contains(string(b), "\nSeccomp:\t2\n")
 }
